@@ -1,0 +1,5 @@
+"""`python -m spendtray` runs the command line."""
+
+from spendtray.cli.main import main
+
+raise SystemExit(main())

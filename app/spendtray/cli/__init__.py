@@ -1,0 +1,1 @@
+"""The `spendtray` command line."""

@@ -1,0 +1,80 @@
+"""Helpers shared by CLI commands: settings from flags, a one-line user error, output tables.
+
+Runs on the main thread of a CLI invocation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from spendtray.config import Settings, load_settings
+from spendtray.store.reader import Filters
+from spendtray.timeparse import TimeParseError, parse_when
+
+
+class UserError(Exception):
+    """A mistake on the command line or in the input; printed as one line, exit 2."""
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", type=Path, help="data folder (default: $SPENDTRAY_HOME or the platform's)")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    port = getattr(args, "port", None)
+    return load_settings(home=getattr(args, "home", None), port=port)
+
+
+def add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="start: ISO date/time, epoch, today, week, month, 7d, 24h…")
+    parser.add_argument("--until", help="end (exclusive), same forms as --since")
+    parser.add_argument("--project")
+    parser.add_argument("--model")
+    parser.add_argument("--provider")
+    parser.add_argument("--agent")
+    parser.add_argument("--source", help="api, proxy, otel, litellm, claude-code, codex…")
+
+
+def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:
+    now = dt.datetime.now(dt.UTC)
+    zone = settings.zone()
+
+    def when(name: str) -> dt.datetime | None:
+        value = getattr(args, name, None)
+        if not value:
+            return None
+        try:
+            return parse_when(value, now, zone, settings.week_start_index)
+        except TimeParseError as exc:
+            raise UserError(f"--{name}: {exc}") from None
+
+    return Filters(
+        project=getattr(args, "project", None),
+        model=getattr(args, "model", None),
+        provider=getattr(args, "provider", None),
+        agent=getattr(args, "agent", None),
+        source=getattr(args, "source", None),
+        since=when("since"),
+        until=when("until"),
+    )
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int], out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(cells)
+        ).rstrip()
+
+    print(line(headers), file=out)
+    print("  ".join("─" * w for w in widths), file=out)
+    for row in rows:
+        print(line(row), file=out)

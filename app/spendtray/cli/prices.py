@@ -1,0 +1,118 @@
+"""`spendtray prices list|show`: what Spendtray would charge for a model, and why."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from spendtray.cli.common import UserError, print_table, settings_from
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("prices", help="look up model prices")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    ls = verbs.add_parser("list", help="list known models (overrides first)")
+    ls.add_argument("query", nargs="?", help="substring of the model id")
+    ls.add_argument("--provider")
+    ls.add_argument("--format", choices=("table", "json"), default="table")
+    ls.set_defaults(func=run_list)
+    show = verbs.add_parser("show", help="the price in force for one model, with its source")
+    show.add_argument("model")
+    show.add_argument("--provider")
+    show.add_argument("--at", help="date the price should apply to (default: now)")
+    show.add_argument("--service-tier", help="flex, priority, batch…")
+    show.add_argument("--format", choices=("table", "json"), default="table")
+    show.set_defaults(func=run_show)
+    path = verbs.add_parser("path", help="print the user price override file's path")
+    path.set_defaults(func=run_path)
+
+
+def _book(args: argparse.Namespace) -> Any:
+    from spendtray.prices.book import PriceBook
+
+    settings = settings_from(args)
+    return PriceBook.load(user_file=settings.user_prices_path), settings
+
+
+def _mtok(prices: dict[str, Any], key: str) -> str:
+    value = prices.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        if "base" in value:
+            return f"${value['base']}+tiers"
+        return ""
+    return f"${value}"
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from spendtray.prices.listing import list_prices
+
+    book, _ = _book(args)
+    rows = list_prices(book, args.query, args.provider)
+    if args.format == "json":
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    if not rows:
+        raise UserError(f"no model matches {args.query!r}")
+    table = [
+        [
+            r["provider"],
+            r["model"],
+            _mtok(r["prices"], "input_mtok"),
+            _mtok(r["prices"], "output_mtok"),
+            _mtok(r["prices"], "cache_read_mtok"),
+            _mtok(r["prices"], "cache_write_mtok"),
+            f"{r['context_window']:,}" if r.get("context_window") else "",
+        ]
+        for r in rows
+    ]
+    print_table(
+        ["provider", "model", "input/M", "output/M", "cache read/M", "cache write/M", "context"],
+        table,
+        right={2, 3, 4, 5, 6},
+    )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from spendtray.prices.listing import price_detail
+    from spendtray.timeparse import TimeParseError, parse_when
+
+    book, settings = _book(args)
+    at = None
+    if args.at:
+        try:
+            at = parse_when(args.at, dt.datetime.now(dt.UTC), settings.zone())
+        except TimeParseError as exc:
+            raise UserError(f"--at: {exc}") from None
+    detail = price_detail(book, args.model, args.provider, at, args.service_tier)
+    if args.format == "json":
+        print(json.dumps(detail, indent=2))
+        return 0
+    print(f"{detail['provider']}/{detail['model']}  (asked for {args.model})")
+    print(f"source: {detail['source']}" + (f", in force since {detail['date']}" if detail["date"] else ""))
+    if detail.get("variant"):
+        print(f"variant: {detail['variant']}")
+    if detail.get("context_window"):
+        print(f"context window: {detail['context_window']:,} tokens")
+    rows = []
+    for key, value in detail["prices"].items():
+        if isinstance(value, dict):
+            tiers = ", ".join(f"> {int(s):,} tokens: ${p}" for s, p in value["tiers"])
+            rows.append([key, f"${value['base']}", tiers])
+        else:
+            rows.append([key, f"${value}", ""])
+    print_table(["price", "USD", "long-context tiers (whole prompt)"], rows, right={1})
+    if "batch_prices" in detail:
+        print("batch: " + ", ".join(f"{k} ${v}" for k, v in detail["batch_prices"].items() if not isinstance(v, dict)))
+    return 0
+
+
+def run_path(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    print(settings.user_prices_path)
+    return 0

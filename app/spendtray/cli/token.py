@@ -1,0 +1,22 @@
+"""`spendtray token`: print the ingest token (created on first use, mode 0600)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from spendtray.cli.common import settings_from
+from spendtray.config import ensure_token
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("token", help="print the ingest token")
+    p.add_argument("--path", action="store_true", help="print the token file's path instead")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    token = ensure_token(settings)
+    print(settings.token_path if args.path else token)
+    return 0

@@ -1,0 +1,206 @@
+"""Settings: the data folder, config.toml (defaults in code), the ingest token. Any thread.
+
+Precedence for the port: ``--port`` flag > ``SPENDTRAY_PORT`` > config.toml > 8719. Every key
+of config.toml is documented in the README; an unknown key or a wrong type stops the start
+with a one-line reason instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+DEFAULT_PORT = 8719
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names the key and the problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. Field names are the config.toml keys."""
+
+    home: Path
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+    require_token: bool = True
+    allowed_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 10 * 1024 * 1024
+    timezone: str = "local"
+    week_start: str = "monday"
+    currency_precision: int = 2
+    notifications: bool = True
+    webhook_url: str = ""
+    durability: str = "normal"
+    price_update_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "spendtray.db"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.toml"
+
+    @property
+    def token_path(self) -> Path:
+        return self.home / "token"
+
+    @property
+    def user_prices_path(self) -> Path:
+        return self.home / "prices.toml"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def week_start_index(self) -> int:
+        return WEEKDAYS.index(self.week_start)
+
+    def zone(self) -> ZoneInfo:
+        return resolve_zone(self.timezone)
+
+
+# Keys a user may set in config.toml, with their expected Python types.
+CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
+    "port": int,
+    "host": str,
+    "require_token": bool,
+    "allowed_origins": list,
+    "max_body_bytes": int,
+    "timezone": str,
+    "week_start": str,
+    "currency_precision": int,
+    "notifications": bool,
+    "webhook_url": str,
+    "durability": str,
+    "price_update_url": str,
+}
+
+
+def data_home() -> Path:
+    """``$SPENDTRAY_HOME`` if set, else the platform's user data folder."""
+    override = os.environ.get("SPENDTRAY_HOME")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("spendtray", appauthor=False))
+
+
+def resolve_zone(name: str) -> ZoneInfo:
+    """An IANA zone, or the machine's own for ``local``."""
+    if name == "local":
+        try:
+            import tzlocal
+
+            return ZoneInfo(tzlocal.get_localzone_name() or "UTC")
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"timezone: {name!r} is not a known IANA time zone") from exc
+
+
+def _check_value(key: str, value: Any) -> Any:
+    expected = CONFIG_KEYS[key]
+    if isinstance(value, bool) and expected is int:
+        raise ConfigError(f"config key {key!r}: expected a whole number, got {value!r}")
+    if not isinstance(value, expected):
+        names = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
+        raise ConfigError(f"config key {key!r}: expected {names}, got {value!r}")
+    if key == "port" and not 0 <= value <= 65535:
+        raise ConfigError(f"config key 'port': {value} is not a TCP port (0–65535)")
+    if key == "host" and value not in LOOPBACK_HOSTS:
+        raise ConfigError(f"config key 'host': {value!r} is not a loopback address; Spendtray only listens on loopback")
+    if key == "max_body_bytes" and value < 1024:
+        raise ConfigError("config key 'max_body_bytes': must be at least 1024")
+    if key == "week_start" and value.lower() not in WEEKDAYS:
+        raise ConfigError(f"config key 'week_start': {value!r} is not a weekday name")
+    if key == "currency_precision" and not 0 <= value <= 6:
+        raise ConfigError("config key 'currency_precision': must be between 0 and 6")
+    if key == "durability" and value not in ("normal", "full"):
+        raise ConfigError("config key 'durability': must be \"normal\" or \"full\"")
+    if key == "timezone":
+        resolve_zone(value)
+    if key == "allowed_origins":
+        if not all(isinstance(o, str) for o in value):
+            raise ConfigError("config key 'allowed_origins': expected a list of strings")
+        return tuple(value)
+    if key == "week_start":
+        return value.lower()
+    return value
+
+
+def parse_port(text: str, where: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{where}: {port} is not a TCP port (0–65535)")
+    return port
+
+
+def load_settings(home: Path | None = None, port: int | None = None) -> Settings:
+    """Read ``<home>/config.toml`` over the defaults, then apply env and flag overrides."""
+    home = home or data_home()
+    values: dict[str, Any] = {}
+    config_path = home / "config.toml"
+    if config_path.is_file():
+        try:
+            raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{config_path}: not valid TOML ({exc})") from exc
+        for key, value in raw.items():
+            if key not in CONFIG_KEYS:
+                known = ", ".join(sorted(CONFIG_KEYS))
+                raise ConfigError(f"{config_path}: unknown key {key!r} (known keys: {known})")
+            values[key] = _check_value(key, value)
+    env_port = os.environ.get("SPENDTRAY_PORT")
+    if env_port:
+        values["port"] = parse_port(env_port, "SPENDTRAY_PORT")
+    if port is not None:
+        values["port"] = port
+    return Settings(home=home, **values)
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)
+
+
+def ensure_home(settings: Settings) -> None:
+    settings.home.mkdir(parents=True, exist_ok=True)
+
+
+def ensure_token(settings: Settings) -> str:
+    """The ingest token, created (mode 0600) on first use."""
+    ensure_home(settings)
+    path = settings.token_path
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    token = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token
+
+
+def settings_fields() -> list[str]:
+    return [f.name for f in fields(Settings) if f.name not in ("home", "extra")]

@@ -1,0 +1,1 @@
+"""Ingest: turning what senders post into priced, stored usage events."""

@@ -1,0 +1,272 @@
+"""The price book: resolves a model + provider + date + tier to the price in force. Any thread.
+
+Look-up order: the user's overrides, the project's ``pricing/*.toml``, then genai-prices (with
+the spellings from ``names.candidates``). A model none of them knows raises ``UnknownModel``
+with the reason; callers store such usage unpriced — never at $0 and never at a guessed price.
+Resolutions are cached, so the hot path (batch ingest) pays for a dictionary look-up and the
+arithmetic in ``calc``, not for genai-prices' catalogue search.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from genai_prices.data_snapshot import get_snapshot
+from genai_prices.types import ModelInfo, ModelPrice, Provider, StartDateConstraint
+
+from spendtray.prices import names
+from spendtray.prices.calc import CompiledPrice, TokenCounts
+from spendtray.prices.overrides import OverrideEntry, discounted, load_layers
+
+__all__ = ["PriceBook", "ResolvedPrice", "TokenCounts", "UnknownModel"]
+
+ENGINE_SOURCE = f"genai-prices {version('genai-prices')}"
+
+
+class UnknownModel(LookupError):
+    """No price is known for this model; ``reason`` says what was tried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ResolvedPrice:
+    """The price of one model at one moment, ready to cost calls."""
+
+    model_id: str
+    provider_id: str
+    context_window: int | None
+    source: str
+    price_date: str | None  # the date this price took effect or was checked, ISO
+    compiled: CompiledPrice
+    price_context: str | None  # "batch", "flex", "priority"… when a variant was applied
+
+    def cost_nanos(self, counts: TokenCounts) -> int:
+        return self.compiled.cost_nanos(counts)
+
+    @property
+    def unit_prices(self) -> dict[str, Any]:
+        return self.compiled.unit_prices()
+
+    @property
+    def tier_thresholds(self) -> list[int]:
+        return self.compiled.tier_thresholds()
+
+    def unit_prices_json(self) -> dict[str, Any]:
+        """Unit prices as JSON-safe strings (USD per unit block, e.g. per million tokens)."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Decimal):
+                return format(value.normalize(), "f")
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            return value
+
+        return {key: plain(value) for key, value in self.unit_prices.items()}
+
+
+@dataclass(frozen=True)
+class _EngineMatch:
+    provider: Provider
+    model: ModelInfo
+
+
+@dataclass(frozen=True)
+class _OverrideMatch:
+    entry: OverrideEntry
+    base: _EngineMatch | None  # the engine's price a discount entry applies to
+
+
+_Match = _EngineMatch | _OverrideMatch | str
+
+
+def _price_context(service_tier: str | None, batch: bool) -> dict[str, str] | None:
+    context: dict[str, str] = {}
+    tier = (service_tier or "").strip().lower()
+    if batch or tier == "batch":
+        context["processing"] = "batch"
+    elif tier and tier not in {"standard", "auto", "on_demand", "default"}:
+        context["service_tier"] = tier
+    return context or None
+
+
+def _effective_date(model: ModelInfo, when: dt.datetime) -> str | None:
+    if isinstance(model.prices, ModelPrice):
+        return None
+    for conditional in reversed(model.prices):
+        constraint = conditional.constraint
+        if constraint is None or constraint.active(when):
+            if isinstance(constraint, StartDateConstraint):
+                return constraint.start_date.isoformat()
+            return None
+    return None
+
+
+class PriceBook:
+    """Resolves prices; thread-safe (the caches are guarded by one lock)."""
+
+    def __init__(self, overrides: list[OverrideEntry]) -> None:
+        self._overrides = overrides
+        self._snapshot = get_snapshot()
+        self._lock = threading.Lock()
+        self._matches: dict[tuple[str, str | None], _Match] = {}
+        self._resolved: dict[tuple[Any, ...], ResolvedPrice] = {}
+
+    @classmethod
+    def load(cls, user_file: Path | None = None, shipped_dir: Path | None = None) -> PriceBook:
+        if shipped_dir is None:
+            from spendtray.paths import pricing_dir
+
+            shipped_dir = pricing_dir()
+        return cls(load_layers(shipped_dir, user_file))
+
+    @property
+    def overrides(self) -> list[OverrideEntry]:
+        return list(self._overrides)
+
+    # -- look-up -------------------------------------------------------------------------
+
+    def _find_override(
+        self, provider: str | None, spellings: list[str], engine_hit: _EngineMatch | None
+    ) -> OverrideEntry | None:
+        for entry in self._overrides:
+            if entry.matches(provider, spellings):
+                return entry
+            if engine_hit is not None and entry.discount_percent is not None:
+                if entry.matches(provider or engine_hit.provider.id, [engine_hit.model.id]):
+                    return entry
+        return None
+
+    def _find_engine(self, provider: str | None, spellings: list[str]) -> _EngineMatch | None:
+        engine_provider = names.engine_provider(provider)
+        attempts: list[tuple[str, str | None]] = []
+        for spelling in spellings:
+            attempts.append((spelling, engine_provider))
+        if engine_provider is not None:
+            # Gateways (OpenRouter & co.) list models as vendor/model.
+            for spelling in spellings:
+                vendor = names.infer_provider(spelling)
+                if vendor and "/" not in spelling:
+                    attempts.append((f"{names.engine_provider(vendor)}/{spelling}", engine_provider))
+        else:
+            for spelling in spellings:
+                prefix, bare = names.split_prefix(spelling)
+                hint = names.engine_provider(prefix) if prefix else None
+                if hint:
+                    attempts.append((bare, hint))
+        for ref, prov in attempts:
+            try:
+                found_provider, model = self._snapshot.find_provider_model(ref, None, prov, None)
+            except LookupError:
+                continue
+            return _EngineMatch(found_provider, model)
+        return None
+
+    def _match(self, model: str, provider: str | None) -> _Match:
+        key = (model, provider)
+        cached = self._matches.get(key)
+        if cached is not None:
+            return cached
+        spellings = names.candidates(model)
+        prov = names.canonical_provider(provider) or names.infer_provider(model)
+        engine_hit = self._find_engine(prov, spellings)
+        result: _Match
+        override = self._find_override(prov, spellings, engine_hit)
+        if override is not None and (override.model_price is not None or engine_hit is not None):
+            result = _OverrideMatch(override, engine_hit)
+        elif engine_hit is not None:
+            result = engine_hit
+        else:
+            shown = f"{provider}/{model}" if provider else model
+            result = (
+                f"no price known for {shown!r} (tried {', '.join(spellings)} in "
+                f"{ENGINE_SOURCE} and the pricing overrides)"
+            )
+        with self._lock:
+            self._matches[key] = result
+        return result
+
+    def resolve(
+        self,
+        model: str,
+        provider: str | None = None,
+        when: dt.datetime | None = None,
+        service_tier: str | None = None,
+        batch: bool = False,
+    ) -> ResolvedPrice:
+        """The price in force for ``model`` at ``when`` (UTC now by default)."""
+        when = when or dt.datetime.now(dt.UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        context = _price_context(service_tier, batch)
+        minute = when.replace(second=0, microsecond=0)
+        ctx_key = tuple(sorted(context.items())) if context else None
+        cache_key = (model, provider, minute, ctx_key)
+        hit = self._resolved.get(cache_key)
+        if hit is not None:
+            return hit
+        match = self._match(model, provider)
+        if isinstance(match, str):
+            raise UnknownModel(match)
+        resolved = self._build(match, when, context)
+        with self._lock:
+            if len(self._resolved) > 50_000:
+                self._resolved.clear()
+            self._resolved[cache_key] = resolved
+        return resolved
+
+    def _build(
+        self,
+        match: _EngineMatch | _OverrideMatch,
+        when: dt.datetime,
+        context: dict[str, str] | None,
+    ) -> ResolvedPrice:
+        ctx_label = next(iter(context.values())) if context else None
+        if isinstance(match, _EngineMatch):
+            model_price = match.model.get_prices(when, context)
+            return ResolvedPrice(
+                model_id=match.model.id,
+                provider_id=match.provider.id,
+                context_window=match.model.context_window,
+                source=ENGINE_SOURCE,
+                price_date=_effective_date(match.model, when),
+                compiled=CompiledPrice(model_price),
+                price_context=ctx_label,
+            )
+        entry, base = match.entry, match.base
+        if entry.model_price is None:
+            # A discount on the engine's price (a negotiated rate).
+            assert base is not None  # _match only returns discount entries with an engine hit
+            list_price = base.model.get_prices(when, context)
+            model_price = discounted(list_price, entry.discount_percent or Decimal(0))
+            model_id = base.model.id
+            window = entry.context_window or base.model.context_window
+        else:
+            model_price = entry.model_price
+            model_id = entry.entry_id or entry.models[0]
+            window = entry.context_window
+        return ResolvedPrice(
+            model_id=model_id,
+            provider_id=entry.provider,
+            context_window=window,
+            source=f"{entry.origin}: {entry.source}",
+            price_date=entry.checked.isoformat(),
+            compiled=CompiledPrice(model_price),
+            price_context=ctx_label,
+        )
+
+    # -- listing -------------------------------------------------------------------------
+
+    def engine_models(self) -> list[tuple[str, str, ModelInfo]]:
+        """(provider id, model id, model) for every model genai-prices knows."""
+        return [(p.id, m.id, m) for p in self._snapshot.providers for m in p.models]

@@ -1,0 +1,96 @@
+"""Price listings for `spendtray prices` and `GET /v1/prices`. Any thread."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from spendtray.prices.book import ENGINE_SOURCE, PriceBook, ResolvedPrice
+
+
+def _plain(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def list_prices(book: PriceBook, query: str | None = None, provider: str | None = None) -> list[dict[str, Any]]:
+    """Every model the book can price now, overrides first; ``query`` filters by substring."""
+    now = dt.datetime.now(dt.UTC)
+    needle = (query or "").strip().lower()
+    prov = (provider or "").strip().lower()
+    rows: list[dict[str, Any]] = []
+    for entry in book.overrides:
+        if prov and entry.provider != prov:
+            continue
+        label = entry.entry_id or ", ".join(entry.models)
+        if needle and needle not in label.lower():
+            continue
+        prices = _plain(entry.model_price.__dict__) if entry.model_price else {
+            "discount_percent": _plain(entry.discount_percent)
+        }
+        rows.append(
+            {
+                "provider": entry.provider,
+                "model": label,
+                "patterns": list(entry.models),
+                "prices": {k: v for k, v in prices.items() if v is not None},
+                "context_window": entry.context_window,
+                "source": f"{entry.origin}: {entry.source}",
+                "date": entry.checked.isoformat(),
+            }
+        )
+    for provider_id, model_id, model in book.engine_models():
+        if prov and provider_id != prov:
+            continue
+        if needle and needle not in model_id.lower() and needle not in (model.name or "").lower():
+            continue
+        model_price = model.get_prices(now)
+        rows.append(
+            {
+                "provider": provider_id,
+                "model": model_id,
+                "name": model.name,
+                "prices": {k: v for k, v in _plain(model_price.__dict__).items() if v is not None},
+                "context_window": model.context_window,
+                "source": ENGINE_SOURCE,
+                "date": None,
+            }
+        )
+    return rows
+
+
+def resolved_json(resolved: ResolvedPrice) -> dict[str, Any]:
+    return {
+        "model": resolved.model_id,
+        "provider": resolved.provider_id,
+        "prices": resolved.unit_prices_json(),
+        "units": "USD per million tokens (_mtok), per thousand (_kcount)",
+        "tier_thresholds": resolved.tier_thresholds,
+        "context_window": resolved.context_window,
+        "source": resolved.source,
+        "date": resolved.price_date,
+        "variant": resolved.price_context,
+    }
+
+
+def price_detail(
+    book: PriceBook,
+    model: str,
+    provider: str | None = None,
+    at: dt.datetime | None = None,
+    service_tier: str | None = None,
+) -> dict[str, Any]:
+    resolved = book.resolve(model, provider, at, service_tier)
+    out = resolved_json(resolved)
+    out["requested"] = {"model": model, "provider": provider}
+    batch = book.resolve(model, provider, at, batch=True)
+    if batch.unit_prices_json() != out["prices"]:
+        out["batch_prices"] = batch.unit_prices_json()
+    return out

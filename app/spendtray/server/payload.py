@@ -1,0 +1,64 @@
+"""Decoding a usage POST body into a list of event objects. Pure; event loop thread.
+
+Accepted shapes (SPEC §4): one event object, a JSON array of events, ``{"events": [...]}``,
+or NDJSON (one event per line).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from spendtray.server.guard import ApiError
+
+MAX_EVENTS = 100_000
+_NDJSON = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines", "application/x-jsonlines"}
+
+
+def _ndjson(body: bytes) -> list[Any]:
+    events: list[Any] = []
+    for number, line in enumerate(body.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(
+                400,
+                f"line {number} is not valid JSON: {exc}",
+                [{"index": len(events), "field": "(body)", "problem": f"line {number}: {exc}"}],
+            ) from None
+    return events
+
+
+def decode_events(body: bytes, media_type: str) -> list[Any]:
+    if not body.strip():
+        raise ApiError(400, "empty body: send one event, an array of events, or NDJSON")
+    if media_type in _NDJSON:
+        events = _ndjson(body)
+    else:
+        try:
+            data = json.loads(body)
+        except json.JSONDecodeError as exc:
+            if exc.msg == "Extra data":
+                events = _ndjson(body)  # NDJSON sent as application/json
+            else:
+                raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        except UnicodeDecodeError:
+            raise ApiError(400, "body is not UTF-8 text") from None
+        else:
+            if isinstance(data, list):
+                events = data
+            elif isinstance(data, dict) and "events" in data and "model" not in data:
+                events = data["events"]
+                if not isinstance(events, list):
+                    raise ApiError(400, "'events' must be an array of event objects")
+            elif isinstance(data, dict):
+                events = [data]
+            else:
+                raise ApiError(400, "body must be an event object, an array, or {\"events\": [...]}")
+    if not events:
+        raise ApiError(400, "no events in the body")
+    if len(events) > MAX_EVENTS:
+        raise ApiError(413, f"{len(events)} events in one request; the limit is {MAX_EVENTS}")
+    return events

@@ -1,0 +1,46 @@
+"""Opening the database: WAL, pragmas, migrations. Called by whichever thread will own the
+connection (the writer thread for the write connection, each reader for its own)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from spendtray.store.migrations import migrations
+
+BUCKET_SECONDS = 15 * 60
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def open_for_writing(path: Path, durability: str = "normal") -> Database:
+    """The one write connection: creates the file, applies migrations, sets WAL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _connect(path, readonly=False)
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL: a committed transaction survives the process being killed (the WAL is in the OS);
+    # FULL also survives power loss, at the price of an fsync per commit.
+    conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = Database(conn)
+    migrations.apply(db)
+    return db
+
+
+def open_for_reading(path: Path) -> sqlite3.Connection:
+    """A read-only connection for one reader thread."""
+    return _connect(path, readonly=True)
+
+
+def ensure_schema(path: Path) -> None:
+    """Create/migrate the database file without keeping a connection (CLI, tests)."""
+    db = open_for_writing(path)
+    db.conn.close()

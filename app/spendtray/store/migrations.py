@@ -1,0 +1,101 @@
+"""Numbered schema migrations (sqlite-utils ``Migrations``). Run once at open, by the opener.
+
+Never edit a migration that has shipped; add the next number. Money columns are integer
+nano-dollars (1e-9 USD) so sums in SQLite are exact and per-event rounding is far below a cent
+even over millions of events.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("spendtray")
+
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+@migrations(name="0001_events_and_rollups")
+def m0001(db: Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,              -- call time, epoch milliseconds UTC
+            received_at INTEGER NOT NULL,     -- epoch milliseconds UTC
+            project TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            agent TEXT NOT NULL DEFAULT '',
+            user TEXT,
+            session TEXT,
+            trace_id TEXT,
+            request_id TEXT,
+            source TEXT NOT NULL,
+            service_tier TEXT,
+            batch INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cache_write_5m_tokens INTEGER NOT NULL,
+            cache_write_1h_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            cost_nanos INTEGER,               -- NULL when unpriced
+            priced INTEGER NOT NULL,
+            unpriced_reason TEXT,
+            price_model TEXT,
+            price_provider TEXT,
+            unit_prices TEXT,                 -- JSON: price key -> USD per unit block
+            price_source TEXT,
+            price_date TEXT,
+            reported_cost_nanos INTEGER,
+            latency_ms REAL,
+            status TEXT,
+            tags TEXT,
+            raw_usage TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX events_ts ON events (ts)")
+    db.execute("CREATE INDEX events_project_ts ON events (project, ts)")
+    db.execute(
+        "CREATE UNIQUE INDEX events_request_id ON events (request_id) WHERE request_id IS NOT NULL"
+    )
+    # Quarter-hour buckets: every real time zone offset is a multiple of 15 minutes, so day,
+    # week and month totals in any zone are exact sums of whole buckets.
+    db.execute(
+        """
+        CREATE TABLE rollup (
+            bucket INTEGER NOT NULL,          -- epoch seconds of the quarter-hour start, UTC
+            project TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            source TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            cost_nanos INTEGER NOT NULL,
+            unpriced_calls INTEGER NOT NULL,
+            PRIMARY KEY (bucket, project, model, provider, agent, source)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )
+        """
+    )

@@ -1,0 +1,351 @@
+"""Read queries for the API, the CLI and the dashboard. Any thread: each thread gets its own
+read-only connection (WAL lets readers run beside the writer).
+
+Summaries add whole quarter-hour rollup buckets and read raw events only for the partial
+buckets at the edges of the requested range, so their cost grows with the number of buckets
+and keys, not with the number of events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from spendtray.store.db import BUCKET_SECONDS, open_for_reading
+from spendtray.store.timebuckets import TIME_GROUPS, ranges
+
+DIMENSIONS = ("project", "model", "provider", "agent", "source")
+GROUPS = (*DIMENSIONS, *TIME_GROUPS)
+SUM_FIELDS = (
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "unpriced_calls",
+)
+MAX_RANGES = 10_000
+MAX_LIMIT = 1000
+
+
+class QueryError(ValueError):
+    """A query parameter is wrong; ``field`` names it."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"{field_name}: {problem}")
+        self.field = field_name
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Filters:
+    project: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    agent: str | None = None
+    source: str | None = None
+    since: dt.datetime | None = None  # inclusive, tz-aware
+    until: dt.datetime | None = None  # exclusive, tz-aware
+
+    def dimension_sql(self) -> tuple[str, list[Any]]:
+        parts: list[str] = []
+        args: list[Any] = []
+        for name in DIMENSIONS:
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name} = ?")
+                args.append("" if name == "agent" and value == "" else value)
+        return (" AND ".join(parts) or "1"), args
+
+
+@dataclass
+class SummaryRow:
+    key: str
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_nanos: int = 0
+    unpriced_calls: int = 0
+
+    def add(self, values: tuple[int, ...]) -> None:
+        for name, value in zip(SUM_FIELDS, values, strict=True):
+            setattr(self, name, getattr(self, name) + int(value or 0))
+
+
+@dataclass
+class Summary:
+    group_by: str
+    rows: list[SummaryRow]
+    total: SummaryRow = field(default_factory=lambda: SummaryRow(key="total"))
+
+
+def _ms(stamp: dt.datetime) -> int:
+    return int(stamp.timestamp() * 1000)
+
+
+def encode_cursor(ts: int, event_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{ts}:{event_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        ts, _, event_id = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return int(ts), int(event_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise QueryError("cursor", "is not a cursor this server handed out") from None
+
+
+class Reader:
+    """Read-side queries over one database file."""
+
+    def __init__(self, db_path: Path, zone: ZoneInfo, week_start: int = 0) -> None:
+        self.db_path = db_path
+        self.zone = zone
+        self.week_start = week_start
+        self._local = threading.local()
+
+    def conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = open_for_reading(self.db_path)
+            self._local.conn = conn
+        return conn
+
+    # -- summaries -----------------------------------------------------------------------
+
+    def _bounds(self) -> tuple[dt.datetime, dt.datetime] | None:
+        row = self.conn().execute("SELECT min(bucket), max(bucket) FROM rollup").fetchone()
+        if row is None or row[0] is None:
+            return None
+        lo = dt.datetime.fromtimestamp(row[0], dt.UTC)
+        hi = dt.datetime.fromtimestamp(row[1] + BUCKET_SECONDS, dt.UTC)
+        return lo, hi
+
+    def summary(
+        self, group_by: str, filters: Filters, zone: ZoneInfo | None = None
+    ) -> Summary:
+        if group_by not in GROUPS:
+            raise QueryError("group_by", f"must be one of {', '.join(GROUPS)}")
+        zone = zone or self.zone
+        bounds = self._bounds()
+        if bounds is None:
+            return Summary(group_by, [])
+        since = filters.since or bounds[0]
+        until = filters.until or bounds[1]
+        if since >= until:
+            return Summary(group_by, [])
+        if group_by in TIME_GROUPS:
+            periods = ranges(since, until, group_by, zone, self.week_start)
+            if len(periods) > MAX_RANGES:
+                raise QueryError(
+                    "group_by", f"{len(periods)} {group_by}s in range; narrow since/until"
+                )
+        else:
+            periods = [("", since, until)]
+        acc: dict[str, SummaryRow] = {}
+        where, args = filters.dimension_sql()
+        key_col = "" if group_by in TIME_GROUPS else group_by
+        for key, lo, hi in periods:
+            self._sum_range(acc, key, lo, hi, key_col, where, args)
+        rows = list(acc.values())
+        if group_by in TIME_GROUPS:
+            rows.sort(key=lambda r: r.key)
+        else:
+            rows.sort(key=lambda r: (-r.cost_nanos, -r.calls, r.key))
+        total = SummaryRow(key="total")
+        for r in rows:
+            total.add(tuple(getattr(r, f) for f in SUM_FIELDS))
+        return Summary(group_by, rows, total)
+
+    def _sum_range(
+        self,
+        acc: dict[str, SummaryRow],
+        period_key: str,
+        lo: dt.datetime,
+        hi: dt.datetime,
+        key_col: str,
+        where: str,
+        args: list[Any],
+    ) -> None:
+        conn = self.conn()
+        lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
+        full_lo = -(-lo_s // BUCKET_SECONDS) * BUCKET_SECONDS
+        full_hi = hi_s // BUCKET_SECONDS * BUCKET_SECONDS
+        select_key = f"{key_col}, " if key_col else "'', "
+        group = f" GROUP BY {key_col}" if key_col else ""
+        sums = ", ".join(f"sum({f})" for f in SUM_FIELDS)
+        parts: list[tuple[str, list[Any]]] = []
+        if full_lo < full_hi:
+            parts.append(
+                (
+                    f"SELECT {select_key}{sums} FROM rollup "
+                    f"WHERE bucket >= ? AND bucket < ? AND {where}{group}",
+                    [full_lo, full_hi, *args],
+                )
+            )
+            edges = [(lo_s * 1000, full_lo * 1000), (full_hi * 1000, hi_s * 1000)]
+        else:
+            edges = [(lo_s * 1000, hi_s * 1000)]
+        # Raw events in partial buckets at the edges (at most 15 minutes each side).
+        event_sums = (
+            "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+            "sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost_nanos, 0)), "
+            "sum(1 - priced)"
+        )
+        for a, b in edges:
+            if a < b:
+                parts.append(
+                    (
+                        f"SELECT {select_key}{event_sums} FROM events "
+                        f"WHERE ts >= ? AND ts < ? AND {where}{group}",
+                        [a, b, *args],
+                    )
+                )
+        for sql, params in parts:
+            for row in conn.execute(sql, params):
+                if row[1] is None:
+                    continue
+                key = period_key if not key_col else (row[0] if row[0] is not None else "")
+                target = acc.get(key)
+                if target is None:
+                    target = acc[key] = SummaryRow(key=key)
+                target.add(tuple(row[1:]))
+
+    def spend_nanos(self, filters: Filters) -> int:
+        """Total cost in [since, until) for the filters (budgets)."""
+        return self.summary("project", filters).total.cost_nanos
+
+    # -- events --------------------------------------------------------------------------
+
+    def events(
+        self, filters: Filters, limit: int = 100, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        if limit < 1 or limit > MAX_LIMIT:
+            raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
+        where, args = filters.dimension_sql()
+        clauses = [where]
+        if filters.since is not None:
+            clauses.append("ts >= ?")
+            args.append(_ms(filters.since))
+        if filters.until is not None:
+            clauses.append("ts < ?")
+            args.append(_ms(filters.until))
+        if cursor:
+            ts, event_id = decode_cursor(cursor)
+            clauses.append("(ts < ? OR (ts = ? AND id < ?))")
+            args.extend([ts, ts, event_id])
+        sql = (
+            f"SELECT * FROM events WHERE {' AND '.join(clauses)} "
+            "ORDER BY ts DESC, id DESC LIMIT ?"
+        )
+        conn = self.conn()
+        cur = conn.execute(sql, [*args, limit + 1])
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            next_cursor = encode_cursor(int(rows[-1]["ts"]), int(rows[-1]["id"]))
+        return [event_json(r) for r in rows], next_cursor
+
+    def unpriced_models(self, filters: Filters) -> list[dict[str, Any]]:
+        where, args = filters.dimension_sql()
+        clauses = [where, "priced = 0"]
+        if filters.since is not None:
+            clauses.append("ts >= ?")
+            args.append(_ms(filters.since))
+        if filters.until is not None:
+            clauses.append("ts < ?")
+            args.append(_ms(filters.until))
+        cur = self.conn().execute(
+            "SELECT model, provider, count(*), max(unpriced_reason) FROM events "
+            f"WHERE {' AND '.join(clauses)} GROUP BY model, provider ORDER BY count(*) DESC",
+            args,
+        )
+        return [
+            {"model": m, "provider": p, "calls": n, "reason": reason}
+            for m, p, n, reason in cur.fetchall()
+        ]
+
+    def count(self) -> int:
+        row = self.conn().execute("SELECT coalesce(sum(calls), 0) FROM rollup").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def _usd(nanos: Any) -> float | None:
+    return None if nanos is None else round(int(nanos) / 1e9, 9)
+
+
+def event_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored row in the API's shape (canonical field names, dollars at the edge)."""
+    ts = dt.datetime.fromtimestamp(row["ts"] / 1000, dt.UTC)
+    return {
+        "id": row["id"],
+        "timestamp": ts.isoformat().replace("+00:00", "Z"),
+        "model": row["model"],
+        "provider": row["provider"],
+        "project": row["project"],
+        "agent": row["agent"] or None,
+        "user": row["user"],
+        "session": row["session"],
+        "trace_id": row["trace_id"],
+        "request_id": row["request_id"],
+        "source": row["source"],
+        "service_tier": row["service_tier"],
+        "batch": bool(row["batch"]),
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "cache_read_tokens": row["cache_read_tokens"],
+        "cache_write_tokens": row["cache_write_tokens"],
+        "cache_write_5m_tokens": row["cache_write_5m_tokens"],
+        "cache_write_1h_tokens": row["cache_write_1h_tokens"],
+        "reasoning_tokens": row["reasoning_tokens"],
+        "cost_usd": _usd(row["cost_nanos"]),
+        "priced": bool(row["priced"]),
+        "unpriced_reason": row["unpriced_reason"],
+        "reported_cost_usd": _usd(row["reported_cost_nanos"]),
+        "price": {
+            "model": row["price_model"],
+            "provider": row["price_provider"],
+            "source": row["price_source"],
+            "date": row["price_date"],
+            "unit_prices": json.loads(row["unit_prices"]) if row["unit_prices"] else None,
+        },
+        "latency_ms": row["latency_ms"],
+        "status": row["status"],
+        "tags": json.loads(row["tags"]) if row["tags"] else None,
+    }
+
+
+def summary_row_json(row: SummaryRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "calls": row.calls,
+        "input_tokens": row.input_tokens,
+        "output_tokens": row.output_tokens,
+        "cache_read_tokens": row.cache_read_tokens,
+        "cache_write_tokens": row.cache_write_tokens,
+        "reasoning_tokens": row.reasoning_tokens,
+        "cost_usd": _usd(row.cost_nanos),
+        "unpriced_calls": row.unpriced_calls,
+    }

@@ -1,0 +1,97 @@
+"""The row shape of a stored event, shared by the writer (insert) and the ingest service.
+
+Any thread; pure data. Building the tuple in the caller keeps the writer thread's work to
+SQL only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spendtray.store.db import BUCKET_SECONDS
+
+EVENT_COLUMNS = (
+    "id",
+    "ts",
+    "received_at",
+    "project",
+    "model",
+    "provider",
+    "agent",
+    "user",
+    "session",
+    "trace_id",
+    "request_id",
+    "source",
+    "service_tier",
+    "batch",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "priced",
+    "unpriced_reason",
+    "price_model",
+    "price_provider",
+    "unit_prices",
+    "price_source",
+    "price_date",
+    "reported_cost_nanos",
+    "latency_ms",
+    "status",
+    "tags",
+    "raw_usage",
+)
+COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+
+
+@dataclass(slots=True)
+class EventRow:
+    """One event ready to insert; ``values`` follows ``EVENT_COLUMNS`` with id = None."""
+
+    values: list[object]
+
+    def get(self, column: str) -> object:
+        return self.values[COLUMN_INDEX[column]]
+
+    @property
+    def request_id(self) -> str | None:
+        value = self.values[COLUMN_INDEX["request_id"]]
+        return value if isinstance(value, str) else None
+
+    @property
+    def total_tokens(self) -> int:
+        v = self.values
+        return int(v[COLUMN_INDEX["input_tokens"]]) + int(v[COLUMN_INDEX["output_tokens"]])  # type: ignore[call-overload]
+
+    def rollup_key(self) -> tuple[int, str, str, str, str, str]:
+        v = self.values
+        ts = int(v[COLUMN_INDEX["ts"]])  # type: ignore[call-overload]
+        bucket = (ts // 1000) // BUCKET_SECONDS * BUCKET_SECONDS
+        return (
+            bucket,
+            str(v[COLUMN_INDEX["project"]]),
+            str(v[COLUMN_INDEX["model"]]),
+            str(v[COLUMN_INDEX["provider"]]),
+            str(v[COLUMN_INDEX["agent"]]),
+            str(v[COLUMN_INDEX["source"]]),
+        )
+
+    def rollup_values(self) -> tuple[int, int, int, int, int, int, int, int]:
+        """calls, input, output, cache_read, cache_write, reasoning, cost_nanos, unpriced."""
+        v = self.values
+        cost = v[COLUMN_INDEX["cost_nanos"]]
+        return (
+            1,
+            int(v[COLUMN_INDEX["input_tokens"]]),  # type: ignore[call-overload]
+            int(v[COLUMN_INDEX["output_tokens"]]),  # type: ignore[call-overload]
+            int(v[COLUMN_INDEX["cache_read_tokens"]]),  # type: ignore[call-overload]
+            int(v[COLUMN_INDEX["cache_write_tokens"]]),  # type: ignore[call-overload]
+            int(v[COLUMN_INDEX["reasoning_tokens"]]),  # type: ignore[call-overload]
+            int(cost) if isinstance(cost, int) else 0,
+            0 if v[COLUMN_INDEX["priced"]] else 1,
+        )

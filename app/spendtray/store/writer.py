@@ -1,0 +1,301 @@
+"""The single writer: a thread that owns the write connection and commits in batches.
+
+Runs on its own thread ("spendtray-writer"). Callers (server event loop, CLI, importers)
+``submit`` rows and get a ``Future`` that resolves only after the transaction holding those
+rows has COMMITTED — that is what lets the server acknowledge an event only once it is durable.
+Whatever is queued while a commit runs goes into the next one (group commit), so throughput
+grows with load instead of paying one commit per request.
+
+Idempotency lives here because only the writer sees every row: a ``request_id`` already stored
+is not stored twice; the copy with more tokens is kept (rollups adjusted by the difference).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from spendtray.store.db import open_for_writing
+from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, EventRow
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH_ROWS = 20_000
+_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+_UPDATE = (
+    f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
+)
+_ROLLUP_UPSERT = """
+INSERT INTO rollup (bucket, project, model, provider, agent, source, calls, input_tokens,
+    output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nanos,
+    unpriced_calls)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (bucket, project, model, provider, agent, source) DO UPDATE SET
+    calls = calls + excluded.calls,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+    cost_nanos = cost_nanos + excluded.cost_nanos,
+    unpriced_calls = unpriced_calls + excluded.unpriced_calls
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOutcome:
+    """What happened to one submitted row."""
+
+    id: int
+    duplicate: bool  # the request_id was already stored (the bigger copy is what is kept)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """Passed to commit listeners, on the writer thread, after each commit."""
+
+    stored: int
+    duplicates: int
+    projects: frozenset[str]
+    newest_ts: int
+
+
+@dataclass
+class _Job:
+    rows: list[EventRow]
+    future: Future[list[WriteOutcome]] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+class Writer:
+    """Owns the write connection. ``start`` it, ``submit`` rows, ``stop`` to drain and close."""
+
+    def __init__(self, db_path: Path, durability: str = "normal") -> None:
+        self._db_path = db_path
+        self._durability = durability
+        self._queue: queue.Queue[_Job | object] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[CommitInfo], None]] = []
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._next_id = 1
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="spendtray-writer", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._start_error is not None:
+            raise self._start_error
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit everything queued so far, then close."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def add_listener(self, listener: Callable[[CommitInfo], None]) -> None:
+        """Called on the writer thread after each commit; must be quick and never raise."""
+        self._listeners.append(listener)
+
+    # -- submitting ----------------------------------------------------------------------
+
+    def submit(self, rows: list[EventRow]) -> Future[list[WriteOutcome]]:
+        job = _Job(rows)
+        if not self.running:
+            job.future.set_exception(RuntimeError("the store writer is not running"))
+            return job.future
+        self._queue.put(job)
+        return job.future
+
+    def write(self, rows: list[EventRow], timeout: float | None = 60.0) -> list[WriteOutcome]:
+        """Submit and wait for the commit (for threads that may block: CLI, importers)."""
+        return self.submit(rows).result(timeout)
+
+    def call(self, fn: Callable[[Database], object], timeout: float | None = 60.0) -> object:
+        """Run ``fn(db)`` on the writer thread inside its own transaction (budget state etc.)."""
+        result: Future[object] = Future()
+        self._queue.put((fn, result))
+        return result.result(timeout)
+
+    # -- writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            db = open_for_writing(self._db_path, self._durability)
+            row = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+            self._next_id = int(row[0]) + 1
+        except BaseException as exc:  # reported to start()'s caller
+            self._start_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        conn = db.conn
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            items: list[object] = [first]
+            n_rows = len(first.rows) if isinstance(first, _Job) else 0
+            while n_rows < MAX_BATCH_ROWS:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                items.append(item)
+                if isinstance(item, _Job):
+                    n_rows += len(item.rows)
+            jobs: list[_Job] = []
+            calls: list[tuple[Callable[[Database], object], Future[object]]] = []
+            for item in items:
+                if item is _STOP:
+                    stopping = True
+                elif isinstance(item, _Job):
+                    jobs.append(item)
+                elif isinstance(item, tuple):
+                    calls.append(item)
+            if jobs:
+                self._commit_jobs(conn, jobs)
+            for fn, future in calls:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    value = fn(db)
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    conn.execute("ROLLBACK") if conn.in_transaction else None
+                    future.set_exception(exc)
+                else:
+                    future.set_result(value)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
+    def _commit_jobs(self, conn: object, jobs: list[_Job]) -> None:
+        import sqlite3
+
+        assert isinstance(conn, sqlite3.Connection)
+        first_id = self._next_id
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            outcomes, info = self._apply(conn, jobs)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._next_id = first_id
+            log.exception("store write failed; %d request(s) answered with an error", len(jobs))
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            job.future.set_result(outcome)
+        for listener in self._listeners:
+            try:
+                listener(info)
+            except Exception:
+                log.exception("commit listener failed")
+
+    def _apply(
+        self, conn: object, jobs: list[_Job]
+    ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
+        import sqlite3
+
+        assert isinstance(conn, sqlite3.Connection)
+        wanted = {row.request_id for job in jobs for row in job.rows if row.request_id}
+        existing: dict[str, tuple[int, int, EventRow | None]] = {}
+        if wanted:
+            ids = list(wanted)
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                cursor = conn.execute(
+                    "SELECT request_id, id, input_tokens + output_tokens FROM events "
+                    f"WHERE request_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for rid, event_id, total in cursor:
+                    existing[rid] = (int(event_id), int(total), None)
+        inserts: list[list[object]] = []
+        pending_new: dict[str, list[object]] = {}  # request_id -> values inserted this batch
+        rollup: dict[tuple[int, str, str, str, str, str], list[int]] = {}
+        replaced: list[tuple[int, EventRow]] = []
+        outcomes: list[list[WriteOutcome]] = []
+        stored = dups = 0
+        projects: set[str] = set()
+        newest = 0
+
+        def add_rollup(row: EventRow, sign: int) -> None:
+            key = row.rollup_key()
+            acc = rollup.get(key)
+            values = row.rollup_values()
+            if acc is None:
+                rollup[key] = [sign * v for v in values]
+            else:
+                for i, v in enumerate(values):
+                    acc[i] += sign * v
+
+        for job in jobs:
+            job_out: list[WriteOutcome] = []
+            for row in job.rows:
+                rid = row.request_id
+                if rid is not None and rid in pending_new:
+                    values = pending_new[rid]
+                    old = EventRow(values)
+                    if row.total_tokens > old.total_tokens:
+                        add_rollup(old, -1)
+                        values[1:] = row.values[1:]
+                        add_rollup(row, +1)
+                    job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
+                    dups += 1
+                    continue
+                if rid is not None and rid in existing:
+                    event_id, total, _ = existing[rid]
+                    if row.total_tokens > total:
+                        replaced.append((event_id, row))
+                        existing[rid] = (event_id, row.total_tokens, row)
+                    job_out.append(WriteOutcome(event_id, True))
+                    dups += 1
+                    continue
+                values = list(row.values)
+                values[0] = self._next_id
+                self._next_id += 1
+                inserts.append(values)
+                if rid is not None:
+                    pending_new[rid] = values
+                add_rollup(EventRow(values), +1)
+                job_out.append(WriteOutcome(int(values[0]), False))  # type: ignore[call-overload]
+                stored += 1
+                projects.add(str(values[COLUMN_INDEX["project"]]))
+                newest = max(newest, int(values[COLUMN_INDEX["ts"]]))  # type: ignore[call-overload]
+            outcomes.append(job_out)
+        if inserts:
+            conn.executemany(_INSERT, inserts)
+        for event_id, row in replaced:
+            old_values = conn.execute(
+                f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,)
+            ).fetchone()
+            add_rollup(EventRow(list(old_values)), -1)
+            add_rollup(row, +1)
+            conn.execute(_UPDATE, [*row.values[1:], event_id])
+            projects.add(str(row.get("project")))
+        if rollup:
+            conn.executemany(_ROLLUP_UPSERT, [(*key, *values) for key, values in rollup.items()])
+            if any(min(values) < 0 for values in rollup.values()):
+                # A replaced duplicate moved to another bucket/key and left an empty row.
+                conn.execute("DELETE FROM rollup WHERE calls <= 0")
+        return outcomes, CommitInfo(stored, dups, frozenset(projects), newest)
