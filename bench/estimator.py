@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "app"))
 
-from spendtray.estimator import tokenizers  # noqa: E402
-from spendtray.estimator.estimate import estimate  # noqa: E402
-from spendtray.prices.book import PriceBook  # noqa: E402
+from spendtray.estimator import tokenizers
+from spendtray.estimator.estimate import estimate
+from spendtray.prices.book import PriceBook
 
 MODELS = [
     "gpt-4o",
@@ -86,7 +86,8 @@ def main() -> None:
         f"best {min(timings):.3f} s, worst {max(timings):.3f} s over {RUNS} runs"
     )
     for result in results:
-        total = "n/a" if result.total_cost_nanos is None else f"${result.total_cost_nanos / 1e9:.4f}"
+        nanos = result.total_cost_nanos
+        total = "n/a" if nanos is None else f"${nanos / 1e9:.4f}"
         print(
             f"  {result.model:<20} {result.input_tokens:>9,} tok  {total:>9}  "
             f"{'exact' if result.exact else result.method}"

@@ -28,8 +28,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
 from spendtray.estimator.counting import Prompt, PromptCounter, TokenCount
+from spendtray.money import nanos_to_decimal
 from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts, UnknownModel
-from spendtray.prices.calc import nanos_to_usd
 
 DEFAULT_OUTPUT_TOKENS = 1_000
 """Output tokens assumed per call when the caller gives none (a long answer, ~750 words)."""
@@ -94,7 +94,7 @@ class EstimateResult:
         """JSON-ready: SPEC §4 ``/v1/estimate`` fields first, USD as numbers."""
 
         def usd(nanos: int | None) -> float | None:
-            return None if nanos is None else float(nanos_to_usd(nanos))
+            return None if nanos is None else float(nanos_to_decimal(nanos))
 
         def what_if(value: WhatIf | None) -> dict[str, Any] | None:
             if value is None:
