@@ -113,17 +113,25 @@ def resolve_zone(name: str) -> ZoneInfo:
         raise ConfigError(f"timezone: {name!r} is not a known IANA time zone") from exc
 
 
-def _check_value(key: str, value: Any) -> Any:
+def _check_value(key: str, raw: Any) -> Any:
     expected = CONFIG_KEYS[key]
+    value: Any = raw
     if isinstance(value, bool) and expected is int:
         raise ConfigError(f"config key {key!r}: expected a whole number, got {value!r}")
-    if not isinstance(value, expected):
-        names = expected.__name__ if isinstance(expected, type) else "/".join(t.__name__ for t in expected)
+    if not isinstance(raw, expected):
+        names = (
+            expected.__name__
+            if isinstance(expected, type)
+            else "/".join(t.__name__ for t in expected)
+        )
         raise ConfigError(f"config key {key!r}: expected {names}, got {value!r}")
     if key == "port" and not 0 <= value <= 65535:
         raise ConfigError(f"config key 'port': {value} is not a TCP port (0–65535)")
     if key == "host" and value not in LOOPBACK_HOSTS:
-        raise ConfigError(f"config key 'host': {value!r} is not a loopback address; Spendtray only listens on loopback")
+        raise ConfigError(
+            f"config key 'host': {value!r} is not a loopback address; "
+            "Spendtray only listens on loopback"
+        )
     if key == "max_body_bytes" and value < 1024:
         raise ConfigError("config key 'max_body_bytes': must be at least 1024")
     if key == "week_start" and value.lower() not in WEEKDAYS:
@@ -131,7 +139,7 @@ def _check_value(key: str, value: Any) -> Any:
     if key == "currency_precision" and not 0 <= value <= 6:
         raise ConfigError("config key 'currency_precision': must be between 0 and 6")
     if key == "durability" and value not in ("normal", "full"):
-        raise ConfigError("config key 'durability': must be \"normal\" or \"full\"")
+        raise ConfigError('config key \'durability\': must be "normal" or "full"')
     if key == "timezone":
         resolve_zone(value)
     if key == "allowed_origins":

@@ -10,6 +10,7 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from spendtray.config import Settings, load_settings
 from spendtray.store.reader import Filters
@@ -21,7 +22,9 @@ class UserError(Exception):
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--home", type=Path, help="data folder (default: $SPENDTRAY_HOME or the platform's)")
+    parser.add_argument(
+        "--home", type=Path, help="data folder (default: $SPENDTRAY_HOME or the platform's)"
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -63,7 +66,13 @@ def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:
     )
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int], out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+def print_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: set[int],
+    out: TextIO | None = None,
+) -> None:
+    out = out or sys.stdout
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -71,7 +80,8 @@ def print_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: se
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(
-            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(cells)
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(cells)
         ).rstrip()
 
     print(line(headers), file=out)

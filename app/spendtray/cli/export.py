@@ -15,11 +15,34 @@ from spendtray.cli.report import open_reader
 from spendtray.store.reader import Filters, Reader
 
 CSV_FIELDS = (
-    "id", "timestamp", "project", "model", "provider", "agent", "user", "session", "trace_id",
-    "request_id", "source", "service_tier", "batch", "input_tokens", "output_tokens",
-    "cache_read_tokens", "cache_write_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-    "reasoning_tokens", "cost_usd", "priced", "unpriced_reason", "reported_cost_usd",
-    "price_source", "price_date", "latency_ms", "status",
+    "id",
+    "timestamp",
+    "project",
+    "model",
+    "provider",
+    "agent",
+    "user",
+    "session",
+    "trace_id",
+    "request_id",
+    "source",
+    "service_tier",
+    "batch",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "priced",
+    "unpriced_reason",
+    "reported_cost_usd",
+    "price_source",
+    "price_date",
+    "latency_ms",
+    "status",
 )
 
 
@@ -43,7 +66,7 @@ def iter_events(reader: Reader, filters: Filters) -> Iterator[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     reader, settings = open_reader(args)
     filters = filters_from(args, settings)
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.format == "csv":
             writer = csv.writer(out)

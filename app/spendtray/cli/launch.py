@@ -22,9 +22,10 @@ def launch(args: argparse.Namespace) -> int:
     if not display_available():
         return serve_headless(args, reason="No display found (DISPLAY/WAYLAND_DISPLAY unset)")
     try:
-        from spendtray.gui.main import run_gui
+        from spendtray.gui.main import run_gui  # type: ignore[import-untyped,unused-ignore]
     except ImportError as exc:
         return serve_headless(
             args, reason=f"The GUI cannot start ({exc}; install with `pip install spendtray[gui]`)"
         )
-    return run_gui(args)
+    code: int = run_gui(args)
+    return code

@@ -94,7 +94,10 @@ def run_show(args: argparse.Namespace) -> int:
         print(json.dumps(detail, indent=2))
         return 0
     print(f"{detail['provider']}/{detail['model']}  (asked for {args.model})")
-    print(f"source: {detail['source']}" + (f", in force since {detail['date']}" if detail["date"] else ""))
+    print(
+        f"source: {detail['source']}"
+        + (f", in force since {detail['date']}" if detail["date"] else "")
+    )
     if detail.get("variant"):
         print(f"variant: {detail['variant']}")
     if detail.get("context_window"):
@@ -108,7 +111,12 @@ def run_show(args: argparse.Namespace) -> int:
             rows.append([key, f"${value}", ""])
     print_table(["price", "USD", "long-context tiers (whole prompt)"], rows, right={1})
     if "batch_prices" in detail:
-        print("batch: " + ", ".join(f"{k} ${v}" for k, v in detail["batch_prices"].items() if not isinstance(v, dict)))
+        print(
+            "batch: "
+            + ", ".join(
+                f"{k} ${v}" for k, v in detail["batch_prices"].items() if not isinstance(v, dict)
+            )
+        )
     return 0
 
 

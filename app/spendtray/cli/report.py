@@ -16,6 +16,7 @@ from spendtray.cli.common import add_filters, filters_from, print_table, setting
 from spendtray.money import format_tokens, format_usd
 from spendtray.store.reader import GROUPS, SUM_FIELDS, Reader, Summary, summary_row_json
 
+
 def register(sub: Any) -> None:
     p = sub.add_parser("report", help="spend grouped by project, model, provider, agent or time")
     p.add_argument("--by", choices=GROUPS, default="project", help="grouping (default: project)")
@@ -65,11 +66,17 @@ def write_summary(
         return
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
-        writer.writerow([summary.group_by, *[f for f in SUM_FIELDS if f != "cost_nanos"], "cost_usd"])
+        writer.writerow(
+            [summary.group_by, *[f for f in SUM_FIELDS if f != "cost_nanos"], "cost_usd"]
+        )
         for row in [*summary.rows, summary.total]:
             data = summary_row_json(row)
             writer.writerow(
-                [row.key, *[data[f] for f in SUM_FIELDS if f != "cost_nanos"], f"{row.cost_nanos / 1e9:.9f}"]
+                [
+                    row.key,
+                    *[data[f] for f in SUM_FIELDS if f != "cost_nanos"],
+                    f"{row.cost_nanos / 1e9:.9f}",
+                ]
             )
         return
     if not summary.rows:

@@ -99,7 +99,7 @@ def _token(value: Any, name: str) -> int:
         raise EventError(name, f"must be ≥ 0, got {value}")
     if value > MAX_TOKENS:
         raise EventError(name, f"{value} is implausibly large")
-    return value
+    return int(value)
 
 
 def _text(value: Any, name: str) -> str | None:
@@ -289,8 +289,8 @@ def _consistent_counts(tokens: dict[str, int]) -> TokenCounts:
     if cached > counts.input_tokens:
         raise EventError(
             "input_tokens",
-            f"{counts.input_tokens} is less than cache_read_tokens + cache_write_tokens ({cached}); "
-            "input_tokens is the TOTAL input, cached tokens included",
+            f"{counts.input_tokens} is less than cache_read_tokens + cache_write_tokens "
+            f"({cached}); input_tokens is the TOTAL input, cached tokens included",
         )
     if counts.reasoning_tokens > counts.output_tokens:
         raise EventError(

@@ -145,7 +145,9 @@ class IngestService:
             priced.append(p)
         return rows, priced
 
-    def prepare_events(self, events: Sequence[UsageEvent]) -> tuple[list[EventRow], list[PricedEvent]]:
+    def prepare_events(
+        self, events: Sequence[UsageEvent]
+    ) -> tuple[list[EventRow], list[PricedEvent]]:
         """Price events that were built in code (importers, receivers) rather than posted."""
         rows: list[EventRow] = []
         priced: list[PricedEvent] = []

@@ -142,9 +142,12 @@ class PriceBook:
         for entry in self._overrides:
             if entry.matches(provider, spellings):
                 return entry
-            if engine_hit is not None and entry.discount_percent is not None:
-                if entry.matches(provider or engine_hit.provider.id, [engine_hit.model.id]):
-                    return entry
+            if (
+                engine_hit is not None
+                and entry.discount_percent is not None
+                and entry.matches(provider or engine_hit.provider.id, [engine_hit.model.id])
+            ):
+                return entry
         return None
 
     def _find_engine(self, provider: str | None, spellings: list[str]) -> _EngineMatch | None:
@@ -157,7 +160,9 @@ class PriceBook:
             for spelling in spellings:
                 vendor = names.infer_provider(spelling)
                 if vendor and "/" not in spelling:
-                    attempts.append((f"{names.engine_provider(vendor)}/{spelling}", engine_provider))
+                    attempts.append(
+                        (f"{names.engine_provider(vendor)}/{spelling}", engine_provider)
+                    )
         else:
             for spelling in spellings:
                 prefix, bare = names.split_prefix(spelling)

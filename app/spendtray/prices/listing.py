@@ -20,7 +20,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def list_prices(book: PriceBook, query: str | None = None, provider: str | None = None) -> list[dict[str, Any]]:
+def list_prices(
+    book: PriceBook, query: str | None = None, provider: str | None = None
+) -> list[dict[str, Any]]:
     """Every model the book can price now, overrides first; ``query`` filters by substring."""
     now = dt.datetime.now(dt.UTC)
     needle = (query or "").strip().lower()
@@ -32,9 +34,11 @@ def list_prices(book: PriceBook, query: str | None = None, provider: str | None 
         label = entry.entry_id or ", ".join(entry.models)
         if needle and needle not in label.lower():
             continue
-        prices = _plain(entry.model_price.__dict__) if entry.model_price else {
-            "discount_percent": _plain(entry.discount_percent)
-        }
+        prices = (
+            _plain(entry.model_price.__dict__)
+            if entry.model_price
+            else {"discount_percent": _plain(entry.discount_percent)}
+        )
         rows.append(
             {
                 "provider": entry.provider,

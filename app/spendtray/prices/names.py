@@ -34,10 +34,16 @@ PROVIDER_ALIASES: dict[str, str] = {
 
 # Providers inferred from well-known model-name families, when the sender gave none.
 _FAMILY_PROVIDER: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|codex-|computer-use)"), "openai"),
+    (
+        re.compile(r"^(gpt-|o\d|chatgpt-|text-embedding-|davinci|babbage|codex-|computer-use)"),
+        "openai",
+    ),
     (re.compile(r"^claude"), "anthropic"),
     (re.compile(r"^(gemini|gemma|learnlm|imagen|veo)"), "google"),
-    (re.compile(r"^(mistral|mixtral|codestral|pixtral|ministral|magistral|devstral|voxtral)"), "mistral"),
+    (
+        re.compile(r"^(mistral|mixtral|codestral|pixtral|ministral|magistral|devstral|voxtral)"),
+        "mistral",
+    ),
     (re.compile(r"^deepseek"), "deepseek"),
     (re.compile(r"^grok"), "x-ai"),
     (re.compile(r"^command"), "cohere"),

@@ -149,14 +149,18 @@ def _entry(raw: Any, origin: str, index: int) -> OverrideEntry:
                     continue
                 if key not in prices:
                     raise PriceFileError(f"{t_where}.{key}: no base price for this field")
-                tiered.setdefault(key, []).append(Tier(start=start, price=_decimal(value, f"{t_where}.{key}")))
+                tiered.setdefault(key, []).append(
+                    Tier(start=start, price=_decimal(value, f"{t_where}.{key}"))
+                )
         values: dict[str, Decimal | TieredPrices] = {}
         for key, base in prices.items():
             values[key] = TieredPrices(base=base, tiers=tiered[key]) if key in tiered else base
         model_price = ModelPrice(**values)
     context_window = raw.get("context_window")
     if context_window is not None and (
-        isinstance(context_window, bool) or not isinstance(context_window, int) or context_window <= 0
+        isinstance(context_window, bool)
+        or not isinstance(context_window, int)
+        or context_window <= 0
     ):
         raise PriceFileError(f"{where}.context_window: expected a whole number > 0")
     return OverrideEntry(
@@ -211,4 +215,3 @@ def discounted(model_price: ModelPrice, percent: Decimal) -> ModelPrice:
         elif isinstance(value, Decimal):
             values[key] = value * factor
     return ModelPrice(**values)
-

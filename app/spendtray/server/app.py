@@ -46,7 +46,9 @@ class ServerContext:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
-def guarded(ctx: ServerContext, guard: Guard, authenticate: bool = True) -> Callable[[Handler], Handler]:
+def guarded(
+    ctx: ServerContext, guard: Guard, authenticate: bool = True
+) -> Callable[[Handler], Handler]:
     def wrap(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
             try:
@@ -94,8 +96,11 @@ def _zone(name: str) -> Any:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ApiError(400, f"tz: {name!r} is not a known IANA time zone",
-                       [{"field": "tz", "problem": "unknown time zone"}]) from None
+        raise ApiError(
+            400,
+            f"tz: {name!r} is not a known IANA time zone",
+            [{"field": "tz", "problem": "unknown time zone"}],
+        ) from None
 
 
 def build_app(ctx: ServerContext) -> Starlette:
@@ -139,7 +144,11 @@ def build_app(ctx: ServerContext) -> Starlette:
         try:
             limit = int(q.get("limit", "100"))
         except ValueError:
-            raise ApiError(400, "limit: must be a whole number", [{"field": "limit", "problem": "not a number"}]) from None
+            raise ApiError(
+                400,
+                "limit: must be a whole number",
+                [{"field": "limit", "problem": "not a number"}],
+            ) from None
         try:
             events, cursor = await run_in_threadpool(reader.events, filters, limit, q.get("cursor"))
         except QueryError as exc:

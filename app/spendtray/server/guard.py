@@ -37,7 +37,9 @@ class ApiError(Exception):
         self.details = details or []
 
 
-def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
     body: dict[str, Any] = {"error": {"message": message}}
     if details:
         body["error"]["details"] = details
@@ -67,9 +69,7 @@ class Guard:
             raise ApiError(403, "refused: the Host header is not a loopback address")
         origin = headers.get("origin")
         if origin is not None and origin.rstrip("/").lower() not in self.allowed_origins:
-            raise ApiError(
-                403, f"refused: browser origin {origin!r} is not in allowed_origins"
-            )
+            raise ApiError(403, f"refused: browser origin {origin!r} is not in allowed_origins")
         if authenticate and self.require_token:
             supplied = headers.get("x-spendtray-token")
             auth = headers.get("authorization")
@@ -90,8 +90,9 @@ class Guard:
             return media
         shown = media or "none"
         raise ApiError(
-            415, f"unsupported content type {shown!r}: send Content-Type: application/json "
-            "(or application/x-ndjson)"
+            415,
+            f"unsupported content type {shown!r}: send Content-Type: application/json "
+            "(or application/x-ndjson)",
         )
 
 

@@ -12,7 +12,13 @@ from typing import Any
 from spendtray.server.guard import ApiError
 
 MAX_EVENTS = 100_000
-_NDJSON = {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines", "application/x-jsonlines"}
+_NDJSON = {
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/jsonlines",
+    "application/x-jsonlines",
+}
 
 
 def _ndjson(body: bytes) -> list[Any]:
@@ -56,7 +62,7 @@ def decode_events(body: bytes, media_type: str) -> list[Any]:
             elif isinstance(data, dict):
                 events = [data]
             else:
-                raise ApiError(400, "body must be an event object, an array, or {\"events\": [...]}")
+                raise ApiError(400, 'body must be an event object, an array, or {"events": [...]}')
     if not events:
         raise ApiError(400, "no events in the body")
     if len(events) > MAX_EVENTS:

@@ -79,8 +79,8 @@ class ServerRunner:
         uvicorn re-raises a caught signal after shutting down, which would kill the process
         before the writer drains; we take the signals ourselves and just ask it to exit.
         """
-        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-        previous: dict[int, Any] = {}
+        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
+        previous: dict[signal.Signals, Any] = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 previous[sig] = signal.signal(sig, self._on_signal)
@@ -97,9 +97,7 @@ class ServerRunner:
 
     def start_in_thread(self) -> None:
         # uvicorn only captures signals on the main thread, so the GUI keeps its own handlers.
-        self._thread = threading.Thread(
-            target=self.run, name="spendtray-http", daemon=True
-        )
+        self._thread = threading.Thread(target=self.run, name="spendtray-http", daemon=True)
         self._thread.start()
 
     def wait_started(self, timeout: float = 10.0) -> bool:

@@ -135,9 +135,7 @@ class Reader:
         hi = dt.datetime.fromtimestamp(row[1] + BUCKET_SECONDS, dt.UTC)
         return lo, hi
 
-    def summary(
-        self, group_by: str, filters: Filters, zone: ZoneInfo | None = None
-    ) -> Summary:
+    def summary(self, group_by: str, filters: Filters, zone: ZoneInfo | None = None) -> Summary:
         if group_by not in GROUPS:
             raise QueryError("group_by", f"must be one of {', '.join(GROUPS)}")
         zone = zone or self.zone
@@ -249,8 +247,7 @@ class Reader:
             clauses.append("(ts < ? OR (ts = ? AND id < ?))")
             args.extend([ts, ts, event_id])
         sql = (
-            f"SELECT * FROM events WHERE {' AND '.join(clauses)} "
-            "ORDER BY ts DESC, id DESC LIMIT ?"
+            f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY ts DESC, id DESC LIMIT ?"
         )
         conn = self.conn()
         cur = conn.execute(sql, [*args, limit + 1])

@@ -49,6 +49,10 @@ EVENT_COLUMNS = (
 COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 
 
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
 @dataclass(slots=True)
 class EventRow:
     """One event ready to insert; ``values`` follows ``EVENT_COLUMNS`` with id = None."""
@@ -66,11 +70,11 @@ class EventRow:
     @property
     def total_tokens(self) -> int:
         v = self.values
-        return int(v[COLUMN_INDEX["input_tokens"]]) + int(v[COLUMN_INDEX["output_tokens"]])  # type: ignore[call-overload]
+        return _int(v[COLUMN_INDEX["input_tokens"]]) + _int(v[COLUMN_INDEX["output_tokens"]])
 
     def rollup_key(self) -> tuple[int, str, str, str, str, str]:
         v = self.values
-        ts = int(v[COLUMN_INDEX["ts"]])  # type: ignore[call-overload]
+        ts = _int(v[COLUMN_INDEX["ts"]])
         bucket = (ts // 1000) // BUCKET_SECONDS * BUCKET_SECONDS
         return (
             bucket,
@@ -87,11 +91,11 @@ class EventRow:
         cost = v[COLUMN_INDEX["cost_nanos"]]
         return (
             1,
-            int(v[COLUMN_INDEX["input_tokens"]]),  # type: ignore[call-overload]
-            int(v[COLUMN_INDEX["output_tokens"]]),  # type: ignore[call-overload]
-            int(v[COLUMN_INDEX["cache_read_tokens"]]),  # type: ignore[call-overload]
-            int(v[COLUMN_INDEX["cache_write_tokens"]]),  # type: ignore[call-overload]
-            int(v[COLUMN_INDEX["reasoning_tokens"]]),  # type: ignore[call-overload]
+            _int(v[COLUMN_INDEX["input_tokens"]]),
+            _int(v[COLUMN_INDEX["output_tokens"]]),
+            _int(v[COLUMN_INDEX["cache_read_tokens"]]),
+            _int(v[COLUMN_INDEX["cache_write_tokens"]]),
+            _int(v[COLUMN_INDEX["reasoning_tokens"]]),
             int(cost) if isinstance(cost, int) else 0,
             0 if v[COLUMN_INDEX["priced"]] else 1,
         )

@@ -42,7 +42,11 @@ def next_start(start: dt.datetime, group: str) -> dt.datetime:
     elif group == "week":
         naive = naive + dt.timedelta(days=7)
     elif group == "month":
-        naive = naive.replace(year=naive.year + 1, month=1) if naive.month == 12 else naive.replace(month=naive.month + 1)
+        naive = (
+            naive.replace(year=naive.year + 1, month=1)
+            if naive.month == 12
+            else naive.replace(month=naive.month + 1)
+        )
     else:
         raise ValueError(f"unknown period {group!r}")
     return naive.replace(tzinfo=tz)

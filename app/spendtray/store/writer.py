@@ -28,10 +28,9 @@ from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, EventRow
 log = logging.getLogger(__name__)
 
 MAX_BATCH_ROWS = 20_000
-_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
-_UPDATE = (
-    f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
-)
+_PLACEHOLDERS = ", ".join("?" * len(EVENT_COLUMNS))
+_INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_PLACEHOLDERS})"
+_UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
 _ROLLUP_UPSERT = """
 INSERT INTO rollup (bucket, project, model, provider, agent, source, calls, input_tokens,
     output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nanos,
@@ -211,9 +210,7 @@ class Writer:
             except Exception:
                 log.exception("commit listener failed")
 
-    def _apply(
-        self, conn: object, jobs: list[_Job]
-    ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
+    def _apply(self, conn: object, jobs: list[_Job]) -> tuple[list[list[WriteOutcome]], CommitInfo]:
         import sqlite3
 
         assert isinstance(conn, sqlite3.Connection)
