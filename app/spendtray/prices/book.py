@@ -61,18 +61,7 @@ class ResolvedPrice:
         return self.compiled.tier_thresholds()
 
     def unit_prices_json(self) -> dict[str, Any]:
-        """Unit prices as JSON-safe strings (USD per unit block, e.g. per million tokens)."""
-
-        def plain(value: Any) -> Any:
-            if isinstance(value, Decimal):
-                return format(value.normalize(), "f")
-            if isinstance(value, dict):
-                return {k: plain(v) for k, v in value.items()}
-            if isinstance(value, list):
-                return [plain(v) for v in value]
-            return value
-
-        return {key: plain(value) for key, value in self.unit_prices.items()}
+        return self.compiled.unit_prices_json()
 
 
 @dataclass(frozen=True)

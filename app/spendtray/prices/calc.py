@@ -110,6 +110,10 @@ class CompiledPrice:
                 out[step.price_key] = step.price
         return out
 
+    def unit_prices_json(self) -> dict[str, Any]:
+        """Unit prices as JSON-safe decimal strings (USD per the unit's block)."""
+        return {key: _plain(value) for key, value in self.unit_prices().items()}
+
     def tier_thresholds(self) -> list[int]:
         starts: set[int] = set()
         for step in self.steps:
@@ -145,6 +149,16 @@ class CompiledPrice:
                 rate = price
             total += rate * leaf / step.per
         return to_nanos(total)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def to_nanos(usd: Decimal) -> int:

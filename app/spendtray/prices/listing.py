@@ -6,18 +6,7 @@ import datetime as dt
 from typing import Any
 
 from spendtray.prices.book import ENGINE_SOURCE, PriceBook, ResolvedPrice
-
-
-def _plain(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+from spendtray.prices.calc import CompiledPrice
 
 
 def list_prices(
@@ -35,16 +24,16 @@ def list_prices(
         if needle and needle not in label.lower():
             continue
         prices = (
-            _plain(entry.model_price.__dict__)
+            CompiledPrice(entry.model_price).unit_prices_json()
             if entry.model_price
-            else {"discount_percent": _plain(entry.discount_percent)}
+            else {"discount_percent": format(entry.discount_percent or 0, "f")}
         )
         rows.append(
             {
                 "provider": entry.provider,
                 "model": label,
                 "patterns": list(entry.models),
-                "prices": {k: v for k, v in prices.items() if v is not None},
+                "prices": prices,
                 "context_window": entry.context_window,
                 "source": f"{entry.origin}: {entry.source}",
                 "date": entry.checked.isoformat(),
@@ -61,7 +50,7 @@ def list_prices(
                 "provider": provider_id,
                 "model": model_id,
                 "name": model.name,
-                "prices": {k: v for k, v in _plain(model_price.__dict__).items() if v is not None},
+                "prices": CompiledPrice(model_price).unit_prices_json(),
                 "context_window": model.context_window,
                 "source": ENGINE_SOURCE,
                 "date": None,
