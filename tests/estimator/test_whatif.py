@@ -1,0 +1,148 @@
+"""What-if on history: re-pricing stored usage agrees with posting the same usage under model X."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from spendtray.app_headless import build_core
+from spendtray.config import load_settings
+from spendtray.core import Core
+from spendtray.estimator.whatif import WhatIfError, reprice_history
+from spendtray.store.reader import Filters
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def _events() -> list[dict[str, Any]]:
+    """Varied real-looking usage: caches, 1 h writes, reasoning, batch, one huge prompt."""
+    base: list[dict[str, Any]] = [
+        {"model": "gpt-4o", "input_tokens": 1_200, "output_tokens": 300},
+        {"model": "gpt-4o", "input_tokens": 1_200, "output_tokens": 300},
+        {"model": "gpt-4o", "input_tokens": 9_000, "output_tokens": 40, "cache_read_tokens": 8_000},
+        {
+            "model": "claude-sonnet-4-5",
+            "input_tokens": 30_000,
+            "output_tokens": 900,
+            "cache_read_tokens": 20_000,
+            "cache_write_5m_tokens": 4_000,
+            "cache_write_1h_tokens": 2_000,
+        },
+        {"model": "gpt-5", "input_tokens": 500, "output_tokens": 4_000, "reasoning_tokens": 3_500},
+        {"model": "gpt-4o-mini", "input_tokens": 250_000, "output_tokens": 2_000},
+        {"model": "gpt-4o", "input_tokens": 70_000, "output_tokens": 1_000, "batch": True},
+        {"model": "made-up-model-9", "input_tokens": 100, "output_tokens": 10},
+    ]
+    events = []
+    for index, event in enumerate(base):
+        stamp = NOW - dt.timedelta(days=index * 3, hours=index)
+        events.append(
+            {**event, "project": "acme", "timestamp": stamp.isoformat(), "agent": f"a{index % 2}"}
+        )
+    # noise outside the selection
+    events.append({"model": "gpt-4o", "input_tokens": 5, "output_tokens": 5, "project": "other"})
+    old = (NOW - dt.timedelta(days=60)).isoformat()
+    events.append(
+        {
+            "model": "gpt-4o",
+            "input_tokens": 7,
+            "output_tokens": 7,
+            "project": "acme",
+            "timestamp": old,
+        }
+    )
+    return events
+
+
+@pytest.fixture
+def second_core(tmp_path: Path) -> Iterator[Core]:
+    other = build_core(load_settings(home=tmp_path / "second-home", port=0))
+    other.start_background()
+    try:
+        yield other
+    finally:
+        other.stop()
+
+
+def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:
+    response = client.post("/v1/usage", json={"events": events})
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize("target", ["claude-sonnet-4-5", "gemini-2.5-pro", "gpt-4.1-mini"])
+def test_whatif_matches_posting_the_same_usage_under_the_target(
+    core: Core, client: httpx.Client, second_core: Core, target: str
+) -> None:
+    _post(client, _events())
+    selection = Filters(project="acme", since=NOW - dt.timedelta(days=30))
+    report = reprice_history(core.reader.conn(), selection, [target], book=core.prices)
+
+    renamed = [{**e, "model": target} for e in _events()]
+    with httpx.Client(
+        base_url=second_core.url, headers={"Authorization": f"Bearer {second_core.token}"}
+    ) as other:
+        _post(other, renamed)
+    expected = second_core.reader.summary("project", selection).total
+    assert expected.calls == 8 and expected.unpriced_calls == 0
+
+    [result] = report.results
+    assert report.totals.calls == 8
+    assert result.unpriceable_calls == 0
+    assert result.whatif_cost_nanos == expected.cost_nanos
+    actual = core.reader.summary("project", selection).total
+    assert report.totals.actual_cost_nanos == actual.cost_nanos
+    assert report.totals.actual_unpriced_calls == actual.unpriced_calls == 1
+    assert result.difference_nanos == expected.cost_nanos - actual.cost_nanos
+    assert report.totals.input_tokens == actual.input_tokens
+
+
+def test_tier_crossings_and_context_overflow_are_counted(core: Core, client: httpx.Client) -> None:
+    _post(client, _events())
+    selection = Filters(project="acme", since=NOW - dt.timedelta(days=30))
+    report = reprice_history(
+        core.reader.conn(), selection, ["claude-sonnet-4-5", "gpt-4o-mini"], book=core.prices
+    )
+    by_target = {r.target: r for r in report.results}
+    # the 250k-token prompt crosses Sonnet's 200k tier and overflows both 200k/128k windows
+    assert by_target["claude-sonnet-4-5"].tier_crossed_calls == 1
+    assert by_target["claude-sonnet-4-5"].over_context_calls == 1
+    assert by_target["gpt-4o-mini"].tier_crossed_calls == 0
+    assert by_target["gpt-4o-mini"].over_context_calls == 1
+    assert [r.whatif_cost_nanos for r in report.results] == sorted(
+        r.whatif_cost_nanos for r in report.results
+    )
+
+
+def test_filters_by_model_and_agent(core: Core, client: httpx.Client) -> None:
+    _post(client, _events())
+    conn = core.reader.conn()
+    by_model = reprice_history(conn, Filters(model="gpt-4o"), ["gpt-4.1"], book=core.prices)
+    assert by_model.totals.calls == 6  # 4 in the window, the old one and the other project's
+    window = Filters(model="gpt-4o", project="acme", since=NOW - dt.timedelta(days=30))
+    assert reprice_history(conn, window, ["gpt-4.1"], book=core.prices).totals.calls == 4
+    agent = Filters(project="acme", agent="a1", since=NOW - dt.timedelta(days=30))
+    assert reprice_history(conn, agent, ["gpt-4.1"], book=core.prices).totals.calls == 4
+
+
+def test_unknown_targets_are_listed_and_empty_selection_costs_nothing(core: Core) -> None:
+    core.start_store()
+    report = reprice_history(
+        core.reader.conn(),
+        Filters(project="nobody"),
+        ["gpt-4o", "no-such-model-x"],
+        book=core.prices,
+    )
+    assert report.totals.calls == 0
+    assert report.results[0].whatif_cost_nanos == 0
+    assert [name for name, _ in report.unknown] == ["no-such-model-x"]
+    assert "no price known" in report.unknown[0][1]
+    data = report.to_dict()
+    assert data["unknown_models"][0]["model"] == "no-such-model-x"
+    assert data["selection"]["project"] == "nobody"
+    with pytest.raises(WhatIfError, match="target model"):
+        reprice_history(core.reader.conn(), Filters(), ["  "], book=core.prices)
