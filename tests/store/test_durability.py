@@ -1,0 +1,96 @@
+"""A kill -9 during a burst of POSTs loses no acknowledged event.
+
+A child process runs `spendtray serve`; threads post events with unique request ids and record
+every id the server acknowledged (2xx). The child is SIGKILLed mid-burst; every acknowledged id
+must then be in the database file.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
+    env.pop("SPENDTRAY_PORT", None)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "spendtray", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        token = (home / "token").read_text().strip()
+        acked: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def burst(worker: int) -> None:
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+                n = 0
+                while not stop.is_set():
+                    ids = [f"w{worker}-{n}-{k}" for k in range(5)]
+                    n += 1
+                    body = [{"model": "gpt-4o", "input_tokens": 10, "request_id": i} for i in ids]
+                    try:
+                        r = c.post("/v1/usage", json=body, timeout=5)
+                    except httpx.HTTPError:
+                        return
+                    if r.status_code == 202:
+                        with lock:
+                            acked.extend(ids)
+
+        threads = [threading.Thread(target=burst, args=(w,)) for w in range(6)]
+        for t in threads:
+            t.start()
+        while True:
+            with lock:
+                if len(acked) >= 2000:
+                    break
+            time.sleep(0.01)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+        stop.set()
+        for t in threads:
+            t.join(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    conn = sqlite3.connect(home / "spendtray.db")
+    stored = {row[0] for row in conn.execute("SELECT request_id FROM events")}
+    rolled = conn.execute("SELECT sum(calls) FROM rollup").fetchone()[0]
+    conn.close()
+    missing = set(acked) - stored
+    assert not missing, f"{len(missing)} acknowledged events lost"
+    assert len(acked) >= 2000
+    assert rolled == len(stored)  # rollups commit atomically with their events
