@@ -12,4 +12,10 @@ from spendtray.core import Core
 
 def build_core(settings: Settings) -> Core:
     core = Core(settings)
+    from spendtray.estimator import tokenizers
+    from spendtray.server.estimate_routes import estimate_routes
+
+    core.extra_routes.extend(estimate_routes(core))
+    # loads the tiktoken files on a daemon thread so the first estimate does not wait ~0.8 s
+    tokenizers.warm_up()
     return core

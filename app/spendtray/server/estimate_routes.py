@@ -1,0 +1,158 @@
+"""``POST /v1/estimate`` (SPEC §4): a prompt's tokens and cost on several models, cheapest first.
+
+The handler runs on the server's event loop; counting and pricing (CPU-bound, up to a few
+hundred milliseconds for a megabyte) go to Starlette's thread pool so ingest keeps flowing.
+Plugged in by ``app_headless.build_core`` through ``core.extra_routes``, behind the same guard
+(Host, Origin, token, JSON content type, body size) as every other route.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from spendtray.estimator.chat import InvalidMessages
+from spendtray.estimator.defaults import DEFAULT_MODELS
+from spendtray.estimator.estimate import CacheTtl, EstimateError, estimate
+from spendtray.server.guard import ApiError, Guard, error_response, read_body
+
+if TYPE_CHECKING:
+    from spendtray.core import Core
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+MAX_MODELS = 64
+_FIELDS = frozenset(
+    {
+        "text",
+        "messages",
+        "models",
+        "output_tokens",
+        "calls",
+        "calls_per_day",
+        "cached_prefix_tokens",
+        "cache_ttl",
+        "batch",
+    }
+)
+
+
+def _bad(field: str, problem: str) -> ApiError:
+    return ApiError(400, f"{field}: {problem}", [{"field": field, "problem": problem}])
+
+
+def _whole(body: dict[str, Any], field: str, default: int | None, minimum: int) -> int | None:
+    value = body.get(field)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _bad(field, f"must be a whole number ≥ {minimum}")
+    return value
+
+
+def _arguments(body: object) -> dict[str, Any]:
+    """The estimate() arguments from a request body; ApiError naming the field when wrong."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "body must be a JSON object with text or messages")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise _bad(unknown[0], f"is not an estimate field (known: {', '.join(sorted(_FIELDS))})")
+    text, messages = body.get("text"), body.get("messages")
+    if (text is None) == (messages is None):
+        raise _bad("text", 'send exactly one of "text" (a string) or "messages" (a list)')
+    prompt: Any
+    if text is not None:
+        if not isinstance(text, str):
+            raise _bad("text", "must be a string")
+        if not text:
+            raise _bad("text", "is empty; nothing to count")
+        prompt = text
+    else:
+        if not isinstance(messages, list):
+            raise _bad("messages", "must be a list of {role, content} objects")
+        prompt = messages
+    models = body.get("models")
+    if models is None:
+        models = list(DEFAULT_MODELS)
+    elif not isinstance(models, list) or not models:
+        raise _bad("models", "must be a non-empty list of model names")
+    elif len(models) > MAX_MODELS:
+        raise _bad("models", f"at most {MAX_MODELS} models per request")
+    for index, model in enumerate(models):
+        if not isinstance(model, str) or not model.strip():
+            raise ApiError(
+                400,
+                f"models[{index}]: must be a non-empty model name",
+                [{"index": index, "field": "models", "problem": "not a non-empty string"}],
+            )
+    per_day = body.get("calls_per_day")
+    if per_day is not None and (
+        isinstance(per_day, bool)
+        or not isinstance(per_day, int | float)
+        or not math.isfinite(per_day)
+        or per_day < 0
+    ):
+        raise _bad("calls_per_day", "must be a number ≥ 0")
+    ttl = body.get("cache_ttl", "5m")
+    if ttl not in ("5m", "1h"):
+        raise _bad("cache_ttl", 'must be "5m" or "1h"')
+    batch = body.get("batch", False)
+    if not isinstance(batch, bool):
+        raise _bad("batch", "must be true or false")
+    cache_ttl: CacheTtl = "1h" if ttl == "1h" else "5m"
+    return {
+        "prompt": prompt,
+        "models": models,
+        "output_tokens": _whole(body, "output_tokens", None, 0),
+        "calls": _whole(body, "calls", 1, 1),
+        "calls_per_day": None if per_day is None else float(per_day),
+        "cached_prefix_tokens": _whole(body, "cached_prefix_tokens", 0, 0),
+        "cache_ttl": cache_ttl,
+        "batch": batch,
+    }
+
+
+def estimate_routes(core: Core) -> list[BaseRoute]:
+    """The estimator's routes, bound to ``core``'s prices and guard settings."""
+    settings = core.settings
+    guard = Guard(core.token, settings.require_token, settings.allowed_origins)
+
+    def guarded(handler: Handler) -> Handler:
+        async def run(request: Request) -> Response:
+            try:
+                guard.check(request)
+                return await handler(request)
+            except ApiError as exc:
+                return error_response(exc.status, exc.message, exc.details)
+
+        return run
+
+    async def post_estimate(request: Request) -> Response:
+        guard.json_content_type(request)
+        raw = await read_body(request, settings.max_body_bytes)
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        args = _arguments(body)
+        prompt = args.pop("prompt")
+        models = args.pop("models")
+        try:
+            results = await run_in_threadpool(
+                estimate, prompt, models, book=core.prices, when=core.clock(), **args
+            )
+        except InvalidMessages as exc:
+            raise _bad("messages", str(exc)) from None
+        except EstimateError as exc:
+            field = str(exc).split(" ", 1)[0]
+            raise _bad(field if field in _FIELDS else "(request)", str(exc)) from None
+        return JSONResponse({"results": [r.to_dict() for r in results]})
+
+    return [Route("/v1/estimate", guarded(post_estimate), methods=["POST"])]
