@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "spendtray.cli.export",
     "spendtray.cli.token",
     "spendtray.cli.prices",
+    "spendtray.cli.estimate",
 )
 
 

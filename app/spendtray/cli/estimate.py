@@ -1,0 +1,276 @@
+"""`spendtray estimate`: what a prompt costs on several models, and what history would have cost.
+
+Main thread of a CLI invocation. The prompt comes from FILE or standard input (plain text, or a
+JSON message list / chat request body, detected as in the GUI); the what-if reads the database
+directly with its own read connection, so neither needs the server running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from spendtray.cli.common import UserError, print_table, settings_from
+from spendtray.estimator.defaults import DEFAULT_MODELS
+from spendtray.estimator.estimate import EstimateResult
+from spendtray.estimator.whatif import WhatIfReport
+from spendtray.money import format_tokens, format_usd
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "estimate",
+        help="what a prompt will cost on several models (and what history would have cost)",
+        description="Count a prompt's tokens and price it on several models, cheapest first. "
+        "OpenAI models are counted exactly with tiktoken; others are labelled ≈ approximations. "
+        "A JSON message list or chat request body is priced as a chat. With --whatif-project or "
+        "--whatif-model, stored usage is re-priced on each --model as well.",
+    )
+    p.add_argument("file", nargs="?", metavar="FILE|-", help="prompt file, or - for stdin")
+    p.add_argument(
+        "--model",
+        "-m",
+        action="append",
+        dest="models",
+        metavar="M",
+        help=f"model to price (repeatable; default: {', '.join(DEFAULT_MODELS)})",
+    )
+    p.add_argument("--output-tokens", type=int, metavar="N", help="expected output per call")
+    p.add_argument("--calls", type=int, default=1, metavar="N", help="number of calls (default 1)")
+    p.add_argument("--calls-per-day", type=float, metavar="N", help="for a monthly projection")
+    p.add_argument(
+        "--cached-prefix", type=int, default=0, metavar="N", help="prompt-cache what-if: N tokens"
+    )
+    p.add_argument("--cache-ttl", choices=("5m", "1h"), default="5m", help="cache lifetime")
+    p.add_argument("--batch", action="store_true", help="add the batch-API what-if")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--whatif-project", metavar="P", help="re-price project P's stored usage")
+    p.add_argument("--whatif-model", metavar="M", help="re-price model M's stored usage")
+    p.add_argument("--since", help="what-if start (default 30d): ISO date, 7d, month…")
+    p.add_argument("--until", help="what-if end (exclusive), same forms as --since")
+    p.add_argument(
+        "--home", type=Path, help="data folder (default: $SPENDTRAY_HOME or the platform's)"
+    )
+    p.set_defaults(func=run)
+
+
+def _read_prompt(args: argparse.Namespace, whatif: bool) -> str | None:
+    source = args.file
+    if source is None:
+        if whatif:
+            return None
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UserError("give a prompt FILE, or - to read it from standard input")
+        source = "-"
+    if source == "-":
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError:
+            raise UserError("standard input is not UTF-8 text") from None
+        where = "standard input"
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"{source}: no such file") from None
+        except IsADirectoryError:
+            raise UserError(f"{source}: is a folder, not a prompt file") from None
+        except UnicodeDecodeError:
+            raise UserError(f"{source}: not UTF-8 text") from None
+        except OSError as exc:
+            raise UserError(f"{source}: {exc.strerror}") from None
+        where = source
+    if not text.strip():
+        raise UserError(f"{where} is empty; nothing to estimate")
+    return text
+
+
+def _estimate(args: argparse.Namespace, text: str, book: Any) -> list[EstimateResult]:
+    from spendtray.estimator.chat import InvalidMessages, prompt_from_paste
+    from spendtray.estimator.estimate import EstimateError, estimate
+
+    try:
+        return estimate(
+            prompt_from_paste(text),  # type: ignore[arg-type]
+            args.models or list(DEFAULT_MODELS),
+            args.output_tokens,
+            book=book,
+            calls=args.calls,
+            calls_per_day=args.calls_per_day,
+            cached_prefix_tokens=args.cached_prefix,
+            cache_ttl=args.cache_ttl,
+            batch=args.batch,
+        )
+    except InvalidMessages as exc:
+        raise UserError(f"the prompt looks like a message list but {exc}") from None
+    except EstimateError as exc:
+        raise UserError(f"--{str(exc).split(' ', 1)[0].replace('_', '-')}: {exc}") from None
+
+
+def _whatif(args: argparse.Namespace, settings: Any, book: Any) -> WhatIfReport:
+    from spendtray.cli.common import filters_from
+    from spendtray.estimator.whatif import WhatIfError, reprice_history
+    from spendtray.store.db import ensure_schema
+    from spendtray.store.reader import Filters, Reader
+
+    if not args.since:
+        args.since = "30d"
+    selection = filters_from(args, settings)
+    filters = Filters(
+        project=args.whatif_project,
+        model=args.whatif_model,
+        since=selection.since,
+        until=selection.until,
+    )
+    ensure_schema(settings.db_path)
+    reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
+    try:
+        return reprice_history(
+            reader.conn(), filters, args.models or list(DEFAULT_MODELS), book=book
+        )
+    except WhatIfError as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        reader.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from spendtray.prices.book import PriceBook
+
+    whatif = bool(args.whatif_project or args.whatif_model)
+    if (args.since or args.until) and not whatif:
+        raise UserError("--since/--until select history: use them with --whatif-project/-model")
+    text = _read_prompt(args, whatif)
+    settings = settings_from(args)
+    book = PriceBook.load(user_file=settings.user_prices_path)
+    results = _estimate(args, text, book) if text is not None else None
+    report = _whatif(args, settings, book) if whatif else None
+    if args.format == "json":
+        out: dict[str, Any] = {}
+        if results is not None:
+            out["results"] = [r.to_dict() for r in results]
+        if report is not None:
+            out["whatif"] = report.to_dict()
+        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+        return 0
+    if results is not None:
+        write_estimate(results, settings.currency_precision)
+    if report is not None:
+        if results is not None:
+            print()
+        write_whatif(report, settings.currency_precision, settings.zone())
+    return 0
+
+
+def _context(result: EstimateResult) -> str:
+    if result.context_window is None:
+        return "unknown"
+    window = format_tokens(result.context_window)
+    return window if result.fits else f"OVER {window}"
+
+
+def _notes(result: EstimateResult, precision: int) -> str:
+    notes: list[str] = []
+    if result.error:
+        notes.append("no price known")
+    if result.tier_crossed and result.tier_threshold is not None:
+        notes.append(
+            f"over {format_tokens(result.tier_threshold)} tier: whole prompt at higher rate"
+        )
+    if result.cached is not None:
+        notes.append(f"cached prefix {format_usd(result.cached.total_cost_nanos, precision)}")
+    if result.batch is not None:
+        notes.append(f"batch {format_usd(result.batch.total_cost_nanos, precision)}")
+    return "; ".join(notes)
+
+
+def write_estimate(results: list[EstimateResult], precision: int) -> None:
+    monthly = any(r.monthly_cost_nanos is not None for r in results)
+    headers = ["model", "provider", "input tok", "input", "output", "total"]
+    if monthly:
+        headers.append("per month")
+    headers += ["context", "notes"]
+    rows: list[list[str]] = []
+    for r in results:
+        tokens = f"{r.input_tokens:,}" if r.exact else f"≈{r.input_tokens:,}"
+        row = [
+            r.model,
+            r.provider or "",
+            tokens,
+            format_usd(r.input_cost_nanos, precision),
+            format_usd(r.output_cost_nanos, precision),
+            format_usd(r.total_cost_nanos, precision),
+        ]
+        if monthly:
+            row.append(format_usd(r.monthly_cost_nanos, precision))
+        row += [_context(r), _notes(r, precision)]
+        rows.append(row)
+    print_table(headers, rows, right=set(range(2, 6 + int(monthly))) | {6 + int(monthly)})
+    first = results[0]
+    calls = f" × {first.calls:,} calls" if first.calls > 1 else ""
+    assumed = " (assumed; set --output-tokens)" if first.output_assumed else ""
+    print(f"\nOutput: {first.output_tokens:,} tokens per call{assumed}{calls}.")
+    approximations = [r for r in results if not r.exact]
+    if approximations:
+        print("≈ marks approximate counts (the tokenizer is not shipped):")
+        for r in approximations:
+            print(f"  {r.model}: {r.method}")
+    for r in results:
+        if r.error:
+            print(f"{r.model}: {r.error}")
+
+
+def write_whatif(report: WhatIfReport, precision: int, zone: Any) -> None:
+    f, t = report.filters, report.totals
+    scope = " and ".join(
+        part
+        for part in (
+            f"project {f.project}" if f.project else "",
+            f"model {f.model}" if f.model else "",
+        )
+        if part
+    )
+
+    def day(value: dt.datetime | None) -> str:
+        return "now" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    print(f"What-if for {scope}, {day(f.since)} → {day(f.until)}:")
+    if t.calls == 0:
+        print("  no stored usage matches; nothing to re-price.")
+    else:
+        actual = format_usd(t.actual_cost_nanos, precision)
+        unpriced = (
+            f" (+{t.actual_unpriced_calls:,} unpriced calls)" if t.actual_unpriced_calls else ""
+        )
+        print(
+            f"  {t.calls:,} calls, {format_tokens(t.input_tokens)} input / "
+            f"{format_tokens(t.output_tokens)} output tokens, actually cost {actual}{unpriced}"
+        )
+        rows: list[list[str]] = []
+        for r in report.results:
+            notes: list[str] = []
+            if r.tier_crossed_calls:
+                notes.append(f"{r.tier_crossed_calls:,} calls over a long-context tier")
+            if r.over_context_calls:
+                notes.append(f"{r.over_context_calls:,} calls would not fit the context")
+            if r.unpriceable_calls:
+                notes.append(f"{r.unpriceable_calls:,} calls not priceable")
+            sign = "+" if r.difference_nanos > 0 else ""
+            rows.append(
+                [
+                    r.target,
+                    r.provider,
+                    format_usd(r.whatif_cost_nanos, precision),
+                    sign + format_usd(r.difference_nanos, precision),
+                    "; ".join(notes),
+                ]
+            )
+        print_table(["on model", "provider", "would have cost", "vs actual", "notes"], rows, {2, 3})
+    for model, reason in report.unknown:
+        print(f"{model}: {reason}")
