@@ -18,4 +18,7 @@ def build_core(settings: Settings) -> Core:
     core.extra_routes.extend(estimate_routes(core))
     # loads the tiktoken files on a daemon thread so the first estimate does not wait ~0.8 s
     tokenizers.warm_up()
+    from spendtray.budgets import install_budgets
+
+    install_budgets(core)
     return core

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "spendtray.cli.token",
     "spendtray.cli.prices",
     "spendtray.cli.estimate",
+    "spendtray.cli.budget",
 )
 
 

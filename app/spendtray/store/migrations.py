@@ -99,3 +99,60 @@ def m0001(db: Database) -> None:
         )
         """
     )
+
+
+@migrations(name="0002_budgets")
+def m0002(db: Database) -> None:
+    # One budget per project (``*`` = all projects) and period; money in nano-dollars.
+    db.execute(
+        """
+        CREATE TABLE budgets (
+            project TEXT NOT NULL,
+            period TEXT NOT NULL,             -- day | week | month
+            limit_nanos INTEGER NOT NULL,
+            mode TEXT NOT NULL,               -- soft | hard
+            thresholds TEXT NOT NULL,         -- JSON list of percents, ascending
+            updated_at INTEGER NOT NULL,      -- epoch milliseconds UTC
+            PRIMARY KEY (project, period)
+        ) WITHOUT ROWID
+        """
+    )
+    # Alerts already delivered: a row per (budget, period instance, kind, threshold) makes each
+    # alert fire once per period, across restarts; a new period_start re-arms it.
+    db.execute(
+        """
+        CREATE TABLE budget_alerts (
+            project TEXT NOT NULL,
+            period TEXT NOT NULL,             -- day | week | month | runaway
+            period_start INTEGER NOT NULL,    -- epoch seconds UTC of the period instance
+            kind TEXT NOT NULL,               -- threshold | forecast | runaway
+            threshold REAL NOT NULL,
+            fired_at INTEGER NOT NULL,        -- epoch milliseconds UTC
+            delivered INTEGER NOT NULL,       -- 0 when notifications were paused or off
+            text TEXT NOT NULL,
+            PRIMARY KEY (project, period, period_start, kind, threshold)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+@migrations(name="0003_import_state")
+def m0003(db: Database) -> None:
+    # How far each agent log file was imported. inode + size + mtime say whether the file
+    # changed; head_hash (of the first bytes already read) tells an in-place rewrite from an
+    # append; context carries parser state a later read needs (Codex: model and running totals).
+    db.execute(
+        """
+        CREATE TABLE import_state (
+            path TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,               -- claude-code | codex
+            inode INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            offset INTEGER NOT NULL,          -- bytes consumed: always the end of a whole line
+            head_hash TEXT NOT NULL,
+            context TEXT NOT NULL,            -- JSON object
+            updated_at INTEGER NOT NULL       -- epoch milliseconds UTC
+        ) WITHOUT ROWID
+        """
+    )

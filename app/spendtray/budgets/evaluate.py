@@ -1,0 +1,217 @@
+"""Where a budget stands now: spend in its calendar period, forecast, state, and the check
+answer for agents. Runs on the caller's thread (budget worker, server thread pool, CLI, GUI).
+
+Spend comes from ``Reader.summary``, which adds quarter-hour rollup buckets; budget periods in
+any real time zone start and end on quarter hours, so a period's spend never scans raw events.
+The forecast is spend so far plus the recent burn rate times the time left in the period.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from spendtray.budgets.model import GLOBAL, STATES, Budget
+from spendtray.store.reader import Filters, Reader
+from spendtray.store.timebuckets import current_period
+
+# How far back the burn rate for the forecast looks, per period length: long enough to smooth
+# one burst, short enough to follow a change of pace.
+FORECAST_LOOKBACK = {
+    "day": dt.timedelta(hours=3),
+    "week": dt.timedelta(days=1),
+    "month": dt.timedelta(days=3),
+}
+
+
+def usd(nanos: int) -> float:
+    """Nano-dollars -> a JSON number of dollars (edge only; never summed)."""
+    return round(nanos / 1e9, 9)
+
+
+def iso_local(stamp: dt.datetime, zone: ZoneInfo) -> str:
+    return stamp.astimezone(zone).isoformat()
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """One budget and its standing in the period containing ``now``."""
+
+    budget: Budget
+    spent_nanos: int
+    forecast_nanos: int | None
+    period_start: dt.datetime  # UTC
+    period_end: dt.datetime  # UTC, exclusive
+    now: dt.datetime
+
+    @property
+    def remaining_nanos(self) -> int:
+        return max(0, self.budget.limit_nanos - self.spent_nanos)
+
+    @property
+    def ratio(self) -> float:
+        return self.spent_nanos / self.budget.limit_nanos
+
+    @property
+    def state(self) -> str:
+        limit = self.budget.limit_nanos
+        if self.spent_nanos >= limit:
+            return "exceeded"
+        warn_at = self.budget.thresholds[0]
+        if warn_at < 100 and self.spent_nanos * 100 >= warn_at * limit:
+            return "warning"
+        return "ok"
+
+    @property
+    def crossed(self) -> list[float]:
+        """Thresholds reached so far, ascending."""
+        limit = self.budget.limit_nanos
+        return [t for t in self.budget.thresholds if self.spent_nanos * 100 >= t * limit]
+
+    @property
+    def forecast_over(self) -> bool:
+        return self.forecast_nanos is not None and self.forecast_nanos > self.budget.limit_nanos
+
+    def refuses(self, estimate_nanos: int) -> bool:
+        """A hard budget refuses once it is used up or the estimate would pass its limit."""
+        if not self.budget.hard:
+            return False
+        limit = self.budget.limit_nanos
+        return self.spent_nanos >= limit or self.spent_nanos + estimate_nanos > limit
+
+    def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
+        b = self.budget
+        return {
+            "project": b.project,
+            "period": b.period,
+            "limit_usd": usd(b.limit_nanos),
+            "mode": b.mode,
+            "thresholds": [int(t) if t.is_integer() else t for t in b.thresholds],
+            "spent_usd": usd(self.spent_nanos),
+            "remaining_usd": usd(self.remaining_nanos),
+            "ratio": round(self.ratio, 4),
+            "state": self.state,
+            "forecast_usd": None if self.forecast_nanos is None else usd(self.forecast_nanos),
+            "period_start": iso_local(self.period_start, zone),
+            "period_end": iso_local(self.period_end, zone),
+        }
+
+    def brief_json(self) -> dict[str, Any]:
+        """The cheap subset carried by every ``POST /v1/usage`` reply."""
+        return {
+            "project": self.budget.project,
+            "period": self.budget.period,
+            "mode": self.budget.mode,
+            "limit_usd": usd(self.budget.limit_nanos),
+            "spent_usd": usd(self.spent_nanos),
+            "remaining_usd": usd(self.remaining_nanos),
+            "ratio": round(self.ratio, 4),
+            "state": self.state,
+        }
+
+
+def worst(states: Iterable[str]) -> str:
+    return max(states, key=STATES.index, default="ok")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer of ``/v1/budgets/{project}/check``: the tightest budget decides."""
+
+    allow: bool
+    status: BudgetStatus | None
+    estimate_nanos: int
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.status
+        if s is None:
+            return {
+                "allow": True,
+                "state": "ok",
+                "period": None,
+                "spent_usd": None,
+                "limit_usd": None,
+                "remaining_usd": None,
+                "forecast_usd": None,
+                "budget_project": None,
+                "mode": None,
+            }
+        return {
+            "allow": self.allow,
+            "state": s.state,
+            "period": s.budget.period,
+            "spent_usd": usd(s.spent_nanos),
+            "limit_usd": usd(s.budget.limit_nanos),
+            "remaining_usd": usd(s.remaining_nanos),
+            "forecast_usd": None if s.forecast_nanos is None else usd(s.forecast_nanos),
+            "budget_project": s.budget.project,
+            "mode": s.budget.mode,
+        }
+
+
+def decide(statuses: list[BudgetStatus], estimate_nanos: int) -> CheckResult:
+    """Refusing hard budgets first, then the one with the least room left after the estimate."""
+    if not statuses:
+        return CheckResult(True, None, estimate_nanos)
+
+    def room(s: BudgetStatus) -> tuple[int, float]:
+        return (s.budget.limit_nanos - s.spent_nanos - estimate_nanos, -s.ratio)
+
+    refusing = [s for s in statuses if s.refuses(estimate_nanos)]
+    if refusing:
+        return CheckResult(False, min(refusing, key=room), estimate_nanos)
+    return CheckResult(True, min(statuses, key=room), estimate_nanos)
+
+
+class Evaluator:
+    """Computes ``BudgetStatus`` from the store for a given instant."""
+
+    def __init__(
+        self,
+        reader: Reader,
+        zone: ZoneInfo,
+        week_start: int,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.reader = reader
+        self.zone = zone
+        self.week_start = week_start
+        self.clock = clock
+
+    def spend(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
+        scope = None if project == GLOBAL else project
+        return self.reader.spend_nanos(Filters(project=scope, since=since, until=until))
+
+    def period(self, budget: Budget, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+        return current_period(now, budget.period, self.zone, self.week_start)
+
+    def status(
+        self, budget: Budget, now: dt.datetime | None = None, forecast: bool = True
+    ) -> BudgetStatus:
+        now = now or self.clock()
+        start, end = self.period(budget, now)
+        spent = self.spend(budget.project, start, end)
+        projected: int | None = None
+        if forecast:
+            projected = self.forecast(budget, spent, now, end)
+        return BudgetStatus(budget, spent, projected, start, end, now)
+
+    def forecast(self, budget: Budget, spent: int, now: dt.datetime, end: dt.datetime) -> int:
+        lookback = FORECAST_LOOKBACK[budget.period]
+        left = end - now
+        if left <= dt.timedelta(0):
+            return spent
+        recent = self.spend(budget.project, now - lookback, now)
+        # Integer arithmetic in nano-dollars: rate = recent / lookback, times the time left.
+        left_us = left // dt.timedelta(microseconds=1)
+        lookback_us = lookback // dt.timedelta(microseconds=1)
+        return spent + recent * left_us // lookback_us
+
+    def statuses(
+        self, budgets: Iterable[Budget], now: dt.datetime | None = None, forecast: bool = True
+    ) -> list[BudgetStatus]:
+        now = now or self.clock()
+        return [self.status(b, now, forecast) for b in budgets]

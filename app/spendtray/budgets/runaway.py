@@ -1,0 +1,89 @@
+"""The runaway alarm: a project spending far above its usual rate (an agent stuck in a loop).
+
+Runs on the budget worker thread. "Usual" is the median spend per window over the trailing
+history (24 h by default), taken from quarter-hour rollup buckets and scaled to the window, so
+the baseline costs ~100 rows per project; only the last window itself reads raw events.
+Quiet quarter-hours count as zero, so for a project that is usually idle the absolute floor
+(``min_nanos``) is what decides.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from spendtray.store.db import BUCKET_SECONDS
+from spendtray.store.reader import Filters, Reader
+
+
+@dataclass(frozen=True)
+class RunawayRule:
+    """When to raise the alarm; every field is configurable on the budget service."""
+
+    factor: float = 5.0  # last window >= factor x the trailing median window
+    window: dt.timedelta = dt.timedelta(minutes=10)
+    history: dt.timedelta = dt.timedelta(hours=24)
+    min_nanos: int = 1_000_000_000  # and at least $1 in the window: no alarms over cents
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class RunawayFinding:
+    project: str
+    recent_nanos: int  # spend in the last window
+    usual_nanos: int  # trailing median spend per window
+    times: float  # recent / usual (0.0 when there is no usual spend)
+    window_start: dt.datetime
+
+
+def _median(values: list[int]) -> float:
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return 0.0
+    mid = n // 2
+    return float(ordered[mid]) if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+class RunawayDetector:
+    def __init__(self, reader: Reader, rule: RunawayRule) -> None:
+        self.reader = reader
+        self.rule = rule
+        # (project, last bucket of the history) -> usual spend per window; the history only
+        # moves every quarter hour, so most evaluations reuse it.
+        self._usual: dict[tuple[str, int], int] = {}
+
+    def usual_nanos(self, project: str, now: dt.datetime) -> int:
+        rule = self.rule
+        end = int((now - rule.window).timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS
+        cached = self._usual.get((project, end))
+        if cached is not None:
+            return cached
+        start = end - int(rule.history.total_seconds()) // BUCKET_SECONDS * BUCKET_SECONDS
+        rows = self.reader.conn().execute(
+            "SELECT bucket, sum(cost_nanos) FROM rollup "
+            "WHERE bucket >= ? AND bucket < ? AND project = ? GROUP BY bucket",
+            (start, end, project),
+        )
+        per_bucket = dict(rows.fetchall())
+        values = [int(per_bucket.get(b, 0)) for b in range(start, end, BUCKET_SECONDS)]
+        scale = rule.window.total_seconds() / BUCKET_SECONDS
+        usual = round(_median(values) * scale)
+        if len(self._usual) > 10_000:
+            self._usual.clear()
+        self._usual[(project, end)] = usual
+        return usual
+
+    def check(self, project: str, now: dt.datetime) -> RunawayFinding | None:
+        rule = self.rule
+        if not rule.enabled:
+            return None
+        since = now - rule.window
+        recent = self.reader.spend_nanos(Filters(project=project, since=since, until=now))
+        if recent < rule.min_nanos:
+            return None
+        usual = self.usual_nanos(project, now)
+        if usual > 0 and recent < rule.factor * usual:
+            return None
+        times = recent / usual if usual > 0 else 0.0
+        return RunawayFinding(project, recent, usual, times, since)

@@ -1,0 +1,343 @@
+"""The running budget service: evaluates budgets after commits and delivers alerts.
+
+Threads: ``on_commit`` runs on the writer thread and only queues the touched projects; the
+"spendtray-budgets" worker thread drains that queue (coalescing bursts), evaluates, records
+fired alerts through ``Writer.call`` (so the state survives restarts and each alert fires once
+per period) and calls the notifiers. The query methods (``statuses``, ``check``,
+``worst_state``, ``ingest_status``) run on whichever thread calls them (server thread pool,
+GUI thread, CLI); ``put``/``remove`` write through the writer thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from spendtray.budgets import store
+from spendtray.budgets.evaluate import BudgetStatus, CheckResult, Evaluator, decide, worst
+from spendtray.budgets.model import GLOBAL, Budget
+from spendtray.budgets.notify import Alert, LogNotifier, Notifier
+from spendtray.budgets.runaway import RunawayDetector, RunawayRule
+from spendtray.budgets.text import forecast_text, runaway_text, threshold_text
+from spendtray.config import Settings
+from spendtray.store.reader import Reader
+from spendtray.store.writer import CommitInfo, Writer
+
+log = logging.getLogger("spendtray.budgets")
+
+_STOP = object()
+StateListener = Callable[[str], None]
+
+
+def _ms(stamp: dt.datetime) -> int:
+    return int(stamp.timestamp() * 1000)
+
+
+class BudgetService:
+    """Budgets of one running app: evaluation, alerts, notifiers, and the queries around them."""
+
+    def __init__(
+        self,
+        writer: Writer,
+        reader: Reader,
+        settings: Settings,
+        clock: Callable[[], dt.datetime],
+        runaway: RunawayRule | None = None,
+    ) -> None:
+        self.writer = writer
+        self.reader = reader
+        self.settings = settings
+        self.clock = clock
+        self.zone = reader.zone
+        self.evaluator = Evaluator(reader, reader.zone, reader.week_start, clock)
+        self.runaway_rule = runaway or RunawayRule()
+        self.runaway = RunawayDetector(reader, self.runaway_rule)
+        self.log_notifier = LogNotifier()
+        self._notifiers: list[Notifier] = []
+        self._state_listeners: list[StateListener] = []
+        self._paused = False
+        self._queue: queue.Queue[frozenset[str] | object] = queue.Queue()
+        self._pending = 0
+        self._idle = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="spendtray-budgets", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def on_commit(self, info: CommitInfo) -> None:
+        """Writer-thread listener: hand the touched projects to the worker, nothing more."""
+        if info.projects:
+            self.request(info.projects)
+
+    def request(self, projects: frozenset[str]) -> None:
+        """Queue an evaluation of ``projects`` (plus the global budgets)."""
+        with self._idle:
+            self._pending += 1
+        self._queue.put(projects)
+
+    def wait_idle(self, timeout: float | None = 30.0) -> bool:
+        """Block until every queued evaluation has finished (tests, shutdown)."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch: set[str] = set()
+            taken = 0
+            stop = False
+            while True:
+                if isinstance(item, frozenset):
+                    batch |= item
+                    taken += 1
+                elif item is _STOP:
+                    stop = True
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            try:
+                self.evaluate(frozenset(batch))
+            except Exception:
+                log.exception("budget evaluation failed")
+            finally:
+                with self._idle:
+                    self._pending -= taken
+                    self._idle.notify_all()
+            if stop:
+                return
+
+    # -- notifiers and the pause switch ---------------------------------------------------
+
+    def add_notifier(self, notifier: Notifier) -> None:
+        """Extra delivery (tray notification, webhook); called on the budget worker thread."""
+        self._notifiers.append(notifier)
+
+    def remove_notifier(self, notifier: Notifier) -> None:
+        if notifier in self._notifiers:
+            self._notifiers.remove(notifier)
+
+    def add_state_listener(self, listener: StateListener) -> None:
+        """``listener(worst_state)`` after each evaluation (worker thread): the tray colour."""
+        self._state_listeners.append(listener)
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def set_paused(self, paused: bool) -> None:
+        """The tray's "Pause notifications": alerts are still recorded (and logged), not shown."""
+        self._paused = paused
+
+    @property
+    def delivering(self) -> bool:
+        return self.settings.notifications and not self._paused
+
+    # -- evaluation (worker thread) -------------------------------------------------------
+
+    def evaluate(self, projects: frozenset[str]) -> list[Alert]:
+        """Check thresholds, forecasts and runaways for ``projects`` + global; deliver new
+        alerts. Returns the alerts that fired now (delivered or, when paused, only logged)."""
+        now = self.clock()
+        budgets = store.load_budgets(self.reader.conn(), projects - {GLOBAL})
+        keys: list[store.AlertKey] = []
+        alerts: list[Alert] = []
+        groups: list[list[int]] = []  # indexes into keys/alerts; only the top new one is shown
+        for status in self.evaluator.statuses(budgets, now):
+            b = status.budget
+            start = int(status.period_start.timestamp())
+            crossed = status.crossed
+            if crossed:
+                text = threshold_text(status, self.zone)
+                group = []
+                for t in crossed:
+                    group.append(len(keys))
+                    keys.append(store.AlertKey(b.project, b.period, start, "threshold", t))
+                    alerts.append(
+                        Alert(
+                            b.project,
+                            b.period,
+                            "threshold",
+                            t,
+                            status.ratio,
+                            text,
+                            status.state,
+                            now,
+                        )
+                    )
+                groups.append(group)
+            if status.forecast_over and status.spent_nanos < b.limit_nanos:
+                forecast_ratio = (status.forecast_nanos or 0) / b.limit_nanos
+                groups.append([len(keys)])
+                keys.append(store.AlertKey(b.project, b.period, start, "forecast", 100.0))
+                alerts.append(
+                    Alert(
+                        b.project,
+                        b.period,
+                        "forecast",
+                        100.0,
+                        round(forecast_ratio, 4),
+                        forecast_text(status, self.zone),
+                        status.state,
+                        now,
+                    )
+                )
+        rule = self.runaway_rule
+        hour = int(now.timestamp()) // 3600 * 3600
+        for project in sorted(projects - {GLOBAL}):
+            finding = self.runaway.check(project, now)
+            if finding is None:
+                continue
+            groups.append([len(keys)])
+            # At most one runaway alarm per project per clock hour while the loop goes on.
+            keys.append(store.AlertKey(project, "runaway", hour, "runaway", rule.factor * 100))
+            alerts.append(
+                Alert(
+                    project,
+                    f"{round(rule.window.total_seconds() / 60)}m",
+                    "runaway",
+                    rule.factor * 100,
+                    round(finding.times, 2),
+                    runaway_text(finding, rule),
+                    "warning",
+                    now,
+                )
+            )
+        fired: list[Alert] = []
+        if keys:
+            fresh = self._claim(keys, [a.text for a in alerts], now)
+            for group in groups:
+                new = [i for i in group if fresh[i]]
+                if new:
+                    fired.append(alerts[new[-1]])
+        for alert in fired:
+            self._deliver(alert)
+        if self._state_listeners:
+            state = self.worst_state(now)
+            for listener in self._state_listeners:
+                try:
+                    listener(state)
+                except Exception:
+                    log.exception("budget state listener failed")
+        return fired
+
+    def _claim(self, keys: list[store.AlertKey], texts: list[str], now: dt.datetime) -> list[bool]:
+        if not self.writer.running:
+            log.warning("store writer not running; %d budget alert(s) not recorded", len(keys))
+            return [False] * len(keys)
+        delivered = self.delivering
+
+        def claim(db: Any) -> list[bool]:
+            return store.claim_alerts(db.conn, keys, texts, _ms(now), delivered)
+
+        result = self.writer.call(claim)
+        assert isinstance(result, list)
+        return result
+
+    def _deliver(self, alert: Alert) -> None:
+        if not self.delivering:
+            why = "paused" if self._paused else "off in config"
+            log.info("budget %s (notifications %s): %s", alert.kind, why, alert.text)
+            return
+        self.log_notifier.notify(alert)
+        for notifier in list(self._notifiers):
+            try:
+                notifier.notify(alert)
+            except Exception:
+                log.exception("budget notifier %r failed", notifier)
+
+    # -- queries (any thread) -------------------------------------------------------------
+
+    def budgets(self, project: str | None = None) -> list[Budget]:
+        conn = self.reader.conn()
+        if project is None:
+            return store.load_budgets(conn)
+        return [b for b in store.load_budgets(conn, frozenset({project})) if b.project == project]
+
+    def statuses(self, project: str | None = None, forecast: bool = True) -> list[BudgetStatus]:
+        return self.evaluator.statuses(self.budgets(project), self.clock(), forecast)
+
+    def status(self, project: str, period: str) -> BudgetStatus | None:
+        for budget in self.budgets(project):
+            if budget.period == period:
+                return self.evaluator.status(budget, self.clock())
+        return None
+
+    def check(self, project: str, estimate_nanos: int = 0) -> CheckResult:
+        """The tightest of the project's and the global budgets decides."""
+        budgets = store.load_budgets(self.reader.conn(), frozenset({project}))
+        return decide(self.evaluator.statuses(budgets, self.clock()), estimate_nanos)
+
+    def worst_state(self, now: dt.datetime | None = None) -> str:
+        """ok | warning | exceeded over every budget (the tray icon's colour)."""
+        budgets = store.load_budgets(self.reader.conn())
+        return worst(s.state for s in self.evaluator.statuses(budgets, now, forecast=False))
+
+    def ingest_status(self, projects: frozenset[str]) -> dict[str, Any]:
+        """The ``budget`` object of a ``POST /v1/usage`` reply: spend-based state only (no
+        forecast) so it stays a handful of rollup sums."""
+        budgets = store.load_budgets(self.reader.conn(), projects)
+        if not budgets:
+            return {"state": "ok", "projects": {}}
+        now = self.clock()
+        statuses = self.evaluator.statuses(budgets, now, forecast=False)
+        shared = [s for s in statuses if s.budget.project == GLOBAL]
+        out: dict[str, Any] = {}
+        for project in sorted(projects):
+            mine = [s for s in statuses if s.budget.project == project] + shared
+            out[project] = {
+                "state": worst(s.state for s in mine),
+                "allow": not any(s.refuses(0) for s in mine),
+                "budgets": [s.brief_json() for s in mine],
+            }
+        return {"state": worst(s.state for s in statuses), "projects": out}
+
+    # -- changes (through the writer thread) ---------------------------------------------
+
+    def put(self, budget: Budget) -> BudgetStatus:
+        """Store (or replace) ``budget``, evaluate it soon, answer its status."""
+        now_ms = _ms(self.clock())
+
+        def write(db: Any) -> None:
+            store.put_budget(db.conn, budget, now_ms)
+
+        self.writer.call(write)
+        self.request(frozenset({budget.project}))
+        return self.evaluator.status(budget, self.clock())
+
+    def remove(self, project: str, period: str | None = None) -> int:
+        def write(db: Any) -> int:
+            return store.delete_budgets(db.conn, project, period)
+
+        removed = self.writer.call(write)
+        assert isinstance(removed, int)
+        if self._state_listeners:
+            self.request(frozenset())
+        return removed
+
+    def alerts(self, project: str | None = None) -> list[dict[str, object]]:
+        """Alerts fired so far, newest first."""
+        try:
+            return store.fired_alerts(self.reader.conn(), project)
+        except sqlite3.OperationalError:
+            return []
