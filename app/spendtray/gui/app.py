@@ -1,0 +1,206 @@
+"""The GUI shell: wires a started ``Core`` to the bridge, refresher, tray and windows.
+
+GUI thread. ``GuiApp`` owns every Qt object of the app and the order of shutdown: stop the
+refresher, hide the tray, then ``Core.stop()`` (server stopped, writer drained).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+
+from spendtray.config import Settings
+from spendtray.core import Core
+from spendtray.gui.bridge import Bridge
+from spendtray.gui.charts import setup_pyqtgraph
+from spendtray.gui.dashboard import Dashboard, DashboardContext
+from spendtray.gui.integrations import Hooks, discover
+from spendtray.gui.refresher import TICK_MS, Refresher
+from spendtray.gui.snapshot import Snapshot
+from spendtray.gui.tray import TrayActions, TrayController
+
+log = logging.getLogger(__name__)
+
+NO_TRAY_MESSAGE = (
+    "No system tray found: Spendtray opens its dashboard as a normal window instead "
+    "(closing it quits Spendtray)."
+)
+
+
+class GuiApp(QObject):
+    ready = Signal()  # first figures are on the tray / window
+    stopped = Signal()
+
+    def __init__(
+        self,
+        core: Core,
+        clock: Callable[[], dt.datetime] | None = None,
+        use_tray: bool | None = None,
+        tick_ms: int = TICK_MS,
+    ) -> None:
+        super().__init__()
+        setup_pyqtgraph()
+        self.core = core
+        self.settings: Settings = core.settings
+        self.clock = clock or core.clock
+        self.use_tray = QSystemTrayIcon.isSystemTrayAvailable() if use_tray is None else use_tray
+        self.started_at = time.perf_counter()
+        self.bridge = Bridge()
+        self.bridge.attach(core.writer)
+        self.hooks: Hooks = discover(core, self.bridge)
+        has_budgets = self.hooks.budgets is not None
+        self.refresher = Refresher(
+            core.reader,
+            self.clock,
+            budget_lines=self.hooks.budget_lines if has_budgets else None,
+            budget_state=(lambda: self.hooks.budget_state(self.clock())) if has_budgets else None,
+            tick_ms=tick_ms,
+        )
+        if has_budgets:
+            self.hooks.budgets.add_state_listener(self.bridge.budgets_changed.emit)
+        self.bridge.committed.connect(self.refresher.request)
+        self.bridge.budgets_changed.connect(self.refresher.request)
+        self.bridge.alert.connect(self._show_alert)
+        self.bridge.activate.connect(self.open_dashboard)
+        self.refresher.ready.connect(self._on_snapshot)
+        self.refresher.failed.connect(self._on_failed)
+        self.tray = TrayController(
+            TrayActions(
+                open_dashboard=self.open_dashboard,
+                open_settings=self.open_settings,
+                quit=self.quit,
+                ingest_url=lambda: self.core.url,
+                token=lambda: self.core.token,
+                precision=lambda: self.settings.currency_precision,
+                notifications_enabled=lambda: self.settings.notifications,
+                open_estimator=self.open_estimator if self.hooks.estimator_available else None,
+                pause_changed=self.hooks.set_paused,
+            )
+        )
+        self.dashboard: Dashboard | None = None
+        self.estimator: QObject | None = None
+        self.settings_dialog: QObject | None = None
+        self.is_ready = False
+        self._stopped = False
+
+    # -- start ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.use_tray:
+            self.tray.show()
+        else:
+            log.warning(NO_TRAY_MESSAGE)
+            self.open_dashboard()
+        self.refresher.refresh_now()
+
+    def _on_snapshot(self, snapshot: Snapshot, budget_state: str | None) -> None:
+        self.tray.update(snapshot, budget_state)
+        if self.dashboard is not None:
+            self.dashboard.apply(snapshot)
+        if not self.is_ready:
+            self.is_ready = True
+            log.info(
+                "tray ready %.3f s after the GUI started", time.perf_counter() - self.started_at
+            )
+            self.ready.emit()
+
+    def _on_failed(self, message: str) -> None:
+        if self.dashboard is not None:
+            self.dashboard.show_error(message)
+
+    # -- windows --------------------------------------------------------------------------
+
+    def dashboard_context(self) -> DashboardContext:
+        return DashboardContext(
+            zone=self.core.reader.zone,
+            url=lambda: self.core.url,
+            token=lambda: self.core.token,
+            require_token=lambda: self.settings.require_token,
+            precision=lambda: self.settings.currency_precision,
+            now=self.clock,
+            open_settings=self.open_settings,
+            budget_editor=self.hooks.budget_editor(),
+        )
+
+    def ensure_dashboard(self) -> Dashboard:
+        if self.dashboard is None:
+            dashboard = Dashboard(self.dashboard_context())
+            dashboard.filters_changed.connect(self.refresher.set_filters)
+            dashboard.visibility_changed.connect(self.refresher.set_dashboard_open)
+            dashboard.closed.connect(self._on_dashboard_closed)
+            if self.refresher.latest is not None and self.refresher.latest.dashboard is not None:
+                dashboard.apply(self.refresher.latest)
+            self.dashboard = dashboard
+        return self.dashboard
+
+    def open_dashboard(self) -> None:
+        self.ensure_dashboard().bring_to_front()
+
+    def _on_dashboard_closed(self) -> None:
+        if not self.use_tray:
+            self.quit()
+
+    def open_estimator(self) -> None:
+        from spendtray.gui.estimator_window import EstimatorWindow
+
+        if self.estimator is None:
+            self.estimator = EstimatorWindow(self.core.prices)
+        window = self.estimator
+        assert isinstance(window, EstimatorWindow)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def open_settings(self) -> None:
+        from spendtray.gui.settings_dialog import SettingsDialog
+
+        port = self.core.runner.port if self.core.runner is not None else self.settings.port
+        dialog = SettingsDialog(self.settings, port, self._settings_saved)
+        self.settings_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _settings_saved(self, saved: Settings) -> None:
+        # Port and token apply at the next start; what is shown applies now.
+        self.settings = saved
+        self.refresher.refresh_now()
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def _show_alert(self, alert: object) -> None:
+        text = str(getattr(alert, "text", alert))
+        state = str(getattr(alert, "state", "warning"))
+        kind = str(getattr(alert, "kind", "threshold"))
+        title = "Spendtray — budget exceeded" if state == "exceeded" else f"Spendtray — {kind}"
+        if not self.tray.notify(title, text, state):
+            log.info("budget alert not shown as a notification: %s", text)
+
+    # -- stop -----------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop everything, once: refresher, tray, budgets, then the core (server + writer)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.refresher.stop()
+        self.bridge.close()
+        self.tray.hide()
+        for window in (self.dashboard, self.estimator, self.settings_dialog):
+            if window is not None and hasattr(window, "hide"):
+                window.hide()
+        self.hooks.stop()
+        self.core.stop()
+        log.info("stopped; every acknowledged event is stored")
+        self.stopped.emit()
+
+    def quit(self) -> None:
+        self.shutdown()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()

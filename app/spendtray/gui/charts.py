@@ -1,0 +1,175 @@
+"""The dashboard's pyqtgraph charts: today's cumulative spend by hour and the last 30 days
+stacked by project, each against its budget line. GUI thread.
+
+Plotted values are dollars as floats: the chart is a picture, not a ledger. Totals shown as
+text come from the integer nano-dollar sums, formatted by ``spendtray.money``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from itertools import accumulate
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont
+
+from spendtray.gui.snapshot import DashboardData
+
+PALETTE = ("#4c6ef5", "#f59f00", "#2f9e44", "#ae3ec9", "#e8590c", "#1098ad", "#868e96")
+LINE = "#1c7ed6"
+BUDGET = "#e03131"
+
+
+def dollars(nanos: int) -> float:
+    return nanos / 1e9
+
+
+class UsdAxis(pg.AxisItem):  # type: ignore[misc]
+    """Tick labels in dollars with as many decimals as the tick spacing needs ($0.005, $12)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if spacing <= 0:
+            return ["" for _ in values]
+        places = min(6, max(0, -math.floor(math.log10(spacing * scale))))
+        return [f"${v * scale:,.{places}f}" for v in values]
+
+
+def _plot(title: str, bottom: str) -> pg.PlotWidget:
+    widget = pg.PlotWidget(axisItems={"left": UsdAxis(orientation="left")})
+    widget.setBackground("w")
+    item = widget.getPlotItem()
+    item.setTitle(title, color="#212529", size="11pt")
+    item.setLabel("left", "spend (USD)", color="#495057")
+    item.setLabel("bottom", bottom, color="#495057")
+    item.showGrid(x=False, y=True, alpha=0.25)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    widget.setMouseEnabled(x=False, y=False)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen("#adb5bd"))
+        axis.setTextPen(pg.mkPen("#495057"))
+    return widget
+
+
+def _budget_line(plot: pg.PlotWidget, nanos: int | None, label: str) -> pg.InfiniteLine | None:
+    if not nanos:
+        return None
+    line = pg.InfiniteLine(
+        pos=dollars(nanos),
+        angle=0,
+        pen=pg.mkPen(BUDGET, width=2, style=Qt.PenStyle.DashLine),
+        label=label,
+        labelOpts={"position": 0.12, "color": BUDGET, "fill": (255, 255, 255, 200)},
+    )
+    plot.addItem(line)
+    return line
+
+
+class TodayChart:
+    """Cumulative spend through today's hours (local time) with the daily budget line."""
+
+    def __init__(self, zone_name: str) -> None:
+        self.widget = _plot("Today — cumulative spend by hour", f"hour of day ({zone_name})")
+        self.curve = self.widget.plot(
+            [],
+            [],
+            pen=pg.mkPen(LINE, width=2.5),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=LINE,
+            symbolPen=None,
+            fillLevel=0,
+            brush=QColor(76, 110, 245, 40),
+        )
+        self.budget: pg.InfiniteLine | None = None
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+
+    def set_data(self, data: DashboardData) -> None:
+        cumulative = list(accumulate(data.hour_costs[: data.current_hour + 1]))
+        self.xs = [0.0, *(float(i + 1) for i in range(len(cumulative)))]
+        self.ys = [0.0, *(dollars(c) for c in cumulative)]
+        self.curve.setData(self.xs, self.ys)
+        hours = len(data.hour_labels)
+        ticks = [(i, f"{data.hour_labels[i]}:00") for i in range(0, hours, 3)]
+        ticks.append((hours, "24:00"))
+        self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
+        if self.budget is not None:
+            self.widget.removeItem(self.budget)
+        limit = data.budget_lines.get("day")
+        self.budget = _budget_line(self.widget, limit, "daily budget")
+        top = max([*self.ys, dollars(limit) if limit else 0.0])
+        self.widget.setXRange(0, hours, padding=0.02)
+        self.widget.setYRange(0, top * 1.15 if top > 0 else 0.01, padding=0)
+
+
+class DaysChart:
+    """Spend per local day for the last 30 days, one stacked colour per project."""
+
+    def __init__(self) -> None:
+        self.widget = _plot("Last 30 days — spend per day by project", "day")
+        self.legend = self.widget.getPlotItem().addLegend(
+            offset=(10, 5), labelTextColor="#212529", brush=(255, 255, 255, 210)
+        )
+        self.bars: list[pg.BarGraphItem] = []
+        self.budget: pg.InfiniteLine | None = None
+        self.totals: list[int] = []
+
+    def set_data(self, data: DashboardData) -> None:
+        plot = self.widget
+        for bar in self.bars:
+            plot.removeItem(bar)
+        self.bars = []
+        self.legend.clear()
+        n = len(data.day_keys)
+        base = [0.0] * n
+        self.totals = [0] * n
+        for index, (project, costs) in enumerate(data.day_series.items()):
+            heights = [dollars(c) for c in costs]
+            colour = PALETTE[index % len(PALETTE)]
+            bar = pg.BarGraphItem(
+                x=list(range(n)),
+                height=heights,
+                y0=list(base),
+                width=0.75,
+                brush=colour,
+                pen=pg.mkPen(colour),
+                name=project,
+            )
+            plot.addItem(bar)
+            self.legend.addItem(bar, project or "(no project)")
+            self.bars.append(bar)
+            base = [b + h for b, h in zip(base, heights, strict=True)]
+            self.totals = [t + c for t, c in zip(self.totals, costs, strict=True)]
+        ticks = [(i, _short_day(data.day_keys[i])) for i in range(n - 1, -1, -5)]
+        plot.getPlotItem().getAxis("bottom").setTicks([ticks])
+        if self.budget is not None:
+            plot.removeItem(self.budget)
+        limit = data.budget_lines.get("day")
+        self.budget = _budget_line(plot, limit, "daily budget")
+        top = max([*base, dollars(limit) if limit else 0.0, 0.0])
+        plot.setXRange(-0.6, n - 0.4, padding=0)
+        plot.setYRange(0, top * 1.2 if top > 0 else 0.01, padding=0)
+
+
+def _short_day(key: str) -> str:
+    day = dt.date.fromisoformat(key)
+    return f"{day:%b} {day.day}"
+
+
+def setup_pyqtgraph() -> None:
+    pg.setConfigOptions(antialias=True, background="w", foreground="#212529")
+
+
+def bold(font: QFont) -> QFont:
+    font.setBold(True)
+    return font
+
+
+def series_heights(chart: DaysChart) -> dict[str, Any]:
+    """For tests and the bench: what each stacked bar currently holds."""
+    return {bar.name(): list(bar.opts["height"]) for bar in chart.bars}

@@ -1,0 +1,332 @@
+"""The dashboard window: headline figures, filter bar, charts, breakdowns, recent calls.
+
+GUI thread only. It never queries anything itself: it shows the ``Snapshot`` the refresher
+sends and reports filter changes back through ``filters_changed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from spendtray.gui.charts import DaysChart, TodayChart
+from spendtray.gui.empty_state import EmptyState
+from spendtray.gui.icons import app_icon
+from spendtray.gui.snapshot import BREAKDOWNS, TIME_RANGES, Snapshot, ViewFilters
+from spendtray.gui.tables import (
+    RowsModel,
+    breakdown_columns,
+    breakdown_rows,
+    call_columns,
+)
+from spendtray.money import format_usd
+
+BREAKDOWN_TITLES = {
+    "project": "Project",
+    "model": "Model",
+    "provider": "Provider",
+    "agent": "Agent",
+}
+FILTER_DIMENSIONS = ("project", "model", "provider")
+
+
+@dataclass
+class DashboardContext:
+    zone: ZoneInfo
+    url: Callable[[], str]
+    token: Callable[[], str]
+    require_token: Callable[[], bool]
+    precision: Callable[[], int]
+    now: Callable[[], dt.datetime]
+    open_settings: Callable[[], None]
+    budget_editor: Callable[[], QWidget] | None = None
+
+
+def _table(model: RowsModel) -> QTableView:
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(22)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(False)
+    return view
+
+
+def _figure(caption: str) -> tuple[QWidget, QLabel]:
+    box = QFrame()
+    box.setObjectName("figure")
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(12, 6, 12, 6)
+    layout.setSpacing(0)
+    label = QLabel(caption)
+    label.setStyleSheet("color: #495057;")
+    value = QLabel("—")
+    value.setStyleSheet("font-size: 20px; font-weight: 600; color: #212529;")
+    value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    layout.addWidget(label)
+    layout.addWidget(value)
+    return box, value
+
+
+class Dashboard(QMainWindow):
+    filters_changed = Signal(object)  # ViewFilters
+    visibility_changed = Signal(bool)
+    closed = Signal()
+
+    def __init__(self, ctx: DashboardContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.snapshot: Snapshot | None = None
+        self.setWindowTitle("Spendtray — LLM spend")
+        self.setWindowIcon(app_icon())
+        self.resize(1180, 760)
+        self._known: dict[str, set[str]] = {d: set() for d in FILTER_DIMENSIONS}
+
+        root = QWidget()
+        outer = QVBoxLayout(root)
+        outer.setContentsMargins(10, 8, 10, 6)
+        self.setCentralWidget(root)
+
+        # headline figures
+        figures = QHBoxLayout()
+        box, self.today_value = _figure("Today")
+        figures.addWidget(box)
+        box, self.month_value = _figure("This month")
+        figures.addWidget(box)
+        box, self.top_value = _figure("Top project this month")
+        figures.addWidget(box)
+        box, self.range_value = _figure("Selected range")
+        figures.addWidget(box)
+        figures.addStretch(1)
+        settings_button = QPushButton("Settings…")
+        settings_button.clicked.connect(ctx.open_settings)
+        figures.addWidget(settings_button, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(figures)
+
+        # filter bar
+        bar = QHBoxLayout()
+        self.combos: dict[str, QComboBox] = {}
+        for dim in FILTER_DIMENSIONS:
+            combo = QComboBox()
+            combo.setMinimumContentsLength(14)
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.addItem(f"All {dim}s", None)
+            combo.currentIndexChanged.connect(self._emit_filters)
+            self.combos[dim] = combo
+            bar.addWidget(QLabel(dim.capitalize() + ":"))
+            bar.addWidget(combo)
+        self.range_combo = QComboBox()
+        for key, label in TIME_RANGES.items():
+            self.range_combo.addItem(label, key)
+        self.range_combo.setCurrentIndex(list(TIME_RANGES).index("30d"))
+        self.range_combo.currentIndexChanged.connect(self._emit_filters)
+        bar.addWidget(QLabel("Range:"))
+        bar.addWidget(self.range_combo)
+        bar.addStretch(1)
+        self.filter_bar = QWidget()
+        self.filter_bar.setLayout(bar)
+        bar.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.filter_bar)
+
+        self.unpriced_banner = QLabel()
+        self.unpriced_banner.setWordWrap(True)
+        self.unpriced_banner.setStyleSheet(
+            "background: #edf2ff; border: 1px solid #4c6ef5; border-radius: 4px; "
+            "padding: 6px; color: #1c2b7a;"
+        )
+        self.unpriced_banner.hide()
+        outer.addWidget(self.unpriced_banner)
+
+        # pages: the first-run explanation, or the data
+        self.stack = QStackedWidget()
+        self.empty = EmptyState()
+        self.stack.addWidget(self.empty)
+        self.tabs = QTabWidget()
+        self.stack.addWidget(self.tabs)
+        outer.addWidget(self.stack, 1)
+
+        overview = QSplitter(Qt.Orientation.Vertical)
+        self.today_chart = TodayChart(str(ctx.zone))
+        self.days_chart = DaysChart()
+        overview.addWidget(self.today_chart.widget)
+        overview.addWidget(self.days_chart.widget)
+        self.tabs.addTab(overview, "Overview")
+
+        breakdown_page = QWidget()
+        grid = QGridLayout(breakdown_page)
+        self.breakdown_models: dict[str, RowsModel] = {}
+        for i, group in enumerate(BREAKDOWNS):
+            model = RowsModel(breakdown_columns(BREAKDOWN_TITLES[group], ctx.precision))
+            self.breakdown_models[group] = model
+            cell = QVBoxLayout()
+            title = QLabel(f"By {group}")
+            title.setStyleSheet("font-weight: 600;")
+            cell.addWidget(title)
+            cell.addWidget(_table(model))
+            grid.addLayout(cell, i // 2, i % 2)
+        self.tabs.addTab(breakdown_page, "Breakdown")
+
+        self.calls_model = RowsModel(call_columns(ctx.zone, ctx.now, ctx.precision))
+        self.calls_view = _table(self.calls_model)
+        self.tabs.addTab(self.calls_view, "Recent calls")
+
+        self.budget_editor: QWidget | None = None
+        if ctx.budget_editor is not None:
+            self.budget_editor = ctx.budget_editor()
+            self.tabs.addTab(self.budget_editor, "Budgets")
+
+        self.status = QLabel()
+        self.status.setStyleSheet("color: #868e96;")
+        self.statusBar().addWidget(self.status, 1)
+        self.empty.set_target(ctx.url(), ctx.token(), ctx.require_token())
+        self.stack.setCurrentWidget(self.empty)
+
+    # -- filters --------------------------------------------------------------------------
+
+    def current_filters(self) -> ViewFilters:
+        return ViewFilters(
+            project=self.combos["project"].currentData(),
+            model=self.combos["model"].currentData(),
+            provider=self.combos["provider"].currentData(),
+            time_range=self.range_combo.currentData(),
+        )
+
+    def set_filter(self, dimension: str, value: str | None) -> None:
+        """Select ``value`` in a filter (adding it when not seen yet), as a user would."""
+        if dimension == "time_range":
+            self.range_combo.setCurrentIndex(self.range_combo.findData(value))
+            return
+        combo = self.combos[dimension]
+        index = combo.findData(value)
+        if index < 0:
+            combo.addItem(value, value)
+            index = combo.count() - 1
+        combo.setCurrentIndex(index)
+
+    def _emit_filters(self) -> None:
+        self.filters_changed.emit(self.current_filters())
+
+    def _learn_keys(self, snapshot: Snapshot) -> None:
+        data = snapshot.dashboard
+        assert data is not None
+        for dim in FILTER_DIMENSIONS:
+            keys = {row.key for row in data.breakdowns[dim].rows}
+            new = sorted(keys - self._known[dim])
+            if not new:
+                continue
+            self._known[dim] |= keys
+            combo = self.combos[dim]
+            current = combo.currentData()
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for key in sorted(self._known[dim]):
+                combo.addItem(key, key)
+            combo.setCurrentIndex(max(0, combo.findData(current)))
+            combo.blockSignals(False)
+
+    # -- showing a snapshot ---------------------------------------------------------------
+
+    def apply(self, snapshot: Snapshot) -> None:
+        data = snapshot.dashboard
+        if data is None:
+            return
+        self.snapshot = snapshot
+        precision = self.ctx.precision()
+        tray = snapshot.tray
+        self.today_value.setText(format_usd(tray.today_nanos, precision))
+        self.month_value.setText(format_usd(tray.month_nanos, precision))
+        self.top_value.setText(
+            f"{tray.top_project[0]} · {format_usd(tray.top_project[1], precision)}"
+            if tray.top_project
+            else "—"
+        )
+        total = data.breakdowns["project"].total
+        self.range_value.setText(
+            f"{format_usd(total.cost_nanos, precision)} · {total.calls:,} calls"
+        )
+        if not tray.any_events:
+            self.empty.set_target(self.ctx.url(), self.ctx.token(), self.ctx.require_token())
+            self.stack.setCurrentWidget(self.empty)
+            self.filter_bar.hide()
+        else:
+            self.stack.setCurrentWidget(self.tabs)
+            self.filter_bar.show()
+        self._learn_keys(snapshot)
+        self.today_chart.set_data(data)
+        self.days_chart.set_data(data)
+        for group, model in self.breakdown_models.items():
+            model.set_rows(breakdown_rows(data.breakdowns[group]), bold_last=True)
+        self.calls_model.set_rows(data.events)
+        self._show_unpriced(data.unpriced)
+        local = snapshot.now.astimezone(self.ctx.zone)
+        self.status.setText(
+            f"Updated {local:%H:%M:%S} · read in {snapshot.seconds * 1000:.0f} ms · "
+            f"ingest URL {self.ctx.url()}/v1/usage"
+        )
+
+    def _show_unpriced(self, unpriced: list[dict[str, object]]) -> None:
+        if not unpriced:
+            self.unpriced_banner.hide()
+            return
+        calls = sum(int(str(u["calls"])) for u in unpriced)
+        names = ", ".join(f"{u['model']} ({u['provider']}, {u['calls']:,})" for u in unpriced[:6])
+        more = f" and {len(unpriced) - 6} more" if len(unpriced) > 6 else ""
+        self.unpriced_banner.setText(
+            f"<b>{calls:,} call{'s' if calls != 1 else ''} with no known price</b> in this "
+            f"range, so not in the totals: {names}{more}. Add their prices to prices.toml in "
+            "the data folder to price future calls."
+        )
+        self.unpriced_banner.show()
+
+    def show_error(self, message: str) -> None:
+        self.status.setText(f"Could not read the data: {message}")
+
+    # -- window ---------------------------------------------------------------------------
+
+    def bring_to_front(self) -> None:
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.visibility_changed.emit(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.visibility_changed.emit(False)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        # Closing the window hides it; the tray's Quit ends the app (or, with no tray, this).
+        event.accept()
+        self.closed.emit()

@@ -1,0 +1,88 @@
+"""The one place the GUI plugs into optional capabilities: budgets and the estimator.
+
+GUI thread builds the ``Hooks``; ``budget_state``/``budget_lines`` then run on the refresh
+worker thread (they only read), ``GuiNotifier.notify`` on the budget worker thread (it only
+emits a bridge signal). When a capability is missing the hook is None and the GUI simply
+does without it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+from spendtray.core import Core
+from spendtray.gui.bridge import Bridge
+
+log = logging.getLogger(__name__)
+
+
+class GuiNotifier:
+    """A budgets ``Notifier``: hands the alert to the GUI thread through the bridge."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
+
+    def notify(self, alert: Any) -> None:
+        self.bridge.alert.emit(alert)
+
+
+@dataclass
+class Hooks:
+    budgets: Any | None = None  # spendtray.budgets.BudgetService when budgets are installed
+    estimator_available: bool = False
+
+    def budget_state(self, now: dt.datetime | None = None) -> str | None:
+        if self.budgets is None:
+            return None
+        state: str = self.budgets.worst_state(now)
+        return state
+
+    def budget_lines(self, project: str | None) -> dict[str, int]:
+        """Limits to draw: the project's own budgets, else the global ones (``*``)."""
+        if self.budgets is None:
+            return {}
+        lines: dict[str, int] = {}
+        for scope in ([project] if project else []) + ["*"]:
+            for budget in self.budgets.budgets(scope):
+                lines.setdefault(budget.period, budget.limit_nanos)
+        return lines
+
+    def set_paused(self, paused: bool) -> None:
+        if self.budgets is not None:
+            self.budgets.set_paused(paused)
+
+    def budget_editor(self) -> Callable[[], QWidget] | None:
+        if self.budgets is None or importlib.util.find_spec("spendtray.gui.budget_editor") is None:
+            return None
+        from spendtray.gui import budget_editor
+
+        service = self.budgets
+        return lambda: budget_editor.BudgetEditor(service)
+
+    def stop(self) -> None:
+        if self.budgets is not None:
+            self.budgets.stop()
+
+
+def discover(core: Core, bridge: Bridge) -> Hooks:
+    hooks = Hooks()
+    try:
+        from spendtray.budgets import service_of
+    except ImportError:
+        log.info("budgets are not available; the tray colours by unpriced usage only")
+    else:
+        try:
+            hooks.budgets = service_of(core)
+        except RuntimeError:
+            hooks.budgets = None
+    if hooks.budgets is not None:
+        hooks.budgets.add_notifier(GuiNotifier(bridge))
+    hooks.estimator_available = importlib.util.find_spec("spendtray.estimator.estimate") is not None
+    return hooks

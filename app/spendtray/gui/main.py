@@ -1,0 +1,123 @@
+"""``run_gui``: the tray app process — Qt on the main thread, the ingest server beside it.
+
+Main thread. Order: settings → single-instance check (a second launch only wakes the first)
+→ core started (server on its thread, writer on its own) → GUI → event loop. Quit, SIGINT and
+SIGTERM all end in ``GuiApp.shutdown`` so acknowledged events are on disk before exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable
+
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication
+
+from spendtray.cli.common import settings_from
+from spendtray.core import setup_logging
+from spendtray.gui.icons import app_icon
+from spendtray.gui.single_instance import SingleInstance
+
+log = logging.getLogger(__name__)
+
+
+class SignalWaker:
+    """Lets SIGINT/SIGTERM reach Python while Qt's C++ loop is waiting, without polling.
+
+    Python runs signal handlers only between bytecodes; the wakeup fd makes the OS-level
+    handler write a byte that a QSocketNotifier sees, which gives Python that chance.
+    """
+
+    def __init__(self, on_signal: Callable[[], None]) -> None:
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._writer.fileno())
+        self._notifier = QSocketNotifier(self._reader.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        self._on_signal = on_signal
+        self._previous = {
+            sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def _drain(self) -> None:
+        try:
+            while self._reader.recv(64):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        log.info("signal %d: quitting", signum)
+        QTimer.singleShot(0, self._on_signal)
+
+    def close(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._notifier.setEnabled(False)
+        self._reader.close()
+        self._writer.close()
+
+
+def make_application() -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setApplicationName("Spendtray")
+    app.setDesktopFileName("spendtray")
+    app.setWindowIcon(app_icon())
+    # The tray keeps running when the dashboard closes.
+    app.setQuitOnLastWindowClosed(False)
+    return app
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    setup_logging(settings, getattr(args, "verbose", False))
+    app = make_application()
+    instance = SingleInstance(settings.home)
+    if not instance.claim():
+        print(
+            f"spendtray: already running for {settings.home}; brought its dashboard to the front.",
+            file=sys.stderr,
+        )
+        return 0
+    from spendtray.app_headless import build_core
+    from spendtray.gui.app import NO_TRAY_MESSAGE, GuiApp
+
+    core = build_core(settings)
+    try:
+        core.start_background()
+    except BaseException:
+        instance.release()
+        _stop_quietly(core)
+        raise
+    gui = GuiApp(core)
+    instance.activated.connect(gui.open_dashboard)
+    if not gui.use_tray:
+        print(f"spendtray: {NO_TRAY_MESSAGE}", file=sys.stderr)
+    waker = SignalWaker(gui.quit)
+    print(f"spendtray: ingest server on {core.url} (token: `spendtray token`)", file=sys.stderr)
+    try:
+        gui.start()
+        app.exec()
+    finally:
+        gui.shutdown()
+        waker.close()
+        instance.release()
+    print("spendtray: stopped; every acknowledged event is stored.", file=sys.stderr)
+    return 0
+
+
+def _stop_quietly(core: object) -> None:
+    try:
+        from spendtray.budgets import service_of
+
+        service_of(core).stop()  # type: ignore[arg-type]
+    except (ImportError, RuntimeError):
+        pass
+    core.stop()  # type: ignore[attr-defined]

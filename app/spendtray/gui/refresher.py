@@ -1,0 +1,175 @@
+"""Live data for the tray and dashboard: coalesced refreshes on a worker QThread.
+
+The GUI thread owns ``Refresher``: it turns bursts of commit signals into at most one query
+every ``COALESCE_MS`` and never runs two at once. ``_Worker`` lives on the "spendtray-refresh"
+QThread, reads through ``Reader`` (its own SQLite connection there) and sends the finished
+``Snapshot`` back by signal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
+
+from spendtray.gui.snapshot import BudgetLines, Snapshot, ViewFilters, collect
+from spendtray.store.reader import Reader
+
+log = logging.getLogger(__name__)
+
+COALESCE_MS = 120  # a burst of commits inside this window costs one refresh
+TICK_MS = 60_000  # re-read once a minute so "today" and the hour axis roll over by themselves
+
+BudgetState = Callable[[], str | None]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _Worker(QObject):
+    done = Signal(object)
+    failed = Signal(int, str)
+
+    def __init__(
+        self,
+        reader: Reader,
+        budget_lines: BudgetLines | None,
+        budget_state: BudgetState | None,
+    ) -> None:
+        super().__init__()
+        self._reader = reader
+        self._budget_lines = budget_lines
+        self._budget_state = budget_state
+
+    @Slot(int, object, object)
+    def run(self, generation: int, now: dt.datetime, filters: ViewFilters | None) -> None:
+        try:
+            snapshot = collect(self._reader, generation, now, filters, self._budget_lines)
+            state = self._budget_state() if self._budget_state else None
+            self.done.emit((snapshot, state))
+        except Exception as exc:  # shown in the dashboard's status line, logged in full
+            log.exception("refresh failed")
+            self.failed.emit(generation, str(exc))
+
+    @Slot()
+    def close(self) -> None:
+        self._reader.close()
+
+
+class Refresher(QObject):
+    """Ask with ``request()``; results arrive on ``ready(Snapshot, budget_state)``."""
+
+    ready = Signal(object, object)
+    failed = Signal(str)
+    _run = Signal(int, object, object)
+
+    def __init__(
+        self,
+        reader: Reader,
+        clock: Callable[[], dt.datetime] = utc_now,
+        budget_lines: BudgetLines | None = None,
+        budget_state: BudgetState | None = None,
+        tick_ms: int = TICK_MS,
+    ) -> None:
+        super().__init__()
+        self.clock = clock
+        self.filters = ViewFilters()
+        self.dashboard_open = False
+        self.latest: Snapshot | None = None
+        self._generation = 0
+        self._in_flight = False
+        self._pending = False
+        self._thread = QThread()
+        self._thread.setObjectName("spendtray-refresh")
+        self._worker = _Worker(reader, budget_lines, budget_state)
+        self._worker.moveToThread(self._thread)
+        self._run.connect(self._worker.run)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._coalesce = QTimer(self)
+        self._coalesce.setSingleShot(True)
+        self._coalesce.setInterval(COALESCE_MS)
+        self._coalesce.timeout.connect(self._start)
+        self._tick = QTimer(self)
+        self._tick.setInterval(tick_ms)
+        self._tick.timeout.connect(self.request)
+        self._thread.start()
+        self._tick.start()
+
+    # -- asking ---------------------------------------------------------------------------
+
+    @Slot()
+    @Slot(object)
+    def request(self, _info: object = None) -> None:
+        """Something changed: refresh soon (coalesced with whatever else arrives meanwhile)."""
+        if self._in_flight:
+            self._pending = True
+        elif not self._coalesce.isActive():
+            self._coalesce.start()
+
+    def refresh_now(self) -> None:
+        """The user changed what is shown: no coalescing delay."""
+        self._coalesce.stop()
+        if self._in_flight:
+            self._pending = True
+        else:
+            self._start()
+
+    def set_filters(self, filters: ViewFilters) -> None:
+        self.filters = filters
+        self.refresh_now()
+
+    def set_dashboard_open(self, is_open: bool) -> None:
+        self.dashboard_open = is_open
+        if is_open:
+            self.refresh_now()
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    # -- running --------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if not self._thread.isRunning():
+            return
+        self._generation += 1
+        self._in_flight = True
+        self._pending = False
+        filters = self.filters if self.dashboard_open else None
+        self._run.emit(self._generation, self.clock(), filters)
+
+    def _finish(self) -> None:
+        self._in_flight = False
+        if self._pending:
+            self._pending = False
+            self._start()
+
+    @Slot(object)
+    def _on_done(self, result: tuple[Snapshot, str | None]) -> None:
+        snapshot, state = result
+        self.latest = snapshot
+        # A refresh that finished after a newer one was asked for is still shown: it is
+        # never older than what is on screen, and the newer one follows right behind.
+        self.ready.emit(snapshot, state)
+        self._finish()
+
+    @Slot(int, str)
+    def _on_failed(self, _generation: int, message: str) -> None:
+        self.failed.emit(message)
+        self._finish()
+
+    def stop(self) -> None:
+        """Finish the running query, close the worker's connection, end the thread."""
+        self._tick.stop()
+        self._coalesce.stop()
+        if self._thread.isRunning():
+            # the worker's SQLite connection belongs to its thread, so close it there
+            QMetaObject.invokeMethod(
+                self._worker, "close", Qt.ConnectionType.BlockingQueuedConnection
+            )
+            self._thread.quit()
+            self._thread.wait()

@@ -1,0 +1,211 @@
+"""What the tray and the dashboard show, computed from the Reader in one go. Pure Python.
+
+Runs on the refresh worker thread (never the GUI thread): every figure comes from
+``Reader.summary`` (rollups, so cost grows with buckets, not events) or ``Reader.events``.
+The result is an immutable snapshot handed to the GUI thread by signal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from spendtray.store.reader import Filters, Reader, Summary
+from spendtray.store.timebuckets import current_period, ranges
+
+# Time ranges offered by the dashboard's filter bar: label -> how far back from now.
+TIME_RANGES: dict[str, str] = {
+    "today": "Today",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "month": "This month",
+    "all": "All time",
+}
+BREAKDOWNS = ("project", "model", "provider", "agent")
+STACKED_PROJECTS = 6  # more than this many colours in one bar stops being readable
+DAYS_SHOWN = 30
+RECENT_CALLS = 200
+
+# Budget limits to draw on the graphs: ("day" | "month") -> limit in nano-dollars.
+BudgetLines = Callable[[str | None], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class ViewFilters:
+    """The dashboard's filter bar."""
+
+    project: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    time_range: str = "30d"
+
+    def __post_init__(self) -> None:
+        if self.time_range not in TIME_RANGES:
+            raise ValueError(f"time range {self.time_range!r} is not one of {list(TIME_RANGES)}")
+
+    def reader_filters(
+        self, since: dt.datetime | None = None, until: dt.datetime | None = None
+    ) -> Filters:
+        return Filters(
+            project=self.project,
+            model=self.model,
+            provider=self.provider,
+            since=since,
+            until=until,
+        )
+
+    def since(self, now: dt.datetime, reader: Reader) -> dt.datetime | None:
+        zone = reader.zone
+        if self.time_range == "today":
+            return current_period(now, "day", zone)[0]
+        if self.time_range == "month":
+            return current_period(now, "month", zone)[0]
+        if self.time_range == "7d":
+            return now - dt.timedelta(days=7)
+        if self.time_range == "30d":
+            return now - dt.timedelta(days=30)
+        return None
+
+
+@dataclass(frozen=True)
+class TrayFigures:
+    """Today / this month for the tray, over all projects (no dashboard filter applies)."""
+
+    today_nanos: int
+    today_calls: int
+    month_nanos: int
+    month_calls: int
+    top_project: tuple[str, int] | None  # this month's costliest project
+    unpriced_calls_month: int
+    any_events: bool
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    filters: ViewFilters
+    hour_labels: list[str]  # local wall-clock hours of today ("00", "01", …; 23/25 on DST days)
+    hour_costs: list[int]  # nano-dollars spent in each hour
+    current_hour: int  # index of the hour containing now (the cumulative line stops there)
+    day_keys: list[str]  # the last 30 local days, oldest first, "YYYY-MM-DD"
+    day_series: dict[str, list[int]]  # project -> nano-dollars per day (costliest first)
+    breakdowns: dict[str, Summary]
+    events: list[dict[str, Any]]
+    unpriced: list[dict[str, Any]]
+    budget_lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generation: int  # which refresh request this answers (the GUI drops stale ones)
+    now: dt.datetime
+    tray: TrayFigures
+    dashboard: DashboardData | None  # None when only the tray asked
+    seconds: float  # how long collecting took
+
+
+def collect_tray(reader: Reader, now: dt.datetime) -> TrayFigures:
+    zone = reader.zone
+    day_lo, day_hi = current_period(now, "day", zone)
+    month_lo, month_hi = current_period(now, "month", zone)
+    month = reader.summary("project", Filters(since=month_lo, until=month_hi))
+    today = reader.summary("project", Filters(since=day_lo, until=day_hi))
+    top = month.rows[0] if month.rows and month.rows[0].cost_nanos > 0 else None
+    # newest-first with limit 1 is an index probe; counting would scan every rollup row
+    any_events = bool(month.rows) or bool(reader.events(Filters(), limit=1)[0])
+    return TrayFigures(
+        today_nanos=today.total.cost_nanos,
+        today_calls=today.total.calls,
+        month_nanos=month.total.cost_nanos,
+        month_calls=month.total.calls,
+        top_project=(top.key, top.cost_nanos) if top else None,
+        unpriced_calls_month=month.total.unpriced_calls,
+        any_events=any_events,
+    )
+
+
+def _today_by_hour(
+    reader: Reader, filters: ViewFilters, now: dt.datetime
+) -> tuple[list[str], list[int], int]:
+    zone = reader.zone
+    day_lo, day_hi = current_period(now, "day", zone)
+    hours = ranges(day_lo, day_hi, "hour", zone)
+    summary = reader.summary("hour", filters.reader_filters(day_lo, day_hi))
+    by_key = {row.key: row.cost_nanos for row in summary.rows}
+    labels = [lo.astimezone(zone).strftime("%H") for _, lo, _ in hours]
+    costs = [by_key.get(key, 0) for key, _, _ in hours]
+    current = next((i for i, (_, lo, hi) in enumerate(hours) if lo <= now < hi), len(hours) - 1)
+    return labels, costs, current
+
+
+def _last_days(
+    reader: Reader, filters: ViewFilters, now: dt.datetime
+) -> tuple[list[str], dict[str, list[int]]]:
+    zone = reader.zone
+    today_lo, today_hi = current_period(now, "day", zone)
+    start = today_lo - dt.timedelta(days=DAYS_SHOWN + 1)
+    days = ranges(start, today_hi, "day", zone)[-DAYS_SHOWN:]
+    per_day: list[dict[str, int]] = []
+    totals: dict[str, int] = {}
+    for _, lo, hi in days:
+        summary = reader.summary("project", filters.reader_filters(lo, hi))
+        costs = {row.key: row.cost_nanos for row in summary.rows}
+        per_day.append(costs)
+        for project, cost in costs.items():
+            totals[project] = totals.get(project, 0) + cost
+    ranked = sorted(totals, key=lambda p: (-totals[p], p))
+    shown = ranked[:STACKED_PROJECTS]
+    series = {p: [d.get(p, 0) for d in per_day] for p in shown}
+    rest = ranked[STACKED_PROJECTS:]
+    if rest:
+        series["other projects"] = [sum(d.get(p, 0) for p in rest) for d in per_day]
+    return [key for key, _, _ in days], series
+
+
+def collect_dashboard(
+    reader: Reader,
+    filters: ViewFilters,
+    now: dt.datetime,
+    budget_lines: BudgetLines | None = None,
+) -> DashboardData:
+    since = filters.since(now, reader)
+    ranged = filters.reader_filters(since, None)
+    hour_labels, hour_costs, current_hour = _today_by_hour(reader, filters, now)
+    day_keys, day_series = _last_days(reader, filters, now)
+    breakdowns = {group: reader.summary(group, ranged) for group in BREAKDOWNS}
+    events, _ = reader.events(ranged, limit=RECENT_CALLS)
+    unpriced = reader.unpriced_models(ranged)
+    return DashboardData(
+        filters=filters,
+        hour_labels=hour_labels,
+        hour_costs=hour_costs,
+        current_hour=current_hour,
+        day_keys=day_keys,
+        day_series=day_series,
+        breakdowns=breakdowns,
+        events=events,
+        unpriced=unpriced,
+        budget_lines=budget_lines(filters.project) if budget_lines else {},
+    )
+
+
+def collect(
+    reader: Reader,
+    generation: int,
+    now: dt.datetime,
+    filters: ViewFilters | None,
+    budget_lines: BudgetLines | None = None,
+) -> Snapshot:
+    """Tray figures always; the dashboard's data only when ``filters`` is given (it is open)."""
+    started = time.perf_counter()
+    tray = collect_tray(reader, now)
+    dashboard = (
+        collect_dashboard(reader, filters, now, budget_lines) if filters is not None else None
+    )
+    return Snapshot(generation, now, tray, dashboard, time.perf_counter() - started)
+
+
+def with_filters(filters: ViewFilters, **changes: Any) -> ViewFilters:
+    return replace(filters, **changes)

@@ -1,0 +1,62 @@
+"""The tray's words and colour from a snapshot: state, tooltip, menu lines. Pure; any thread.
+
+Kept apart from the widgets so the rules (which state wins, what the tooltip says) read in
+one place and test without a panel.
+"""
+
+from __future__ import annotations
+
+from spendtray.gui.snapshot import TrayFigures
+from spendtray.money import format_usd
+
+# Worst first: a blown budget outranks a warning, which outranks usage we cannot price.
+STATE_ORDER = ("exceeded", "warning", "unpriced", "ok")
+STATE_WORDS = {
+    "ok": "Within budget",
+    "warning": "A budget is past a warning threshold",
+    "exceeded": "A budget is exceeded",
+    "unpriced": "Some usage has no known price",
+}
+
+
+def tray_state(figures: TrayFigures | None, budget_state: str | None) -> str:
+    """``budget_state`` is the budgets' worst state ("ok" / "warning" / "exceeded") or None."""
+    if budget_state in ("exceeded", "warning"):
+        return budget_state
+    if figures is not None and figures.unpriced_calls_month > 0:
+        return "unpriced"
+    return "ok"
+
+
+def _calls(n: int) -> str:
+    return f"{n:,} call{'s' if n != 1 else ''}"
+
+
+def today_line(figures: TrayFigures, precision: int) -> str:
+    return f"Today: {format_usd(figures.today_nanos, precision)} ({_calls(figures.today_calls)})"
+
+
+def month_line(figures: TrayFigures, precision: int) -> str:
+    return (
+        f"This month: {format_usd(figures.month_nanos, precision)} ({_calls(figures.month_calls)})"
+    )
+
+
+def top_project_line(figures: TrayFigures, precision: int) -> str:
+    if figures.top_project is None:
+        return "Top project: none yet"
+    name, nanos = figures.top_project
+    return f"Top project: {name} ({format_usd(nanos, precision)} this month)"
+
+
+def tooltip(figures: TrayFigures | None, state: str, precision: int) -> str:
+    if figures is None:
+        return "Spendtray — starting…"
+    lines = ["Spendtray", today_line(figures, precision), month_line(figures, precision)]
+    if figures.unpriced_calls_month:
+        lines.append(f"{_calls(figures.unpriced_calls_month)} this month with no known price")
+    if state in ("warning", "exceeded"):
+        lines.append(STATE_WORDS[state])
+    if not figures.any_events:
+        lines.append("No usage recorded yet — open the dashboard to send a first event")
+    return "\n".join(lines)
