@@ -84,7 +84,7 @@ class IngestService:
         except PricingError as exc:
             reason = f"cannot price this usage: {exc}"
         else:
-            unit_prices = json.dumps(resolved.unit_prices_json(), separators=(",", ":"))
+            unit_prices = resolved.unit_prices_text
             source, date = resolved.source, resolved.price_date
             price_model, price_provider = resolved.model_id, resolved.provider_id
             if resolved.price_context:

@@ -10,15 +10,23 @@ arithmetic in ``calc``, not for genai-prices' catalogue search.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from genai_prices.data_snapshot import get_snapshot
-from genai_prices.types import ModelInfo, ModelPrice, Provider, StartDateConstraint
+from genai_prices.types import (
+    ModelInfo,
+    ModelPrice,
+    Provider,
+    StartDateConstraint,
+    TimeOfDateConstraint,
+)
 
 from spendtray.prices import names
 from spendtray.prices.calc import CompiledPrice, TokenCounts
@@ -37,7 +45,7 @@ class UnknownModel(LookupError):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ResolvedPrice:
     """The price of one model at one moment, ready to cost calls."""
 
@@ -62,6 +70,11 @@ class ResolvedPrice:
 
     def unit_prices_json(self) -> dict[str, Any]:
         return self.compiled.unit_prices_json()
+
+    @cached_property
+    def unit_prices_text(self) -> str:
+        """The unit prices as compact JSON, as stored beside each event (computed once)."""
+        return json.dumps(self.unit_prices_json(), separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -203,9 +216,10 @@ class PriceBook:
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
         context = _price_context(service_tier, batch)
-        minute = when.replace(second=0, microsecond=0)
         ctx_key = tuple(sorted(context.items())) if context else None
-        cache_key = (model, provider, minute, ctx_key)
+        # Prices change by date; a few (off-peak discounts) by time of day, to the minute.
+        slot = (when.year, when.month, when.day, when.hour, when.minute)
+        cache_key = (model, provider, slot if self._timed(model, provider) else slot[:3], ctx_key)
         hit = self._resolved.get(cache_key)
         if hit is not None:
             return hit
@@ -218,6 +232,12 @@ class PriceBook:
                 self._resolved.clear()
             self._resolved[cache_key] = resolved
         return resolved
+
+    def _timed(self, model: str, provider: str | None) -> bool:
+        match = self._match(model, provider)
+        if not isinstance(match, _EngineMatch) or isinstance(match.model.prices, ModelPrice):
+            return False
+        return any(isinstance(c.constraint, TimeOfDateConstraint) for c in match.model.prices)
 
     def _build(
         self,

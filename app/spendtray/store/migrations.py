@@ -156,3 +156,39 @@ def m0003(db: Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@migrations(name="0004_rollup_by_dimension")
+def m0004(db: Database) -> None:
+    # One row per (dimension, key, quarter-hour): the dashboard's unfiltered and single-filter
+    # summaries read ~tens of rows per bucket here instead of every key combination.
+    db.execute(
+        """
+        CREATE TABLE rollup_dim (
+            dim TEXT NOT NULL,                -- project|model|provider|agent|source|total
+            bucket INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            cost_nanos INTEGER NOT NULL,
+            unpriced_calls INTEGER NOT NULL,
+            PRIMARY KEY (dim, bucket, key)
+        ) WITHOUT ROWID
+        """
+    )
+    sums = (
+        "sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+        "sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_nanos), sum(unpriced_calls)"
+    )
+    for dim in ("project", "model", "provider", "agent", "source"):
+        db.execute(
+            f"INSERT INTO rollup_dim SELECT '{dim}', bucket, {dim}, {sums} "
+            f"FROM rollup GROUP BY bucket, {dim}"
+        )
+    db.execute(
+        f"INSERT INTO rollup_dim SELECT 'total', bucket, '', {sums} FROM rollup GROUP BY bucket"
+    )

@@ -128,7 +128,11 @@ class Reader:
     # -- summaries -----------------------------------------------------------------------
 
     def _bounds(self) -> tuple[dt.datetime, dt.datetime] | None:
-        row = self.conn().execute("SELECT min(bucket), max(bucket) FROM rollup").fetchone()
+        row = (
+            self.conn()
+            .execute("SELECT min(bucket), max(bucket) FROM rollup_dim WHERE dim = 'total'")
+            .fetchone()
+        )
         if row is None or row[0] is None:
             return None
         lo = dt.datetime.fromtimestamp(row[0], dt.UTC)
@@ -188,13 +192,7 @@ class Reader:
         sums = ", ".join(f"sum({f})" for f in SUM_FIELDS)
         parts: list[tuple[str, list[Any]]] = []
         if full_lo < full_hi:
-            parts.append(
-                (
-                    f"SELECT {select_key}{sums} FROM rollup "
-                    f"WHERE bucket >= ? AND bucket < ? AND {where}{group}",
-                    [full_lo, full_hi, *args],
-                )
-            )
+            parts.append(self._rollup_query(key_col, where, args, full_lo, full_hi, sums))
             edges = [(lo_s * 1000, full_lo * 1000), (full_hi * 1000, hi_s * 1000)]
         else:
             edges = [(lo_s * 1000, hi_s * 1000)]
@@ -222,6 +220,33 @@ class Reader:
                 if target is None:
                     target = acc[key] = SummaryRow(key=key)
                 target.add(tuple(row[1:]))
+
+    @staticmethod
+    def _rollup_query(
+        key_col: str, where: str, args: list[Any], lo: int, hi: int, sums: str
+    ) -> tuple[str, list[Any]]:
+        """Whole buckets: the per-dimension rollup when at most one dimension is involved,
+        else the full-key rollup."""
+        filtered = [name for name in DIMENSIONS if f"{name} = ?" in where]
+        dims = set(filtered) | ({key_col} if key_col else set())
+        if len(dims) <= 1:
+            dim = next(iter(dims)) if dims else "total"
+            sql = f"SELECT {'key' if key_col else chr(39) * 2}, {sums} FROM rollup_dim "
+            sql += "WHERE dim = ? AND bucket >= ? AND bucket < ?"
+            params: list[Any] = [dim, lo, hi]
+            if filtered:
+                sql += " AND key = ?"
+                params.append(args[0])
+            if key_col:
+                sql += " GROUP BY key"
+            return sql, params
+        group = f" GROUP BY {key_col}" if key_col else ""
+        select_key = f"{key_col}, " if key_col else "'', "
+        return (
+            f"SELECT {select_key}{sums} FROM rollup "
+            f"WHERE bucket >= ? AND bucket < ? AND {where}{group}",
+            [lo, hi, *args],
+        )
 
     def spend_nanos(self, filters: Filters) -> int:
         """Total cost in [since, until) for the filters (budgets)."""
@@ -279,7 +304,11 @@ class Reader:
         ]
 
     def count(self) -> int:
-        row = self.conn().execute("SELECT coalesce(sum(calls), 0) FROM rollup").fetchone()
+        row = (
+            self.conn()
+            .execute("SELECT coalesce(sum(calls), 0) FROM rollup_dim WHERE dim = 'total'")
+            .fetchone()
+        )
         return int(row[0])
 
     def close(self) -> None:

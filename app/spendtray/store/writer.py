@@ -31,6 +31,21 @@ MAX_BATCH_ROWS = 20_000
 _PLACEHOLDERS = ", ".join("?" * len(EVENT_COLUMNS))
 _INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_PLACEHOLDERS})"
 _UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
+_DIM_UPSERT = """
+INSERT INTO rollup_dim (dim, bucket, key, calls, input_tokens, output_tokens, cache_read_tokens,
+    cache_write_tokens, reasoning_tokens, cost_nanos, unpriced_calls)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (dim, bucket, key) DO UPDATE SET
+    calls = calls + excluded.calls,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens,
+    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
+    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
+    cost_nanos = cost_nanos + excluded.cost_nanos,
+    unpriced_calls = unpriced_calls + excluded.unpriced_calls
+"""
+_DIMS = ("project", "model", "provider", "agent", "source")
 _ROLLUP_UPSERT = """
 INSERT INTO rollup (bucket, project, model, provider, agent, source, calls, input_tokens,
     output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nanos,
@@ -292,7 +307,20 @@ class Writer:
             projects.add(str(row.get("project")))
         if rollup:
             conn.executemany(_ROLLUP_UPSERT, [(*key, *values) for key, values in rollup.items()])
+            dims: dict[tuple[str, int, str], list[int]] = {}
+            for (bucket, *names), sums in rollup.items():
+                keys = [(dim, bucket, str(name)) for dim, name in zip(_DIMS, names, strict=True)]
+                keys.append(("total", bucket, ""))
+                for dim_key in keys:
+                    acc = dims.get(dim_key)
+                    if acc is None:
+                        dims[dim_key] = list(sums)
+                    else:
+                        for i, v in enumerate(sums):
+                            acc[i] += v
+            conn.executemany(_DIM_UPSERT, [(*key, *values) for key, values in dims.items()])
             if any(min(values) < 0 for values in rollup.values()):
                 # A replaced duplicate moved to another bucket/key and left an empty row.
                 conn.execute("DELETE FROM rollup WHERE calls <= 0")
+                conn.execute("DELETE FROM rollup_dim WHERE calls <= 0")
         return outcomes, CommitInfo(stored, dups, frozenset(projects), newest)

@@ -1,0 +1,226 @@
+"""Ingest benchmarks (issue 2). Prints figures; asserts nothing.
+
+1. Single-event POST rate over keep-alive (wrk, 8 connections) as a % of a no-op
+   uvicorn+Starlette endpoint that only parses the same JSON, measured in the same run.
+2. Batch ingest events/s (POSTs of 1,000 events).
+3. Median time of the dashboard's summary queries with 1,000,000 stored events.
+4. Peak RSS of `spendtray serve` during all of the above.
+
+Usage: python bench/ingest.py [--events 1000000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+EVENT = {"model": "gpt-4o", "input_tokens": 1200, "output_tokens": 300, "project": "bench"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_up(url: str) -> None:
+    port = int(url.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def wrk(url: str, seconds: int, token: str | None) -> float:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    headers = 'wrk.headers["Content-Type"] = "application/json"\n'
+    if token:
+        headers += f'wrk.headers["Authorization"] = "Bearer {token}"\n'
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(EVENT))}\n{headers}')
+    out = subprocess.run(
+        ["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", str(script), f"{url}/v1/usage"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    script.unlink()
+    non2xx = [line for line in out.splitlines() if "Non-2xx" in line]
+    if non2xx:
+        raise SystemExit(f"wrk saw errors: {non2xx}")
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise SystemExit(out)
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fill(home: Path, n: int) -> float:
+    """Store n realistic events over the last 30 days through the real ingest path."""
+    from spendtray.config import load_settings
+    from spendtray.core import Core
+
+    core = Core(load_settings(home=home, port=0))
+    core.start_store()
+    rng = random.Random(1)
+    now = dt.datetime.now(dt.UTC)
+    models = [
+        "gpt-4o",
+        "gpt-4o-mini",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+        "gemini-2.5-flash",
+        "o3",
+        "deepseek-chat",
+        "local-thing",
+    ]
+    projects = [f"project-{i}" for i in range(12)]
+    agents = [None, "coder", "reviewer", "planner"]
+    t0 = time.perf_counter()
+    batch = 20_000
+    for start in range(0, n, batch):
+        events = [
+            {
+                "model": rng.choice(models),
+                "project": rng.choice(projects),
+                "agent": rng.choice(agents),
+                "input_tokens": (inp := rng.randint(100, 60_000)),
+                "cache_read_tokens": rng.randint(0, inp // 2),
+                "output_tokens": rng.randint(10, 4000),
+                "timestamp": (now - dt.timedelta(seconds=rng.randint(0, 30 * 86400))).timestamp(),
+            }
+            for _ in range(min(batch, n - start))
+        ]
+        core.service.ingest(events)
+    elapsed = time.perf_counter() - t0
+    core.stop()
+    return n / elapsed
+
+
+def summary_medians(home: Path) -> dict[str, float]:
+    from spendtray.config import load_settings
+    from spendtray.store.reader import Filters, Reader
+    from spendtray.timeparse import parse_when
+
+    settings = load_settings(home=home, port=0)
+    zone = settings.zone()
+    reader = Reader(settings.db_path, zone)
+    now = dt.datetime.now(dt.UTC)
+    today = parse_when("today", now, zone)
+    month_ago = parse_when("30d", now, zone)
+    month = parse_when("month", now, zone)
+    queries = {
+        "today by hour": lambda: reader.summary("hour", Filters(since=today)),
+        "30 days by day": lambda: reader.summary("day", Filters(since=month_ago)),
+        "month by project": lambda: reader.summary("project", Filters(since=month)),
+        "month by model": lambda: reader.summary("model", Filters(since=month)),
+        "30 days by agent": lambda: reader.summary("agent", Filters(since=month_ago)),
+        "30 days, one project, by day": lambda: reader.summary(
+            "day", Filters(project="project-3", since=month_ago)
+        ),
+    }
+    out: dict[str, float] = {}
+    for name, q in queries.items():
+        q()
+        times = []
+        for _ in range(15):
+            t = time.perf_counter()
+            q()
+            times.append((time.perf_counter() - t) * 1000)
+        out[name] = statistics.median(times)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed (apt-get install wrk)")
+    work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
+
+    port = free_port()
+    noop = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(port)], env=env
+    )
+    wait_up(f"http://127.0.0.1:{port}")
+    baseline = wrk(f"http://127.0.0.1:{port}", args.seconds, None)
+    noop.terminate()
+    noop.wait()
+
+    home = work / "serve"
+    port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "spendtray", "serve", "--port", str(port)],
+        env={**env, "SPENDTRAY_HOME": str(home)},
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url)
+    token = (home / "token").read_text().strip()
+    ours = wrk(url, args.seconds, token)
+
+    batch_body = json.dumps([EVENT] * 1000)
+    n_batches = 200
+    with httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    ) as c:
+        t = time.perf_counter()
+        for _ in range(n_batches):
+            r = c.post("/v1/usage", content=batch_body, timeout=60)
+            assert r.status_code == 202, r.text
+        batch_rate = n_batches * 1000 / (time.perf_counter() - t)
+    rss = peak_rss_mb(serve.pid)
+    serve.terminate()
+    serve.wait()
+
+    big = work / "big"
+    fill_rate = fill(big, args.events)
+    medians = summary_medians(big)
+    db_mb = (big / "spendtray.db").stat().st_size / 1e6
+
+    print(f"single-event POST, wrk 8 connections, {args.seconds}s each:")
+    print(f"  no-op uvicorn+starlette baseline  {baseline:8.0f} req/s")
+    ratio = 100 * ours / baseline
+    print(f"  spendtray POST /v1/usage          {ours:8.0f} req/s = {ratio:.0f} % (target ≥ 60 %)")
+    print(f"batch ingest (HTTP, 1,000-event POSTs): {batch_rate:,.0f} events/s (target ≥ 50,000/s)")
+    print(f"in-process ingest, filling {args.events:,} events: {fill_rate:,.0f} events/s")
+    print(f"database size: {db_mb:,.0f} MB")
+    print(f"dashboard summary queries with {args.events:,} events (median of 15):")
+    for name, ms in medians.items():
+        print(f"  {name:32s} {ms:7.1f} ms")
+    print(f"  worst median                     {max(medians.values()):7.1f} ms (target ≤ 50 ms)")
+    print(f"peak RSS of `spendtray serve`: {rss:.0f} MB (target ≤ 200 MB)")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
