@@ -42,7 +42,6 @@ class Settings:
     notifications: bool = True
     webhook_url: str = ""
     durability: str = "normal"
-    price_update_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -86,7 +85,6 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "notifications": bool,
     "webhook_url": str,
     "durability": str,
-    "price_update_url": str,
 }
 
 
