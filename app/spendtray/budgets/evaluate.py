@@ -204,7 +204,9 @@ class Evaluator:
         left = end - now
         if left <= dt.timedelta(0):
             return spent
-        recent = self.spend(budget.project, now - lookback, now)
+        # (now - lookback, now]: a call stamped this very instant is part of the recent pace.
+        tick = dt.timedelta(seconds=1)  # the reader works in whole seconds
+        recent = self.spend(budget.project, now - lookback + tick, now + tick)
         # Integer arithmetic in nano-dollars: rate = recent / lookback, times the time left.
         left_us = left // dt.timedelta(microseconds=1)
         lookback_us = lookback // dt.timedelta(microseconds=1)

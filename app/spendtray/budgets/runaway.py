@@ -78,8 +78,10 @@ class RunawayDetector:
         rule = self.rule
         if not rule.enabled:
             return None
-        since = now - rule.window
-        recent = self.reader.spend_nanos(Filters(project=project, since=since, until=now))
+        # (now - window, now]: the call that was just stored counts.
+        tick = dt.timedelta(seconds=1)  # the reader works in whole seconds
+        since = now - rule.window + tick
+        recent = self.reader.spend_nanos(Filters(project=project, since=since, until=now + tick))
         if recent < rule.min_nanos:
             return None
         usual = self.usual_nanos(project, now)

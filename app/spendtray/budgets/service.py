@@ -133,6 +133,10 @@ class BudgetService:
         """Extra delivery (tray notification, webhook); called on the budget worker thread."""
         self._notifiers.append(notifier)
 
+    @property
+    def notifiers(self) -> list[Notifier]:
+        return list(self._notifiers)
+
     def remove_notifier(self, notifier: Notifier) -> None:
         if notifier in self._notifiers:
             self._notifiers.remove(notifier)
