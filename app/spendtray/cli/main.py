@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "spendtray.cli.prices",
     "spendtray.cli.estimate",
     "spendtray.cli.budget",
+    "spendtray.cli.importer",
 )
 
 

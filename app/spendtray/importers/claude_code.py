@@ -1,0 +1,211 @@
+"""Claude Code transcripts (``projects/<folder>/**/*.jsonl``) -> usage records. Runs on the
+importer's thread.
+
+Only assistant lines carry ``message.usage``; the rest (prompts, tool results, summaries) are
+skipped before JSON parsing by a byte search, which is what keeps a 1 GB history fast. Anthropic
+usage counts input WITHOUT cache tokens, so the canonical input total is input + cache writes +
+cache reads (``provider_usage.anthropic_tokens``). ``<synthetic>`` lines (written by Claude Code
+itself, no API call) and API-error lines are skipped; lines that cannot be read are counted as
+malformed and never stop the import.
+
+Each record is keyed ``cc:<message id>:<request id>`` (``cc:<message id>:`` when the request id
+is missing); ``dedup.py`` merges streaming snapshots and replayed copies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object
+from spendtray.importers.sources import CLAUDE_CODE
+from spendtray.ingest.event import EventError, normalize_event
+
+USAGE_MARK = b'"usage"'
+SYNTHETIC_MODEL = "<synthetic>"
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def folder_code(path: str) -> str:
+    """How Claude Code names a project folder after its working directory."""
+    return _NOT_ALNUM.sub("-", path)
+
+
+class ProjectNames:
+    """Project name from the working directory, stable for a whole projects folder.
+
+    A session may ``cd`` into sub-folders; the project is the ancestor of ``cwd`` whose encoded
+    path is the folder's name, so one repository stays one project. Lines without ``cwd`` use
+    what the folder's other lines said, else the folder name itself.
+    """
+
+    def __init__(self) -> None:
+        self._by_cwd: dict[tuple[str, str], str] = {}
+        self._by_folder: dict[str, str] = {}
+
+    def name(self, folder: str, cwd: Any) -> str:
+        if not isinstance(cwd, str) or not cwd:
+            return self._by_folder.get(folder) or folder.strip("-") or "default"
+        key = (folder, cwd)
+        hit = self._by_cwd.get(key)
+        if hit is None:
+            hit = self._resolve(folder, cwd)
+            self._by_cwd[key] = hit
+            self._by_folder.setdefault(folder, hit)
+        return hit
+
+    @staticmethod
+    def _resolve(folder: str, cwd: str) -> str:
+        path = cwd.rstrip("/\\") or cwd
+        candidate = path
+        while candidate:
+            if folder_code(candidate) == folder:
+                return _basename(candidate)
+            parent = os.path.dirname(candidate)
+            if parent == candidate:
+                break
+            candidate = parent
+        return _basename(path)
+
+
+def _basename(path: str) -> str:
+    name = re.split(r"[\\/]", path.rstrip("/\\"))[-1]
+    return name or path or "default"
+
+
+def file_facts(root: Path, path: Path) -> tuple[str, bool]:
+    """(project folder name, whether the file is a sub-agent transcript) from its location."""
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = path.parts[-2:]
+    folder = parts[0] if len(parts) > 1 else root.name
+    subagent = "subagents" in parts[:-1] or path.name.startswith("agent-")
+    return folder, subagent
+
+
+class ClaudeCodeParser:
+    """Parses lines of one file; ``records`` collects what had usage."""
+
+    def __init__(
+        self,
+        path: str,
+        folder: str,
+        subagent: bool,
+        projects: ProjectNames,
+        stats: ParseStats,
+        now: dt.datetime,
+    ) -> None:
+        self.path = path
+        self.folder = folder
+        self.subagent = subagent
+        self.projects = projects
+        self.stats = stats
+        self.now = now
+        self.records: list[Record] = []
+
+    def feed(self, lines: list[bytes], offset: int) -> None:
+        """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
+        stats = self.stats
+        stats.lines += len(lines)
+        position = offset
+        for line in lines:
+            here = position
+            position += len(line) + 1
+            if USAGE_MARK not in line:
+                if not looks_like_json_object(line):
+                    stats.bad(self.path, here, "not a JSON object")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                stats.bad(self.path, here, f"not valid JSON ({exc.msg})")
+                continue
+            except ValueError:
+                stats.bad(self.path, here, "not valid UTF-8 JSON")
+                continue
+            try:
+                record = self._record(obj)
+            except EventError as exc:
+                stats.bad(self.path, here, str(exc))
+                continue
+            if record is not None:
+                self.records.append(record)
+
+    def _record(self, obj: Any) -> Record | None:
+        if not isinstance(obj, dict):
+            raise EventError("(line)", "is not a JSON object")
+        entry = obj
+        message = obj.get("message")
+        if not (isinstance(message, dict) and "usage" in message):
+            # "agent progress" lines nest a whole assistant entry under data.message.
+            data = obj.get("data")
+            inner = data.get("message") if isinstance(data, dict) else None
+            if not (isinstance(inner, dict) and isinstance(inner.get("message"), dict)):
+                return None
+            entry = inner
+            message = inner["message"]
+            if "usage" not in message:
+                return None
+        assert isinstance(message, dict)
+        usage = message.get("usage")
+        if not isinstance(usage, dict):
+            raise EventError("message.usage", "must be an object")
+        self.stats.usage_lines += 1
+        model = message.get("model")
+        if model == SYNTHETIC_MODEL:
+            self.stats.skipped_synthetic += 1
+            return None
+        if entry.get("isApiErrorMessage") or obj.get("isApiErrorMessage"):
+            self.stats.skipped_errors += 1
+            return None
+        if not isinstance(model, str) or not model:
+            raise EventError("message.model", "is missing")
+        if entry.get("timestamp") is None:
+            raise EventError("timestamp", "is missing")
+        message_id = _id(message.get("id"))
+        request_id = _id(entry.get("requestId")) or _id(obj.get("requestId"))
+        sidechain = bool(entry.get("isSidechain")) or self.subagent
+        session = _id(entry.get("sessionId")) or _id(obj.get("sessionId"))
+        raw: dict[str, Any] = {
+            "model": model,
+            "provider": "anthropic",
+            "usage": usage,
+            "timestamp": entry.get("timestamp"),
+            "project": self.projects.name(self.folder, entry.get("cwd") or obj.get("cwd")),
+            "agent": "claude-code",
+            "session": session,
+            "source": CLAUDE_CODE,
+        }
+        if message_id is not None:
+            raw["request_id"] = f"cc:{message_id}:{request_id or ''}"
+        elif request_id is not None:
+            raw["request_id"] = f"cc::{request_id}"
+        tier = usage.get("service_tier")
+        if isinstance(tier, str) and tier:
+            raw["service_tier"] = tier
+        cost = entry.get("costUSD")
+        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
+            raw["cost_usd"] = cost
+        tags: dict[str, Any] = {}
+        if sidechain:
+            tags["sidechain"] = True
+        speed = usage.get("speed")
+        if isinstance(speed, str) and speed and speed != "standard":
+            tags["speed"] = speed[:64]
+        if tags:
+            raw["tags"] = tags
+        event = normalize_event(raw, self.now, CLAUDE_CODE)
+        return Record(event, message_id, request_id is not None, sidechain)
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+        if value and len(value) <= 120 and value.isprintable():
+            return str(value)
+    return None

@@ -1,0 +1,176 @@
+"""Codex CLI rollouts (``sessions/YYYY/MM/DD/rollout-*.jsonl``) -> usage records. Runs on the
+importer's thread.
+
+Usage comes from ``event_msg`` / ``token_count`` lines. Their ``total_token_usage`` is a running
+total for the session, so each call's usage is the difference from the previous total: a
+re-emitted line with the same totals adds nothing. Codex counts like OpenAI: ``input_tokens``
+includes ``cached_input_tokens`` and ``output_tokens`` includes ``reasoning_output_tokens``.
+The model is the one named by the latest ``turn_context`` line.
+
+A forked session's file starts with its own ``session_meta``, then a copy of the parent's
+(``session_meta`` included) and of its ``token_count`` history. Each record is keyed by the
+session whose ``session_meta`` was last seen plus its running total, so the copy gets the very
+keys the parent's own file produced and is stored once; when the parent's file is gone the copy
+is the only one and still counted once. The running state (model, session, totals) survives
+between incremental reads in the file's ``context``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object
+from spendtray.importers.sources import CODEX
+from spendtray.ingest.event import EventError, normalize_event
+
+_MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
+TOTAL_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+    "total_tokens",
+)
+UNKNOWN_MODEL = "unknown"
+
+
+def _count(usage: dict[str, Any], key: str, where: str) -> int:
+    value = usage.get(key, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EventError(f"{where}.{key}", f"must be a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def _totals(usage: Any, where: str) -> list[int]:
+    if not isinstance(usage, dict):
+        raise EventError(where, "must be an object")
+    return [_count(usage, key, where) for key in TOTAL_FIELDS]
+
+
+def _project(cwd: Any) -> str | None:
+    if not isinstance(cwd, str) or not cwd.strip("/\\ "):
+        return None
+    return Path(cwd.rstrip("/\\")).name or None
+
+
+class CodexParser:
+    """Parses lines of one rollout file; ``context`` is its persisted running state."""
+
+    def __init__(
+        self, path: str, context: dict[str, Any], stats: ParseStats, now: dt.datetime
+    ) -> None:
+        self.path = path
+        self.context = context
+        self.stats = stats
+        self.now = now
+        self.records: list[Record] = []
+        context.setdefault("own_session", None)
+        context.setdefault("session", Path(path).stem)
+        context.setdefault("model", None)
+        context.setdefault("project", None)
+        context.setdefault("totals", [0] * len(TOTAL_FIELDS))
+
+    def feed(self, lines: list[bytes], offset: int) -> None:
+        stats = self.stats
+        stats.lines += len(lines)
+        position = offset
+        for line in lines:
+            here = position
+            position += len(line) + 1
+            if not any(mark in line for mark in _MARKS):
+                if not looks_like_json_object(line):
+                    stats.bad(self.path, here, "not a JSON object")
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                stats.bad(self.path, here, f"not valid JSON ({exc.msg})")
+                continue
+            except ValueError:
+                stats.bad(self.path, here, "not valid UTF-8 JSON")
+                continue
+            try:
+                self._line(obj)
+            except EventError as exc:
+                stats.bad(self.path, here, str(exc))
+
+    def _line(self, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            raise EventError("(line)", "is not a JSON object")
+        kind = obj.get("type")
+        payload = obj.get("payload")
+        if not isinstance(payload, dict):
+            return
+        ctx = self.context
+        if kind == "session_meta":
+            session = payload.get("id")
+            if isinstance(session, str) and session:
+                if ctx["own_session"] is None:
+                    ctx["own_session"] = session
+                ctx["session"] = session
+            ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
+            if isinstance(payload.get("model"), str) and payload["model"]:
+                ctx["model"] = payload["model"]
+        elif kind == "turn_context":
+            model = payload.get("model")
+            if isinstance(model, str) and model:
+                ctx["model"] = model
+            ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
+        elif kind == "event_msg" and payload.get("type") == "token_count":
+            info = payload.get("info")
+            if info is None:
+                return  # rate-limit-only update, no usage
+            if not isinstance(info, dict):
+                raise EventError("payload.info", "must be an object")
+            self._usage(obj, info)
+
+    def _usage(self, obj: dict[str, Any], info: dict[str, Any]) -> None:
+        ctx = self.context
+        self.stats.usage_lines += 1
+        if info.get("total_token_usage") is not None:
+            new = _totals(info["total_token_usage"], "info.total_token_usage")
+            old = ctx["totals"]
+            if new == old:
+                self.stats.skipped_repeats += 1
+                return
+            # A running total that went down was restarted: everything in it is new usage.
+            reset = any(n < o for n, o in zip(new, old, strict=True))
+            delta = new if reset else [n - o for n, o in zip(new, old, strict=True)]
+            key = f"codex:{ctx['session']}:" + ":".join(str(n) for n in new)
+            ctx["totals"] = new
+        elif info.get("last_token_usage") is not None:
+            delta = _totals(info["last_token_usage"], "info.last_token_usage")
+            key = f"codex:{ctx['session']}:last:{obj.get('timestamp')}:" + ":".join(
+                str(n) for n in delta
+            )
+        else:
+            raise EventError("payload.info", "has neither total_token_usage nor last_token_usage")
+        if obj.get("timestamp") is None:
+            raise EventError("timestamp", "is missing")
+        d_input, d_cached, d_output, d_reasoning, _ = delta
+        if d_input == d_cached == d_output == 0:
+            self.stats.skipped_repeats += 1
+            return
+        model = ctx["model"] or UNKNOWN_MODEL
+        raw: dict[str, Any] = {
+            "model": model,
+            "provider": "openai",
+            "input_tokens": d_input,
+            "cache_read_tokens": d_cached,
+            "output_tokens": d_output,
+            "reasoning_tokens": d_reasoning,
+            "timestamp": obj.get("timestamp"),
+            "project": ctx["project"],
+            "agent": "codex",
+            "session": ctx["own_session"] or ctx["session"],
+            "request_id": key[:256],
+            "source": CODEX,
+        }
+        if model == UNKNOWN_MODEL:
+            raw["tags"] = {"model": "no turn_context named the model before this usage"}
+        self.records.append(Record(normalize_event(raw, self.now, CODEX)))

@@ -1,0 +1,55 @@
+"""What the log parsers share: per-pass counters, a parsed usage record, and the malformed-line
+bookkeeping. Pure; runs on the importer's thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from spendtray.ingest.event import UsageEvent
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class ParseStats:
+    """Counts for one import pass; ``malformed_examples`` names the first few bad lines."""
+
+    lines: int = 0
+    usage_lines: int = 0
+    malformed: int = 0
+    skipped_synthetic: int = 0
+    skipped_errors: int = 0
+    skipped_repeats: int = 0  # Codex token_count lines with unchanged running totals
+    malformed_examples: list[str] = field(default_factory=list)
+
+    def bad(self, path: str, offset: int, problem: str) -> None:
+        self.malformed += 1
+        if len(self.malformed_examples) < MAX_EXAMPLES:
+            self.malformed_examples.append(f"{path} @ byte {offset}: {problem}")
+
+    def add(self, other: ParseStats) -> None:
+        self.lines += other.lines
+        self.usage_lines += other.usage_lines
+        self.malformed += other.malformed
+        self.skipped_synthetic += other.skipped_synthetic
+        self.skipped_errors += other.skipped_errors
+        self.skipped_repeats += other.skipped_repeats
+        room = MAX_EXAMPLES - len(self.malformed_examples)
+        self.malformed_examples.extend(other.malformed_examples[: max(room, 0)])
+
+
+@dataclass(slots=True)
+class Record:
+    """One usage line turned into an event, with what deduplication needs to know."""
+
+    event: UsageEvent
+    message_id: str | None = None
+    has_request_id: bool = True
+    sidechain: bool = False
+
+
+def looks_like_json_object(line: bytes) -> bool:
+    """Cheap shape check for lines not worth a full parse (they carry no usage)."""
+    text = line.strip()
+    return not text or (text[:1] == b"{" and text[-1:] == b"}")

@@ -1,0 +1,247 @@
+"""One import pass over an agent's logs: find files, read what is new, store it, remember where
+each file was read to. Runs on the calling thread (the CLI's main thread or the watcher's
+thread); storing goes through the core's writer thread.
+
+Order of durability: events are committed first, then the file offsets that cover them, so a
+crash in between re-reads some lines (harmless: every event has a stable idempotency key) and
+never skips any.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spendtray.importers.claude_code import ClaudeCodeParser, ProjectNames, file_facts
+from spendtray.importers.codex import CodexParser
+from spendtray.importers.dedup import merge_claude
+from spendtray.importers.parsing import ParseStats, Record
+from spendtray.importers.sources import (
+    CLAUDE_CODE,
+    CODEX,
+    LogLister,
+    LogRoot,
+    default_roots,
+    roots_for_path,
+)
+from spendtray.importers.state import load_cursors, save_cursors
+from spendtray.importers.tail import FileCursor, head_hash, read_lines, start_offset
+from spendtray.ingest.event import UsageEvent
+from spendtray.ingest.service import IngestService
+from spendtray.store.db import open_for_reading
+
+if TYPE_CHECKING:
+    from spendtray.core import Core
+
+KINDS = (CLAUDE_CODE, CODEX)
+BATCH_EVENTS = 5_000
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class ImportReport:
+    """What one pass did."""
+
+    kind: str
+    roots: list[str] = field(default_factory=list)
+    files_seen: int = 0
+    files_read: int = 0
+    bytes_read: int = 0
+    calls: int = 0  # distinct calls found in the new lines
+    stored: int = 0  # of those, new to the database
+    duplicates: int = 0  # copies merged or already stored
+    unpriced: int = 0
+    seconds: float = 0.0
+    stats: ParseStats = field(default_factory=ParseStats)
+
+    def summary(self) -> str:
+        if not self.roots:
+            return f"{self.kind}: no logs found"
+        mb = self.bytes_read / 1e6
+        text = (
+            f"{self.kind}: {self.files_seen} files, {self.files_read} read ({mb:,.1f} MB) "
+            f"in {self.seconds:.2f} s: {self.stored:,} new calls stored, "
+            f"{self.duplicates:,} duplicate copies skipped"
+        )
+        if self.unpriced:
+            text += f", {self.unpriced:,} unpriced (unknown model)"
+        if self.stats.malformed:
+            text += f"; {self.stats.malformed:,} malformed lines skipped"
+        return text
+
+
+class Importer:
+    """Imports one kind of agent log; keep one instance per thread and reuse it across passes
+    (it caches folder listings and project names)."""
+
+    def __init__(
+        self,
+        service: IngestService,
+        db_path: Path,
+        kind: str,
+        paths: list[Path] | None = None,
+        batch_events: int = BATCH_EVENTS,
+        clock: Callable[[], dt.datetime] = _utc_now,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown log kind {kind!r}; expected one of {', '.join(KINDS)}")
+        self.service = service
+        self.db_path = db_path
+        self.kind = kind
+        # Checked now so a wrong --path fails before anything runs.
+        self._fixed_roots = [r for p in paths for r in roots_for_path(kind, p)] if paths else None
+        self.batch_events = batch_events
+        self.clock = clock
+        self._lister = LogLister()
+        self._projects = ProjectNames()
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def for_core(cls, core: Core, kind: str, paths: list[Path] | None = None) -> Importer:
+        return cls(core.service, core.settings.db_path, kind, paths, clock=core.clock)
+
+    def roots(self) -> list[LogRoot]:
+        """Fixed by ``paths``, else looked up each pass (a new ~/.claude is found later)."""
+        return self._fixed_roots if self._fixed_roots is not None else default_roots(self.kind)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _read_conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = open_for_reading(self.db_path)
+        return self._conn
+
+    # -- a pass ---------------------------------------------------------------------------
+
+    def run(self) -> ImportReport:
+        started = time.perf_counter()
+        report = ImportReport(self.kind)
+        roots = self.roots()
+        report.roots = [str(r.path) for r in roots]
+        conn = self._read_conn()
+        cursors = load_cursors(conn, self.kind)
+        now = self.clock()
+        pending: list[Record] = []
+        touched: dict[str, FileCursor] = {}
+        listed: set[str] = set()
+        for root in roots:
+            for path in self._lister.files(root):
+                name = str(path)
+                if name in listed:
+                    continue
+                listed.add(name)
+                report.files_seen += 1
+                self._read_file(root, path, cursors.get(name), now, report, pending, touched)
+                if len(pending) >= self.batch_events:
+                    self._flush(pending, touched, report)
+        self._flush(pending, touched, report)
+        forget = [p for p in cursors if p not in listed and _under(p, roots) and not _exists(p)]
+        if forget:
+            save_cursors(self.service.writer, [], self._now_ms(), forget)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _read_file(
+        self,
+        root: LogRoot,
+        path: Path,
+        cursor: FileCursor | None,
+        now: dt.datetime,
+        report: ImportReport,
+        pending: list[Record],
+        touched: dict[str, FileCursor],
+    ) -> None:
+        name = str(path)
+        try:
+            st = os.stat(name)
+            start = start_offset(cursor, st)
+        except OSError:
+            return  # vanished or unreadable between listing and reading; next pass retries
+        if start is None:
+            return
+        context = copy.deepcopy(cursor.context) if cursor is not None and start else {}
+        state = FileCursor(name, self.kind, st.st_ino, st.st_size, st.st_mtime_ns, start, "", {})
+        parser: ClaudeCodeParser | CodexParser
+        if self.kind == CLAUDE_CODE:
+            folder, subagent = file_facts(root.path, path)
+            parser = ClaudeCodeParser(name, folder, subagent, self._projects, report.stats, now)
+        else:
+            parser = CodexParser(name, context, report.stats, now)
+        report.files_read += 1
+        position = start
+        try:
+            for lines, end in read_lines(name, start):
+                parser.feed(lines, position)
+                report.bytes_read += end - position
+                position = end
+                pending.extend(parser.records)
+                parser.records.clear()
+                state.offset = end
+                state.context = copy.deepcopy(context)
+                touched[name] = copy.copy(state)
+                if len(pending) >= self.batch_events:
+                    self._flush(pending, touched, report)
+        except OSError:
+            pass  # keep what was read; the offset says where to go on next pass
+        if name not in touched:
+            # Nothing new but the size or mtime moved (or a partial last line): remember that.
+            state.context = context
+            touched[name] = state
+
+    def _flush(
+        self, pending: list[Record], touched: dict[str, FileCursor], report: ImportReport
+    ) -> None:
+        if pending:
+            events: list[UsageEvent]
+            if self.kind == CLAUDE_CODE:
+                events, merged = merge_claude(pending, self._read_conn())
+            else:
+                events, merged = [r.event for r in pending], 0
+            report.calls += len(events)
+            report.duplicates += merged
+            for start in range(0, len(events), self.batch_events):
+                result = self.service.ingest_events(events[start : start + self.batch_events])
+                report.stored += result.accepted
+                report.duplicates += result.duplicates
+                report.unpriced += sum(1 for e in result.events if not e["priced"])
+            pending.clear()
+        if touched:
+            for state in touched.values():
+                try:
+                    state.head_hash = head_hash(state.path, state.offset)
+                except OSError:
+                    state.head_hash = ""
+            save_cursors(self.service.writer, list(touched.values()), self._now_ms())
+            touched.clear()
+
+    def _now_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
+
+
+def _under(path: str, roots: list[LogRoot]) -> bool:
+    for root in roots:
+        top = str(root.path)
+        if path == top or path.startswith(top + os.sep):
+            return True
+    return False
+
+
+def _exists(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError:
+        return False
+    return True
