@@ -301,10 +301,7 @@ class BudgetService:
         """The ``budget`` object of a ``POST /v1/usage`` reply: spend-based state only (no
         forecast) so it stays a handful of rollup sums."""
         budgets = store.load_budgets(self.reader.conn(), projects)
-        if not budgets:
-            return {"state": "ok", "projects": {}}
-        now = self.clock()
-        statuses = self.evaluator.statuses(budgets, now, forecast=False)
+        statuses = self.evaluator.statuses(budgets, self.clock(), forecast=False)
         shared = [s for s in statuses if s.budget.project == GLOBAL]
         out: dict[str, Any] = {}
         for project in sorted(projects):
