@@ -1,0 +1,176 @@
+"""The budget editor widget, offscreen, on a real core's budget service (no HTTP)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from spendtray.budgets import BudgetService, install_budgets
+from spendtray.budgets.model import make_budget
+from spendtray.config import load_settings
+from spendtray.core import Core
+from spendtray.gui.budget_editor import BudgetEditor
+
+NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
+PRICES = """
+[[model]]
+provider = "testco"
+models = ["unit-model"]
+id = "unit-model"
+input_mtok = 1
+output_mtok = 1
+checked = 2026-11-22
+source = "tests: $1 per million tokens"
+"""
+
+
+@pytest.fixture
+def running(home: Path) -> Iterator[tuple[Core, BudgetService]]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "prices.toml").write_text(PRICES, encoding="utf-8")
+    settings = replace(load_settings(home=home, port=0), timezone="UTC")
+    core = Core(settings, clock=lambda: NOW)
+    service = install_budgets(core)
+    core.start_store()
+    try:
+        yield core, service
+    finally:
+        service.stop()
+        core.stop()
+
+
+def spend(core: Core, service: BudgetService, usd: float, project: str) -> None:
+    core.service.ingest(
+        [
+            {
+                "model": "unit-model",
+                "provider": "testco",
+                "project": project,
+                "input_tokens": round(usd * 1_000_000),
+            }
+        ]
+    )
+    assert service.wait_idle()
+
+
+def cell(editor: BudgetEditor, row: int, col: int) -> str:
+    item = editor.table.item(row, col)
+    assert item is not None
+    return item.text()
+
+
+def test_lists_adds_edits_and_removes(
+    qtbot: object, running: tuple[Core, BudgetService], tmp_path: Path
+) -> None:
+    core, service = running
+    service.put(make_budget("*", "month", 200))
+    spend(core, service, 41, "acme")
+    editor = BudgetEditor(service)
+    qtbot.addWidget(editor)  # type: ignore[attr-defined]
+    editor.show()
+    assert editor.table.rowCount() == 1
+    assert cell(editor, 0, 0) == "* (all projects)"
+    assert cell(editor, 0, 5) == "$41.00"
+
+    # add a project budget through the form
+    editor.project.setText("acme")
+    editor.period.setCurrentText("month")
+    editor.limit.setText("50")
+    editor.mode.setCurrentIndex(editor.mode.findData("hard"))
+    editor.thresholds.setText("50, 80, 100")
+    changes: list[bool] = []
+    editor.changed.connect(lambda: changes.append(True))
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert changes == [True]
+    stored = {(b.project, b.period): b for b in service.budgets()}
+    assert stored[("acme", "month")].limit_nanos == 50 * 10**9
+    assert stored[("acme", "month")].mode == "hard"
+    assert editor.table.rowCount() == 2
+    row = [cell(editor, r, 0) for r in range(2)].index("acme")
+    assert [cell(editor, row, c) for c in (1, 2, 3, 6, 7)] == [
+        "month",
+        "$50.00",
+        "hard",
+        "82 %",
+        "warning",
+    ]
+    assert "Saved: $50.00 per month for acme." in editor.message.text()
+    editor.grab().save(str(tmp_path / "budget_editor.png"))
+
+    # selecting a row fills the form; changing the limit replaces that budget
+    editor.table.selectRow(row)
+    assert (editor.project.text(), editor.limit.text()) == ("acme", "50")
+    assert editor.mode.currentData() == "hard"
+    editor.limit.setText("100")
+    assert editor.save()
+    assert [b.limit_nanos for b in service.budgets("acme")] == [100 * 10**9]
+
+    # remove it
+    row = [cell(editor, r, 0) for r in range(editor.table.rowCount())].index("acme")
+    editor.table.selectRow(row)
+    qtbot.mouseClick(editor.remove_button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    assert [b.project for b in service.budgets()] == ["*"]
+    assert editor.table.rowCount() == 1
+    assert editor.message.text() == "Removed the month budget of acme."
+
+
+@pytest.mark.parametrize(
+    ("limit", "thresholds", "period", "message"),
+    [
+        ("-5", "50, 80, 100", "month", "limit: must be more than $0"),
+        ("0", "50, 80, 100", "month", "limit: must be more than $0"),
+        ("nan", "50, 80, 100", "month", "limit: must be a finite amount"),
+        ("", "50, 80, 100", "month", "limit: '' is not an amount in US dollars"),
+        ("5", "50, 120", "month", "notify at: 120 % is outside 0 < percent ≤ 100"),
+        ("5", "80, 50", "month", "notify at: must be in ascending order"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(
+    qtbot: object,
+    running: tuple[Core, BudgetService],
+    limit: str,
+    thresholds: str,
+    period: str,
+    message: str,
+) -> None:
+    _, service = running
+    service.put(make_budget("acme", "month", 10))
+    editor = BudgetEditor(service)
+    qtbot.addWidget(editor)  # type: ignore[attr-defined]
+    editor.table.selectRow(0)
+    editor.limit.setText(limit)
+    editor.thresholds.setText(thresholds)
+    editor.period.setCurrentText(period)
+    assert editor.save() is False
+    assert message in editor.message.text()
+    assert editor.message.text().startswith("Not saved — ")
+    assert [(b.period, b.limit_nanos) for b in service.budgets()] == [("month", 10 * 10**9)]
+
+
+def test_empty_project_is_refused(qtbot: object, running: tuple[Core, BudgetService]) -> None:
+    _, service = running
+    editor = BudgetEditor(service)
+    qtbot.addWidget(editor)  # type: ignore[attr-defined]
+    assert editor.empty.isVisibleTo(editor)
+    editor.limit.setText("5")
+    assert editor.save() is False
+    assert "project: must not be empty" in editor.message.text()
+    assert service.budgets() == []
+    assert editor.remove_selected() is False
+
+
+def test_state_column_follows_spend(qtbot: object, running: tuple[Core, BudgetService]) -> None:
+    core, service = running
+    service.put(make_budget("acme", "day", 10))
+    editor = BudgetEditor(service)
+    qtbot.addWidget(editor)  # type: ignore[attr-defined]
+    assert cell(editor, 0, 7) == "ok"
+    spend(core, service, 11, "acme")
+    editor.refresh()
+    assert cell(editor, 0, 7) == "exceeded"
+    assert cell(editor, 0, 6) == "110 %"
