@@ -59,16 +59,16 @@ class SingleInstance(QObject):
     def _on_connection(self) -> None:
         assert self.server is not None
         while (socket := self.server.nextPendingConnection()) is not None:
-            socket.readyRead.connect(lambda s=socket: self._on_message(s))
-            socket.disconnected.connect(socket.deleteLater)
-            if socket.bytesAvailable():
-                self._on_message(socket)
-
-    def _on_message(self, socket: QLocalSocket) -> None:
-        if bytes(socket.readAll().data()).startswith(b"activate"):
-            self.activated.emit()
+            # The other launch writes its one line right after connecting; a short blocking
+            # read keeps this free of per-socket callbacks that could outlive the socket.
+            if socket.bytesAvailable() or socket.waitForReadyRead(CONNECT_MS):
+                if bytes(socket.readAll().data()).startswith(_MESSAGE.strip()):
+                    self.activated.emit()
+            socket.disconnectFromServer()
+            socket.deleteLater()
 
     def release(self) -> None:
         if self.server is not None:
             self.server.close()
+            self.server.deleteLater()
             self.server = None

@@ -1,0 +1,69 @@
+"""The filter bar changes what the table, the breakdowns and the graphs show."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+def _event(project: str, model: str, **extra: Any) -> dict[str, Any]:
+    return {"model": model, "input_tokens": 1000, "output_tokens": 200, "project": project, **extra}
+
+
+def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtbot: Any) -> None:
+    ten_days_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).isoformat()
+    post(
+        _event("acme", "gpt-4o-mini"),
+        _event("acme", "claude-sonnet-4-5"),
+        _event("zeta", "gpt-4o-mini"),
+        _event("zeta", "gpt-4.1", timestamp=ten_days_ago),
+    )
+    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 4, timeout=1000)
+
+    dashboard.set_filter("project", "acme")
+    qtbot.waitUntil(
+        lambda: {e["project"] for e in dashboard.calls_model.rows} == {"acme"}, timeout=1000
+    )
+    assert len(dashboard.calls_model.rows) == 2
+    assert [r.key for r in dashboard.breakdown_models["project"].rows] == ["acme", "Total"]
+    assert list(dashboard.days_chart.bars[0].name() for _ in [0]) == ["acme"]
+
+    dashboard.set_filter("provider", "anthropic")
+    qtbot.waitUntil(
+        lambda: [e["model"] for e in dashboard.calls_model.rows] == ["claude-sonnet-4-5"],
+        timeout=1000,
+    )
+
+    dashboard.set_filter("project", None)
+    dashboard.set_filter("provider", None)
+    dashboard.set_filter("model", "gpt-4o-mini")
+    qtbot.waitUntil(
+        lambda: sorted(e["project"] for e in dashboard.calls_model.rows) == ["acme", "zeta"],
+        timeout=1000,
+    )
+
+    dashboard.set_filter("model", None)
+    dashboard.set_filter("time_range", "today")
+    qtbot.waitUntil(
+        lambda: (
+            len(dashboard.calls_model.rows) == 3
+            and "gpt-4.1" not in {e["model"] for e in dashboard.calls_model.rows}
+        ),
+        timeout=1000,
+    )
+    dashboard.set_filter("time_range", "30d")
+    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 4, timeout=1000)
+    # the combos learned every key seen so far
+    models = [
+        dashboard.combos["model"].itemData(i) for i in range(dashboard.combos["model"].count())
+    ]
+    assert models[1:] == sorted(["claude-sonnet-4-5", "gpt-4.1", "gpt-4o-mini"])
+
+
+def test_unpriced_usage_is_named(gui: Any, dashboard: Any, post: Any, qtbot: Any) -> None:
+    post(_event("lab", "my-homebrew-model-7b", provider="acme-ai"))
+    qtbot.waitUntil(lambda: not dashboard.unpriced_banner.isHidden(), timeout=1000)
+    assert "my-homebrew-model-7b" in dashboard.unpriced_banner.text()
+    assert dashboard.calls_model.rows[0]["priced"] is False
+    assert gui.tray.state == "unpriced"
+    assert "no known price" in gui.tray.icon.toolTip()
