@@ -98,8 +98,9 @@ class Importer:
         self.service = service
         self.db_path = db_path
         self.kind = kind
-        # Checked now so a wrong --path fails before anything runs.
-        self._fixed_roots = [r for p in paths for r in roots_for_path(kind, p)] if paths else None
+        self._paths = list(paths) if paths else None
+        if self._paths:
+            self.roots()  # a wrong --path fails here, before anything runs
         self.batch_events = batch_events
         self.clock = clock
         self._lister = LogLister()
@@ -111,8 +112,11 @@ class Importer:
         return cls(core.service, core.settings.db_path, kind, paths, clock=core.clock)
 
     def roots(self) -> list[LogRoot]:
-        """Fixed by ``paths``, else looked up each pass (a new ~/.claude is found later)."""
-        return self._fixed_roots if self._fixed_roots is not None else default_roots(self.kind)
+        """From ``paths``, else the default places; looked up each pass, so logs folders
+        created after the watcher started are found."""
+        if self._paths is None:
+            return default_roots(self.kind)
+        return [root for path in self._paths for root in roots_for_path(self.kind, path)]
 
     def close(self) -> None:
         if self._conn is not None:

@@ -1,0 +1,78 @@
+"""Importer fixtures: a real core (SQLite file, writer thread, server on 127.0.0.1:0), importers
+bound to it, day totals read back through the real Reader, and ccusage installed once per
+session from the npm registry into the pytest cache (skipped with the reason when impossible).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spendtray.core import Core
+from spendtray.importers import Importer
+
+CCUSAGE_VERSION = "20.0.24"  # 20.0.26's linux-x64 binary is missing from the registry
+
+
+@pytest.fixture
+def make_importer(core: Core) -> Iterator[Callable[..., Importer]]:
+    made: list[Importer] = []
+
+    def make(kind: str, *paths: Path, **kwargs: Any) -> Importer:
+        importer = Importer(
+            core.service, core.settings.db_path, kind, list(paths) or None, **kwargs
+        )
+        made.append(importer)
+        return importer
+
+    yield make
+    for importer in made:
+        importer.close()
+
+
+@pytest.fixture(scope="session")
+def ccusage(pytestconfig: pytest.Config) -> Callable[..., Any]:
+    """Run ``ccusage <args> --json --offline`` (installed once, pinned, into the pytest cache)."""
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        pytest.skip("node/npm are not installed; the ccusage comparison needs them")
+    cache = Path(str(pytestconfig.cache.mkdir("ccusage-" + CCUSAGE_VERSION)))  # type: ignore[union-attr]
+    binary = cache / "node_modules" / ".bin" / "ccusage"
+    if not binary.exists():
+        done = subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(cache),
+                f"ccusage@{CCUSAGE_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0 or not binary.exists():
+            reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            pytest.skip(f"npm install ccusage@{CCUSAGE_VERSION} failed: {reason[0]}")
+
+    def run(*args: str, env: dict[str, str]) -> Any:
+        done = subprocess.run(
+            [str(binary), *args, "--json", "--offline", "--timezone", "UTC"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, **env},
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    return run

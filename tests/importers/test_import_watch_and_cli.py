@@ -1,0 +1,134 @@
+"""The watcher the tray app runs, the `spendtray import` command, and where logs are found."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from importkit import total_row
+from logfactory import cc_assistant, cc_usage, write_lines
+from logscenarios import write_claude, write_codex
+
+from spendtray.cli.main import main
+from spendtray.core import Core
+from spendtray.importers import ImportReport, ImportWatcher
+from spendtray.importers.sources import claude_code_roots, codex_roots
+
+TS = "2026-03-02T10:00:00.000Z"
+
+
+def _line(n: int) -> str:
+    return cc_assistant(TS, "s", f"msg_{n}", f"req_{n}", cc_usage(100, 10))
+
+
+def test_watcher_follows_appends_on_its_thread(core: Core, tmp_path: Path) -> None:
+    log = tmp_path / "claude" / "projects" / "-p" / "s.jsonl"
+    write_lines(log, [_line(1)])
+    watcher = ImportWatcher(
+        core, ["claude-code"], interval=0.05, paths={"claude-code": [tmp_path / "claude"]}
+    )
+    seen: list[ImportReport] = []
+    stored_two = threading.Event()
+    threads: set[str] = set()
+
+    def listener(reports: list[ImportReport]) -> None:
+        threads.add(threading.current_thread().name)
+        seen.extend(reports)
+        if sum(r.stored for r in seen) >= 2:
+            stored_two.set()
+
+    watcher.add_listener(listener)
+    watcher.start()
+    try:
+        assert watcher.running
+        write_lines(log, [_line(2)], mode="a")
+        assert stored_two.wait(20), "the watcher did not pick up the appended line"
+    finally:
+        watcher.stop()
+    assert not watcher.running
+    assert threads == {"spendtray-import-watch"}
+    assert total_row(core, "claude-code")["calls"] == 2
+    assert watcher.last_error is None
+
+
+def test_watcher_poll_once_reports_each_kind(core: Core, tmp_path: Path) -> None:
+    write_claude(tmp_path / "claude")
+    write_codex(tmp_path / "codex")
+    watcher = ImportWatcher(
+        core,
+        interval=2,
+        paths={"claude-code": [tmp_path / "claude"], "codex": [tmp_path / "codex"]},
+    )
+    reports = watcher.poll_once()
+    assert [r.kind for r in reports] == ["claude-code", "codex"]
+    assert [r.stored for r in reports] == [7, 5]
+    assert [r.files_read for r in watcher.poll_once()] == [0, 0]
+    watcher.stop()
+
+
+def test_cli_import_twice_then_report(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_claude(tmp_path / "claude")
+    assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
+    out = capsys.readouterr()
+    assert "7 new calls stored" in out.out
+    assert "2 malformed lines skipped" in out.out
+    assert "malformed: " in out.err
+    assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
+    assert "0 read" in capsys.readouterr().out
+    assert main(["report", "--by", "source", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("claude-code,7,") for line in lines)
+
+
+def test_cli_bad_input_is_one_line(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", "codex", "--path", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+    assert main(["import", "claude-code", "--interval", "0", "--watch"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["import", "cursor"])
+    assert exc.value.code == 2
+
+
+def test_cli_with_no_logs_says_so(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "nothing-here"))
+    assert main(["import", "codex"]) == 0
+    assert "no codex logs found" in capsys.readouterr().out
+
+
+def test_default_places(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    (user / ".claude" / "projects").mkdir(parents=True)
+    (user / ".config" / "claude" / "projects").mkdir(parents=True)
+    found = claude_code_roots({}, user)
+    assert [r.path for r in found] == [
+        (user / ".config" / "claude" / "projects").resolve(),
+        (user / ".claude" / "projects").resolve(),
+    ]
+    xdg = tmp_path / "xdg"
+    (xdg / "claude" / "projects").mkdir(parents=True)
+    assert (
+        next(r.path for r in claude_code_roots({"XDG_CONFIG_HOME": str(xdg)}, user))
+        == (xdg / "claude" / "projects").resolve()
+    )
+    # CLAUDE_CONFIG_DIR replaces the defaults; entries may be config or projects folders.
+    one, two = tmp_path / "one", tmp_path / "two" / "projects"
+    (one / "projects").mkdir(parents=True)
+    two.mkdir(parents=True)
+    env = {"CLAUDE_CONFIG_DIR": f"{one}, {two},{tmp_path / 'absent'}"}
+    assert [r.path for r in claude_code_roots(env, user)] == [
+        (one / "projects").resolve(),
+        two.resolve(),
+    ]
+    codex = user / ".codex"
+    (codex / "sessions").mkdir(parents=True)
+    (codex / "archived_sessions").mkdir()
+    assert [r.path.name for r in codex_roots({}, user)] == ["sessions", "archived_sessions"]
+    assert codex_roots({"CODEX_HOME": str(tmp_path / "absent")}, user) == []
