@@ -21,9 +21,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object
+from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object, text
 from spendtray.importers.sources import CLAUDE_CODE
-from spendtray.ingest.event import EventError, normalize_event
+from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, parse_timestamp, parse_usd
+from spendtray.ingest.provider_usage import anthropic_tokens
+from spendtray.prices.calc import TokenCounts
 
 USAGE_MARK = b'"usage"'
 SYNTHETIC_MODEL = "<synthetic>"
@@ -54,6 +56,8 @@ class ProjectNames:
         hit = self._by_cwd.get(key)
         if hit is None:
             hit = self._resolve(folder, cwd)
+            if len(hit) > MAX_TEXT or not hit.isprintable():
+                hit = "default"  # a path no report could show; the usage still counts
             self._by_cwd[key] = hit
             self._by_folder.setdefault(folder, hit)
         return hit
@@ -163,44 +167,67 @@ class ClaudeCodeParser:
         if entry.get("isApiErrorMessage") or obj.get("isApiErrorMessage"):
             self.stats.skipped_errors += 1
             return None
-        if not isinstance(model, str) or not model:
-            raise EventError("message.model", "is missing")
-        if entry.get("timestamp") is None:
-            raise EventError("timestamp", "is missing")
+        model_name = text(model, "message.model", required=True)
+        assert model_name is not None
+        stamp = parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
+        tokens = anthropic_tokens(usage, "message.usage")
+        write_5m = tokens.get("cache_write_5m_tokens", 0)
+        write_1h = tokens.get("cache_write_1h_tokens", 0)
+        if write_5m + write_1h > tokens["cache_write_tokens"]:
+            raise EventError(
+                "message.usage.cache_creation",
+                "the 5m + 1h split is larger than cache_creation_input_tokens",
+            )
+        counts = TokenCounts(
+            input_tokens=tokens["input_tokens"],
+            output_tokens=tokens["output_tokens"],
+            cache_read_tokens=tokens["cache_read_tokens"],
+            cache_write_tokens=tokens["cache_write_tokens"],
+            cache_write_5m_tokens=write_5m,
+            cache_write_1h_tokens=write_1h,
+        )
         message_id = _id(message.get("id"))
         request_id = _id(entry.get("requestId")) or _id(obj.get("requestId"))
         sidechain = bool(entry.get("isSidechain")) or self.subagent
-        session = _id(entry.get("sessionId")) or _id(obj.get("sessionId"))
-        raw: dict[str, Any] = {
-            "model": model,
-            "provider": "anthropic",
-            "usage": usage,
-            "timestamp": entry.get("timestamp"),
-            "project": self.projects.name(self.folder, entry.get("cwd") or obj.get("cwd")),
-            "agent": "claude-code",
-            "session": session,
-            "source": CLAUDE_CODE,
-        }
+        key = None
         if message_id is not None:
-            raw["request_id"] = f"cc:{message_id}:{request_id or ''}"
+            key = f"cc:{message_id}:{request_id or ''}"
         elif request_id is not None:
-            raw["request_id"] = f"cc::{request_id}"
+            key = f"cc::{request_id}"
         tier = usage.get("service_tier")
-        if isinstance(tier, str) and tier:
-            raw["service_tier"] = tier
         cost = entry.get("costUSD")
-        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:
-            raw["cost_usd"] = cost
         tags: dict[str, Any] = {}
         if sidechain:
             tags["sidechain"] = True
         speed = usage.get("speed")
         if isinstance(speed, str) and speed and speed != "standard":
             tags["speed"] = speed[:64]
-        if tags:
-            raw["tags"] = tags
-        event = normalize_event(raw, self.now, CLAUDE_CODE)
+        event = UsageEvent(
+            model=model_name,
+            provider="anthropic",
+            counts=counts,
+            timestamp=stamp,
+            project=self.projects.name(self.folder, entry.get("cwd") or obj.get("cwd")),
+            agent="claude-code",
+            session=_id(entry.get("sessionId")) or _id(obj.get("sessionId")),
+            request_id=key,
+            service_tier=tier.lower()[:64] if isinstance(tier, str) and tier else None,
+            source=CLAUDE_CODE,
+            reported_cost_nanos=(
+                parse_usd(cost, "costUSD")
+                if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0
+                else None
+            ),
+            tags=tags or None,
+            raw_usage=usage,
+        )
         return Record(event, message_id, request_id is not None, sidechain)
+
+
+def _required(value: Any, name: str) -> Any:
+    if value is None:
+        raise EventError(name, "is missing")
+    return value
 
 
 def _id(value: Any) -> str | None:

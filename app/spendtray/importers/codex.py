@@ -22,9 +22,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object
+from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object, text
 from spendtray.importers.sources import CODEX
-from spendtray.ingest.event import EventError, normalize_event
+from spendtray.ingest.event import (
+    DEFAULT_PROJECT,
+    MAX_TEXT,
+    EventError,
+    UsageEvent,
+    parse_timestamp,
+)
+from spendtray.prices.calc import TokenCounts
 
 _MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
 TOTAL_FIELDS = (
@@ -55,7 +62,8 @@ def _totals(usage: Any, where: str) -> list[int]:
 def _project(cwd: Any) -> str | None:
     if not isinstance(cwd, str) or not cwd.strip("/\\ "):
         return None
-    return Path(cwd.rstrip("/\\")).name or None
+    name = Path(cwd.rstrip("/\\")).name
+    return name if name and len(name) <= MAX_TEXT and name.isprintable() else None
 
 
 class CodexParser:
@@ -108,18 +116,15 @@ class CodexParser:
             return
         ctx = self.context
         if kind == "session_meta":
-            session = payload.get("id")
-            if isinstance(session, str) and session:
+            session = text(payload.get("id"), "payload.id")
+            if session:
                 if ctx["own_session"] is None:
                     ctx["own_session"] = session
                 ctx["session"] = session
             ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
-            if isinstance(payload.get("model"), str) and payload["model"]:
-                ctx["model"] = payload["model"]
+            ctx["model"] = text(payload.get("model"), "payload.model") or ctx["model"]
         elif kind == "turn_context":
-            model = payload.get("model")
-            if isinstance(model, str) and model:
-                ctx["model"] = model
+            ctx["model"] = text(payload.get("model"), "payload.model") or ctx["model"]
             ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
         elif kind == "event_msg" and payload.get("type") == "token_count":
             info = payload.get("info")
@@ -156,21 +161,33 @@ class CodexParser:
         if d_input == d_cached == d_output == 0:
             self.stats.skipped_repeats += 1
             return
+        if d_cached > d_input:
+            raise EventError("info.total_token_usage", "cached input grew more than input")
+        if d_reasoning > d_output:
+            raise EventError("info.total_token_usage", "reasoning grew more than output")
         model = ctx["model"] or UNKNOWN_MODEL
-        raw: dict[str, Any] = {
-            "model": model,
-            "provider": "openai",
-            "input_tokens": d_input,
-            "cache_read_tokens": d_cached,
-            "output_tokens": d_output,
-            "reasoning_tokens": d_reasoning,
-            "timestamp": obj.get("timestamp"),
-            "project": ctx["project"],
-            "agent": "codex",
-            "session": ctx["own_session"] or ctx["session"],
-            "request_id": key[:256],
-            "source": CODEX,
-        }
-        if model == UNKNOWN_MODEL:
-            raw["tags"] = {"model": "no turn_context named the model before this usage"}
-        self.records.append(Record(normalize_event(raw, self.now, CODEX)))
+        event = UsageEvent(
+            model=model,
+            provider="openai",
+            counts=TokenCounts(
+                input_tokens=d_input,
+                output_tokens=d_output,
+                cache_read_tokens=d_cached,
+                reasoning_tokens=d_reasoning,
+            ),
+            timestamp=parse_timestamp(obj.get("timestamp"), self.now),
+            project=ctx["project"] or DEFAULT_PROJECT,
+            agent="codex",
+            session=ctx["own_session"] or ctx["session"],
+            request_id=key[:MAX_TEXT],
+            source=CODEX,
+            tags=(
+                {"model": "no turn_context named the model before this usage"}
+                if model == UNKNOWN_MODEL
+                else None
+            ),
+            raw_usage=info.get("last_token_usage")
+            if isinstance(info.get("last_token_usage"), dict)
+            else None,
+        )
+        self.records.append(Record(event))

@@ -1,0 +1,193 @@
+"""Importer benchmark (issue 7). Prints figures; asserts nothing. Main thread.
+
+1. Generates ~SIZE of Claude Code transcripts into a temporary folder (the generator the tests
+   use: prompts, tool results, streaming snapshots, side-chain replays; tests/importers/loggen.py).
+2. First import with `spendtray import claude-code --path DIR` in a child process: wall time,
+   throughput, peak RSS (wait4 rusage of the child).
+3. ccusage@20.0.24 (`daily --json --offline`) over the same files in the same run, when node/npm
+   are available: wall time and peak RSS; per-day token totals compared with Spendtray's.
+4. A re-run of the import over the unchanged logs (target ≤ 1 s): whole command and the pass
+   itself (the command also pays Python start-up and the price catalogue load).
+
+Usage: python bench/importers.py [--size 1G] [--keep] [--no-ccusage] [--dir TMPDIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+sys.path.insert(0, str(ROOT / "tests" / "importers"))
+
+from loggen import generate_claude  # noqa: E402
+
+CCUSAGE_VERSION = "20.0.24"
+
+
+def parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kKmMgG]?)[bB]?", text.strip())
+    if not match:
+        raise SystemExit(f"--size: {text!r} is not a size like 1G, 200M or 5000000")
+    scale = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}[match.group(2).lower()]
+    return int(float(match.group(1)) * scale)
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """(wall seconds, peak RSS in bytes, stdout) of a child process, reaped with wait4 so the
+    RSS is this child's (and its waited-for children's), not the largest of the run."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        proc = subprocess.Popen(
+            args, env={**os.environ, **env}, stdout=out_file, stderr=err_file, text=True
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{args[0]} failed ({proc.returncode}): {err.strip()[-500:]}")
+    return wall, usage.ru_maxrss * 1024, out
+
+
+def find_ccusage(cache: Path) -> Path | None:
+    candidates = [
+        ROOT / ".pytest_cache" / "d" / f"ccusage-{CCUSAGE_VERSION}",
+        cache / f"ccusage-{CCUSAGE_VERSION}",
+    ]
+    for folder in candidates:
+        binary = folder / "node_modules" / ".bin" / "ccusage"
+        if binary.exists():
+            return binary
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        print("ccusage: skipped (node/npm not installed)")
+        return None
+    target = candidates[1]
+    done = subprocess.run(
+        [npm, "install", "--no-audit", "--no-fund", "--prefix", str(target),
+         f"ccusage@{CCUSAGE_VERSION}"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    binary = target / "node_modules" / ".bin" / "ccusage"
+    if done.returncode != 0 or not binary.exists():
+        print(f"ccusage: skipped (npm install failed: {done.stderr.strip()[-200:]})")
+        return None
+    return binary
+
+
+def our_days(home: Path) -> dict[str, dict[str, int]]:
+    from zoneinfo import ZoneInfo
+
+    from spendtray.store.reader import Filters, Reader
+
+    reader = Reader(home / "spendtray.db", ZoneInfo("UTC"))
+    try:
+        summary = reader.summary("day", Filters(source="claude-code"), ZoneInfo("UTC"))
+        return {
+            r.key: {
+                "input": r.input_tokens - r.cache_read_tokens - r.cache_write_tokens,
+                "output": r.output_tokens,
+                "cache_write": r.cache_write_tokens,
+                "cache_read": r.cache_read_tokens,
+                "cost_nanos": r.cost_nanos,
+            }
+            for r in summary.rows
+            if r.calls
+        }
+    finally:
+        reader.close()
+
+
+def compare(ours: dict[str, dict[str, int]], theirs: list[dict[str, Any]]) -> None:
+    token_diffs = 0
+    worst_cost = 0.0
+    for day in theirs:
+        mine = ours.get(day["period"])
+        if mine is None:
+            token_diffs += 1
+            continue
+        for ours_key, their_key in (
+            ("input", "inputTokens"),
+            ("output", "outputTokens"),
+            ("cache_write", "cacheCreationTokens"),
+            ("cache_read", "cacheReadTokens"),
+        ):
+            if mine[ours_key] != day[their_key]:
+                token_diffs += 1
+        worst_cost = max(worst_cost, abs(day["totalCost"] - mine["cost_nanos"] / 1e9))
+    total_theirs = sum(d["totalCost"] for d in theirs)
+    total_ours = sum(d["cost_nanos"] for d in ours.values()) / 1e9
+    print(
+        f"per-day totals vs ccusage: {len(theirs)} days, {token_diffs} token mismatches; "
+        f"largest daily cost difference ${worst_cost:.7f}; "
+        f"total cost ${total_ours:,.4f} (Spendtray) vs ${total_theirs:,.4f} (ccusage)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="1G", help="how much log to generate (default 1G)")
+    parser.add_argument("--dir", help="where to make the temporary folder")
+    parser.add_argument("--keep", action="store_true", help="keep the generated logs")
+    parser.add_argument("--no-ccusage", action="store_true")
+    args = parser.parse_args()
+    size = parse_size(args.size)
+    work = Path(tempfile.mkdtemp(prefix="spendtray-bench-import-", dir=args.dir))
+    logs, home = work / "claude", work / "home"
+    print(f"cpus: {os.cpu_count()}; work folder: {work}")
+    try:
+        started = time.perf_counter()
+        generated = generate_claude(logs, size)
+        print(
+            f"generated {generated.bytes / 1e6:,.0f} MB in {generated.files:,} files, "
+            f"{generated.lines:,} lines, {generated.usage_lines:,} usage lines, "
+            f"{generated.messages:,} distinct calls ({time.perf_counter() - started:.1f} s)"
+        )
+        command = [sys.executable, "-m", "spendtray", "import", "claude-code", "--path", str(logs)]
+        env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
+        wall, rss, out = run_child(command, env)
+        print(
+            f"spendtray first import: {wall:.1f} s ({generated.bytes / 1e6 / wall:,.0f} MB/s), "
+            f"peak RSS {rss / 1e6:,.0f} MB"
+        )
+        print(f"  {out.strip()}")
+        if not args.no_ccusage:
+            binary = find_ccusage(Path.home() / ".cache" / "spendtray-bench")
+            if binary is not None:
+                cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
+                cc_wall, cc_rss, cc_out = run_child(cc_args, {"CLAUDE_CONFIG_DIR": str(logs)})
+                print(
+                    f"ccusage@{CCUSAGE_VERSION} daily --offline: {cc_wall:.1f} s "
+                    f"({generated.bytes / 1e6 / cc_wall:,.0f} MB/s), peak RSS {cc_rss / 1e6:,.0f} MB"
+                )
+                compare(our_days(home), json.loads(cc_out)["daily"])
+        for attempt in (1, 2):
+            wall, rss, out = run_child(command, env)
+            inner = re.search(r"in (\d+\.\d+) s", out)
+            print(
+                f"re-run over unchanged logs #{attempt}: command {wall:.2f} s "
+                f"(pass itself {inner.group(1) if inner else '?'} s), peak RSS {rss / 1e6:,.0f} MB"
+            )
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
