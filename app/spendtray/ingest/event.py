@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -50,6 +51,9 @@ DEFAULT_PROJECT = "default"
 # Oldest timestamp we accept: before LLM APIs were sold per token it is a unit mistake.
 _EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 _FUTURE_SLACK = dt.timedelta(days=1)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 class EventError(ValueError):
@@ -110,7 +114,7 @@ def _text(value: Any, name: str) -> str | None:
     text = str(value).strip()
     if len(text) > MAX_TEXT:
         raise EventError(name, f"longer than {MAX_TEXT} characters")
-    if any(ord(c) < 32 for c in text):
+    if _CONTROL.search(text):
         raise EventError(name, "contains control characters")
     return text or None
 
@@ -189,8 +193,8 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
 
     if not isinstance(raw, dict):
         raise EventError("(event)", f"must be a JSON object, got {type(raw).__name__}")
-    unknown = sorted(set(raw) - KNOWN_FIELDS)
-    if unknown:
+    if not KNOWN_FIELDS.issuperset(raw):
+        unknown = sorted(set(raw) - KNOWN_FIELDS)
         raise EventError(unknown[0], "is not a usage event field (put extra data in 'tags')")
 
     provider = canonical_provider(_text(raw.get("provider"), "provider"))

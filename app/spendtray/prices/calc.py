@@ -10,6 +10,7 @@ fees — and a test checks it against genai-prices to the nano-dollar over its w
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -121,34 +122,73 @@ class CompiledPrice:
                 starts.update(t.start for t in step.price.tiers)
         return sorted(starts)
 
+    def _exact_rates(self) -> tuple[int, list[tuple[int, tuple[tuple[int, int], ...]]]]:
+        """Every rate as an integer numerator over one common denominator, so costing is pure
+        integer arithmetic: nanos = Σ leaf × numerator / denominator, rounded once."""
+        cached = self.__dict__.get("_rates")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+
+        def parts(price: Decimal, per: int) -> tuple[int, int]:
+            sign, digits, exponent = price.as_tuple()
+            assert isinstance(exponent, int)
+            numerator = int("".join(map(str, digits)) or "0") * NANOS_PER_USD
+            scale = per * 10 ** max(0, -exponent)
+            numerator *= 10 ** max(0, exponent)
+            return numerator, scale
+
+        raw: list[list[tuple[int, int, int]]] = []  # per step: (start, numerator, scale)
+        for step in self.steps:
+            price = step.price
+            if isinstance(price, TieredPrices):
+                options = [(-1, *parts(price.base, step.per))]
+                options += [(t.start, *parts(t.price, step.per)) for t in price.tiers]
+            else:
+                options = [(-1, *parts(price, step.per))]
+            raw.append(options)
+        denominator = 1
+        for options in raw:
+            for _, _, scale in options:
+                denominator = math.lcm(denominator, scale)
+        rates = [
+            (i, tuple((start, num * (denominator // scale)) for start, num, scale in options))
+            for i, options in enumerate(raw)
+        ]
+        self.__dict__["_rates"] = (denominator, rates)
+        return denominator, rates
+
     def cost_nanos(self, counts: TokenCounts) -> int:
         usage = counts.engine_usage()
+        denominator, rates = self._exact_rates()
         leaves: list[int] = []
-        total = Decimal(0)
-        for step in self.steps:
+        total = 0
+        for step, (_, options) in zip(self.steps, rates, strict=True):
             if step.per_request:
                 leaf = 1
             else:
-                leaf = usage.get(step.usage_key, 0) - sum(leaves[j] for j in step.descendants)
+                reported = usage.get(step.usage_key, 0)
+                leaf = reported
+                for j in step.descendants:
+                    leaf -= leaves[j]
                 if leaf < 0:
                     raise PricingError(
-                        f"usage for {step.usage_key} is smaller than its parts "
-                        f"({usage.get(step.usage_key, 0)} < {-leaf + usage.get(step.usage_key, 0)})"
+                        f"usage for {step.usage_key} ({reported}) is smaller than its parts"
                     )
             leaves.append(leaf)
             if leaf == 0:
                 continue
-            price = step.price
-            if isinstance(price, TieredPrices):
-                rate = price.base
-                for tier in reversed(price.tiers):
-                    if counts.input_tokens > tier.start:
-                        rate = tier.price
-                        break
-            else:
-                rate = price
-            total += rate * leaf / step.per
-        return to_nanos(total)
+            rate = options[0][1]
+            # Tiers are a cliff on the whole prompt: the highest tier the prompt passes wins.
+            for start, numerator in reversed(options[1:]):
+                if counts.input_tokens > start:
+                    rate = numerator
+                    break
+            total += leaf * rate
+        quotient, remainder = divmod(total, denominator)
+        twice = 2 * remainder
+        if twice > denominator or (twice == denominator and quotient % 2):
+            quotient += 1
+        return quotient
 
 
 def _plain(value: Any) -> Any:

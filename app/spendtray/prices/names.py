@@ -10,6 +10,7 @@ engine decide which one it knows; nothing here guesses a price.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Our provider names (SPEC §5) -> genai-prices provider ids.
 PROVIDER_ALIASES: dict[str, str] = {
@@ -57,6 +58,7 @@ _BEDROCK_VENDOR = re.compile(
 )
 
 
+@lru_cache(maxsize=4096)
 def canonical_provider(provider: str | None) -> str | None:
     """Lower-case, trimmed provider name in our own vocabulary (``bedrock``, ``vertex`` stay)."""
     if provider is None:
@@ -65,6 +67,7 @@ def canonical_provider(provider: str | None) -> str | None:
     return cleaned or None
 
 
+@lru_cache(maxsize=4096)
 def engine_provider(provider: str | None) -> str | None:
     """The genai-prices provider id for one of our provider names."""
     name = canonical_provider(provider)
@@ -73,6 +76,7 @@ def engine_provider(provider: str | None) -> str | None:
     return PROVIDER_ALIASES.get(name, name)
 
 
+@lru_cache(maxsize=4096)
 def infer_provider(model: str) -> str | None:
     """The provider a bare model name belongs to, from its family prefix, or None."""
     name = model.strip().lower()
@@ -100,6 +104,7 @@ def split_prefix(model: str) -> tuple[str | None, str]:
     return None, name
 
 
+@lru_cache(maxsize=4096)
 def candidates(model: str) -> list[str]:
     """Spellings of ``model`` to try, most specific first, without duplicates."""
     raw = model.strip().lower()
