@@ -130,7 +130,7 @@ class CompiledPrice:
             return cached  # type: ignore[no-any-return]
 
         def parts(price: Decimal, per: int) -> tuple[int, int]:
-            sign, digits, exponent = price.as_tuple()
+            _sign, digits, exponent = price.as_tuple()
             assert isinstance(exponent, int)
             numerator = int("".join(map(str, digits)) or "0") * NANOS_PER_USD
             scale = per * 10 ** max(0, -exponent)
