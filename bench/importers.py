@@ -170,9 +170,10 @@ def main() -> None:
             if binary is not None:
                 cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
                 cc_wall, cc_rss, cc_out = run_child(cc_args, {"CLAUDE_CONFIG_DIR": str(logs)})
+                rate = generated.bytes / 1e6 / cc_wall
                 print(
                     f"ccusage@{CCUSAGE_VERSION} daily --offline: {cc_wall:.1f} s "
-                    f"({generated.bytes / 1e6 / cc_wall:,.0f} MB/s), peak RSS {cc_rss / 1e6:,.0f} MB"
+                    f"({rate:,.0f} MB/s), peak RSS {cc_rss / 1e6:,.0f} MB"
                 )
                 compare(our_days(home), json.loads(cc_out)["daily"])
         for attempt in (1, 2):

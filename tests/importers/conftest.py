@@ -27,7 +27,12 @@ def make_importer(core: Core) -> Iterator[Callable[..., Importer]]:
 
     def make(kind: str, *paths: Path, **kwargs: Any) -> Importer:
         importer = Importer(
-            core.service, core.settings.db_path, kind, list(paths) or None, **kwargs
+            core.service.ingest_events,
+            core.writer,
+            core.settings.db_path,
+            kind,
+            list(paths) or None,
+            **kwargs,
         )
         made.append(importer)
         return importer

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from pathlib import Path
 
 import pytest
-from importkit import total_row
+from importkit import day_rows, events, total_row
 from logfactory import cc_assistant, cc_usage, write_lines
-from logscenarios import write_claude, write_codex
+from logscenarios import CLAUDE_DAYS, write_claude, write_codex
 
 from spendtray.cli.main import main
 from spendtray.core import Core
@@ -67,8 +68,17 @@ def test_watcher_poll_once_reports_each_kind(core: Core, tmp_path: Path) -> None
     watcher.stop()
 
 
+@pytest.fixture
+def no_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI at a port where nothing listens, so it writes the database itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SPENDTRAY_PORT", str(port))
+
+
 def test_cli_import_twice_then_report(
-    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    no_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_claude(tmp_path / "claude")
     assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
@@ -84,7 +94,7 @@ def test_cli_import_twice_then_report(
 
 
 def test_cli_bad_input_is_one_line(
-    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    no_server: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["import", "codex", "--path", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
@@ -96,11 +106,38 @@ def test_cli_bad_input_is_one_line(
 
 
 def test_cli_with_no_logs_says_so(
-    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    no_server: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "nothing-here"))
     assert main(["import", "codex"]) == 0
     assert "no codex logs found" in capsys.readouterr().out
+
+
+def test_cli_sends_to_the_running_app(
+    core: Core,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The app owns the events table; the command posts to it and keeps only its offsets.
+    monkeypatch.setenv("SPENDTRAY_PORT", core.url.rsplit(":", 1)[1])
+    write_claude(tmp_path / "claude")
+    assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
+    captured = capsys.readouterr()
+    assert f"sending to the running Spendtray at {core.url}" in captured.err
+    assert "7 new calls stored" in captured.out
+    days = day_rows(core, "claude-code")
+    for day, want in CLAUDE_DAYS.items():
+        assert days[day]["input_tokens"] == want.input_tokens
+        assert days[day]["output_tokens"] == want.output_tokens
+        assert days[day]["cost_nanos"] == want.cost_nanos
+    stored = {e["request_id"]: e for e in events(core, "claude-code")}
+    assert stored["cc:msg_a2:req_a2"]["cache_write_1h_tokens"] == 900
+    assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
+    assert "0 read" in capsys.readouterr().out
 
 
 def test_default_places(tmp_path: Path) -> None:

@@ -54,16 +54,26 @@ def run(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.interval > 3600:
         raise UserError("--interval: must be between 0 and 3600 seconds")
     settings = settings_from(args)
-    from spendtray.app_headless import build_core
+    from spendtray.core import Core
+    from spendtray.importers.remote import RemoteError, ServerSink, running_server
     from spendtray.importers.watcher import ImportWatcher
 
-    core = build_core(settings)
+    # A plain core: the estimator and budget hooks of the app are not needed to import.
+    core = Core(settings)
     core.start_store()
+    url = running_server(settings)
+    sink = ServerSink(url, core.token) if url else None
+    if url:
+        print(f"spendtray: sending to the running Spendtray at {url}", file=sys.stderr)
     watcher: ImportWatcher | None = None
     try:
         try:
             watcher = ImportWatcher(
-                core, [args.kind], args.interval, {args.kind: args.path} if args.path else None
+                core,
+                [args.kind],
+                args.interval,
+                {args.kind: args.path} if args.path else None,
+                store=sink,
             )
         except ImportPathError as exc:
             raise UserError(str(exc)) from None
@@ -94,8 +104,12 @@ def run(args: argparse.Namespace) -> int:
                     print(f"spendtray: import failed: {watcher.last_error}", file=sys.stderr)
     except KeyboardInterrupt:
         pass
+    except RemoteError as exc:
+        raise UserError(str(exc)) from None
     finally:
         if watcher is not None:
             watcher.stop()
+        if sink is not None:
+            sink.close()
         core.stop()
     return 0

@@ -14,7 +14,7 @@ import datetime as dt
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,8 +34,9 @@ from spendtray.importers.sources import (
 from spendtray.importers.state import load_cursors, save_cursors
 from spendtray.importers.tail import FileCursor, head_hash, read_lines, start_offset
 from spendtray.ingest.event import UsageEvent
-from spendtray.ingest.service import IngestService
+from spendtray.ingest.service import IngestResult
 from spendtray.store.db import open_for_reading
+from spendtray.store.writer import Writer
 
 if TYPE_CHECKING:
     from spendtray.core import Core
@@ -86,7 +87,8 @@ class Importer:
 
     def __init__(
         self,
-        service: IngestService,
+        store: Callable[[Sequence[UsageEvent]], IngestResult],
+        writer: Writer,
         db_path: Path,
         kind: str,
         paths: list[Path] | None = None,
@@ -95,7 +97,8 @@ class Importer:
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown log kind {kind!r}; expected one of {', '.join(KINDS)}")
-        self.service = service
+        self.store = store  # IngestService.ingest_events, or a running server's (remote.py)
+        self.writer = writer  # for import_state
         self.db_path = db_path
         self.kind = kind
         self._paths = list(paths) if paths else None
@@ -108,8 +111,21 @@ class Importer:
         self._conn: sqlite3.Connection | None = None
 
     @classmethod
-    def for_core(cls, core: Core, kind: str, paths: list[Path] | None = None) -> Importer:
-        return cls(core.service, core.settings.db_path, kind, paths, clock=core.clock)
+    def for_core(
+        cls,
+        core: Core,
+        kind: str,
+        paths: list[Path] | None = None,
+        store: Callable[[Sequence[UsageEvent]], IngestResult] | None = None,
+    ) -> Importer:
+        return cls(
+            store or core.service.ingest_events,
+            core.writer,
+            core.settings.db_path,
+            kind,
+            paths,
+            clock=core.clock,
+        )
 
     def roots(self) -> list[LogRoot]:
         """From ``paths``, else the default places; looked up each pass, so logs folders
@@ -154,7 +170,7 @@ class Importer:
         self._flush(pending, touched, report)
         forget = [p for p in cursors if p not in listed and _under(p, roots) and not _exists(p)]
         if forget:
-            save_cursors(self.service.writer, [], self._now_ms(), forget)
+            save_cursors(self.writer, [], self._now_ms(), forget)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -217,7 +233,7 @@ class Importer:
             report.calls += len(events)
             report.duplicates += merged
             for start in range(0, len(events), self.batch_events):
-                result = self.service.ingest_events(events[start : start + self.batch_events])
+                result = self.store(events[start : start + self.batch_events])
                 report.stored += result.accepted
                 report.duplicates += result.duplicates
                 report.unpriced += sum(1 for e in result.events if not e["priced"])
@@ -228,7 +244,7 @@ class Importer:
                     state.head_hash = head_hash(state.path, state.offset)
                 except OSError:
                     state.head_hash = ""
-            save_cursors(self.service.writer, list(touched.values()), self._now_ms())
+            save_cursors(self.writer, list(touched.values()), self._now_ms())
             touched.clear()
 
     def _now_ms(self) -> int:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spendtray.importers.runner import KINDS, Importer, ImportReport
+from spendtray.ingest.event import UsageEvent
+from spendtray.ingest.service import IngestResult
 
 if TYPE_CHECKING:
     from spendtray.core import Core
@@ -35,7 +37,10 @@ class ImportWatcher:
         kinds: Sequence[str] = KINDS,
         interval: float = DEFAULT_INTERVAL,
         paths: dict[str, list[Path]] | None = None,
+        store: Callable[[Sequence[UsageEvent]], IngestResult] | None = None,
     ) -> None:
+        """``paths`` per kind replace the default places; ``store`` replaces
+        ``core.service.ingest_events`` (the CLI passes a running server's sink)."""
         if interval <= 0:
             raise ValueError("interval must be > 0 seconds")
         self.interval = interval

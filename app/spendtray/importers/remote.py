@@ -1,0 +1,98 @@
+"""Sending imported events to a Spendtray that is already running on this data folder. Runs on
+the CLI's main thread.
+
+Events must have one writer: the running app's writer numbers rows itself, so a second process
+inserting events into the same file would collide with it. When `spendtray import` finds the
+app's server answering, it posts the events to ``POST /v1/usage`` instead (same validation,
+same idempotency keys, and the app's budgets see them at once); only the import offsets are
+written locally, to the ``import_state`` table the app never touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from spendtray.config import Settings
+from spendtray.ingest.event import TOKEN_FIELDS, UsageEvent
+from spendtray.ingest.service import IngestResult
+from spendtray.money import nanos_to_decimal
+
+
+class RemoteError(RuntimeError):
+    """The running server refused the events; the message says why."""
+
+
+def running_server(settings: Settings, timeout: float = 0.5) -> str | None:
+    """The base URL of a Spendtray server answering on the configured port, else None."""
+    if settings.port == 0:
+        return None
+    url = f"http://127.0.0.1:{settings.port}"
+    try:
+        answer = httpx.get(f"{url}/healthz", timeout=timeout)
+    except httpx.HTTPError:
+        return None
+    if answer.status_code != 200:
+        return None
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return url if isinstance(body, dict) and body.get("status") == "ok" else None
+
+
+def event_payload(event: UsageEvent) -> dict[str, Any]:
+    """A ``UsageEvent`` in the canonical JSON shape of SPEC §5."""
+    counts = event.counts
+    payload: dict[str, Any] = {
+        "model": event.model,
+        "provider": event.provider,
+        **{name: getattr(counts, name) for name in TOKEN_FIELDS},
+        "timestamp": event.timestamp.isoformat(),
+        "project": event.project,
+        "source": event.source,
+    }
+    for name in ("agent", "session", "request_id", "service_tier", "tags"):
+        value = getattr(event, name)
+        if value:
+            payload[name] = value
+    if event.raw_usage:
+        # Kept as the stored raw usage; the explicit counts above win over what it implies.
+        payload["usage"] = event.raw_usage
+    if event.reported_cost_nanos is not None:
+        payload["cost_usd"] = str(nanos_to_decimal(event.reported_cost_nanos))
+    return payload
+
+
+class ServerSink:
+    """``store(events)`` for ``Importer``: one POST per batch, answered after the commit."""
+
+    def __init__(self, url: str, token: str, timeout: float = 120.0) -> None:
+        self._client = httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        )
+
+    def __call__(self, events: Sequence[UsageEvent]) -> IngestResult:
+        body = {"events": [event_payload(e) for e in events]}
+        try:
+            answer = self._client.post("/v1/usage", json=body)
+        except httpx.HTTPError as exc:
+            raise RemoteError(f"the running Spendtray did not take the events: {exc}") from exc
+        if answer.status_code != 202:
+            try:
+                message = answer.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = answer.text[:200]
+            raise RemoteError(f"the running Spendtray refused the events: {message}")
+        data = answer.json()
+        return IngestResult(
+            accepted=int(data["accepted"]),
+            duplicates=int(data["duplicates"]),
+            events=list(data.get("events", [])),
+            projects=frozenset(e.project for e in events),
+        )
+
+    def close(self) -> None:
+        self._client.close()
