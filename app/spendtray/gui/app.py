@@ -98,7 +98,8 @@ class GuiApp(QObject):
             self.open_dashboard()
         self.refresher.refresh_now()
 
-    def _on_snapshot(self, snapshot: Snapshot, budget_state: str | None) -> None:
+    def _on_snapshot(self, result: tuple[Snapshot, str | None]) -> None:
+        snapshot, budget_state = result
         self.tray.update(snapshot, budget_state)
         if self.dashboard is not None:
             self.dashboard.apply(snapshot)
@@ -133,6 +134,9 @@ class GuiApp(QObject):
             dashboard.filters_changed.connect(self.refresher.set_filters)
             dashboard.visibility_changed.connect(self.refresher.set_dashboard_open)
             dashboard.closed.connect(self._on_dashboard_closed)
+            if dashboard.budget_editor is not None and hasattr(dashboard.budget_editor, "changed"):
+                # new or changed limits move the budget lines and maybe the tray colour
+                dashboard.budget_editor.changed.connect(self.refresher.refresh_now)
             if self.refresher.latest is not None and self.refresher.latest.dashboard is not None:
                 dashboard.apply(self.refresher.latest)
             self.dashboard = dashboard
@@ -149,7 +153,7 @@ class GuiApp(QObject):
         from spendtray.gui.estimator_window import EstimatorWindow
 
         if self.estimator is None:
-            self.estimator = EstimatorWindow(self.core.prices)
+            self.estimator = EstimatorWindow(self.core)
         window = self.estimator
         assert isinstance(window, EstimatorWindow)
         window.show()
@@ -194,6 +198,8 @@ class GuiApp(QObject):
         for window in (self.dashboard, self.estimator, self.settings_dialog):
             if window is not None and hasattr(window, "hide"):
                 window.hide()
+        if self.estimator is not None and hasattr(self.estimator, "shutdown"):
+            self.estimator.shutdown()
         self.hooks.stop()
         self.core.stop()
         log.info("stopped; every acknowledged event is stored")

@@ -201,6 +201,7 @@ class Dashboard(QMainWindow):
         if ctx.budget_editor is not None:
             self.budget_editor = ctx.budget_editor()
             self.tabs.addTab(self.budget_editor, "Budgets")
+            self.tabs.currentChanged.connect(self._tab_changed)
 
         self.status = QLabel()
         self.status.setStyleSheet("color: #868e96;")
@@ -285,12 +286,28 @@ class Dashboard(QMainWindow):
         for group, model in self.breakdown_models.items():
             model.set_rows(breakdown_rows(data.breakdowns[group]), bold_last=True)
         self.calls_model.set_rows(data.events)
+        editor = self.budget_editor
+        if (
+            editor is not None
+            and self.tabs.currentWidget() is editor
+            and hasattr(editor, "refresh")
+        ):
+            editor.refresh()  # a few rollup sums; only while the user is looking at it
         self._show_unpriced(data.unpriced)
         local = snapshot.now.astimezone(self.ctx.zone)
         self.status.setText(
             f"Updated {local:%H:%M:%S} · read in {snapshot.seconds * 1000:.0f} ms · "
             f"ingest URL {self.ctx.url()}/v1/usage"
         )
+
+    def _tab_changed(self, _index: int) -> None:
+        editor = self.budget_editor
+        if (
+            editor is not None
+            and self.tabs.currentWidget() is editor
+            and hasattr(editor, "refresh")
+        ):
+            editor.refresh()
 
     def _show_unpriced(self, unpriced: list[dict[str, object]]) -> None:
         if not unpriced:

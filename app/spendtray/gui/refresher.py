@@ -44,10 +44,11 @@ class _Worker(QObject):
         self._budget_lines = budget_lines
         self._budget_state = budget_state
 
-    @Slot(int, object, object)
-    def run(self, generation: int, now: dt.datetime, filters: ViewFilters | None) -> None:
+    @Slot(int, object, object, bool)
+    def run(self, generation: int, now: dt.datetime, filters: ViewFilters, board: bool) -> None:
         try:
-            snapshot = collect(self._reader, generation, now, filters, self._budget_lines)
+            wanted = filters if board else None
+            snapshot = collect(self._reader, generation, now, wanted, self._budget_lines)
             state = self._budget_state() if self._budget_state else None
             self.done.emit((snapshot, state))
         except Exception as exc:  # shown in the dashboard's status line, logged in full
@@ -60,11 +61,15 @@ class _Worker(QObject):
 
 
 class Refresher(QObject):
-    """Ask with ``request()``; results arrive on ``ready(Snapshot, budget_state)``."""
+    """Ask with ``request()``; results arrive on ``ready((Snapshot, budget_state))``.
 
-    ready = Signal(object, object)
+    No signal here ever carries a bare ``None``: PySide6 loses a reference to it when it
+    crosses threads as ``object`` (the interpreter later dies "deallocating None").
+    """
+
+    ready = Signal(object)
     failed = Signal(str)
-    _run = Signal(int, object, object)
+    _run = Signal(int, object, object, bool)
 
     def __init__(
         self,
@@ -139,8 +144,7 @@ class Refresher(QObject):
         self._generation += 1
         self._in_flight = True
         self._pending = False
-        filters = self.filters if self.dashboard_open else None
-        self._run.emit(self._generation, self.clock(), filters)
+        self._run.emit(self._generation, self.clock(), self.filters, self.dashboard_open)
 
     def _finish(self) -> None:
         self._in_flight = False
@@ -150,11 +154,10 @@ class Refresher(QObject):
 
     @Slot(object)
     def _on_done(self, result: tuple[Snapshot, str | None]) -> None:
-        snapshot, state = result
-        self.latest = snapshot
+        self.latest = result[0]
         # A refresh that finished after a newer one was asked for is still shown: it is
         # never older than what is on screen, and the newer one follows right behind.
-        self.ready.emit(snapshot, state)
+        self.ready.emit(result)
         self._finish()
 
     @Slot(int, str)

@@ -61,9 +61,9 @@ class SingleInstance(QObject):
         while (socket := self.server.nextPendingConnection()) is not None:
             # The other launch writes its one line right after connecting; a short blocking
             # read keeps this free of per-socket callbacks that could outlive the socket.
-            if socket.bytesAvailable() or socket.waitForReadyRead(CONNECT_MS):
-                if bytes(socket.readAll().data()).startswith(_MESSAGE.strip()):
-                    self.activated.emit()
+            arrived = socket.bytesAvailable() > 0 or socket.waitForReadyRead(CONNECT_MS)
+            if arrived and bytes(socket.readAll().data()).startswith(_MESSAGE.strip()):
+                self.activated.emit()
             socket.disconnectFromServer()
             socket.deleteLater()
 
