@@ -138,6 +138,36 @@ def compare(ours: dict[str, dict[str, int]], theirs: list[dict[str, Any]]) -> No
     )
 
 
+def idle_passes(home: Path, logs: Path, passes: int = 5) -> None:
+    """What ``--watch`` / the tray's ImportWatcher pays per poll when nothing changed."""
+    from spendtray.config import load_settings
+    from spendtray.core import Core
+    from spendtray.importers import Importer
+
+    core = Core(load_settings(home=home, port=0))
+    core.start_store()
+    importer = Importer.for_core(core, "claude-code", [logs])
+    try:
+        importer.run()  # loads the file offsets once, as a long-running watcher does
+        walls: list[float] = []
+        cpus: list[float] = []
+        for _ in range(passes):
+            wall, cpu = time.perf_counter(), time.process_time()
+            report = importer.run()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+            assert report.bytes_read == 0
+        mean_cpu = sum(cpus) / passes
+        print(
+            f"watch poll over unchanged logs ({report.files_seen:,} files): "
+            f"{1000 * sum(walls) / passes:.0f} ms wall, {1000 * mean_cpu:.0f} ms CPU per pass "
+            f"= {100 * mean_cpu / 2.0:.1f} % of one core at the default 2 s interval"
+        )
+    finally:
+        importer.close()
+        core.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="1G", help="how much log to generate (default 1G)")
@@ -183,6 +213,7 @@ def main() -> None:
                 f"re-run over unchanged logs #{attempt}: command {wall:.2f} s "
                 f"(pass itself {inner.group(1) if inner else '?'} s), peak RSS {rss / 1e6:,.0f} MB"
             )
+        idle_passes(home, logs)
     finally:
         if args.keep:
             print(f"kept {work}")

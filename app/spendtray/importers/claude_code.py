@@ -27,6 +27,8 @@ from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, parse_times
 from spendtray.ingest.provider_usage import anthropic_tokens
 from spendtray.prices.calc import TokenCounts
 
+# Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
+_decode = json.JSONDecoder().decode
 USAGE_MARK = b'"usage"'
 SYNTHETIC_MODEL = "<synthetic>"
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
@@ -125,7 +127,7 @@ class ClaudeCodeParser:
                     stats.bad(self.path, here, "not a JSON object")
                 continue
             try:
-                obj = json.loads(line)
+                obj = _decode(line.decode("utf-8"))
             except json.JSONDecodeError as exc:
                 stats.bad(self.path, here, f"not valid JSON ({exc.msg})")
                 continue

@@ -33,6 +33,8 @@ from spendtray.ingest.event import (
 )
 from spendtray.prices.calc import TokenCounts
 
+# Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
+_decode = json.JSONDecoder().decode
 _MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
 TOTAL_FIELDS = (
     "input_tokens",
@@ -95,7 +97,7 @@ class CodexParser:
                     stats.bad(self.path, here, "not a JSON object")
                 continue
             try:
-                obj = json.loads(line)
+                obj = _decode(line.decode("utf-8"))
             except json.JSONDecodeError as exc:
                 stats.bad(self.path, here, f"not valid JSON ({exc.msg})")
                 continue

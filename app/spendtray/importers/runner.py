@@ -109,6 +109,10 @@ class Importer:
         self._lister = LogLister()
         self._projects = ProjectNames()
         self._conn: sqlite3.Connection | None = None
+        # Loaded once, then kept in step with what this importer saves. Another process
+        # importing the same files meanwhile only makes this one re-read lines, which the
+        # idempotency keys make harmless.
+        self._cursors: dict[str, FileCursor] | None = None
 
     @classmethod
     def for_core(
@@ -152,7 +156,9 @@ class Importer:
         roots = self.roots()
         report.roots = [str(r.path) for r in roots]
         conn = self._read_conn()
-        cursors = load_cursors(conn, self.kind)
+        if self._cursors is None:
+            self._cursors = load_cursors(conn, self.kind)
+        cursors = self._cursors
         now = self.clock()
         pending: list[Record] = []
         touched: dict[str, FileCursor] = {}
@@ -171,6 +177,8 @@ class Importer:
         forget = [p for p in cursors if p not in listed and _under(p, roots) and not _exists(p)]
         if forget:
             save_cursors(self.writer, [], self._now_ms(), forget)
+            for gone in forget:
+                cursors.pop(gone, None)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -245,6 +253,8 @@ class Importer:
                 except OSError:
                     state.head_hash = ""
             save_cursors(self.writer, list(touched.values()), self._now_ms())
+            if self._cursors is not None:
+                self._cursors.update(touched)
             touched.clear()
 
     def _now_ms(self) -> int:
