@@ -4,7 +4,8 @@ costs within a cent-fraction, and the one known difference explained.
 ccusage reports Anthropic-style ``inputTokens`` (without cache tokens); Spendtray's canonical
 input includes them, so uncached input = input - cache reads - cache writes. Prices: ccusage
 uses its embedded LiteLLM snapshot, Spendtray genai-prices; for these models both list the same
-rates, so the only cost differences are ccusage's float sums (< 1e-6 USD per day here).
+rates, so below 200k-token prompts the only cost differences are ccusage's float sums; above
+that the long-context rule differs (last test).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from importkit import day_rows
+from logfactory import cc_assistant, cc_usage, write_lines
 from loggen import generate_claude
 from logscenarios import write_claude, write_codex
 
@@ -92,3 +94,23 @@ def test_codex_fixture_matches_ccusage(
         assert day["outputTokens"] == mine["output_tokens"]
         assert day["reasoningOutputTokens"] == mine["reasoning_tokens"]
         assert abs(day["costUSD"] - mine["cost_nanos"] / 1e9) < 1e-9
+
+
+def test_long_context_cost_difference_is_explained(
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
+) -> None:
+    # One sonnet-4-5 call with a 251,000-token prompt (1,000 fresh + 10,000 5m writes +
+    # 240,000 reads) and 2,000 output tokens. Same tokens in both; the price rule differs:
+    # genai-prices (Anthropic's rule) moves the WHOLE call to the >200k rates:
+    #   1,000 x $6 + 2,000 x $22.50 + 10,000 x $7.50 + 240,000 x $0.60  = $0.270000
+    # ccusage tiers each kind of token on its own count, so only cache reads above 200k pay more:
+    #   1,000 x $3 + 2,000 x $15 + 10,000 x $3.75 + 200,000 x $0.30 + 40,000 x $0.60 = $0.154500
+    log = tmp_path / "claude" / "projects" / "-w" / "s.jsonl"
+    usage = cc_usage(1000, 2000, cache_read=240_000, cache_5m=10_000)
+    write_lines(log, [cc_assistant("2026-01-09T10:00:00.000Z", "s", "m1", "r1", usage, cwd="/w")])
+    make_importer("claude-code", tmp_path / "claude").run()
+    theirs = ccusage("daily", env={"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")})["daily"]
+    diff = _compare(day_rows(core, "claude-code"), theirs)["2026-01-09"]
+    assert diff["input"] == diff["output"] == diff["cache_read"] == diff["cache_write"] == 0
+    assert day_rows(core, "claude-code")["2026-01-09"]["cost_nanos"] == 270_000_000
+    assert abs(theirs[0]["totalCost"] - 0.1545) < 1e-9
