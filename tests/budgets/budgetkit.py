@@ -80,7 +80,7 @@ class App:
 
     def spend_many(self, events: list[dict[str, Any]]) -> None:
         self.core.service.ingest(events)
-        assert self.service.wait_idle()
+        assert self.service.flush()
 
     def close(self) -> None:
         self.client.close()

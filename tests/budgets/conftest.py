@@ -31,7 +31,7 @@ def make_app(home: Path, clock: Clock) -> Iterator[Factory]:
         (home / "prices.toml").write_text(PRICES, encoding="utf-8")
         settings = replace(load_settings(home=home, port=0), **{"timezone": "UTC", **overrides})
         core = Core(settings, clock=clock)
-        service = install_budgets(core, runaway or RunawayRule(enabled=False))
+        service = install_budgets(core, runaway or RunawayRule(enabled=False), min_gap=0)
         sink = Collect()
         service.add_notifier(sink)
         core.start_background()

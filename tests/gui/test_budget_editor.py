@@ -55,7 +55,7 @@ def spend(core: Core, service: BudgetService, usd: float, project: str) -> None:
             }
         ]
     )
-    assert service.wait_idle()
+    assert service.flush()
 
 
 def cell(editor: BudgetEditor, row: int, col: int) -> str:

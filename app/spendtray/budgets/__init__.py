@@ -32,11 +32,16 @@ __all__ = [
 _ATTR = "budgets"
 
 
-def install_budgets(core: Core, runaway: RunawayRule | None = None) -> BudgetService:
-    """Create the budget service for ``core``: commit listener, ingest hook, routes, webhook."""
+def install_budgets(
+    core: Core, runaway: RunawayRule | None = None, min_gap: float = 0.1
+) -> BudgetService:
+    """Create the budget service for ``core``: commit listener, ingest hook, routes, webhook.
+    ``min_gap``: seconds the evaluation worker rests between evaluations (0 in tests)."""
     from spendtray.budgets.api import budget_routes
 
-    service = BudgetService(core.writer, core.reader, core.settings, core.clock, runaway)
+    service = BudgetService(
+        core.writer, core.reader, core.settings, core.clock, runaway, min_gap=min_gap
+    )
     core.writer.add_listener(service.on_commit)
     core.budget_status = service.ingest_status
     core.extra_routes.extend(budget_routes(service, core.token, core.settings))

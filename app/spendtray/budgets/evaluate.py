@@ -15,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from spendtray.budgets.model import GLOBAL, STATES, Budget
+from spendtray.budgets.spend import SpendCache
+from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.timebuckets import current_period
 
@@ -175,13 +177,17 @@ class Evaluator:
         zone: ZoneInfo,
         week_start: int,
         clock: Callable[[], dt.datetime],
+        cache: SpendCache | None = None,
     ) -> None:
         self.reader = reader
         self.zone = zone
         self.week_start = week_start
         self.clock = clock
+        self.cache = cache
 
     def spend(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
+        if self.cache is not None:
+            return self.cache.spend(project, since, until)
         scope = None if project == GLOBAL else project
         return self.reader.spend_nanos(Filters(project=scope, since=since, until=until))
 
@@ -200,17 +206,17 @@ class Evaluator:
         return BudgetStatus(budget, spent, projected, start, end, now)
 
     def forecast(self, budget: Budget, spent: int, now: dt.datetime, end: dt.datetime) -> int:
-        lookback = FORECAST_LOOKBACK[budget.period]
         left = end - now
         if left <= dt.timedelta(0):
             return spent
-        # (now - lookback, now]: a call stamped this very instant is part of the recent pace.
-        tick = dt.timedelta(seconds=1)  # the reader works in whole seconds
-        recent = self.spend(budget.project, now - lookback + tick, now + tick)
-        # Integer arithmetic in nano-dollars: rate = recent / lookback, times the time left.
-        left_us = left // dt.timedelta(microseconds=1)
-        lookback_us = lookback // dt.timedelta(microseconds=1)
-        return spent + recent * left_us // lookback_us
+        # The recent pace: spend from a quarter-hour boundary about one lookback ago up to the
+        # period end (whole buckets, so the sum is cacheable), over the time elapsed since it.
+        back = int((now - FORECAST_LOOKBACK[budget.period]).timestamp())
+        since = dt.datetime.fromtimestamp(back - back % BUCKET_SECONDS, dt.UTC)
+        recent = self.spend(budget.project, since, end)
+        tick = dt.timedelta(microseconds=1)
+        # Integer arithmetic in nano-dollars: rate = recent / elapsed, times the time left.
+        return spent + recent * (left // tick) // ((now - since) // tick)
 
     def statuses(
         self, budgets: Iterable[Budget], now: dt.datetime | None = None, forecast: bool = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -46,6 +46,9 @@ class Budget:
     limit_nanos: int
     mode: str = "soft"
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    # When the stored row was last written (epoch ms; 0 = not stored): any rewrite, by this
+    # process or the CLI, makes the service look at the database again for its alert state.
+    revision: int = field(default=0, compare=False)
 
     @property
     def hard(self) -> bool:

@@ -23,6 +23,7 @@ from spendtray.budgets.evaluate import BudgetStatus, CheckResult, Evaluator, dec
 from spendtray.budgets.model import GLOBAL, Budget
 from spendtray.budgets.notify import Alert, LogNotifier, Notifier
 from spendtray.budgets.runaway import RunawayDetector, RunawayRule
+from spendtray.budgets.spend import SpendCache
 from spendtray.budgets.text import forecast_text, runaway_text, threshold_text
 from spendtray.config import Settings
 from spendtray.store.reader import Reader
@@ -48,23 +49,32 @@ class BudgetService:
         settings: Settings,
         clock: Callable[[], dt.datetime],
         runaway: RunawayRule | None = None,
+        min_gap: float = 0.1,
     ) -> None:
         self.writer = writer
         self.reader = reader
         self.settings = settings
         self.clock = clock
         self.zone = reader.zone
-        self.evaluator = Evaluator(reader, reader.zone, reader.week_start, clock)
+        self.spend_cache = SpendCache(reader)
+        self.evaluator = Evaluator(reader, reader.zone, reader.week_start, clock, self.spend_cache)
         self.runaway_rule = runaway or RunawayRule()
         self.runaway = RunawayDetector(reader, self.runaway_rule)
         self.log_notifier = LogNotifier()
         self._notifiers: list[Notifier] = []
         self._state_listeners: list[StateListener] = []
         self._paused = False
+        # (alert, budget revision) pairs known to be in budget_alerts; worker thread only.
+        self._recorded: set[tuple[store.AlertKey, int]] = set()
         self._queue: queue.Queue[frozenset[str] | object] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
+        # Seconds the worker rests between evaluations: commits arriving meanwhile are
+        # evaluated together, so a flood of ingests costs a bounded share of the CPU (and of
+        # the GIL) while the tray still follows within a fraction of a second.
+        self.min_gap = min_gap
+        self._stopping = threading.Event()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -77,12 +87,17 @@ class BudgetService:
     def stop(self, timeout: float = 10.0) -> None:
         if self._thread is None:
             return
+        self._stopping.set()
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
 
     def on_commit(self, info: CommitInfo) -> None:
         """Writer-thread listener: hand the touched projects to the worker, nothing more."""
+        if info.duplicates:
+            # A duplicate may have rewritten a stored row in place (more tokens, maybe another
+            # time): sums kept up to date from new rows cannot see that.
+            self.spend_cache.invalidate(info.projects)
         if info.projects:
             self.request(info.projects)
 
@@ -96,6 +111,14 @@ class BudgetService:
         """Block until every queued evaluation has finished (tests, shutdown)."""
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Block until every commit so far has been evaluated (tests, shutdown). A no-op call
+        through the writer thread comes after the commit listeners of earlier commits, which
+        have then queued their evaluations."""
+        if self.writer.running:
+            self.writer.call(lambda db: None, timeout)
+        return self.wait_idle(timeout)
 
     def _run(self) -> None:
         while True:
@@ -125,6 +148,8 @@ class BudgetService:
                     self._pending -= taken
                     self._idle.notify_all()
             if stop:
+                return
+            if self.min_gap > 0 and self._stopping.wait(self.min_gap):
                 return
 
     # -- notifiers and the pause switch ---------------------------------------------------
@@ -165,6 +190,7 @@ class BudgetService:
         now = self.clock()
         budgets = store.load_budgets(self.reader.conn(), projects - {GLOBAL})
         keys: list[store.AlertKey] = []
+        revisions: list[int] = []  # the budget row's revision per key (0 for runaway)
         alerts: list[Alert] = []
         groups: list[list[int]] = []  # indexes into keys/alerts; only the top new one is shown
         for status in self.evaluator.statuses(budgets, now):
@@ -177,6 +203,7 @@ class BudgetService:
                 for t in crossed:
                     group.append(len(keys))
                     keys.append(store.AlertKey(b.project, b.period, start, "threshold", t))
+                    revisions.append(b.revision)
                     alerts.append(
                         Alert(
                             b.project,
@@ -194,6 +221,7 @@ class BudgetService:
                 forecast_ratio = (status.forecast_nanos or 0) / b.limit_nanos
                 groups.append([len(keys)])
                 keys.append(store.AlertKey(b.project, b.period, start, "forecast", 100.0))
+                revisions.append(b.revision)
                 alerts.append(
                     Alert(
                         b.project,
@@ -215,6 +243,7 @@ class BudgetService:
             groups.append([len(keys)])
             # At most one runaway alarm per project per clock hour while the loop goes on.
             keys.append(store.AlertKey(project, "runaway", hour, "runaway", rule.factor * 100))
+            revisions.append(0)
             alerts.append(
                 Alert(
                     project,
@@ -229,7 +258,7 @@ class BudgetService:
             )
         fired: list[Alert] = []
         if keys:
-            fresh = self._claim(keys, [a.text for a in alerts], now)
+            fresh = self._claim(keys, revisions, [a.text for a in alerts], now)
             for group in groups:
                 new = [i for i in group if fresh[i]]
                 if new:
@@ -245,18 +274,34 @@ class BudgetService:
                     log.exception("budget state listener failed")
         return fired
 
-    def _claim(self, keys: list[store.AlertKey], texts: list[str], now: dt.datetime) -> list[bool]:
+    def _claim(
+        self, keys: list[store.AlertKey], revisions: list[int], texts: list[str], now: dt.datetime
+    ) -> list[bool]:
+        """True for each alert recorded now for the first time. Alerts known to be recorded
+        (for the same budget revision) skip the write, so a steady state costs no commits."""
+        marks = list(zip(keys, revisions, strict=True))
+        todo = [i for i, mark in enumerate(marks) if mark not in self._recorded]
+        fresh = [False] * len(keys)
+        if not todo:
+            return fresh
         if not self.writer.running:
-            log.warning("store writer not running; %d budget alert(s) not recorded", len(keys))
-            return [False] * len(keys)
+            log.warning("store writer not running; %d budget alert(s) not recorded", len(todo))
+            return fresh
         delivered = self.delivering
+        todo_keys = [keys[i] for i in todo]
+        todo_texts = [texts[i] for i in todo]
 
         def claim(db: Any) -> list[bool]:
-            return store.claim_alerts(db.conn, keys, texts, _ms(now), delivered)
+            return store.claim_alerts(db.conn, todo_keys, todo_texts, _ms(now), delivered)
 
         result = self.writer.call(claim)
         assert isinstance(result, list)
-        return result
+        if len(self._recorded) > 10_000:
+            self._recorded.clear()
+        for i, new in zip(todo, result, strict=True):
+            fresh[i] = new
+            self._recorded.add(marks[i])
+        return fresh
 
     def _deliver(self, alert: Alert) -> None:
         if not self.delivering:
@@ -332,6 +377,8 @@ class BudgetService:
 
         removed = self.writer.call(write)
         assert isinstance(removed, int)
+        # Its alert rows are gone: a budget added again later must be able to fire again.
+        self._recorded = {m for m in self._recorded if m[0].project != project}
         if self._state_listeners:
             self.request(frozenset())
         return removed

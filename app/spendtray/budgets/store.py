@@ -19,19 +19,20 @@ _PERIOD_ORDER = "CASE period WHEN 'day' THEN 0 WHEN 'week' THEN 1 ELSE 2 END"
 
 
 def _budget(row: tuple[object, ...]) -> Budget:
-    project, period, limit_nanos, mode, thresholds = row
+    project, period, limit_nanos, mode, thresholds, updated_at = row
     return Budget(
         project=str(project),
         period=str(period),
         limit_nanos=int(limit_nanos),  # type: ignore[call-overload]
         mode=str(mode),
         thresholds=tuple(float(t) for t in json.loads(str(thresholds))),
+        revision=int(updated_at),  # type: ignore[call-overload]
     )
 
 
 def load_budgets(conn: sqlite3.Connection, projects: frozenset[str] | None = None) -> list[Budget]:
     """Every budget (``projects`` = None), or those of ``projects`` plus the global ones."""
-    sql = f"SELECT {_COLUMNS} FROM budgets"
+    sql = f"SELECT {_COLUMNS}, updated_at FROM budgets"
     args: list[str] = []
     if projects is not None:
         wanted = sorted(projects | {"*"})
@@ -44,9 +45,12 @@ def load_budgets(conn: sqlite3.Connection, projects: frozenset[str] | None = Non
 def put_budget(conn: sqlite3.Connection, budget: Budget, now_ms: int) -> None:
     """Insert or replace; a changed limit or thresholds re-arms the budget's alerts."""
     old = conn.execute(
-        "SELECT limit_nanos, thresholds FROM budgets WHERE project = ? AND period = ?",
+        "SELECT limit_nanos, thresholds, updated_at FROM budgets WHERE project = ? AND period = ?",
         (budget.project, budget.period),
     ).fetchone()
+    if old is not None:
+        # updated_at doubles as the revision: it must change on every write, even within 1 ms.
+        now_ms = max(now_ms, int(old[2]) + 1)
     thresholds = json.dumps(list(budget.thresholds))
     if old is not None and (old[0] != budget.limit_nanos or old[1] != thresholds):
         conn.execute(

@@ -1,0 +1,49 @@
+"""The per-period spend cache agrees with a fresh rollup sum whatever is stored meanwhile."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from budgetkit import UTC, App, event
+
+from spendtray.budgets.model import make_budget
+from spendtray.store.reader import Filters
+from spendtray.store.timebuckets import current_period
+
+
+def fresh(app: App, project: str | None, period: str) -> int:
+    start, end = current_period(app.clock.now, period, app.service.zone)
+    return app.core.reader.spend_nanos(Filters(project=project, since=start, until=end))
+
+
+def cached(app: App, project: str, period: str) -> int:
+    start, end = current_period(app.clock.now, period, app.service.zone)
+    return app.service.spend_cache.spend(project, start, end)
+
+
+def test_cache_follows_new_backdated_and_rewritten_events(app: App) -> None:
+    app.service.put(make_budget("acme", "month", 100))
+    app.service.put(make_budget("*", "month", 100))
+    app.spend(1)
+    assert cached(app, "acme", "month") == fresh(app, "acme", "month") == 10**9
+    assert cached(app, "*", "month") == 10**9
+    # other projects, an event of last month, a backdated one of this month
+    app.spend(2, "other")
+    app.spend(4, at=dt.datetime(2026, 10, 31, 23, 0, tzinfo=UTC))
+    app.spend(8, at=dt.datetime(2026, 11, 1, 0, 0, tzinfo=UTC))
+    assert cached(app, "acme", "month") == fresh(app, "acme", "month") == 9 * 10**9
+    assert cached(app, "*", "month") == fresh(app, None, "month") == 11 * 10**9
+    # a duplicate request_id with more tokens rewrites the stored row in place
+    first = {**event(1, "acme", app.clock.now), "request_id": "req-1"}
+    app.spend_many([first])
+    assert cached(app, "acme", "month") == 10 * 10**9
+    bigger = {**event(3, "acme", app.clock.now), "request_id": "req-1"}
+    app.spend_many([bigger])
+    assert fresh(app, "acme", "month") == 12 * 10**9
+    assert cached(app, "acme", "month") == 12 * 10**9
+    assert cached(app, "*", "month") == fresh(app, None, "month") == 14 * 10**9
+    # a batch stored between two reads is counted exactly once
+    app.spend_many([event(0.25, "acme", app.clock.now) for _ in range(8)])
+    assert cached(app, "acme", "month") == fresh(app, "acme", "month") == 14 * 10**9
+    status = app.client.get("/v1/budgets").json()["budgets"]
+    assert [(b["project"], b["spent_usd"]) for b in status] == [("*", 16), ("acme", 14)]
