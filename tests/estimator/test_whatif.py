@@ -38,9 +38,12 @@ def _events() -> list[dict[str, Any]]:
         {"model": "gpt-4o", "input_tokens": 70_000, "output_tokens": 1_000, "batch": True},
         {"model": "made-up-model-9", "input_tokens": 100, "output_tokens": 10},
     ]
+    yesterday = (NOW - dt.timedelta(days=1)).replace(minute=0, second=0)
+    # on both sides of DeepSeek's off-peak window (16:30–00:30 UTC), whatever the time now
+    stamps = [yesterday.replace(hour=10), yesterday.replace(hour=20)]
+    stamps += [NOW - dt.timedelta(days=index * 3, hours=index) for index in range(2, len(base))]
     events = []
-    for index, event in enumerate(base):
-        stamp = NOW - dt.timedelta(days=index * 3, hours=index)
+    for index, (event, stamp) in enumerate(zip(base, stamps, strict=True)):
         events.append(
             {**event, "project": "acme", "timestamp": stamp.isoformat(), "agent": f"a{index % 2}"}
         )
@@ -74,7 +77,18 @@ def _post(client: httpx.Client, events: list[dict[str, Any]]) -> None:
     assert response.status_code == 202, response.text
 
 
-@pytest.mark.parametrize("target", ["claude-sonnet-4-5", "gemini-2.5-pro", "gpt-4.1-mini"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "claude-sonnet-4-5",
+        "gemini-2.5-pro",
+        "gpt-4.1-mini",
+        # prices that change with the time of day
+        "deepseek-chat",
+        # rates with more decimals than the SQL plan holds: the Python fallback
+        "huggingface_together/meta-llama/Llama-3.3-70B-Instruct",
+    ],
+)
 def test_whatif_matches_posting_the_same_usage_under_the_target(
     core: Core, client: httpx.Client, second_core: Core, target: str
 ) -> None:
@@ -146,3 +160,36 @@ def test_unknown_targets_are_listed_and_empty_selection_costs_nothing(core: Core
     assert data["selection"]["project"] == "nobody"
     with pytest.raises(WhatIfError, match="target model"):
         reprice_history(core.reader.conn(), Filters(), ["  "], book=core.prices)
+
+
+def test_overflowing_token_counts_fall_back_to_python(
+    core: Core, client: httpx.Client, second_core: Core
+) -> None:
+    huge = {
+        "model": "gpt-4o",
+        "project": "acme",
+        "input_tokens": 999_999_999_999,
+        "output_tokens": 9,
+    }
+    _post(client, [*_events(), huge])
+    selection = Filters(project="acme", since=NOW - dt.timedelta(days=30))
+    report = reprice_history(core.reader.conn(), selection, ["claude-opus-4-1"], book=core.prices)
+    with httpx.Client(
+        base_url=second_core.url, headers={"Authorization": f"Bearer {second_core.token}"}
+    ) as other:
+        _post(other, [{**e, "model": "claude-opus-4-1"} for e in [*_events(), huge]])
+    expected = second_core.reader.summary("project", selection).total
+    assert report.totals.calls == 9
+    assert report.results[0].whatif_cost_nanos == expected.cost_nanos
+
+
+def test_time_of_day_prices_are_split_within_the_day(core: Core) -> None:
+    from spendtray.estimator.whatif_eras import eras_for, time_of_day_points
+
+    points = time_of_day_points(core.prices)
+    start = int((NOW - dt.timedelta(days=2)).timestamp() * 1000)
+    end = int(NOW.timestamp() * 1000)
+    eras = eras_for(core.prices, "deepseek-chat", (0, None), start, end, points["deepseek-chat"])
+    assert eras is not None and len(eras[0].segments) > 1
+    eras = eras_for(core.prices, "gpt-4o", (0, None), start, end, (0,))
+    assert eras is not None and len(eras) == 1 and len(eras[0].segments) == 1

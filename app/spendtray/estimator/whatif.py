@@ -1,12 +1,15 @@
 """What-if on real history: stored usage re-priced as if every call had gone to another model.
 
-Any thread but the GUI's (it reads the whole selection: about a second per million events);
-the CLI, the server's thread pool and the estimator window's worker call it. Only token counts
-are read, never prompt text (none is stored). Each event is priced on its own, because
-long-context tiers are a cliff on each call's prompt, at the target's price in force at the
-event's minute and with the event's batch / service tier, exactly as ingest would have priced
-it. Events with the same token tuple in the same minute share one price, so SQLite groups them
-and Python prices each distinct tuple once.
+Any thread but the GUI's (a million events take about a second per target model); the CLI,
+the server's thread pool and the estimator window's worker call it. Only token counts are read,
+never prompt text (none is stored). Each event is priced on its own, because long-context tiers
+are a cliff on each call's prompt, at the target's price in force at the event's time and with
+the event's batch / service tier, exactly as ingest would have priced it had it been sent there.
+
+Two ways to get there, same answer to the nano-dollar: usually SQLite computes every event's
+cost itself (``whatif_sql``), one scan per stretch of days over which the target's price does
+not change (genai-prices dates prices by UTC day); for a price that plan cannot express, or one
+that changes with the time of day, ``whatif_rowwise`` prices distinct token tuples in Python.
 """
 
 from __future__ import annotations
@@ -17,21 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spendtray.money import nanos_to_decimal
-from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts, UnknownModel
-from spendtray.prices.calc import PricingError
-from spendtray.store.reader import Filters
-
-_TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
+from spendtray.estimator.whatif_eras import (
+    TOTAL_COLUMNS,
+    Era,
+    eras_for,
+    table_for,
+    tally_sql,
+    time_of_day_points,
 )
-_MS_PER_MINUTE = 60_000
+from spendtray.estimator.whatif_rowwise import Tally, tally_rowwise
+from spendtray.money import nanos_to_decimal
+from spendtray.prices.book import PriceBook, ResolvedPrice, UnknownModel
+from spendtray.store.reader import Filters
 
 
 class WhatIfError(ValueError):
@@ -143,83 +143,11 @@ def _selection_sql(filters: Filters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
-class _TargetPrices:
-    """The target's price per (minute, batch, service tier), one object per distinct price.
-
-    The book builds a fresh ``ResolvedPrice`` for every minute; collapsing equal prices lets
-    the per-tuple cost memo hit across minutes, which is what makes a month of history cheap.
-    """
-
-    def __init__(self, book: PriceBook, target: str) -> None:
-        self.book = book
-        self.target = target
-        self._by_slot: dict[tuple[int, int, str | None], ResolvedPrice] = {}
-        self._canonical: dict[tuple[Any, ...], ResolvedPrice] = {}
-
-    def at(self, minute: int, batch: int, tier: str | None) -> ResolvedPrice:
-        slot = (minute, batch, tier)
-        price = self._by_slot.get(slot)
-        if price is not None:
-            return price
-        when = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
-        resolved = self.book.resolve(self.target, None, when, service_tier=tier, batch=bool(batch))
-        signature = (
-            resolved.model_id,
-            resolved.provider_id,
-            repr(sorted(resolved.unit_prices.items())),
-        )
-        price = self._canonical.setdefault(signature, resolved)
-        self._by_slot[slot] = price
-        return price
-
-
-class _Target:
-    """Running what-if total for one target model."""
-
-    def __init__(self, book: PriceBook, target: str, current: ResolvedPrice) -> None:
-        self.target = target
-        self.current = current
-        self.prices = _TargetPrices(book, target)
-        self.memo: dict[tuple[int, tuple[int, ...]], int | None] = {}
-        self.cost = self.unpriceable = self.crossed = self.over = 0
-
-    def add(
-        self, counts: tuple[int, ...], minute: int, batch: int, tier: str | None, n: int
-    ) -> None:
-        price = self.prices.at(minute, batch, tier)
-        key = (id(price), counts)
-        if key in self.memo:
-            cost = self.memo[key]
-        else:
-            try:
-                cost = price.cost_nanos(TokenCounts(*counts))
-            except PricingError:
-                cost = None
-            self.memo[key] = cost
-        if cost is None:
-            self.unpriceable += n
-        else:
-            self.cost += cost * n
-        thresholds = price.tier_thresholds
-        if thresholds and counts[0] > thresholds[0]:
-            self.crossed += n
-        window = self.current.context_window
-        if window is not None and counts[0] + counts[1] > window:
-            self.over += n
-
-    def result(self, actual_nanos: int) -> TargetCost:
-        return TargetCost(
-            target=self.target,
-            model_id=self.current.model_id,
-            provider=self.current.provider_id,
-            price_source=self.current.source,
-            context_window=self.current.context_window,
-            whatif_cost_nanos=self.cost,
-            difference_nanos=self.cost - actual_nanos,
-            unpriceable_calls=self.unpriceable,
-            tier_crossed_calls=self.crossed,
-            over_context_calls=self.over,
-        )
+def _totals(conn: sqlite3.Connection, source: str, where: str, args: list[Any]) -> HistoryTotals:
+    row = conn.execute(
+        f"SELECT {', '.join(TOTAL_COLUMNS)} FROM {source} WHERE {where}", args
+    ).fetchone()
+    return HistoryTotals(*(int(v or 0) for v in row))
 
 
 def reprice_history(
@@ -231,51 +159,68 @@ def reprice_history(
 ) -> WhatIfReport:
     """Price the stored events matching ``filters`` as if each had been sent to each target.
 
-    ``conn`` is a read connection to the Spendtray database (``Reader.conn()``); the events are
-    read once whatever the number of targets. Targets without a known price are listed in
-    ``unknown``. Raises ``WhatIfError`` when no target is given.
+    ``conn`` is a read connection to the Spendtray database (``Reader.conn()``). Targets
+    without a known price are listed in ``unknown``. Raises ``WhatIfError`` when no target is
+    given.
     """
     if isinstance(targets, str):
         targets = [targets]
     names = [t.strip() for t in targets if isinstance(t, str) and t.strip()]
     if not names:
         raise WhatIfError("the what-if needs at least one target model")
-    accumulators: list[_Target] = []
+    current: dict[str, ResolvedPrice] = {}
     unknown: list[tuple[str, str]] = []
     for name in dict.fromkeys(names):
         try:
-            accumulators.append(_Target(book, name, book.resolve(name)))
+            current[name] = book.resolve(name)
         except UnknownModel as exc:
             unknown.append((name, exc.reason))
     where, args = _selection_sql(filters)
-    tokens = ", ".join(_TOKEN_COLUMNS)
-    sql = (
-        f"SELECT {tokens}, batch, service_tier, ts / {_MS_PER_MINUTE} AS minute, count(*), "
-        "sum(coalesce(cost_nanos, 0)), sum(1 - priced) "
-        f"FROM events WHERE {where} GROUP BY {tokens}, batch, service_tier, minute"
-    )
-    calls = actual = unpriced = 0
-    sums = [0, 0, 0, 0]
-    for row in conn.execute(sql, args):
-        counts: tuple[int, ...] = row[:7]
-        n = row[10]
-        calls += n
-        actual += row[11]
-        unpriced += row[12]
-        for i in range(4):
-            sums[i] += counts[i] * n
-        for accumulator in accumulators:
-            accumulator.add(counts, row[9], row[7], row[8], n)
-    totals = HistoryTotals(
-        calls=calls,
-        input_tokens=sums[0],
-        output_tokens=sums[1],
-        cache_read_tokens=sums[2],
-        cache_write_tokens=sums[3],
-        actual_cost_nanos=actual,
-        actual_unpriced_calls=unpriced,
-    )
-    results = sorted(
-        (a.result(actual) for a in accumulators), key=lambda r: (r.whatif_cost_nanos, r.target)
-    )
+    source = table_for(conn, where, args)
+    span = conn.execute(f"SELECT min(ts), max(ts) FROM events WHERE {where}", args).fetchone()
+    tallies = {name: Tally() for name in current}
+    if span[0] is None or not current:
+        totals = _totals(conn, source, where, args)
+    else:
+        contexts = [
+            (int(batch), tier)
+            for batch, tier in conn.execute(
+                f"SELECT DISTINCT batch, service_tier FROM {source} WHERE {where}", args
+            )
+        ]
+        day_points = time_of_day_points(book)
+        planned: dict[str, dict[tuple[int, str | None], list[Era]]] = {}
+        rowwise: dict[str, ResolvedPrice] = {}
+        for name, price in current.items():
+            points = day_points.get(price.model_id, (0,))
+            eras = {
+                c: eras_for(book, name, c, int(span[0]), int(span[1]), points) for c in contexts
+            }
+            if all(e is not None for e in eras.values()):
+                planned[name] = {c: e for c, e in eras.items() if e is not None}
+            else:
+                rowwise[name] = price
+        sums, overflowed = tally_sql(conn, source, where, args, contexts, planned, current, tallies)
+        totals = HistoryTotals(*sums)
+        for name in overflowed:
+            tallies[name] = Tally()
+            rowwise[name] = current[name]
+        if rowwise:
+            tally_rowwise(conn, where, args, rowwise, book, tallies)
+    results = [
+        TargetCost(
+            target=name,
+            model_id=price.model_id,
+            provider=price.provider_id,
+            price_source=price.source,
+            context_window=price.context_window,
+            whatif_cost_nanos=tallies[name].cost,
+            difference_nanos=tallies[name].cost - totals.actual_cost_nanos,
+            unpriceable_calls=tallies[name].unpriceable,
+            tier_crossed_calls=tallies[name].crossed,
+            over_context_calls=tallies[name].over,
+        )
+        for name, price in current.items()
+    ]
+    results.sort(key=lambda r: (r.whatif_cost_nanos, r.target))
     return WhatIfReport(filters=filters, totals=totals, results=results, unknown=unknown)

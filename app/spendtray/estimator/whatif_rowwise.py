@@ -1,0 +1,112 @@
+"""The what-if's fallback: price distinct stored token tuples in Python, minute by minute.
+
+Any thread but the GUI's. Used for prices the SQL plan cannot express exactly (rates with more
+decimals than 64-bit femto-dollars hold) and for prices that change with the time of day, so it
+resolves the target's price for every minute that has events. SQLite groups identical token
+tuples within a minute, and equal prices in different minutes share one cost memo, so each
+distinct (tuple, price) pair is costed once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts
+from spendtray.prices.calc import PricingError
+
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+)
+_MS_PER_MINUTE = 60_000
+
+
+@dataclass
+class Tally:
+    """One target's running what-if figures."""
+
+    cost: int = 0
+    unpriceable: int = 0
+    crossed: int = 0
+    over: int = 0
+
+    def add(self, cost: int, unpriceable: int, crossed: int, over: int) -> None:
+        self.cost += cost
+        self.unpriceable += unpriceable
+        self.crossed += crossed
+        self.over += over
+
+
+def price_signature(price: ResolvedPrice) -> tuple[Any, ...]:
+    """Equal for two resolutions that cost every usage the same."""
+    return (price.model_id, price.provider_id, repr(sorted(price.unit_prices.items())))
+
+
+class _MinutePrices:
+    """The target's price per (minute, batch, service tier), one object per distinct price."""
+
+    def __init__(self, book: PriceBook, target: str) -> None:
+        self.book = book
+        self.target = target
+        self._by_slot: dict[tuple[int, int, str | None], ResolvedPrice] = {}
+        self._canonical: dict[tuple[Any, ...], ResolvedPrice] = {}
+
+    def at(self, minute: int, batch: int, tier: str | None) -> ResolvedPrice:
+        slot = (minute, batch, tier)
+        price = self._by_slot.get(slot)
+        if price is None:
+            when = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
+            resolved = self.book.resolve(
+                self.target, None, when, service_tier=tier, batch=bool(batch)
+            )
+            price = self._canonical.setdefault(price_signature(resolved), resolved)
+            self._by_slot[slot] = price
+        return price
+
+
+def tally_rowwise(
+    conn: sqlite3.Connection,
+    where: str,
+    args: list[Any],
+    targets: dict[str, ResolvedPrice],
+    book: PriceBook,
+    tallies: dict[str, Tally],
+) -> None:
+    """Adds the selected events priced in Python on each of ``targets`` (name -> price now)."""
+    tokens = ", ".join(TOKEN_COLUMNS)
+    sql = (
+        f"SELECT {tokens}, batch, service_tier, ts / {_MS_PER_MINUTE} AS minute, count(*) "
+        f"FROM events WHERE {where} GROUP BY {tokens}, batch, service_tier, minute"
+    )
+    prices = {name: _MinutePrices(book, name) for name in targets}
+    memo: dict[tuple[int, tuple[int, ...]], int | None] = {}
+    for row in conn.execute(sql, args):
+        counts: tuple[int, ...] = row[:7]
+        n = row[10]
+        for name, current in targets.items():
+            price = prices[name].at(row[9], row[7], row[8])
+            key = (id(price), counts)
+            if key in memo:
+                cost = memo[key]
+            else:
+                try:
+                    cost = price.cost_nanos(TokenCounts(*counts))
+                except PricingError:
+                    cost = None
+                memo[key] = cost
+            thresholds = price.tier_thresholds
+            window = current.context_window
+            tallies[name].add(
+                0 if cost is None else cost * n,
+                n if cost is None else 0,
+                n if thresholds and counts[0] > thresholds[0] else 0,
+                n if window is not None and counts[0] + counts[1] > window else 0,
+            )
