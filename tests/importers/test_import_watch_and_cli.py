@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -169,3 +174,36 @@ def test_default_places(tmp_path: Path) -> None:
     (codex / "archived_sessions").mkdir()
     assert [r.path.name for r in codex_roots({}, user)] == ["sessions", "archived_sessions"]
     assert codex_roots({"CODEX_HOME": str(tmp_path / "absent")}, user) == []
+
+
+def test_cli_watch_follows_until_ctrl_c(no_server: None, home: Path, tmp_path: Path) -> None:
+    log = tmp_path / "claude" / "projects" / "-p" / "s.jsonl"
+    write_lines(log, [_line(1)])
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spendtray", "import", "claude-code", "--path",
+         str(tmp_path / "claude"), "--watch", "--interval", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root / "app")},
+    )  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
+
+    def next_line() -> str:
+        try:
+            return lines.get(timeout=30)
+        except queue.Empty:
+            proc.kill()
+            raise AssertionError("no output from `spendtray import --watch`") from None
+
+    try:
+        assert "1 new calls stored" in next_line()
+        write_lines(log, [_line(2), _line(3)], mode="a")
+        assert "2 new calls stored" in next_line()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 0
+    assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
