@@ -7,7 +7,6 @@ their routes are appended to ``extra_routes`` by the composition root.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from spendtray import __version__
 from spendtray.config import Settings
 from spendtray.ingest.service import BatchError, IngestService
 from spendtray.prices.book import PriceBook, UnknownModel
+from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.guard import ApiError, Guard, error_response, read_body
 from spendtray.server.payload import decode_events
 from spendtray.store.reader import GROUPS, Filters, QueryError, Reader, summary_row_json
@@ -108,6 +108,7 @@ def build_app(ctx: ServerContext) -> Starlette:
     guard = Guard(ctx.token, settings.require_token, settings.allowed_origins)
     service = ctx.service
     reader = ctx.reader
+    batcher = CommitBatcher(service.writer)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -123,7 +124,7 @@ def build_app(ctx: ServerContext) -> Starlette:
                 rows, priced = service.prepare(events)
         except BatchError as exc:
             return error_response(400, f"nothing stored: {exc}", exc.details())
-        outcomes = await asyncio.wrap_future(service.submit(rows))
+        outcomes = await batcher.commit(rows)
         result = service.result(priced, outcomes)
         budget: dict[str, Any] = {}
         if ctx.budget_status is not None:
