@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from importkit import day_rows, events, total_row
-from logfactory import cc_assistant, cc_usage, write_lines
+from logfactory import cc_assistant, cc_usage, dumps, write_lines
 from logscenarios import CLAUDE_DAYS, CLAUDE_MALFORMED, write_claude
 
 from spendtray.core import Core
@@ -137,3 +138,22 @@ def test_unknown_model_is_stored_unpriced(
     (event,) = events(core, "claude-code")
     assert event["priced"] is False and event["cost_usd"] is None
     assert event["project"] == "w"
+
+
+def test_line_without_ids_is_keyed_by_its_uuid(
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+) -> None:
+    line = json.loads(cc_assistant("2026-02-01T10:00:00.000Z", "s", "m", None, cc_usage(3, 4)))
+    del line["message"]["id"]
+    log = tmp_path / "claude" / "projects" / "-w" / "s.jsonl"
+    write_lines(log, [dumps(line)])
+    importer = make_importer("claude-code", tmp_path / "claude")
+    importer.run()
+    # Rewritten from scratch with another line first: read again, the old line counted once.
+    log.unlink()
+    other = cc_assistant("2026-02-01T09:00:00.000Z", "s", "m0", "r0", cc_usage(1, 1))
+    write_lines(log, [other, dumps(line)])
+    report = importer.run()
+    assert report.files_read == 1 and report.stored == 1 and report.duplicates == 1
+    keys = {e["request_id"] for e in events(core, "claude-code")}
+    assert keys == {f"cc:line:{line['uuid']}", "cc:m0:r0"}

@@ -196,6 +196,9 @@ class ClaudeCodeParser:
             key = f"cc:{message_id}:{request_id or ''}"
         elif request_id is not None:
             key = f"cc::{request_id}"
+        elif _id(entry.get("uuid")) is not None:
+            # Without ids the line's own uuid still keeps a re-read file from counting twice.
+            key = f"cc:line:{_id(entry.get('uuid'))}"
         tier = usage.get("service_tier")
         cost = entry.get("costUSD")
         tags: dict[str, Any] = {}
