@@ -11,6 +11,7 @@ def _event(project: str, model: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtbot: Any) -> None:
+    dashboard.show_tab("calls")
     ten_days_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=10)).isoformat()
     post(
         _event("acme", "gpt-4o-mini"),
@@ -25,8 +26,16 @@ def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtb
         lambda: {e["project"] for e in dashboard.calls_model.rows} == {"acme"}, timeout=1000
     )
     assert len(dashboard.calls_model.rows) == 2
-    assert [r.key for r in dashboard.breakdown_models["project"].rows] == ["acme", "Total"]
-    assert list(dashboard.days_chart.bars[0].name() for _ in [0]) == ["acme"]
+    dashboard.show_tab("breakdown")
+    qtbot.waitUntil(
+        lambda: [r.key for r in dashboard.breakdown_models["project"].rows] == ["acme", "Total"],
+        timeout=1000,
+    )
+    dashboard.show_tab("overview")
+    qtbot.waitUntil(
+        lambda: [bar.name() for bar in dashboard.days_chart.bars] == ["acme"], timeout=1000
+    )
+    dashboard.show_tab("calls")
 
     dashboard.set_filter("provider", "anthropic")
     qtbot.waitUntil(
@@ -61,9 +70,11 @@ def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtb
 
 
 def test_unpriced_usage_is_named(gui: Any, dashboard: Any, post: Any, qtbot: Any) -> None:
+    dashboard.show_tab("calls")
     post(_event("lab", "my-homebrew-model-7b", provider="acme-ai"))
     qtbot.waitUntil(lambda: not dashboard.unpriced_banner.isHidden(), timeout=1000)
     assert "my-homebrew-model-7b" in dashboard.unpriced_banner.text()
+    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 1, timeout=1000)
     assert dashboard.calls_model.rows[0]["priced"] is False
     assert gui.tray.state == "unpriced"
     assert "no known price" in gui.tray.icon.toolTip()

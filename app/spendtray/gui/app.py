@@ -133,6 +133,8 @@ class GuiApp(QObject):
             dashboard = Dashboard(self.dashboard_context())
             dashboard.filters_changed.connect(self.refresher.set_filters)
             dashboard.visibility_changed.connect(self.refresher.set_dashboard_open)
+            dashboard.part_changed.connect(self.refresher.set_visible_part)
+            self.refresher.visible_parts = frozenset({dashboard.visible_part()})
             dashboard.closed.connect(self._on_dashboard_closed)
             if dashboard.budget_editor is not None and hasattr(dashboard.budget_editor, "changed"):
                 # new or changed limits move the budget lines and maybe the tray colour

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from itertools import accumulate
-from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor
 
-from spendtray.gui.snapshot import DashboardData
+from spendtray.gui.snapshot import Overview
 
 PALETTE = ("#4c6ef5", "#f59f00", "#2f9e44", "#ae3ec9", "#e8590c", "#1098ad", "#868e96")
 LINE = "#1c7ed6"
@@ -55,18 +54,28 @@ def _plot(title: str, bottom: str) -> pg.PlotWidget:
     return widget
 
 
-def _budget_line(plot: pg.PlotWidget, nanos: int | None, label: str) -> pg.InfiniteLine | None:
-    if not nanos:
-        return None
-    line = pg.InfiniteLine(
-        pos=dollars(nanos),
-        angle=0,
-        pen=pg.mkPen(BUDGET, width=2, style=Qt.PenStyle.DashLine),
-        label=label,
-        labelOpts={"position": 0.12, "color": BUDGET, "fill": (255, 255, 255, 200)},
-    )
-    plot.addItem(line)
-    return line
+class BudgetLine:
+    """One dashed horizontal budget line, kept and moved rather than re-created."""
+
+    def __init__(self, plot: pg.PlotWidget, label: str) -> None:
+        self.line = pg.InfiniteLine(
+            pos=0,
+            angle=0,
+            pen=pg.mkPen(BUDGET, width=2, style=Qt.PenStyle.DashLine),
+            label=label,
+            labelOpts={"position": 0.12, "color": BUDGET, "fill": (255, 255, 255, 200)},
+        )
+        self.line.hide()
+        plot.addItem(self.line, ignoreBounds=True)
+
+    def set(self, nanos: int | None) -> float:
+        """Show at ``nanos`` (hide when None/0); answers the height in dollars."""
+        if not nanos:
+            self.line.hide()
+            return 0.0
+        self.line.setValue(dollars(nanos))
+        self.line.show()
+        return dollars(nanos)
 
 
 class TodayChart:
@@ -85,24 +94,26 @@ class TodayChart:
             fillLevel=0,
             brush=QColor(76, 110, 245, 40),
         )
-        self.budget: pg.InfiniteLine | None = None
+        self.budget = BudgetLine(self.widget, "daily budget")
         self.xs: list[float] = []
         self.ys: list[float] = []
+        self._ticks: list[tuple[float, str]] = []
 
-    def set_data(self, data: DashboardData) -> None:
+    def set_data(self, data: Overview) -> None:
         cumulative = list(accumulate(data.hour_costs[: data.current_hour + 1]))
         self.xs = [0.0, *(float(i + 1) for i in range(len(cumulative)))]
         self.ys = [0.0, *(dollars(c) for c in cumulative)]
         self.curve.setData(self.xs, self.ys)
         hours = len(data.hour_labels)
-        ticks = [(i, f"{data.hour_labels[i]}:00") for i in range(0, hours, 3)]
-        ticks.append((hours, "24:00"))
-        self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
-        if self.budget is not None:
-            self.widget.removeItem(self.budget)
-        limit = data.budget_lines.get("day")
-        self.budget = _budget_line(self.widget, limit, "daily budget")
-        top = max([*self.ys, dollars(limit) if limit else 0.0])
+        ticks: list[tuple[float, str]] = [
+            (float(i), f"{data.hour_labels[i]}:00") for i in range(0, hours, 3)
+        ]
+        ticks.append((float(hours), "24:00"))
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
+        limit = self.budget.set(data.budget_lines.get("day"))
+        top = max([*self.ys, limit])
         self.widget.setXRange(0, hours, padding=0.02)
         self.widget.setYRange(0, top * 1.15 if top > 0 else 0.01, padding=0)
 
@@ -116,44 +127,54 @@ class DaysChart:
             offset=(10, 5), labelTextColor="#212529", brush=(255, 255, 255, 210)
         )
         self.bars: list[pg.BarGraphItem] = []
-        self.budget: pg.InfiniteLine | None = None
+        self.names: list[str] = []
+        self.budget = BudgetLine(self.widget, "daily budget")
         self.totals: list[int] = []
+        self._ticks: list[tuple[float, str]] = []
 
-    def set_data(self, data: DashboardData) -> None:
+    def _rebuild_series(self, names: list[str], n: int) -> None:
+        # Only when the set of projects changes: legend entries are costly to lay out.
         plot = self.widget
         for bar in self.bars:
             plot.removeItem(bar)
-        self.bars = []
         self.legend.clear()
-        n = len(data.day_keys)
-        base = [0.0] * n
-        self.totals = [0] * n
-        for index, (project, costs) in enumerate(data.day_series.items()):
-            heights = [dollars(c) for c in costs]
+        self.bars = []
+        for index, name in enumerate(names):
             colour = PALETTE[index % len(PALETTE)]
             bar = pg.BarGraphItem(
                 x=list(range(n)),
-                height=heights,
-                y0=list(base),
+                height=[0.0] * n,
+                y0=[0.0] * n,
                 width=0.75,
                 brush=colour,
                 pen=pg.mkPen(colour),
-                name=project,
+                name=name,
             )
             plot.addItem(bar)
-            self.legend.addItem(bar, project or "(no project)")
+            self.legend.addItem(bar, name or "(no project)")
             self.bars.append(bar)
+        self.names = names
+
+    def set_data(self, data: Overview) -> None:
+        n = len(data.day_keys)
+        names = list(data.day_series)
+        if names != self.names or (self.bars and len(self.bars[0].opts["x"]) != n):
+            self._rebuild_series(names, n)
+        base = [0.0] * n
+        self.totals = [0] * n
+        for bar, costs in zip(self.bars, data.day_series.values(), strict=True):
+            heights = [dollars(c) for c in costs]
+            bar.setOpts(x=list(range(n)), height=heights, y0=list(base))
             base = [b + h for b, h in zip(base, heights, strict=True)]
             self.totals = [t + c for t, c in zip(self.totals, costs, strict=True)]
-        ticks = [(i, _short_day(data.day_keys[i])) for i in range(n - 1, -1, -5)]
-        plot.getPlotItem().getAxis("bottom").setTicks([ticks])
-        if self.budget is not None:
-            plot.removeItem(self.budget)
-        limit = data.budget_lines.get("day")
-        self.budget = _budget_line(plot, limit, "daily budget")
-        top = max([*base, dollars(limit) if limit else 0.0, 0.0])
-        plot.setXRange(-0.6, n - 0.4, padding=0)
-        plot.setYRange(0, top * 1.2 if top > 0 else 0.01, padding=0)
+        ticks = [(float(i), _short_day(data.day_keys[i])) for i in range(n - 1, -1, -5)]
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
+        limit = self.budget.set(data.budget_lines.get("day"))
+        top = max([*base, limit, 0.0])
+        self.widget.setXRange(-0.6, n - 0.4, padding=0)
+        self.widget.setYRange(0, top * 1.2 if top > 0 else 0.01, padding=0)
 
 
 def _short_day(key: str) -> str:
@@ -163,13 +184,3 @@ def _short_day(key: str) -> str:
 
 def setup_pyqtgraph() -> None:
     pg.setConfigOptions(antialias=True, background="w", foreground="#212529")
-
-
-def bold(font: QFont) -> QFont:
-    font.setBold(True)
-    return font
-
-
-def series_heights(chart: DaysChart) -> dict[str, Any]:
-    """For tests and the bench: what each stacked bar currently holds."""
-    return {bar.name(): list(bar.opts["height"]) for bar in chart.bars}

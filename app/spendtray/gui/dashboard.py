@@ -72,9 +72,18 @@ def _table(model: RowsModel) -> QTableView:
     view.setAlternatingRowColors(True)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(False)
+    # Sizing every column to its contents on each refresh measures every cell; size them
+    # once, when the first rows arrive, and let the user drag them after that.
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.horizontalHeader().setStretchLastSection(True)
+    model.modelReset.connect(lambda: _size_once(view, model))
     return view
+
+
+def _size_once(view: QTableView, model: RowsModel) -> None:
+    if model.rows and not view.property("sized"):
+        view.resizeColumnsToContents()
+        view.setProperty("sized", True)
 
 
 def _figure(caption: str) -> tuple[QWidget, QLabel]:
@@ -96,6 +105,7 @@ def _figure(caption: str) -> tuple[QWidget, QLabel]:
 class Dashboard(QMainWindow):
     filters_changed = Signal(object)  # ViewFilters
     visibility_changed = Signal(bool)
+    part_changed = Signal(str)  # the data part the visible tab shows ("" for none)
     closed = Signal()
 
     def __init__(self, ctx: DashboardContext) -> None:
@@ -172,12 +182,14 @@ class Dashboard(QMainWindow):
         self.stack.addWidget(self.tabs)
         outer.addWidget(self.stack, 1)
 
+        self.tab_parts: dict[QWidget, str] = {}
         overview = QSplitter(Qt.Orientation.Vertical)
         self.today_chart = TodayChart(str(ctx.zone))
         self.days_chart = DaysChart()
         overview.addWidget(self.today_chart.widget)
         overview.addWidget(self.days_chart.widget)
         self.tabs.addTab(overview, "Overview")
+        self.tab_parts[overview] = "overview"
 
         breakdown_page = QWidget()
         grid = QGridLayout(breakdown_page)
@@ -192,16 +204,18 @@ class Dashboard(QMainWindow):
             cell.addWidget(_table(model))
             grid.addLayout(cell, i // 2, i % 2)
         self.tabs.addTab(breakdown_page, "Breakdown")
+        self.tab_parts[breakdown_page] = "breakdown"
 
         self.calls_model = RowsModel(call_columns(ctx.zone, ctx.now, ctx.precision))
         self.calls_view = _table(self.calls_model)
         self.tabs.addTab(self.calls_view, "Recent calls")
+        self.tab_parts[self.calls_view] = "calls"
 
         self.budget_editor: QWidget | None = None
         if ctx.budget_editor is not None:
             self.budget_editor = ctx.budget_editor()
             self.tabs.addTab(self.budget_editor, "Budgets")
-            self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         self.status = QLabel()
         self.status.setStyleSheet("color: #868e96;")
@@ -234,13 +248,18 @@ class Dashboard(QMainWindow):
     def _emit_filters(self) -> None:
         self.filters_changed.emit(self.current_filters())
 
-    def _learn_keys(self, snapshot: Snapshot) -> None:
-        data = snapshot.dashboard
-        assert data is not None
+    def visible_part(self) -> str:
+        return self.tab_parts.get(self.tabs.currentWidget(), "")
+
+    def show_tab(self, part: str) -> None:
+        for widget, name in self.tab_parts.items():
+            if name == part:
+                self.tabs.setCurrentWidget(widget)
+
+    def _learn_keys(self, found: dict[str, list[str]]) -> None:
         for dim in FILTER_DIMENSIONS:
-            keys = {row.key for row in data.breakdowns[dim].rows}
-            new = sorted(keys - self._known[dim])
-            if not new:
+            keys = set(found.get(dim, ()))
+            if not keys - self._known[dim]:
                 continue
             self._known[dim] |= keys
             combo = self.combos[dim]
@@ -256,6 +275,7 @@ class Dashboard(QMainWindow):
     # -- showing a snapshot ---------------------------------------------------------------
 
     def apply(self, snapshot: Snapshot) -> None:
+        """Show what the refresh read; parts it did not read keep their last figures."""
         data = snapshot.dashboard
         if data is None:
             return
@@ -269,7 +289,7 @@ class Dashboard(QMainWindow):
             if tray.top_project
             else "—"
         )
-        total = data.breakdowns["project"].total
+        total = data.range_total
         self.range_value.setText(
             f"{format_usd(total.cost_nanos, precision)} · {total.calls:,} calls"
         )
@@ -280,19 +300,20 @@ class Dashboard(QMainWindow):
         else:
             self.stack.setCurrentWidget(self.tabs)
             self.filter_bar.show()
-        self._learn_keys(snapshot)
-        self.today_chart.set_data(data)
-        self.days_chart.set_data(data)
-        for group, model in self.breakdown_models.items():
-            model.set_rows(breakdown_rows(data.breakdowns[group]), bold_last=True)
-        self.calls_model.set_rows(data.events)
-        editor = self.budget_editor
-        if (
-            editor is not None
-            and self.tabs.currentWidget() is editor
-            and hasattr(editor, "refresh")
-        ):
-            editor.refresh()  # a few rollup sums; only while the user is looking at it
+        if data.keys is not None:
+            self._learn_keys(data.keys)
+        if data.overview is not None:
+            self.today_chart.set_data(data.overview)
+            self.days_chart.set_data(data.overview)
+        if data.breakdowns is not None:
+            self._learn_keys(
+                {d: [r.key for r in data.breakdowns[d].rows] for d in FILTER_DIMENSIONS}
+            )
+            for group, model in self.breakdown_models.items():
+                model.set_rows(breakdown_rows(data.breakdowns[group]), bold_last=True)
+        if data.events is not None:
+            self.calls_model.set_rows(data.events)
+        self._refresh_budget_editor()
         self._show_unpriced(data.unpriced)
         local = snapshot.now.astimezone(self.ctx.zone)
         self.status.setText(
@@ -301,13 +322,14 @@ class Dashboard(QMainWindow):
         )
 
     def _tab_changed(self, _index: int) -> None:
+        self.part_changed.emit(self.visible_part())
+        self._refresh_budget_editor()
+
+    def _refresh_budget_editor(self) -> None:
+        # A few rollup sums on this thread, so only while the user is looking at the tab.
         editor = self.budget_editor
-        if (
-            editor is not None
-            and self.tabs.currentWidget() is editor
-            and hasattr(editor, "refresh")
-        ):
-            editor.refresh()
+        if editor is not None and self.tabs.currentWidget() is editor:
+            editor.refresh()  # type: ignore[attr-defined]
 
     def _show_unpriced(self, unpriced: list[dict[str, object]]) -> None:
         if not unpriced:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
-from spendtray.gui.snapshot import BudgetLines, Snapshot, ViewFilters, collect
+from spendtray.gui.snapshot import PARTS, BudgetLines, Snapshot, ViewFilters, collect
 from spendtray.store.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,18 @@ class _Worker(QObject):
         self._budget_lines = budget_lines
         self._budget_state = budget_state
 
-    @Slot(int, object, object, bool)
-    def run(self, generation: int, now: dt.datetime, filters: ViewFilters, board: bool) -> None:
+    @Slot(int, object, object, bool, object)
+    def run(
+        self,
+        generation: int,
+        now: dt.datetime,
+        filters: ViewFilters,
+        board: bool,
+        parts: frozenset[str],
+    ) -> None:
         try:
             wanted = filters if board else None
-            snapshot = collect(self._reader, generation, now, wanted, self._budget_lines)
+            snapshot = collect(self._reader, generation, now, wanted, parts, self._budget_lines)
             state = self._budget_state() if self._budget_state else None
             self.done.emit((snapshot, state))
         except Exception as exc:  # shown in the dashboard's status line, logged in full
@@ -69,7 +76,7 @@ class Refresher(QObject):
 
     ready = Signal(object)
     failed = Signal(str)
-    _run = Signal(int, object, object, bool)
+    _run = Signal(int, object, object, bool, object)
 
     def __init__(
         self,
@@ -83,6 +90,8 @@ class Refresher(QObject):
         self.clock = clock
         self.filters = ViewFilters()
         self.dashboard_open = False
+        self.visible_parts: frozenset[str] = frozenset({"overview"})
+        self._full = True  # the next refresh reads every part, not just the visible one
         self.latest: Snapshot | None = None
         self._generation = 0
         self._in_flight = False
@@ -100,7 +109,7 @@ class Refresher(QObject):
         self._coalesce.timeout.connect(self._start)
         self._tick = QTimer(self)
         self._tick.setInterval(tick_ms)
-        self._tick.timeout.connect(self.request)
+        self._tick.timeout.connect(self.refresh_full)
         self._thread.start()
         self._tick.start()
 
@@ -123,14 +132,24 @@ class Refresher(QObject):
         else:
             self._start()
 
+    def refresh_full(self) -> None:
+        """Read every part of the dashboard (filter choices included), not only the visible."""
+        self._full = True
+        self.refresh_now()
+
     def set_filters(self, filters: ViewFilters) -> None:
         self.filters = filters
-        self.refresh_now()
+        self.refresh_full()
 
     def set_dashboard_open(self, is_open: bool) -> None:
         self.dashboard_open = is_open
         if is_open:
-            self.refresh_now()
+            self.refresh_full()
+
+    def set_visible_part(self, part: str) -> None:
+        """The dashboard switched tabs; "" for a tab that shows none of the parts."""
+        self.visible_parts = frozenset({part}) if part else frozenset()
+        self.refresh_now()
 
     @property
     def generation(self) -> int:
@@ -144,7 +163,9 @@ class Refresher(QObject):
         self._generation += 1
         self._in_flight = True
         self._pending = False
-        self._run.emit(self._generation, self.clock(), self.filters, self.dashboard_open)
+        parts = PARTS if self._full else self.visible_parts
+        self._full = False
+        self._run.emit(self._generation, self.clock(), self.filters, self.dashboard_open, parts)
 
     def _finish(self) -> None:
         self._in_flight = False

@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from spendtray.store.reader import Filters, Reader, Summary
+from spendtray.store.reader import Filters, Reader, Summary, SummaryRow
 from spendtray.store.timebuckets import current_period, ranges
 
 # Time ranges offered by the dashboard's filter bar: label -> how far back from now.
@@ -28,6 +28,10 @@ BREAKDOWNS = ("project", "model", "provider", "agent")
 STACKED_PROJECTS = 6  # more than this many colours in one bar stops being readable
 DAYS_SHOWN = 30
 RECENT_CALLS = 200
+KEY_DIMS = ("project", "model", "provider")
+# What a refresh can read for the dashboard. A live refresh reads only the visible tab's part;
+# opening the dashboard, changing a filter and the minute tick read them all.
+PARTS = frozenset({"overview", "breakdown", "calls", "keys"})
 
 # Budget limits to draw on the graphs: ("day" | "month") -> limit in nano-dollars.
 BudgetLines = Callable[[str | None], dict[str, int]]
@@ -84,17 +88,28 @@ class TrayFigures:
 
 
 @dataclass(frozen=True)
-class DashboardData:
-    filters: ViewFilters
+class Overview:
+    """The Overview tab's two charts."""
+
     hour_labels: list[str]  # local wall-clock hours of today ("00", "01", …; 23/25 on DST days)
     hour_costs: list[int]  # nano-dollars spent in each hour
     current_hour: int  # index of the hour containing now (the cumulative line stops there)
     day_keys: list[str]  # the last 30 local days, oldest first, "YYYY-MM-DD"
     day_series: dict[str, list[int]]  # project -> nano-dollars per day (costliest first)
-    breakdowns: dict[str, Summary]
-    events: list[dict[str, Any]]
-    unpriced: list[dict[str, Any]]
     budget_lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DashboardData:
+    """What one refresh read; parts the user is not looking at may be None (not read)."""
+
+    filters: ViewFilters
+    range_total: SummaryRow  # the selected range, with the filters
+    unpriced: list[dict[str, Any]]  # models without a price in the selected range
+    overview: Overview | None = None
+    breakdowns: dict[str, Summary] | None = None
+    events: list[dict[str, Any]] | None = None
+    keys: dict[str, list[str]] | None = None  # filter choices: every key in the range
 
 
 @dataclass(frozen=True)
@@ -164,30 +179,57 @@ def _last_days(
     return [key for key, _, _ in days], series
 
 
-def collect_dashboard(
-    reader: Reader,
-    filters: ViewFilters,
-    now: dt.datetime,
-    budget_lines: BudgetLines | None = None,
-) -> DashboardData:
-    since = filters.since(now, reader)
-    ranged = filters.reader_filters(since, None)
+def collect_overview(
+    reader: Reader, filters: ViewFilters, now: dt.datetime, budget_lines: BudgetLines | None
+) -> Overview:
     hour_labels, hour_costs, current_hour = _today_by_hour(reader, filters, now)
     day_keys, day_series = _last_days(reader, filters, now)
-    breakdowns = {group: reader.summary(group, ranged) for group in BREAKDOWNS}
-    events, _ = reader.events(ranged, limit=RECENT_CALLS)
-    unpriced = reader.unpriced_models(ranged)
-    return DashboardData(
-        filters=filters,
+    return Overview(
         hour_labels=hour_labels,
         hour_costs=hour_costs,
         current_hour=current_hour,
         day_keys=day_keys,
         day_series=day_series,
-        breakdowns=breakdowns,
-        events=events,
-        unpriced=unpriced,
         budget_lines=budget_lines(filters.project) if budget_lines else {},
+    )
+
+
+def collect_dashboard(
+    reader: Reader,
+    filters: ViewFilters,
+    now: dt.datetime,
+    parts: frozenset[str] = PARTS,
+    budget_lines: BudgetLines | None = None,
+) -> DashboardData:
+    """Read the ``parts`` asked for; the range total and unpriced models always."""
+    unknown = parts - PARTS
+    if unknown:
+        raise ValueError(f"unknown dashboard parts {sorted(unknown)}; known: {sorted(PARTS)}")
+    since = filters.since(now, reader)
+    ranged = filters.reader_filters(since, None)
+    # "month" groups the range into at most a few calendar months of the total rollup: the
+    # cheapest way to the range's total through the Reader.
+    total = reader.summary("month", ranged).total
+    # Listing unpriced models reads raw events, so only when the totals say there are some.
+    unpriced = reader.unpriced_models(ranged) if total.unpriced_calls else []
+    keys = None
+    if "keys" in parts:
+        unfiltered = Filters(since=since)
+        keys = {dim: [r.key for r in reader.summary(dim, unfiltered).rows] for dim in KEY_DIMS}
+    return DashboardData(
+        filters=filters,
+        range_total=total,
+        unpriced=unpriced,
+        overview=(
+            collect_overview(reader, filters, now, budget_lines) if "overview" in parts else None
+        ),
+        breakdowns=(
+            {group: reader.summary(group, ranged) for group in BREAKDOWNS}
+            if "breakdown" in parts
+            else None
+        ),
+        events=reader.events(ranged, limit=RECENT_CALLS)[0] if "calls" in parts else None,
+        keys=keys,
     )
 
 
@@ -196,16 +238,15 @@ def collect(
     generation: int,
     now: dt.datetime,
     filters: ViewFilters | None,
+    parts: frozenset[str] = PARTS,
     budget_lines: BudgetLines | None = None,
 ) -> Snapshot:
     """Tray figures always; the dashboard's data only when ``filters`` is given (it is open)."""
     started = time.perf_counter()
     tray = collect_tray(reader, now)
     dashboard = (
-        collect_dashboard(reader, filters, now, budget_lines) if filters is not None else None
+        collect_dashboard(reader, filters, now, parts, budget_lines)
+        if filters is not None
+        else None
     )
     return Snapshot(generation, now, tray, dashboard, time.perf_counter() - started)
-
-
-def with_filters(filters: ViewFilters, **changes: Any) -> ViewFilters:
-    return replace(filters, **changes)
