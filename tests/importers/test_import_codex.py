@@ -102,3 +102,16 @@ def test_usage_before_any_turn_context_is_unpriced_not_guessed(
     assert report.unpriced == 1
     (event,) = events(core, "codex")
     assert event["model"] == "unknown" and event["priced"] is False
+
+
+def test_fork_of_an_archived_session_keeps_the_parents_dates(
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+) -> None:
+    files = write_codex(tmp_path / "codex")
+    archived = tmp_path / "codex" / "archived_sessions" / files["s1"].name
+    files["s1"].rename(archived)
+    make_importer("codex", tmp_path / "codex").run()
+    days = day_rows(core, "codex")
+    assert days["2026-01-09"]["input_tokens"] == 3000  # not moved to the fork's day
+    assert days["2026-01-10"]["input_tokens"] == 1500
+    assert total_row(core, "codex")["input_tokens"] == CODEX_TOTALS["input_tokens"]

@@ -172,7 +172,7 @@ def test_default_places(tmp_path: Path) -> None:
     codex = user / ".codex"
     (codex / "sessions").mkdir(parents=True)
     (codex / "archived_sessions").mkdir()
-    assert [r.path.name for r in codex_roots({}, user)] == ["sessions", "archived_sessions"]
+    assert [r.path.name for r in codex_roots({}, user)] == ["archived_sessions", "sessions"]
     assert codex_roots({"CODEX_HOME": str(tmp_path / "absent")}, user) == []
 
 

@@ -57,7 +57,9 @@ def claude_code_roots(
 
 
 def _codex_entry(path: Path) -> list[Path]:
-    found = [path / name for name in ("sessions", "archived_sessions") if (path / name).is_dir()]
+    # Archived (older) sessions first: a fork's copy of its parent's history is then met after
+    # the parent's own lines, and the calls keep the parent's timestamps.
+    found = [path / name for name in ("archived_sessions", "sessions") if (path / name).is_dir()]
     return found or [path]
 
 
