@@ -241,3 +241,14 @@ def test_webhook_posts_alert_json(make_app: Factory) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_threshold_and_forecast_due_together_notify_once(make_app: Factory) -> None:
+    app = make_app()
+    app.service.put(make_budget("acme", "month", 50))
+    app.spend(41)  # 82 % and a forecast far over $50: one notification that says both
+    assert app.sink.kinds() == [("acme", "month", "threshold", 80.0)]
+    assert "· forecast $" in app.sink.alerts[0].text
+    assert {r[2] for r in alert_rows(app)} == {"threshold", "forecast"}
+    app.spend(1)
+    assert len(app.sink.alerts) == 1

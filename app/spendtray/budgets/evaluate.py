@@ -34,6 +34,11 @@ def usd(nanos: int) -> float:
     return round(nanos / 1e9, 9)
 
 
+def forecast_usd(nanos: int | None) -> float | None:
+    """A forecast is an estimate: whole cents, not nano-dollars of false precision."""
+    return None if nanos is None else round(nanos / 1e9, 2)
+
+
 def iso_local(stamp: dt.datetime, zone: ZoneInfo) -> str:
     return stamp.astimezone(zone).isoformat()
 
@@ -96,7 +101,7 @@ class BudgetStatus:
             "remaining_usd": usd(self.remaining_nanos),
             "ratio": round(self.ratio, 4),
             "state": self.state,
-            "forecast_usd": None if self.forecast_nanos is None else usd(self.forecast_nanos),
+            "forecast_usd": forecast_usd(self.forecast_nanos),
             "period_start": iso_local(self.period_start, zone),
             "period_end": iso_local(self.period_end, zone),
         }
@@ -148,7 +153,7 @@ class CheckResult:
             "spent_usd": usd(s.spent_nanos),
             "limit_usd": usd(s.budget.limit_nanos),
             "remaining_usd": usd(s.remaining_nanos),
-            "forecast_usd": None if s.forecast_nanos is None else usd(s.forecast_nanos),
+            "forecast_usd": forecast_usd(s.forecast_nanos),
             "budget_project": s.budget.project,
             "mode": s.budget.mode,
         }

@@ -197,9 +197,11 @@ class BudgetService:
             b = status.budget
             start = int(status.period_start.timestamp())
             crossed = status.crossed
+            # One group per budget: a new threshold alert (whose text carries the forecast)
+            # is shown in preference to a forecast alert that becomes due at the same time.
+            group: list[int] = []
             if crossed:
                 text = threshold_text(status, self.zone)
-                group = []
                 for t in crossed:
                     group.append(len(keys))
                     keys.append(store.AlertKey(b.project, b.period, start, "threshold", t))
@@ -216,10 +218,9 @@ class BudgetService:
                             now,
                         )
                     )
-                groups.append(group)
             if status.forecast_over and status.spent_nanos < b.limit_nanos:
                 forecast_ratio = (status.forecast_nanos or 0) / b.limit_nanos
-                groups.append([len(keys)])
+                group.append(len(keys))
                 keys.append(store.AlertKey(b.project, b.period, start, "forecast", 100.0))
                 revisions.append(b.revision)
                 alerts.append(
@@ -234,6 +235,8 @@ class BudgetService:
                         now,
                     )
                 )
+            if group:
+                groups.append(group)
         rule = self.runaway_rule
         hour = int(now.timestamp()) // 3600 * 3600
         for project in sorted(projects - {GLOBAL}):
@@ -261,8 +264,9 @@ class BudgetService:
             fresh = self._claim(keys, revisions, [a.text for a in alerts], now)
             for group in groups:
                 new = [i for i in group if fresh[i]]
-                if new:
-                    fired.append(alerts[new[-1]])
+                shown = [i for i in new if alerts[i].kind != "forecast"] or new
+                if shown:
+                    fired.append(alerts[shown[-1]])
         for alert in fired:
             self._deliver(alert)
         if self._state_listeners:
