@@ -130,3 +130,19 @@ def test_rotated_file_and_deleted_file(
     importer.run()
     assert str(folder / "s-old.jsonl") not in _state(core)
     assert total_row(core, "claude-code")["calls"] == 3
+
+
+def test_lines_longer_than_a_read_chunk(tmp_path: Path) -> None:
+    from spendtray.importers.tail import read_lines
+
+    path = tmp_path / "big.jsonl"
+    long_line = '{"pad":"' + "x" * 10_000 + '"}'
+    path.write_text(f"{long_line}\n{{}}\n{long_line}\n{long_line}", encoding="utf-8")
+    got: list[bytes] = []
+    ends: list[int] = []
+    for lines, end in read_lines(str(path), 0, chunk=1000):
+        got.extend(lines)
+        ends.append(end)
+    assert [len(x) for x in got] == [len(long_line), 2, len(long_line), len(long_line)]
+    assert ends[-1] == path.stat().st_size
+    assert ends == sorted(ends)

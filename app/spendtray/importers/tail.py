@@ -73,20 +73,21 @@ def read_lines(
     with open(path, "rb") as handle:
         handle.seek(start)
         offset = start
-        carry = b""
+        # Pieces of a line longer than a chunk, joined once its end is found: gluing each new
+        # chunk to a growing carry would copy a 700 MB line hundreds of times.
+        parts: list[bytes] = []
         while True:
             data = handle.read(chunk)
             if not data:
                 break
-            if carry:
-                data = carry + data
             cut = data.rfind(b"\n")
             if cut < 0:
-                carry = data
+                parts.append(data)
                 continue
-            carry = data[cut + 1 :]
-            lines = data[:cut].split(b"\n")
-            offset += cut + 1
-            yield lines, offset
+            head = b"".join([*parts, data[:cut]]) if parts else data[:cut]
+            parts = [data[cut + 1 :]] if cut + 1 < len(data) else []
+            offset += len(head) + 1
+            yield head.split(b"\n"), offset
+        carry = b"".join(parts)
         if carry and _complete_json(carry):
             yield [carry], offset + len(carry)
