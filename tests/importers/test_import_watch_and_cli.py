@@ -129,11 +129,14 @@ def test_cli_sends_to_the_running_app(
 ) -> None:
     # The app owns the events table; the command posts to it and keeps only its offsets.
     monkeypatch.setenv("SPENDTRAY_PORT", core.url.rsplit(":", 1)[1])
+    committed: list[int] = []
+    core.writer.add_listener(lambda info: committed.append(info.stored))
     write_claude(tmp_path / "claude")
     assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
     captured = capsys.readouterr()
     assert f"sending to the running Spendtray at {core.url}" in captured.err
     assert "7 new calls stored" in captured.out
+    assert sum(committed) == 7  # stored by the app's own writer, not a second one
     days = day_rows(core, "claude-code")
     for day, want in CLAUDE_DAYS.items():
         assert days[day]["input_tokens"] == want.input_tokens

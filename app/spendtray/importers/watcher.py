@@ -44,7 +44,9 @@ class ImportWatcher:
         if interval <= 0:
             raise ValueError("interval must be > 0 seconds")
         self.interval = interval
-        self._importers = [Importer.for_core(core, kind, (paths or {}).get(kind)) for kind in kinds]
+        self._importers = [
+            Importer.for_core(core, kind, (paths or {}).get(kind), store) for kind in kinds
+        ]
         self._listeners: list[Callable[[list[ImportReport]], None]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
