@@ -70,7 +70,7 @@ class ImportReport:
             return f"{self.kind}: no logs found"
         mb = self.bytes_read / 1e6
         text = (
-            f"{self.kind}: {self.files_seen} files, {self.files_read} read ({mb:,.1f} MB) "
+            f"{self.kind}: {self.files_seen:,} files, {self.files_read:,} read ({mb:,.1f} MB) "
             f"in {self.seconds:.2f} s: {self.stored:,} new calls stored, "
             f"{self.duplicates:,} duplicate copies skipped"
         )
