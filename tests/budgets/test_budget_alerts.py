@@ -252,3 +252,12 @@ def test_threshold_and_forecast_due_together_notify_once(make_app: Factory) -> N
     assert {r[2] for r in alert_rows(app)} == {"threshold", "forecast"}
     app.spend(1)
     assert len(app.sink.alerts) == 1
+
+
+def test_money_in_alert_text(make_app: Factory) -> None:
+    app = make_app()
+    app.service.put(make_budget("side", "week", 12.5, thresholds=[90]))
+    app.spend(13, "side")
+    assert app.sink.alerts[0].text.startswith(
+        "side over budget: $13.00 of $12.50 this week (104 %)"
+    )

@@ -22,11 +22,18 @@ def scope_name(project: str) -> str:
     return "All projects" if project == GLOBAL else project
 
 
-def short_usd(nanos: int) -> str:
-    """$50 for whole dollars and for amounts of $10 and more; $4.20 / $0.0042 below."""
-    if nanos % NANOS == 0 or abs(nanos) >= 10 * NANOS:
-        return f"${round(nanos / NANOS):,}"
+def limit_usd(nanos: int) -> str:
+    """A limit as the user set it: $50 for whole dollars, else $12.50 / $0.75."""
+    if nanos % NANOS == 0:
+        return f"${nanos // NANOS:,}"
     return format_usd(nanos)
+
+
+def forecast_usd(nanos: int) -> str:
+    """An estimate: whole dollars from $10 up ($61), cents below ($4.20)."""
+    if abs(nanos) >= 10 * NANOS:
+        return f"${round(nanos / NANOS):,}"
+    return limit_usd(nanos)
 
 
 def end_day(status: BudgetStatus, zone: ZoneInfo) -> str:
@@ -51,7 +58,7 @@ def threshold_text(status: BudgetStatus, zone: ZoneInfo) -> str:
     b = status.budget
     name = scope_name(b.project)
     pct = math.floor(status.ratio * 100)
-    limit = short_usd(b.limit_nanos)
+    limit = limit_usd(b.limit_nanos)
     hard = " (hard limit)" if b.hard else ""
     if status.spent_nanos >= b.limit_nanos:
         return (
@@ -60,7 +67,7 @@ def threshold_text(status: BudgetStatus, zone: ZoneInfo) -> str:
         )
     text = f"{name} at {pct} % of {limit}{hard} {PHRASE[b.period]}"
     if status.forecast_nanos is not None:
-        text += f" · forecast {short_usd(status.forecast_nanos)} by {end_day(status, zone)}"
+        text += f" · forecast {forecast_usd(status.forecast_nanos)} by {end_day(status, zone)}"
     else:
         text += f" · {time_left(status)}"
     return text
@@ -70,8 +77,8 @@ def forecast_text(status: BudgetStatus, zone: ZoneInfo) -> str:
     b = status.budget
     forecast = status.forecast_nanos or 0
     return (
-        f"{scope_name(b.project)} heading over budget: forecast {short_usd(forecast)} "
-        f"by {end_day(status, zone)} against {short_usd(b.limit_nanos)} {PHRASE[b.period]} "
+        f"{scope_name(b.project)} heading over budget: forecast {forecast_usd(forecast)} "
+        f"by {end_day(status, zone)} against {limit_usd(b.limit_nanos)} {PHRASE[b.period]} "
         f"· now {format_usd(status.spent_nanos)} ({math.floor(status.ratio * 100)} %)"
     )
 
