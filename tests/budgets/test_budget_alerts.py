@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import socket
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, ClassVar
 
+import pytest
 from budgetkit import UTC, Factory, event
 
 from spendtray.budgets import RunawayRule, WebhookNotifier
@@ -261,3 +264,27 @@ def test_money_in_alert_text(make_app: Factory) -> None:
     assert app.sink.alerts[0].text.startswith(
         "side over budget: $13.00 of $12.50 this week (104 %)"
     )
+
+
+def test_webhook_failure_is_logged_and_evaluation_goes_on(
+    make_app: Factory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = make_app(webhook_url=f"http://127.0.0.1:{port}/hook")
+    hook = next(n for n in app.service.notifiers if isinstance(n, WebhookNotifier))
+    app.service.put(make_budget("acme", "month", 10))
+    with caplog.at_level(logging.WARNING, logger="spendtray.budgets"):
+        app.spend(6)
+        hook.drain()
+        app.spend(3)
+        hook.drain()
+    assert app.sink.kinds("threshold") == [
+        ("acme", "month", "threshold", 50.0),
+        ("acme", "month", "threshold", 80.0),
+    ]
+    assert (
+        sum("webhook" in r.getMessage() and "failed" in r.getMessage() for r in caplog.records) >= 2
+    )
+    hook.close()

@@ -35,7 +35,7 @@ def running(home: Path) -> Iterator[tuple[Core, BudgetService]]:
     (home / "prices.toml").write_text(PRICES, encoding="utf-8")
     settings = replace(load_settings(home=home, port=0), timezone="UTC")
     core = Core(settings, clock=lambda: NOW)
-    service = install_budgets(core)
+    service = install_budgets(core, min_gap=0)
     core.start_store()
     try:
         yield core, service

@@ -94,7 +94,7 @@ class WebhookNotifier:
                             self.url,
                             response.status_code,
                         )
-                except httpx.HTTPError as exc:
+                except Exception as exc:  # a bad URL or a dead endpoint must not end the thread
                     log.warning("webhook %s failed: %s", self.url, exc)
                 finally:
                     self._queue.task_done()
