@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -210,3 +211,21 @@ def test_cli_watch_follows_until_ctrl_c(no_server: None, home: Path, tmp_path: P
         code = proc.wait(timeout=30)
     assert code == 0
     assert "Traceback" not in (proc.stderr.read() if proc.stderr else "")
+
+
+def test_quick_polls_skip_quiet_files_until_a_full_one(core: Core, tmp_path: Path) -> None:
+    folder = tmp_path / "claude" / "projects" / "-p"
+    old, live = folder / "old.jsonl", folder / "live.jsonl"
+    write_lines(old, [_line(1)])
+    write_lines(live, [_line(2)])
+    long_ago = time.time() - 3600
+    os.utime(old, (long_ago, long_ago))
+    watcher = ImportWatcher(core, ["claude-code"], paths={"claude-code": [tmp_path / "claude"]})
+    assert watcher.poll_once()[0].stored == 2  # the first poll is a full one
+    write_lines(old, [_line(3)], mode="a")
+    write_lines(live, [_line(4)], mode="a")
+    quick = watcher.poll_once(full=False)[0]
+    assert quick.stored == 1 and quick.files_read == 1  # only the live file was looked at
+    assert watcher.poll_once(full=True)[0].stored == 1  # the quiet file's append, later
+    assert total_row(core, "claude-code")["calls"] == 4
+    watcher.stop()

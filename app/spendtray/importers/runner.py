@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 KINDS = (CLAUDE_CODE, CODEX)
 BATCH_EVENTS = 5_000
+QUIET = dt.timedelta(minutes=10)
 
 
 def _utc_now() -> dt.datetime:
@@ -150,7 +151,9 @@ class Importer:
 
     # -- a pass ---------------------------------------------------------------------------
 
-    def run(self) -> ImportReport:
+    def run(self, quick: bool = False) -> ImportReport:
+        """One pass. ``quick`` skips even the ``stat`` of files unchanged for ``QUIET``
+        (the watcher's in-between polls: only live sessions grow)."""
         started = time.perf_counter()
         report = ImportReport(self.kind)
         roots = self.roots()
@@ -160,6 +163,7 @@ class Importer:
             self._cursors = load_cursors(conn, self.kind)
         cursors = self._cursors
         now = self.clock()
+        quiet_before = int((now - QUIET).timestamp() * 1e9) if quick else 0
         pending: list[Record] = []
         touched: dict[str, FileCursor] = {}
         listed: set[str] = set()
@@ -170,7 +174,10 @@ class Importer:
                     continue
                 listed.add(name)
                 report.files_seen += 1
-                self._read_file(root, path, cursors.get(name), now, report, pending, touched)
+                cursor = cursors.get(name)
+                if cursor is not None and cursor.mtime_ns < quiet_before:
+                    continue
+                self._read_file(root, path, cursor, now, report, pending, touched)
                 if len(pending) >= self.batch_events:
                     self._flush(pending, touched, report)
         self._flush(pending, touched, report)

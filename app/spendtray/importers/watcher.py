@@ -2,8 +2,9 @@
 ("spendtray-import-watch"). The tray app starts and stops it; ``spendtray import --watch`` runs
 the same loop on the main thread.
 
-A pass over unchanged logs costs one ``stat`` per folder and per file (see ``LogLister`` and
-``tail.start_offset``), so polling every 2 s stays near idle. Between passes the thread sleeps
+A pass over unchanged logs costs one ``stat`` per folder and per live file (files quiet for
+ten minutes are looked at every 15th poll; see ``Importer.run``), so polling every 2 s stays
+near idle. Between passes the thread sleeps
 on an ``Event``, which ``stop`` sets, so stopping is immediate. Listeners get each pass's
 reports on the watcher thread; the GUI forwards them through its Qt bridge.
 """
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 2.0
+FULL_EVERY = 15  # every 15th poll (30 s at the default) also checks files quiet for 10 min
 
 
 class ImportWatcher:
@@ -51,6 +53,7 @@ class ImportWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one pass at a time (thread vs. poll_once)
+        self._polls = 0
         self.last_reports: list[ImportReport] = []
         self.last_error: str | None = None
 
@@ -80,16 +83,23 @@ class ImportWatcher:
         for importer in self._importers:
             importer.close()
 
-    def poll_once(self) -> list[ImportReport]:
-        """One pass over every kind; errors are logged and kept in ``last_error``."""
+    def poll_once(self, full: bool | None = None) -> list[ImportReport]:
+        """One pass over every kind; errors are logged and kept in ``last_error``.
+
+        The first poll and every ``FULL_EVERY``-th look at every file; the others skip files
+        unchanged for ten minutes (``Importer.run(quick=True)``) — unless ``full`` says.
+        """
         with self._lock:
+            if full is None:
+                full = self._polls % FULL_EVERY == 0
+            self._polls += 1
             reports: list[ImportReport] = []
             errors: list[str] = []
             for importer in self._importers:
                 if self._stop.is_set() and self.running:
                     break
                 try:
-                    reports.append(importer.run())
+                    reports.append(importer.run(quick=not full))
                 except Exception as exc:  # a bad file system state must not kill the loop
                     errors.append(f"{importer.kind}: {exc}")
                     log.exception("import pass for %s failed", importer.kind)
