@@ -165,6 +165,7 @@ class EstimatorWindow(QWidget):
         self._generation = 0
         self._history_generation = 0
         self._choices_loaded = False
+        self._status_warning = False
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(debounce_ms)
@@ -287,7 +288,8 @@ class EstimatorWindow(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # sized once per update: ResizeToContents re-measures the column on every setItem
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         legend = QLabel(
             "Cheapest first. ≈ marks an approximate count (the vendor's tokenizer is not shipped; "
@@ -339,7 +341,8 @@ class EstimatorWindow(QWidget):
         self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.history_table.verticalHeader().setVisible(False)
         header = self.history_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # sized once per update: ResizeToContents re-measures the column on every setItem
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -516,13 +519,19 @@ class EstimatorWindow(QWidget):
             self._show_results(value)
         self.estimated.emit()
 
+    def _set_status_warning(self, warning: bool) -> None:
+        # a style sheet change re-polishes the label: only pay for it when the state flips
+        if warning != self._status_warning:
+            self._status_warning = warning
+            self.status.setStyleSheet(f"color: {WARNING.name()};" if warning else "")
+
     def _show_idle(self) -> None:
         self.table.setRowCount(0)
         if not self.checked_models():
             self.status.setText("Check at least one model.")
         else:
             self.status.setText("Paste a prompt to see what it costs on the checked models.")
-        self.status.setStyleSheet("")
+        self._set_status_warning(False)
 
     def _show_error(self, error: BaseException) -> None:
         from spendtray.estimator.chat import InvalidMessages
@@ -533,7 +542,7 @@ class EstimatorWindow(QWidget):
         else:
             text = str(error) or type(error).__name__
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {WARNING.name()};")
+        self._set_status_warning(True)
 
     def _show_results(self, estimate: _Estimate) -> None:
         results = estimate.results
@@ -546,13 +555,14 @@ class EstimatorWindow(QWidget):
             f"{note}; {first.output_tokens:,} output tokens per call{calls}. "
             f"Counted in {estimate.seconds:.2f} s."
         )
-        self.status.setStyleSheet("")
+        self._set_status_warning(False)
         self.table.setUpdatesEnabled(False)
         try:
             self.table.setRowCount(len(results))
             for row, result in enumerate(results):
                 for column, item in enumerate(self._result_items(result)):
                     self.table.setItem(row, column, item)
+            self.table.resizeColumnsToContents()
         finally:
             self.table.setUpdatesEnabled(True)
 
@@ -759,3 +769,4 @@ class EstimatorWindow(QWidget):
             row = len(report.results) + offset
             for column, text in enumerate((model, "—", "—", "—", reason)):
                 self.history_table.setItem(row, column, _item(text))
+        self.history_table.resizeColumnsToContents()
