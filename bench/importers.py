@@ -138,7 +138,7 @@ def compare(ours: dict[str, dict[str, int]], theirs: list[dict[str, Any]]) -> No
     )
 
 
-def idle_passes(home: Path, logs: Path, passes: int = 5) -> None:
+def idle_passes(home: Path, logs: Path, passes: int = 20) -> None:
     """What ``--watch`` / the tray's ImportWatcher pays per poll when nothing changed: a full
     poll (every file) and a quick one (files quiet for 10 min skipped, 14 polls in 15). The
     generated files are dated a day back first, as a real history mostly is."""
