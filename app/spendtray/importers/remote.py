@@ -10,15 +10,17 @@ written locally, to the ``import_state`` table the app never touches.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from spendtray.config import Settings
 from spendtray.ingest.event import TOKEN_FIELDS, UsageEvent
 from spendtray.ingest.service import IngestResult
 from spendtray.money import nanos_to_decimal
+
+if TYPE_CHECKING:
+    import httpx
 
 
 class RemoteError(RuntimeError):
@@ -29,6 +31,12 @@ def running_server(settings: Settings, timeout: float = 0.5) -> str | None:
     """The base URL of a Spendtray server answering on the configured port, else None."""
     if settings.port == 0:
         return None
+    try:  # a refused connection answers in microseconds; skip the HTTP round trip then
+        socket.create_connection(("127.0.0.1", settings.port), timeout=timeout).close()
+    except OSError:
+        return None
+    import httpx  # only when something listens: keeps `spendtray import` quick to start
+
     url = f"http://127.0.0.1:{settings.port}"
     try:
         answer = httpx.get(f"{url}/healthz", timeout=timeout)
@@ -70,11 +78,15 @@ class ServerSink:
     """``store(events)`` for ``Importer``: one POST per batch, answered after the commit."""
 
     def __init__(self, url: str, token: str, timeout: float = 120.0) -> None:
-        self._client = httpx.Client(
+        import httpx
+
+        self._client: httpx.Client = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
 
     def __call__(self, events: Sequence[UsageEvent]) -> IngestResult:
+        import httpx
+
         body = {"events": [event_payload(e) for e in events]}
         try:
             answer = self._client.post("/v1/usage", json=body)
