@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from spendtray.gui.snapshot import Overview
+from spendtray.gui.snapshot import STACKED_PROJECTS, Overview
 
 PALETTE = ("#4c6ef5", "#f59f00", "#2f9e44", "#ae3ec9", "#e8590c", "#1098ad", "#868e96")
 LINE = "#1c7ed6"
@@ -30,9 +30,11 @@ class UsdAxis(pg.AxisItem):  # type: ignore[misc]
     """Tick labels in dollars with as many decimals as the tick spacing needs ($0.005, $12)."""
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        if spacing <= 0:
+        step = spacing * scale
+        if step <= 0:
             return ["" for _ in values]
-        places = min(6, max(0, -math.floor(math.log10(spacing * scale))))
+        # whole dollars for steps of $1 or more; cents at least below that ($0.50, not $0.5)
+        places = 0 if step >= 1 else min(6, max(2, -math.floor(math.log10(step))))
         return [f"${v * scale:,.{places}f}" for v in values]
 
 
@@ -47,6 +49,8 @@ def _plot(title: str, bottom: str) -> pg.PlotWidget:
     item.setMenuEnabled(False)
     item.hideButtons()
     widget.setMouseEnabled(x=False, y=False)
+    # dollars stay dollars: no "(x0.001)" SI rescaling of the axis
+    item.getAxis("left").enableAutoSIPrefix(False)
     for name in ("left", "bottom"):
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen("#adb5bd"))
@@ -63,8 +67,9 @@ class BudgetLine:
             angle=0,
             pen=pg.mkPen(BUDGET, width=2, style=Qt.PenStyle.DashLine),
             label=label,
-            labelOpts={"position": 0.12, "color": BUDGET, "fill": (255, 255, 255, 200)},
+            labelOpts={"position": 0.93, "color": BUDGET, "fill": (255, 255, 255, 220)},
         )
+        self.line.setZValue(20)  # above the bars, so its label is never hidden
         self.line.hide()
         plot.addItem(self.line, ignoreBounds=True)
 
@@ -101,7 +106,9 @@ class TodayChart:
 
     def set_data(self, data: Overview) -> None:
         cumulative = list(accumulate(data.hour_costs[: data.current_hour + 1]))
+        # each point sits at the end of its hour; the running hour's at "now"
         self.xs = [0.0, *(float(i + 1) for i in range(len(cumulative)))]
+        self.xs[-1] = data.current_hour + data.hour_fraction
         self.ys = [0.0, *(dollars(c) for c in cumulative)]
         self.curve.setData(self.xs, self.ys)
         hours = len(data.hour_labels)
@@ -123,8 +130,12 @@ class DaysChart:
 
     def __init__(self) -> None:
         self.widget = _plot("Last 30 days — spend per day by project", "day")
+        # one row across the top, above the bars (the y range leaves room for it)
         self.legend = self.widget.getPlotItem().addLegend(
-            offset=(10, 5), labelTextColor="#212529", brush=(255, 255, 255, 210)
+            offset=(10, 1),
+            labelTextColor="#212529",
+            brush=(255, 255, 255, 230),
+            colCount=STACKED_PROJECTS + 1,
         )
         self.bars: list[pg.BarGraphItem] = []
         self.names: list[str] = []
@@ -133,11 +144,11 @@ class DaysChart:
         self._ticks: list[tuple[float, str]] = []
 
     def _rebuild_series(self, names: list[str], n: int) -> None:
-        # Only when the set of projects changes: legend entries are costly to lay out.
+        # Only when the set of projects changes: legend entries are costly to lay out. Named
+        # items join (and leave) the legend with addItem/removeItem.
         plot = self.widget
         for bar in self.bars:
             plot.removeItem(bar)
-        self.legend.clear()
         self.bars = []
         for index, name in enumerate(names):
             colour = PALETTE[index % len(PALETTE)]
@@ -151,7 +162,6 @@ class DaysChart:
                 name=name,
             )
             plot.addItem(bar)
-            self.legend.addItem(bar, name or "(no project)")
             self.bars.append(bar)
         self.names = names
 
@@ -174,7 +184,7 @@ class DaysChart:
         limit = self.budget.set(data.budget_lines.get("day"))
         top = max([*base, limit, 0.0])
         self.widget.setXRange(-0.6, n - 0.4, padding=0)
-        self.widget.setYRange(0, top * 1.2 if top > 0 else 0.01, padding=0)
+        self.widget.setYRange(0, top * 1.3 if top > 0 else 0.01, padding=0)
 
 
 def _short_day(key: str) -> str:

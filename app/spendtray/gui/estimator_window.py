@@ -51,6 +51,8 @@ from spendtray.money import format_tokens
 from spendtray.prices.book import PriceBook
 
 DEBOUNCE_MS = 250
+# counting a megabyte keeps both cores busy for a few hundred ms; typing must not wait for it
+WORKER_NICE = 10
 WARNING = QColor("#c92a2a")
 WARNING_BACKGROUND = QColor("#ffe3e3")
 RESULT_COLUMNS = (
@@ -368,10 +370,10 @@ class EstimatorWindow(QWidget):
 
     def _start_workers(self) -> None:
         if self._worker is None:
-            self._worker = LatestOnlyWorker(self._deliver(self._relay.estimated))
+            self._worker = LatestOnlyWorker(self._deliver(self._relay.estimated), nice=WORKER_NICE)
         if self._history_worker is None:
             self._history_worker = LatestOnlyWorker(
-                self._deliver(self._relay.history), name="spendtray-whatif"
+                self._deliver(self._relay.history), name="spendtray-whatif", nice=WORKER_NICE
             )
 
     @staticmethod

@@ -94,6 +94,7 @@ class Overview:
     hour_labels: list[str]  # local wall-clock hours of today ("00", "01", …; 23/25 on DST days)
     hour_costs: list[int]  # nano-dollars spent in each hour
     current_hour: int  # index of the hour containing now (the cumulative line stops there)
+    hour_fraction: float  # how far into that hour now is (0–1), so the line ends at "now"
     day_keys: list[str]  # the last 30 local days, oldest first, "YYYY-MM-DD"
     day_series: dict[str, list[int]]  # project -> nano-dollars per day (costliest first)
     budget_lines: dict[str, int] = field(default_factory=dict)
@@ -143,7 +144,7 @@ def collect_tray(reader: Reader, now: dt.datetime) -> TrayFigures:
 
 def _today_by_hour(
     reader: Reader, filters: ViewFilters, now: dt.datetime
-) -> tuple[list[str], list[int], int]:
+) -> tuple[list[str], list[int], int, float]:
     zone = reader.zone
     day_lo, day_hi = current_period(now, "day", zone)
     hours = ranges(day_lo, day_hi, "hour", zone)
@@ -152,7 +153,9 @@ def _today_by_hour(
     labels = [lo.astimezone(zone).strftime("%H") for _, lo, _ in hours]
     costs = [by_key.get(key, 0) for key, _, _ in hours]
     current = next((i for i, (_, lo, hi) in enumerate(hours) if lo <= now < hi), len(hours) - 1)
-    return labels, costs, current
+    _, lo, hi = hours[current]
+    fraction = min(1.0, max(0.0, (now - lo) / (hi - lo)))
+    return labels, costs, current, fraction
 
 
 def _last_days(
@@ -170,7 +173,8 @@ def _last_days(
         per_day.append(costs)
         for project, cost in costs.items():
             totals[project] = totals.get(project, 0) + cost
-    ranked = sorted(totals, key=lambda p: (-totals[p], p))
+    # a project with no priced spend would only add an empty legend entry
+    ranked = sorted((p for p in totals if totals[p] > 0), key=lambda p: (-totals[p], p))
     shown = ranked[:STACKED_PROJECTS]
     series = {p: [d.get(p, 0) for d in per_day] for p in shown}
     rest = ranked[STACKED_PROJECTS:]
@@ -182,12 +186,13 @@ def _last_days(
 def collect_overview(
     reader: Reader, filters: ViewFilters, now: dt.datetime, budget_lines: BudgetLines | None
 ) -> Overview:
-    hour_labels, hour_costs, current_hour = _today_by_hour(reader, filters, now)
+    hour_labels, hour_costs, current_hour, fraction = _today_by_hour(reader, filters, now)
     day_keys, day_series = _last_days(reader, filters, now)
     return Overview(
         hour_labels=hour_labels,
         hour_costs=hour_costs,
         current_hour=current_hour,
+        hour_fraction=fraction,
         day_keys=day_keys,
         day_series=day_series,
         budget_lines=budget_lines(filters.project) if budget_lines else {},
