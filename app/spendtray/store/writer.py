@@ -223,6 +223,10 @@ class Writer:
             first_id = self._next_id
             try:
                 conn.execute("BEGIN IMMEDIATE")
+                # Another process (a CLI import, a second tool) may have written since our last
+                # transaction; the write lock is ours now, so the max id is stable.
+                top = conn.execute("SELECT max(id) FROM events").fetchone()[0]
+                self._next_id = max(self._next_id, int(top or 0) + 1)
                 outcomes, info = self._apply(conn, jobs)
                 conn.execute("COMMIT")
             except BaseException:
