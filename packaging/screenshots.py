@@ -237,8 +237,8 @@ def main() -> None:
         ).stdout.split()[-1]
         run(["xdotool", "windowmove", window, "40", "10"])
         time.sleep(1)
-        shot(args.out / "dashboard-overview.png", window=window)
-        # the tab bar's labels, in window coordinates (see dashboard-overview.png)
+        shot(args.out / "dashboard.png", window=window)
+        # the tab bar's labels, in window coordinates (see dashboard.png)
         for name, x in (("breakdown", 136), ("calls", 230)):
             run(["xdotool", "mousemove", "--window", window, str(x), "141", "click", "1"])
             time.sleep(1.5)

@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
@@ -17,12 +18,13 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from spendtray.config import Settings
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
-from spendtray.gui.charts import setup_pyqtgraph
-from spendtray.gui.dashboard import Dashboard, DashboardContext
 from spendtray.gui.integrations import Hooks, discover
 from spendtray.gui.refresher import TICK_MS, Refresher
 from spendtray.gui.snapshot import Snapshot
 from spendtray.gui.tray import TrayActions, TrayController
+
+if TYPE_CHECKING:
+    from spendtray.gui.dashboard import Dashboard, DashboardContext
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,6 @@ class GuiApp(QObject):
         tick_ms: int = TICK_MS,
     ) -> None:
         super().__init__()
-        setup_pyqtgraph()
         self.core = core
         self.settings: Settings = core.settings
         self.clock = clock or core.clock
@@ -117,6 +118,8 @@ class GuiApp(QObject):
     # -- windows --------------------------------------------------------------------------
 
     def dashboard_context(self) -> DashboardContext:
+        from spendtray.gui.dashboard import DashboardContext
+
         return DashboardContext(
             zone=self.core.reader.zone,
             url=lambda: self.core.url,
@@ -130,6 +133,11 @@ class GuiApp(QObject):
 
     def ensure_dashboard(self) -> Dashboard:
         if self.dashboard is None:
+            # pyqtgraph and numpy cost ~50 MB: a tray that is never opened does without them
+            from spendtray.gui.charts import setup_pyqtgraph
+            from spendtray.gui.dashboard import Dashboard
+
+            setup_pyqtgraph()
             dashboard = Dashboard(self.dashboard_context())
             dashboard.filters_changed.connect(self.refresher.set_filters)
             dashboard.visibility_changed.connect(self.refresher.set_dashboard_open)

@@ -14,7 +14,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
-from spendtray.gui.snapshot import PARTS, BudgetLines, Snapshot, ViewFilters, collect
+from spendtray.gui.snapshot import (
+    PARTS,
+    BudgetLines,
+    Snapshot,
+    UnpricedMemo,
+    ViewFilters,
+    collect,
+)
 from spendtray.store.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,7 @@ class _Worker(QObject):
         self._reader = reader
         self._budget_lines = budget_lines
         self._budget_state = budget_state
+        self._memo = UnpricedMemo()
 
     @Slot(int, object, object, bool, object)
     def run(
@@ -55,7 +63,9 @@ class _Worker(QObject):
     ) -> None:
         try:
             wanted = filters if board else None
-            snapshot = collect(self._reader, generation, now, wanted, parts, self._budget_lines)
+            snapshot = collect(
+                self._reader, generation, now, wanted, parts, self._budget_lines, self._memo
+            )
             state = self._budget_state() if self._budget_state else None
             self.done.emit((snapshot, state))
         except Exception as exc:  # shown in the dashboard's status line, logged in full

@@ -199,12 +199,22 @@ def collect_overview(
     )
 
 
+@dataclass
+class UnpricedMemo:
+    """The last unpriced-model list and the count it was read for (one per worker)."""
+
+    filters: ViewFilters | None = None
+    calls: int = -1
+    models: list[dict[str, Any]] = field(default_factory=list)
+
+
 def collect_dashboard(
     reader: Reader,
     filters: ViewFilters,
     now: dt.datetime,
     parts: frozenset[str] = PARTS,
     budget_lines: BudgetLines | None = None,
+    memo: UnpricedMemo | None = None,
 ) -> DashboardData:
     """Read the ``parts`` asked for; the range total and unpriced models always."""
     unknown = parts - PARTS
@@ -215,12 +225,27 @@ def collect_dashboard(
     # "month" groups the range into at most a few calendar months of the total rollup: the
     # cheapest way to the range's total through the Reader.
     total = reader.summary("month", ranged).total
-    # Listing unpriced models reads raw events, so only when the totals say there are some.
-    unpriced = reader.unpriced_models(ranged) if total.unpriced_calls else []
+    # Listing unpriced models reads raw events (no rollup has model names with the reason), so
+    # only when there are some, and on live refreshes only when their count moved.
+    memo = memo or UnpricedMemo()
+    fresh = "keys" in parts or memo.filters != filters or memo.calls != total.unpriced_calls
+    if fresh:
+        memo.models = reader.unpriced_models(ranged) if total.unpriced_calls else []
+        memo.filters, memo.calls = filters, total.unpriced_calls
+    unpriced = memo.models
+    breakdowns = (
+        {group: reader.summary(group, ranged) for group in BREAKDOWNS}
+        if "breakdown" in parts
+        else None
+    )
     keys = None
     if "keys" in parts:
         unfiltered = Filters(since=since)
-        keys = {dim: [r.key for r in reader.summary(dim, unfiltered).rows] for dim in KEY_DIMS}
+        if breakdowns is not None and ranged == unfiltered:
+            # no filter set: the breakdowns already list every key of the range
+            keys = {dim: [r.key for r in breakdowns[dim].rows] for dim in KEY_DIMS}
+        else:
+            keys = {dim: [r.key for r in reader.summary(dim, unfiltered).rows] for dim in KEY_DIMS}
     return DashboardData(
         filters=filters,
         range_total=total,
@@ -228,11 +253,7 @@ def collect_dashboard(
         overview=(
             collect_overview(reader, filters, now, budget_lines) if "overview" in parts else None
         ),
-        breakdowns=(
-            {group: reader.summary(group, ranged) for group in BREAKDOWNS}
-            if "breakdown" in parts
-            else None
-        ),
+        breakdowns=breakdowns,
         events=reader.events(ranged, limit=RECENT_CALLS)[0] if "calls" in parts else None,
         keys=keys,
     )
@@ -245,12 +266,13 @@ def collect(
     filters: ViewFilters | None,
     parts: frozenset[str] = PARTS,
     budget_lines: BudgetLines | None = None,
+    memo: UnpricedMemo | None = None,
 ) -> Snapshot:
     """Tray figures always; the dashboard's data only when ``filters`` is given (it is open)."""
     started = time.perf_counter()
     tray = collect_tray(reader, now)
     dashboard = (
-        collect_dashboard(reader, filters, now, parts, budget_lines)
+        collect_dashboard(reader, filters, now, parts, budget_lines, memo)
         if filters is not None
         else None
     )
