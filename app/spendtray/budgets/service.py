@@ -1,6 +1,7 @@
 """The running budget service: evaluates budgets after commits and delivers alerts.
 
-Threads: ``on_commit`` runs on the writer thread and only queues the touched projects; the
+Threads: ``on_commit`` runs on whichever thread committed (the writer thread, or the server's
+event loop for its group commits) and only queues the touched projects; the
 "spendtray-budgets" worker thread drains that queue (coalescing bursts), evaluates, records
 fired alerts through ``Writer.call`` (so the state survives restarts and each alert fires once
 per period) and calls the notifiers. The query methods (``statuses``, ``check``,
@@ -93,7 +94,8 @@ class BudgetService:
         self._thread = None
 
     def on_commit(self, info: CommitInfo) -> None:
-        """Writer-thread listener: hand the touched projects to the worker, nothing more."""
+        """Commit listener (writer thread or event loop): hand the touched projects to the
+        worker, nothing more."""
         if info.duplicates:
             # A duplicate may have rewritten a stored row in place (more tokens, maybe another
             # time): sums kept up to date from new rows cannot see that.
