@@ -42,6 +42,9 @@ class Settings:
     notifications: bool = True
     webhook_url: str = ""
     durability: str = "normal"
+    runaway_factor: float = 5.0
+    runaway_window_minutes: int = 10
+    runaway_min_usd: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -85,6 +88,9 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "notifications": bool,
     "webhook_url": str,
     "durability": str,
+    "runaway_factor": (int, float),
+    "runaway_window_minutes": int,
+    "runaway_min_usd": (int, float),
 }
 
 
@@ -114,7 +120,7 @@ def resolve_zone(name: str) -> ZoneInfo:
 def _check_value(key: str, raw: Any) -> Any:
     expected = CONFIG_KEYS[key]
     value: Any = raw
-    if isinstance(value, bool) and expected is int:
+    if isinstance(value, bool) and expected is not bool:
         raise ConfigError(f"config key {key!r}: expected a whole number, got {value!r}")
     if not isinstance(raw, expected):
         names = (
@@ -138,6 +144,12 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError("config key 'currency_precision': must be between 0 and 6")
     if key == "durability" and value not in ("normal", "full"):
         raise ConfigError('config key \'durability\': must be "normal" or "full"')
+    if key == "runaway_factor" and not (isinstance(value, int | float) and 1 < value < 1e6):
+        raise ConfigError("config key 'runaway_factor': must be a number greater than 1")
+    if key == "runaway_window_minutes" and not 1 <= value <= 24 * 60:
+        raise ConfigError("config key 'runaway_window_minutes': must be 1–1440 minutes")
+    if key == "runaway_min_usd" and not 0 <= value < 1e9:
+        raise ConfigError("config key 'runaway_min_usd': must be a dollar amount ≥ 0")
     if key == "timezone":
         resolve_zone(value)
     if key == "allowed_origins":

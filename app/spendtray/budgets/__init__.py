@@ -8,6 +8,7 @@ and runaway alerts and a hard stop for agents (SPEC §4, §7). Qt-free.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from spendtray.budgets.model import Budget, BudgetError
@@ -39,6 +40,13 @@ def install_budgets(
     ``min_gap``: seconds the evaluation worker rests between evaluations (0 in tests)."""
     from spendtray.budgets.api import budget_routes
 
+    if runaway is None:
+        settings = core.settings
+        runaway = RunawayRule(
+            factor=float(settings.runaway_factor),
+            window=dt.timedelta(minutes=settings.runaway_window_minutes),
+            min_nanos=round(settings.runaway_min_usd * 1_000_000_000),
+        )
     service = BudgetService(
         core.writer, core.reader, core.settings, core.clock, runaway, min_gap=min_gap
     )
