@@ -152,6 +152,13 @@ def _today_by_hour(
     by_key = {row.key: row.cost_nanos for row in summary.rows}
     labels = [lo.astimezone(zone).strftime("%H") for _, lo, _ in hours]
     costs = [by_key.get(key, 0) for key, _, _ in hours]
+    seen: dict[str, int] = {}
+    for key, _, _ in hours:
+        seen[key] = seen.get(key, 0) + 1
+    for i, (key, lo, hi) in enumerate(hours):
+        if seen[key] > 1:
+            # The hour repeated when clocks go back has one key for both; read each apart.
+            costs[i] = reader.summary("month", filters.reader_filters(lo, hi)).total.cost_nanos
     current = next((i for i, (_, lo, hi) in enumerate(hours) if lo <= now < hi), len(hours) - 1)
     _, lo, hi = hours[current]
     fraction = min(1.0, max(0.0, (now - lo) / (hi - lo)))
@@ -225,10 +232,10 @@ def collect_dashboard(
     # "month" groups the range into at most a few calendar months of the total rollup: the
     # cheapest way to the range's total through the Reader.
     total = reader.summary("month", ranged).total
-    # Listing unpriced models reads raw events (no rollup has model names with the reason), so
-    # only when there are some, and on live refreshes only when their count moved.
+    # Listing unpriced models reads raw events (no rollup keeps the reason), so only when there
+    # are some, and again only when the filters or the number of unpriced calls changed.
     memo = memo or UnpricedMemo()
-    fresh = "keys" in parts or memo.filters != filters or memo.calls != total.unpriced_calls
+    fresh = memo.filters != filters or memo.calls != total.unpriced_calls
     if fresh:
         memo.models = reader.unpriced_models(ranged) if total.unpriced_calls else []
         memo.filters, memo.calls = filters, total.unpriced_calls

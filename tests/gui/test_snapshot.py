@@ -1,0 +1,90 @@
+"""What a refresh reads, on a real store, with the clock injected: local calendar and DST."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spendtray.config import load_settings
+from spendtray.core import Core
+from spendtray.gui.snapshot import PARTS, ViewFilters, collect
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# The last Sunday of October 2026: clocks go back at 03:00, so 02:00–03:00 happens twice.
+NOW = dt.datetime(2026, 10, 25, 15, 30, tzinfo=BERLIN)
+
+
+@pytest.fixture
+def berlin_core(home: Path) -> Iterator[Core]:
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text('timezone = "Europe/Berlin"\n')
+    core = Core(load_settings(home=home, port=0), clock=lambda: NOW.astimezone(dt.UTC))
+    core.start_store()
+    try:
+        yield core
+    finally:
+        core.stop()
+
+
+def _call(when: dt.datetime, project: str, model: str = "gpt-4o") -> dict[str, object]:
+    return {
+        "model": model,
+        "input_tokens": 1_000_000,
+        "project": project,
+        "timestamp": when.isoformat(),
+    }
+
+
+def test_today_has_25_local_hours_on_the_dst_day(berlin_core: Core) -> None:
+    first_two = dt.datetime(2026, 10, 25, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    second_two = dt.datetime(2026, 10, 25, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    berlin_core.service.ingest([_call(first_two, "a"), _call(second_two, "b")])
+    snapshot = collect(berlin_core.reader, 1, NOW.astimezone(dt.UTC), ViewFilters())
+    overview = snapshot.dashboard.overview
+    assert len(overview.hour_labels) == 25
+    assert overview.hour_labels[:5] == ["00", "01", "02", "02", "03"]
+    gpt4o_million = 2_500_000_000  # $2.50 per million input tokens
+    assert overview.hour_costs[2] == overview.hour_costs[3] == gpt4o_million
+    assert overview.hour_labels[overview.current_hour] == "15"
+    assert overview.current_hour == 16
+    assert overview.hour_fraction == pytest.approx(0.5)
+    assert overview.day_keys[-1] == "2026-10-25" and len(overview.day_keys) == 30
+    assert snapshot.tray.today_nanos == 2 * gpt4o_million
+
+
+def test_thirty_days_stack_the_costliest_projects_and_lump_the_rest(berlin_core: Core) -> None:
+    calls = []
+    for i in range(8):  # eight projects, project p7 the costliest
+        for _ in range(i + 1):
+            calls.append(_call(NOW - dt.timedelta(days=i), f"p{i}"))
+    calls.append(_call(NOW - dt.timedelta(days=40), "ancient"))  # outside the 30 days
+    berlin_core.service.ingest(calls)
+    data = collect(berlin_core.reader, 1, NOW.astimezone(dt.UTC), ViewFilters()).dashboard
+    series = data.overview.day_series
+    assert list(series) == ["p7", "p6", "p5", "p4", "p3", "p2", "other projects"]
+    assert sum(series["other projects"]) == 3 * 2_500_000_000  # p1 (2 calls) + p0 (1 call)
+    assert sum(series["p7"]) == 8 * 2_500_000_000
+    assert "ancient" not in data.keys["project"]
+
+
+def test_live_parts_read_only_what_is_asked(berlin_core: Core) -> None:
+    berlin_core.service.ingest([_call(NOW, "a"), _call(NOW, "b", model="my-own-model-x")])
+    now = NOW.astimezone(dt.UTC)
+    only_calls = collect(berlin_core.reader, 1, now, ViewFilters(), frozenset({"calls"}))
+    board = only_calls.dashboard
+    assert board.overview is None and board.breakdowns is None and board.keys is None
+    assert [e["project"] for e in board.events] == ["b", "a"]  # newest first
+    assert [u["model"] for u in board.unpriced] == ["my-own-model-x"]
+    assert board.range_total.calls == 2 and board.range_total.unpriced_calls == 1
+    full = collect(berlin_core.reader, 2, now, ViewFilters(project="a"), PARTS).dashboard
+    assert [r.key for r in full.breakdowns["project"].rows] == ["a"]
+    assert sorted(full.keys["project"]) == ["a", "b"]  # filter choices ignore the filter
+    assert full.unpriced == []
+    with pytest.raises(ValueError, match="unknown dashboard parts"):
+        collect(berlin_core.reader, 3, now, ViewFilters(), frozenset({"graphs"}))
+    with pytest.raises(ValueError, match="time range"):
+        ViewFilters(time_range="fortnight")
