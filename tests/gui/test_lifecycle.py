@@ -97,3 +97,23 @@ def test_spendtray_process_single_instance_and_sigterm(home: Path) -> None:
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+def test_port_in_use_is_one_line_and_exit_2(core: Any, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SPENDTRAY_HOME": str(tmp_path / "other-home"),  # another instance key: no hand-off
+        "QT_QPA_PLATFORM": "offscreen",
+        "DISPLAY": os.environ.get("DISPLAY", ":0"),
+    }
+    port = str(core.runner.port)
+    result = subprocess.run(
+        [sys.executable, "-m", "spendtray", "--port", port],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr

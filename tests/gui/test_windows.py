@@ -81,6 +81,7 @@ def test_without_a_tray_the_dashboard_is_a_window_and_closing_it_quits(
     try:
         assert app.dashboard is not None and app.dashboard.isVisible()
         assert not app.tray.icon.isVisible()
+        assert "No system tray found" in app.dashboard.statusBar().currentMessage()
         qtbot.addWidget(app.dashboard)
         with qtbot.waitSignal(app.stopped, timeout=5000):
             app.dashboard.close()

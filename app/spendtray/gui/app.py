@@ -97,6 +97,9 @@ class GuiApp(QObject):
         else:
             log.warning(NO_TRAY_MESSAGE)
             self.open_dashboard()
+            assert self.dashboard is not None
+            # said once, where the user is looking; it gives way to the usual status after
+            self.dashboard.statusBar().showMessage(NO_TRAY_MESSAGE, 60_000)
         self.refresher.refresh_now()
 
     def _on_snapshot(self, result: tuple[Snapshot, str | None]) -> None:

@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QSocketNotifier, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from spendtray.cli.common import settings_from
 from spendtray.core import setup_logging
@@ -92,9 +93,12 @@ def run_gui(args: argparse.Namespace) -> int:
     core = build_core(settings)
     try:
         core.start_background()
-    except BaseException:
+    except BaseException as exc:
         instance.release()
         _stop_quietly(core)
+        if isinstance(exc, OSError) and QGuiApplication.platformName() != "offscreen":
+            # started from a menu there is no terminal to read the one-line reason in
+            QMessageBox.critical(None, "Spendtray cannot start", str(exc))
         raise
     gui = GuiApp(core)
     instance.activated.connect(gui.open_dashboard)
