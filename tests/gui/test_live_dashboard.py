@@ -56,3 +56,25 @@ def test_posted_event_shows_everywhere_within_a_second(
     qtbot.waitUntil(lambda: "Today: $" in gui.tray.icon.toolTip(), timeout=1000)
     assert gui.tray.figures.today_nanos == nanos
     assert dashboard.stack.currentWidget() is dashboard.tabs
+
+
+def test_budget_lines_on_the_charts(
+    gui: Any, dashboard: Any, client: Any, post: Any, qtbot: Any
+) -> None:
+    assert (
+        client.put("/v1/budgets/acme", json={"period": "month", "limit_usd": 31}).status_code == 200
+    )
+    post({"model": "gpt-4o", "input_tokens": 1000, "project": "acme"})
+    dashboard.set_filter("project", "acme")  # unfiltered, only global (*) budgets are drawn
+    line = dashboard.days_chart.budget.line
+    # a monthly budget only: the daily pace that keeps the month inside it is drawn
+    qtbot.waitUntil(lambda: line.isVisible(), timeout=1000)
+    days = gui.refresher.latest.dashboard.overview.days_in_month
+    assert line.label.format == f"monthly budget ÷ {days} days"
+    assert round(line.value() * 1e9) == 31_000_000_000 // days
+    # a daily budget is the line itself, on both charts
+    assert client.put("/v1/budgets/*", json={"period": "day", "limit_usd": 2}).status_code == 200
+    post({"model": "gpt-4o", "input_tokens": 1000, "project": "acme"})
+    qtbot.waitUntil(lambda: line.value() == 2.0, timeout=1000)
+    assert line.label.format == "daily budget"
+    assert dashboard.today_chart.budget.line.value() == 2.0

@@ -73,12 +73,14 @@ class BudgetLine:
         self.line.hide()
         plot.addItem(self.line, ignoreBounds=True)
 
-    def set(self, nanos: int | None) -> float:
-        """Show at ``nanos`` (hide when None/0); answers the height in dollars."""
-        if not nanos:
+    def set(self, line: tuple[int, str] | None) -> float:
+        """Show ``(nanos, label)`` (hide for None); answers the height in dollars."""
+        if line is None or line[0] <= 0:
             self.line.hide()
             return 0.0
+        nanos, label = line
         self.line.setValue(dollars(nanos))
+        self.line.label.setFormat(label)
         self.line.show()
         return dollars(nanos)
 
@@ -119,7 +121,7 @@ class TodayChart:
         if ticks != self._ticks:
             self._ticks = ticks
             self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
-        limit = self.budget.set(data.budget_lines.get("day"))
+        limit = self.budget.set(data.daily_line())
         top = max([*self.ys, limit])
         self.widget.setXRange(0, hours, padding=0.02)
         self.widget.setYRange(0, top * 1.15 if top > 0 else 0.01, padding=0)
@@ -181,7 +183,7 @@ class DaysChart:
         if ticks != self._ticks:
             self._ticks = ticks
             self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
-        limit = self.budget.set(data.budget_lines.get("day"))
+        limit = self.budget.set(data.daily_line())
         top = max([*base, limit, 0.0])
         self.widget.setXRange(-0.6, n - 0.4, padding=0)
         self.widget.setYRange(0, top * 1.3 if top > 0 else 0.01, padding=0)

@@ -98,6 +98,17 @@ class Overview:
     day_keys: list[str]  # the last 30 local days, oldest first, "YYYY-MM-DD"
     day_series: dict[str, list[int]]  # project -> nano-dollars per day (costliest first)
     budget_lines: dict[str, int] = field(default_factory=dict)
+    days_in_month: int = 30  # this local month's length, for a monthly budget's daily pace
+
+    def daily_line(self) -> tuple[int, str] | None:
+        """The line a day's spend is measured against: the daily budget, else the daily pace
+        that keeps the month inside its monthly budget."""
+        if self.budget_lines.get("day"):
+            return self.budget_lines["day"], "daily budget"
+        month = self.budget_lines.get("month")
+        if month:
+            return month // self.days_in_month, f"monthly budget ÷ {self.days_in_month} days"
+        return None
 
 
 @dataclass(frozen=True)
@@ -203,6 +214,7 @@ def collect_overview(
         day_keys=day_keys,
         day_series=day_series,
         budget_lines=budget_lines(filters.project) if budget_lines else {},
+        days_in_month=len(ranges(*current_period(now, "month", reader.zone), "day", reader.zone)),
     )
 
 
