@@ -126,7 +126,7 @@ class DashboardData:
 
 @dataclass(frozen=True)
 class Snapshot:
-    generation: int  # which refresh request this answers (the GUI drops stale ones)
+    generation: int  # which refresh request this answers
     now: dt.datetime
     tray: TrayFigures
     dashboard: DashboardData | None  # None when only the tray asked
