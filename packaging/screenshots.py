@@ -165,6 +165,21 @@ def tray_icon_position() -> tuple[int, int]:
     return width - 300 + right - 8, height - 15
 
 
+def open_dashboard(env: dict[str, str]) -> str:
+    """A second launch asks the running app to show its dashboard; answers the window id."""
+    run([sys.executable, "-m", "spendtray", "--port", "0"], env=env, capture_output=True)
+    time.sleep(3)
+    window = subprocess.run(
+        ["xdotool", "search", "--name", "Spendtray — LLM spend"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
+    run(["xdotool", "windowmove", window, "40", "10"])
+    time.sleep(1)
+    return window
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
@@ -193,6 +208,10 @@ def main() -> None:
         helpers.append(app)
         url = wait_for_line(app, "ingest server on ").split("ingest server on ")[1].split()[0]
         token = (home / "token").read_text().strip()
+        # before any usage: the dashboard explains how to send the first event
+        window = open_dashboard(env)
+        shot(args.out / "dashboard-empty.png", window=window)
+        run(["xdotool", "windowmove", window, "1400", "0"])  # out of the tray shots' way
         rng = random.Random(42)
         now = dt.datetime.now().astimezone()
         batch = events(now, rng)
@@ -226,17 +245,7 @@ def main() -> None:
         time.sleep(1.5)
         shot(args.out / "tray-menu.png", crop=f"420x380+{width - 420}+{height - 380}")
         run(["xdotool", "key", "Escape"])
-        # a second launch asks the running app to open its dashboard
-        run([sys.executable, "-m", "spendtray", "--port", "0"], env=env, capture_output=True)
-        time.sleep(3)
-        window = subprocess.run(
-            ["xdotool", "search", "--name", "Spendtray — LLM spend"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split()[-1]
-        run(["xdotool", "windowmove", window, "40", "10"])
-        time.sleep(1)
+        window = open_dashboard(env)
         shot(args.out / "dashboard.png", window=window)
         # the tab bar's labels, in window coordinates (see dashboard.png)
         for name, x in (("breakdown", 136), ("calls", 230)):

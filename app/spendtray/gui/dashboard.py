@@ -72,18 +72,19 @@ def _table(model: RowsModel) -> QTableView:
     view.setAlternatingRowColors(True)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(22)
-    # Sizing every column to its contents on each refresh measures every cell; size them
-    # once, when the first rows arrive, and let the user drag them after that.
+    # Sizing columns to their contents measures every cell, so not on every refresh: only when
+    # the table is on screen and its number of rows changed since it was last sized.
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.horizontalHeader().setStretchLastSection(True)
-    model.modelReset.connect(lambda: _size_once(view, model))
+    model.modelReset.connect(lambda: fit_columns(view))
     return view
 
 
-def _size_once(view: QTableView, model: RowsModel) -> None:
-    if model.rows and not view.property("sized"):
+def fit_columns(view: QTableView) -> None:
+    rows = view.model().rowCount()
+    if rows and view.isVisible() and view.property("sized_rows") != rows:
         view.resizeColumnsToContents()
-        view.setProperty("sized", True)
+        view.setProperty("sized_rows", rows)
 
 
 def _figure(caption: str) -> tuple[QWidget, QLabel]:
@@ -194,6 +195,7 @@ class Dashboard(QMainWindow):
         breakdown_page = QWidget()
         grid = QGridLayout(breakdown_page)
         self.breakdown_models: dict[str, RowsModel] = {}
+        self.tables: list[QTableView] = []
         for i, group in enumerate(BREAKDOWNS):
             model = RowsModel(breakdown_columns(BREAKDOWN_TITLES[group], ctx.precision))
             self.breakdown_models[group] = model
@@ -201,13 +203,16 @@ class Dashboard(QMainWindow):
             title = QLabel(f"By {group}")
             title.setStyleSheet("font-weight: 600;")
             cell.addWidget(title)
-            cell.addWidget(_table(model))
+            view = _table(model)
+            self.tables.append(view)
+            cell.addWidget(view)
             grid.addLayout(cell, i // 2, i % 2)
         self.tabs.addTab(breakdown_page, "Breakdown")
         self.tab_parts[breakdown_page] = "breakdown"
 
         self.calls_model = RowsModel(call_columns(ctx.zone, ctx.now, ctx.precision))
         self.calls_view = _table(self.calls_model)
+        self.tables.append(self.calls_view)
         self.tabs.addTab(self.calls_view, "Recent calls")
         self.tab_parts[self.calls_view] = "calls"
 
@@ -322,6 +327,8 @@ class Dashboard(QMainWindow):
         )
 
     def _tab_changed(self, _index: int) -> None:
+        for view in self.tables:
+            fit_columns(view)
         self.part_changed.emit(self.visible_part())
         self._refresh_budget_editor()
 
