@@ -48,9 +48,23 @@ def test_settings_dialog_refuses_a_broken_config_and_writes_nothing(
     gui.settings.config_path.write_text(broken)
     dialog = SettingsDialog(gui.settings, 1, lambda _s: None, env={"HOME": str(tmp_path)})
     qtbot.addWidget(dialog)
+    dialog.precision.setValue(3)
     assert not dialog.save()
     assert "not valid TOML" in dialog.error.text()
     assert gui.settings.config_path.read_text() == broken
+
+
+def test_port_override_is_not_written_back(gui: Any, qtbot: Any, tmp_path: Path) -> None:
+    from spendtray.gui.settings_dialog import SettingsDialog
+
+    # the fixture's core runs with --port 0; the file says nothing, so the default is shown
+    assert gui.settings.port == 0
+    dialog = SettingsDialog(gui.settings, 1, lambda _s: None, env={"HOME": str(tmp_path)})
+    qtbot.addWidget(dialog)
+    assert dialog.port.value() == 8719
+    dialog.notifications.setChecked(False)
+    assert dialog.save()
+    assert gui.settings.config_path.read_text() == "notifications = false\n"
 
 
 def test_precision_setting_changes_the_tooltip(gui: Any, post: Any, qtbot: Any) -> None:

@@ -296,7 +296,8 @@ class Dashboard(QMainWindow):
         )
         total = data.range_total
         self.range_value.setText(
-            f"{format_usd(total.cost_nanos, precision)} · {total.calls:,} calls"
+            f"{format_usd(total.cost_nanos, precision)} · {total.calls:,} "
+            f"call{'' if total.calls == 1 else 's'}"
         )
         if not tray.any_events:
             self.empty.set_target(self.ctx.url(), self.ctx.token(), self.ctx.require_token())

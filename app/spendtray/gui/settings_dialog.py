@@ -6,6 +6,7 @@ is reported in the dialog and nothing is written.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 
 from PySide6.QtWidgets import (
@@ -19,9 +20,18 @@ from PySide6.QtWidgets import (
 )
 
 from spendtray import autostart
-from spendtray.config import ConfigError, Settings
+from spendtray.config import DEFAULT_PORT, ConfigError, Settings
 from spendtray.config_write import save_settings
 from spendtray.money import format_usd
+
+
+def configured_port(settings: Settings) -> int:
+    try:
+        raw = tomllib.loads(settings.config_path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return DEFAULT_PORT
+    port = raw.get("port", DEFAULT_PORT)
+    return port if isinstance(port, int) and not isinstance(port, bool) else DEFAULT_PORT
 
 
 class SettingsDialog(QDialog):
@@ -41,7 +51,9 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         self.port = QSpinBox()
         self.port.setRange(0, 65535)
-        self.port.setValue(settings.port)
+        # What config.toml says, not the running port: --port/SPENDTRAY_PORT override it for
+        # one run and must not end up written to the file.
+        self.port.setValue(configured_port(settings))
         self.port.setToolTip("0 picks any free port at each start")
         form.addRow("Ingest port:", self.port)
         self.require_token = QCheckBox("Require the token on every request")
@@ -80,6 +92,7 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self._preview()
+        self.initial = self.values()
 
     def _preview(self) -> None:
         p = self.precision.value()
@@ -87,7 +100,7 @@ class SettingsDialog(QDialog):
             f"e.g. {format_usd(1_234_567_890_000, p)} · {format_usd(4_200_000, p)}"
         )
 
-    def changes(self) -> dict[str, object]:
+    def values(self) -> dict[str, object]:
         return {
             "port": self.port.value(),
             "require_token": self.require_token.isChecked(),
@@ -95,9 +108,14 @@ class SettingsDialog(QDialog):
             "currency_precision": self.precision.value(),
         }
 
+    def changes(self) -> dict[str, object]:
+        """Only what the user changed, so untouched keys keep their defaults in the file."""
+        return {k: v for k, v in self.values().items() if self.initial.get(k) != v}
+
     def save(self) -> bool:
         try:
-            saved = save_settings(self.settings, self.changes())
+            changes = self.changes()
+            saved = save_settings(self.settings, changes) if changes else self.settings
             autostart.set_enabled(
                 self.start_at_login.isChecked(), home=self.settings.home, env=self.env
             )
