@@ -117,3 +117,43 @@ def test_port_in_use_is_one_line_and_exit_2(core: Any, tmp_path: Path) -> None:
     assert result.returncode == 2
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_cleanly(home: Path) -> None:
+    env = {
+        **os.environ,
+        "SPENDTRAY_HOME": str(home),
+        "QT_QPA_PLATFORM": "offscreen",
+        "DISPLAY": os.environ.get("DISPLAY", ":0"),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spendtray", "--port", "0"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out = _read_until(proc, "ingest server on ", 30)
+        url = out.split("ingest server on ")[1].split()[0]
+        token = (home / "token").read_text().strip()
+        sent = httpx.post(
+            f"{url}/v1/usage",
+            json={"model": "gpt-4o", "input_tokens": 10},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert sent.status_code == 202
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+        assert proc.stderr is not None
+        assert "stopped; every acknowledged event is stored" in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    from spendtray.config import load_settings
+    from spendtray.store.reader import Filters, Reader
+
+    reader = Reader(load_settings(home=home).db_path, load_settings(home=home).zone())
+    assert reader.events(Filters())[0][0]["model"] == "gpt-4o"
+    reader.close()
