@@ -119,7 +119,7 @@ def bench_estimate(text: str) -> None:
         )
 
 
-def bench_gui_typing(text: str) -> None:
+def bench_gui_typing(text: str, runs: int = 3) -> None:
     """Longest GUI-thread block while typing into a 1 MB paste, with estimates running."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QEventLoop, Qt, QTimer
@@ -157,57 +157,76 @@ def bench_gui_typing(text: str) -> None:
             f"{paste * 1000:.0f} ms; first estimate on screen after {first:.2f} s "
             f"({window.table.rowCount()} models)"
         )
-
-        window.editor.moveCursor(QTextCursor.MoveOperation.End)
-        ticks: list[float] = []
-        heartbeat = QTimer()
-        heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-        heartbeat.setInterval(5)
-        heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
         typed = " Summarise the code above in three bullet points, then list any bugs."
-        bursts, per_burst, key_ms, pause_ms = 4, len(typed), 60, 1_200
-        done = QEventLoop()
-        before = len(estimates)
-
-        # one precise timer walks the script: a character per tick, None for a pause tick
-        script: list[str | None] = []
-        for _ in range(bursts):
-            script += list(typed[:per_burst]) + [None] * (pause_ms // key_ms)
-        # then a slow typist: a key every ~420 ms, so counting runs while keys still arrive
         slow = " and explain"
-        for char in slow:
-            script += [char] + [None] * 6
-        typist = QTimer()
-        typist.setTimerType(Qt.TimerType.PreciseTimer)
-        typist.setInterval(key_ms)
+        bursts, key_ms, pause_ms = 4, 60, 1_200
 
-        def next_key() -> None:
-            if not script:
-                typist.stop()
-                done.quit()
-                return
-            char = script.pop(0)
-            if char is not None:
-                QTest.keyClick(window.editor, char)
+        def session() -> tuple[float, float, float, int, int, int]:
+            """One typing session: fast bursts with pauses, then a slow typist (a key every
+            ~420 ms, so counting runs while keys still arrive)."""
+            window.editor.moveCursor(QTextCursor.MoveOperation.End)
+            # let the jump to the end of the document lay out and paint before measuring typing
+            settle = QEventLoop()
+            QTimer.singleShot(300, settle.quit)
+            settle.exec()
+            script: list[str | None] = []
+            for _ in range(bursts):
+                script += list(typed) + [None] * (pause_ms // key_ms)
+            for char in slow:
+                script += [char] + [None] * 6
+            ticks: list[float] = []
+            heartbeat = QTimer()
+            heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+            heartbeat.setInterval(5)
+            heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+            # one precise timer walks the script: a character per tick, None for a pause tick
+            typist = QTimer()
+            typist.setTimerType(Qt.TimerType.PreciseTimer)
+            typist.setInterval(key_ms)
+            done = QEventLoop()
+            before = len(estimates)
 
-        typist.timeout.connect(next_key)
-        typist.start()
-        heartbeat.start()
-        done.exec()
-        wait_for_estimate()
-        heartbeat.stop()
-        gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(ticks))
-        blocked = max(0.0, gaps[-1] - 5)
-        p99 = gaps[int(len(gaps) * 0.99)]
+            def next_key() -> None:
+                if not script:
+                    typist.stop()
+                    done.quit()
+                    return
+                char = script.pop(0)
+                if char is not None:
+                    QTest.keyClick(window.editor, char)
+
+            typist.timeout.connect(next_key)
+            begun = time.perf_counter()
+            typist.start()
+            heartbeat.start()
+            done.exec()
+            wait_for_estimate()
+            heartbeat.stop()
+            expected = int((time.perf_counter() - begun) * 1000 / 5)
+            gaps = sorted((b - a) * 1000 for a, b in itertools.pairwise(ticks))
+            return (
+                gaps[-1],
+                gaps[int(len(gaps) * 0.99)],
+                statistics.median(gaps),
+                len(ticks),
+                expected,
+                len(estimates) - before,
+            )
+
+        keys = bursts * len(typed) + len(slow)
+        blocks: list[float] = []
+        for run in range(1, runs + 1):
+            worst, p99, median, ticks, expected, fresh = session()
+            blocks.append(max(0.0, worst - 5))
+            print(
+                f"GUI run {run}: typed {keys} keys into the 1 MB paste, {fresh} fresh estimates "
+                f"shown meanwhile; heartbeat (5 ms): {ticks:,} of ~{expected:,} ticks, gaps max "
+                f"{worst:.1f} ms, p99 {p99:.1f} ms, median {median:.1f} ms"
+            )
         print(
-            f"GUI: typed {bursts * per_burst} keys in {bursts} fast bursts and {len(slow)} slow "
-            "keys into the 1 MB paste; "
-            f"{len(estimates) - before} fresh estimates shown meanwhile (counted on the worker)"
-        )
-        print(
-            f"GUI: longest GUI-thread block while typing: {blocked:.1f} ms (target ≤ 50 ms); "
-            f"heartbeat gaps over {len(ticks):,} ticks of 5 ms: max {gaps[-1]:.1f} ms, "
-            f"p99 {p99:.1f} ms, median {statistics.median(gaps):.1f} ms"
+            f"GUI: longest GUI-thread block while typing into a 1 MB paste: median of {runs} runs "
+            f"{statistics.median(blocks):.1f} ms, worst run {max(blocks):.1f} ms "
+            "(target ≤ 50 ms; missing ticks mean other processes had the CPU)"
         )
         window.shutdown()
         window.deleteLater()

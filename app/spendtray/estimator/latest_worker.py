@@ -3,11 +3,16 @@
 Qt-free; its own daemon thread runs the jobs, any thread may submit. The estimator window sends
 one job per debounced edit: a job still waiting when a newer one arrives is dropped unrun, and
 each result carries its sequence number so the receiver can drop one that finished after a
-newer job was submitted (``is_current``).
+newer job was submitted (``is_current``). ``nice`` lowers the thread's CPU priority on Linux
+(threads it starts, such as tiktoken's encoders, inherit it), so on a busy machine the GUI
+thread is scheduled first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -19,8 +24,9 @@ Deliver = Callable[[int, Any, BaseException | None], None]
 class LatestOnlyWorker:
     """Runs submitted jobs one at a time on a daemon thread, skipping superseded ones."""
 
-    def __init__(self, deliver: Deliver, name: str = "spendtray-estimator") -> None:
+    def __init__(self, deliver: Deliver, name: str = "spendtray-estimator", nice: int = 0) -> None:
         self._deliver = deliver
+        self._nice = nice
         self._wake = threading.Condition()
         self._pending: tuple[int, Job] | None = None
         self._seq = 0
@@ -50,6 +56,10 @@ class LatestOnlyWorker:
         self._thread.join(timeout)
 
     def _run(self) -> None:
+        if self._nice and sys.platform == "linux":
+            # Linux keeps a nice value per thread; elsewhere it would renice the whole process
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self._nice)
         while True:
             with self._wake:
                 while self._pending is None and not self._closed:
