@@ -392,7 +392,8 @@ class EstimatorWindow(QWidget):
         self._history_generation += 1
         for worker in (self._worker, self._history_worker):
             if worker is not None:
-                worker.close(timeout=5)
+                # no join: a count in progress finishes on its own and its result is dropped
+                worker.close(timeout=0)
         self._worker = self._history_worker = None
 
     def showEvent(self, event: QShowEvent) -> None:
