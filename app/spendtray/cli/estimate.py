@@ -21,6 +21,15 @@ from spendtray.estimator.estimate import EstimateResult
 from spendtray.estimator.whatif import WhatIfReport
 from spendtray.money import format_tokens
 
+# estimate()'s argument names (how its errors start) -> the flags that set them
+_FLAGS = {
+    "output_tokens": "--output-tokens",
+    "calls": "--calls",
+    "calls_per_day": "--calls-per-day",
+    "cached_prefix_tokens": "--cached-prefix",
+    "cache_ttl": "--cache-ttl",
+}
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser(
@@ -110,7 +119,8 @@ def _estimate(args: argparse.Namespace, text: str, book: Any) -> list[EstimateRe
     except InvalidMessages as exc:
         raise UserError(f"the prompt looks like a message list but {exc}") from None
     except EstimateError as exc:
-        raise UserError(f"--{str(exc).split(' ', 1)[0].replace('_', '-')}: {exc}") from None
+        flag = _FLAGS.get(str(exc).split(" ", 1)[0], "--model")
+        raise UserError(f"{flag}: {exc}") from None
 
 
 def _whatif(args: argparse.Namespace, settings: Any, book: Any) -> WhatIfReport:
