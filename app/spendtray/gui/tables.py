@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 
 from spendtray.money import format_tokens, format_usd
 from spendtray.store.reader import Summary
@@ -21,6 +22,14 @@ from spendtray.store.reader import Summary
 Index = QModelIndex | QPersistentModelIndex
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 UNPRICED_COLOUR = QColor("#c92a2a")
+
+
+@cache
+def _bold() -> QFont:
+    # made on first use: a QFont needs the QGuiApplication to exist
+    font = QFont()
+    font.setBold(True)
+    return font
 
 
 @dataclass(frozen=True)
@@ -79,11 +88,7 @@ class RowsModel(QAbstractTableModel):
             and self.bold_last
             and index.row() == len(self.rows) - 1
         ):
-            from PySide6.QtGui import QFont
-
-            font = QFont()
-            font.setBold(True)
-            return font
+            return _bold()
         return None
 
 
