@@ -33,7 +33,9 @@ def test_tray_state_crosses_budget_thresholds(
     post(CALL)
     qtbot.waitUntil(lambda: gui.tray.state == "exceeded", timeout=1000)
     assert seen == ["warning", "exceeded"]
-    assert "A budget is exceeded" in gui.tray.icon.toolTip()
+    assert "acme at 108 % of $0.01 today" in gui.tray.icon.toolTip()
+    gui.tray.menu.aboutToShow.emit()
+    assert "acme at 108 % of $0.01 today" in [a.text() for a in gui.tray.menu.actions()]
 
 
 def test_menu_is_rebuilt_with_current_figures(gui: Any, post: Any, qtbot: Any) -> None:

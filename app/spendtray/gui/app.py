@@ -22,6 +22,7 @@ from spendtray.gui.integrations import Hooks, discover
 from spendtray.gui.refresher import TICK_MS, Refresher
 from spendtray.gui.snapshot import Snapshot
 from spendtray.gui.tray import TrayActions, TrayController
+from spendtray.gui.tray_text import BudgetView
 
 if TYPE_CHECKING:
     from spendtray.gui.dashboard import Dashboard, DashboardContext
@@ -59,7 +60,7 @@ class GuiApp(QObject):
             core.reader,
             self.clock,
             budget_lines=self.hooks.budget_lines if has_budgets else None,
-            budget_state=(lambda: self.hooks.budget_state(self.clock())) if has_budgets else None,
+            budget_state=self.hooks.budget_view if has_budgets else None,
             tick_ms=tick_ms,
         )
         if has_budgets:
@@ -102,9 +103,9 @@ class GuiApp(QObject):
             self.dashboard.statusBar().showMessage(NO_TRAY_MESSAGE, 60_000)
         self.refresher.refresh_now()
 
-    def _on_snapshot(self, result: tuple[Snapshot, str | None]) -> None:
-        snapshot, budget_state = result
-        self.tray.update(snapshot, budget_state)
+    def _on_snapshot(self, result: tuple[Snapshot, BudgetView | None]) -> None:
+        snapshot, budget = result
+        self.tray.update(snapshot, budget)
         if self.dashboard is not None:
             self.dashboard.apply(snapshot)
         if not self.is_ready:

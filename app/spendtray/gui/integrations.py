@@ -1,6 +1,6 @@
 """The one place the GUI plugs into optional capabilities: budgets and the estimator.
 
-GUI thread builds the ``Hooks``; ``budget_state``/``budget_lines`` then run on the refresh
+GUI thread builds the ``Hooks``; ``budget_view``/``budget_lines`` then run on the refresh
 worker thread (they only read), ``GuiNotifier.notify`` on the budget worker thread (it only
 emits a bridge signal). When a capability is missing the hook is None and the GUI simply
 does without it.
@@ -8,7 +8,6 @@ does without it.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib.util
 import logging
 from collections.abc import Callable
@@ -19,8 +18,10 @@ from PySide6.QtWidgets import QWidget
 
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
+from spendtray.gui.tray_text import BudgetView, budget_line
 
 log = logging.getLogger(__name__)
+_SEVERITY = ("ok", "warning", "exceeded")
 
 
 class GuiNotifier:
@@ -38,11 +39,17 @@ class Hooks:
     budgets: Any | None = None  # spendtray.budgets.BudgetService when budgets are installed
     estimator_available: bool = False
 
-    def budget_state(self, now: dt.datetime | None = None) -> str | None:
+    def budget_view(self) -> BudgetView | None:
+        """The worst state over every budget and the one furthest along (worker thread)."""
         if self.budgets is None:
             return None
-        state: str = self.budgets.worst_state(now)
-        return state
+        statuses = self.budgets.statuses(forecast=False)
+        state = max((s.state for s in statuses), key=_SEVERITY.index, default="ok")
+        if state == "ok":
+            return BudgetView("ok")
+        top = max(statuses, key=lambda s: s.ratio)
+        b = top.budget
+        return BudgetView(state, budget_line(b.project, b.period, top.ratio, b.limit_nanos))
 
     def budget_lines(self, project: str | None) -> dict[str, int]:
         """Limits to draw: the project's own budgets, else the global ones (``*``)."""

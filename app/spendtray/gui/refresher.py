@@ -22,6 +22,7 @@ from spendtray.gui.snapshot import (
     ViewFilters,
     collect,
 )
+from spendtray.gui.tray_text import BudgetView
 from spendtray.store.reader import Reader
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 COALESCE_MS = 120  # a burst of commits inside this window costs one refresh
 TICK_MS = 60_000  # re-read once a minute so "today" and the hour axis roll over by themselves
 
-BudgetState = Callable[[], str | None]
+BudgetState = Callable[[], BudgetView | None]
 
 
 def utc_now() -> dt.datetime:
@@ -78,7 +79,7 @@ class _Worker(QObject):
 
 
 class Refresher(QObject):
-    """Ask with ``request()``; results arrive on ``ready((Snapshot, budget_state))``.
+    """Ask with ``request()``; results arrive on ``ready((Snapshot, BudgetView | None))``.
 
     No signal here ever carries a bare ``None``: PySide6 loses a reference to it when it
     crosses threads as ``object`` (the interpreter later dies "deallocating None").

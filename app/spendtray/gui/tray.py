@@ -42,6 +42,7 @@ class TrayController(QObject):
         super().__init__()
         self.actions = actions
         self.figures: TrayFigures | None = None
+        self.budget: tray_text.BudgetView | None = None
         self.state = "ok"
         self.paused = False
         self.icon = QSystemTrayIcon(state_icon("ok"))
@@ -60,14 +61,17 @@ class TrayController(QObject):
 
     # -- live figures ---------------------------------------------------------------------
 
-    def update(self, snapshot: Snapshot, budget_state: str | None) -> None:
+    def update(self, snapshot: Snapshot, budget: tray_text.BudgetView | None) -> None:
         self.figures = snapshot.tray
-        state = tray_text.tray_state(snapshot.tray, budget_state)
+        self.budget = budget
+        state = tray_text.tray_state(snapshot.tray, budget.state if budget else None)
         if state != self.state:
             self.state = state
             self.icon.setIcon(state_icon(state))
             self.state_changed.emit(state)
-        self.icon.setToolTip(tray_text.tooltip(self.figures, state, self.actions.precision()))
+        self.icon.setToolTip(
+            tray_text.tooltip(self.figures, state, self.actions.precision(), budget)
+        )
 
     # -- menu -----------------------------------------------------------------------------
 
@@ -83,7 +87,9 @@ class TrayController(QObject):
             ):
                 menu.addAction(line).setEnabled(False)
             if self.state != "ok":
-                menu.addAction(tray_text.STATE_WORDS[self.state]).setEnabled(False)
+                worst = self.budget.worst if self.budget else None
+                text = worst if worst and self.state != "unpriced" else None
+                menu.addAction(text or tray_text.STATE_WORDS[self.state]).setEnabled(False)
             menu.addSeparator()
         menu.addAction("Open dashboard", self.actions.open_dashboard)
         if self.actions.open_estimator is not None:

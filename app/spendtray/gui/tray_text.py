@@ -6,6 +6,8 @@ one place and test without a panel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from spendtray.gui.snapshot import TrayFigures
 from spendtray.money import format_usd
 
@@ -17,6 +19,23 @@ STATE_WORDS = {
     "exceeded": "A budget is exceeded",
     "unpriced": "Some usage has no known price",
 }
+
+
+PERIOD_WORDS = {"day": "today", "week": "this week", "month": "this month"}
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """The budgets' worst state and, when it is not ok, the budget that is furthest along."""
+
+    state: str  # ok | warning | exceeded
+    worst: str | None = None  # "acme at 82 % of $50.00 this month"
+
+
+def budget_line(project: str, period: str, ratio: float, limit_nanos: int) -> str:
+    name = "All projects" if project == "*" else project
+    when = PERIOD_WORDS.get(period, f"this {period}")
+    return f"{name} at {ratio * 100:.0f} % of {format_usd(limit_nanos)} {when}"
 
 
 def tray_state(figures: TrayFigures | None, budget_state: str | None) -> str:
@@ -49,14 +68,16 @@ def top_project_line(figures: TrayFigures, precision: int) -> str:
     return f"Top project: {name} ({format_usd(nanos, precision)} this month)"
 
 
-def tooltip(figures: TrayFigures | None, state: str, precision: int) -> str:
+def tooltip(
+    figures: TrayFigures | None, state: str, precision: int, budget: BudgetView | None = None
+) -> str:
     if figures is None:
         return "Spendtray — starting…"
     lines = ["Spendtray", today_line(figures, precision), month_line(figures, precision)]
     if figures.unpriced_calls_month:
         lines.append(f"{_calls(figures.unpriced_calls_month)} this month with no known price")
     if state in ("warning", "exceeded"):
-        lines.append(STATE_WORDS[state])
+        lines.append(budget.worst if budget and budget.worst else STATE_WORDS[state])
     if not figures.any_events:
         lines.append("No usage recorded yet — open the dashboard to send a first event")
     return "\n".join(lines)
