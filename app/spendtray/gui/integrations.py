@@ -47,7 +47,7 @@ class Hooks:
         state = max((s.state for s in statuses), key=_SEVERITY.index, default="ok")
         if state == "ok":
             return BudgetView("ok")
-        top = max(statuses, key=lambda s: s.ratio)
+        top = max((s for s in statuses if s.state == state), key=lambda s: s.ratio)
         b = top.budget
         return BudgetView(state, budget_line(b.project, b.period, top.ratio, b.limit_nanos))
 
