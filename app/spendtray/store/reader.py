@@ -165,7 +165,8 @@ class Reader:
             self._sum_range(acc, key, lo, hi, key_col, where, args)
         rows = list(acc.values())
         if group_by in TIME_GROUPS:
-            rows.sort(key=lambda r: r.key)
+            order = {key: i for i, (key, _, _) in enumerate(periods)}
+            rows.sort(key=lambda r: order.get(r.key, len(order)))
         else:
             rows.sort(key=lambda r: (-r.cost_nanos, -r.calls, r.key))
         total = SummaryRow(key="total")

@@ -54,7 +54,11 @@ def next_start(start: dt.datetime, group: str) -> dt.datetime:
 
 def key_of(start: dt.datetime, group: str) -> str:
     if group == "hour":
-        return start.strftime("%Y-%m-%dT%H:00")
+        key = start.strftime("%Y-%m-%dT%H:00")
+        if start.replace(fold=0).utcoffset() != start.replace(fold=1).utcoffset():
+            # The hour that repeats when clocks go back: keep both apart by their UTC offset.
+            key += start.strftime("%z")[:3] + ":" + start.strftime("%z")[3:]
+        return key
     if group == "month":
         return start.strftime("%Y-%m")
     return start.strftime("%Y-%m-%d")
