@@ -45,6 +45,7 @@ class Settings:
     runaway_factor: float = 5.0
     runaway_window_minutes: int = 10
     runaway_min_usd: float = 1.0
+    follow_agent_logs: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -91,6 +92,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "runaway_factor": (int, float),
     "runaway_window_minutes": int,
     "runaway_min_usd": (int, float),
+    "follow_agent_logs": bool,
 }
 
 

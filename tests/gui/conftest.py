@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,15 @@ class Clock:
 
     def __call__(self) -> dt.datetime:
         return self.now
+
+
+@pytest.fixture(autouse=True)
+def agent_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Empty agent-log folders: the tray app follows these, never this machine's own logs."""
+    root = tmp_path / "agent-logs"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root / "claude"))
+    monkeypatch.setenv("CODEX_HOME", str(root / "codex"))
+    return root
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The GUI shell: wires a started ``Core`` to the bridge, refresher, tray and windows.
 
 GUI thread. ``GuiApp`` owns every Qt object of the app and the order of shutdown: stop the
-refresher, hide the tray, then ``Core.stop()`` (server stopped, writer drained).
+refresher, hide the tray, stop the agent-log watcher (its pass in progress is committed), then
+``Core.stop()`` (server stopped, writer drained).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-from spendtray.config import Settings
+from spendtray.config import ConfigError, Settings, with_overrides
+from spendtray.config_write import save_settings
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
 from spendtray.gui.integrations import Hooks, discover
@@ -23,11 +25,15 @@ from spendtray.gui.refresher import TICK_MS, Refresher
 from spendtray.gui.snapshot import Snapshot
 from spendtray.gui.tray import TrayActions, TrayController
 from spendtray.gui.tray_text import BudgetView
+from spendtray.importers import KINDS, ImportReport, ImportWatcher
+from spendtray.importers.watcher import DEFAULT_INTERVAL
 
 if TYPE_CHECKING:
     from spendtray.gui.dashboard import Dashboard, DashboardContext
 
 log = logging.getLogger(__name__)
+
+LOG_NAMES = {"claude-code": "Claude Code logs", "codex": "Codex logs"}
 
 NO_TRAY_MESSAGE = (
     "No system tray found: Spendtray opens its dashboard as a normal window instead "
@@ -45,6 +51,7 @@ class GuiApp(QObject):
         clock: Callable[[], dt.datetime] | None = None,
         use_tray: bool | None = None,
         tick_ms: int = TICK_MS,
+        import_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         super().__init__()
         self.core = core
@@ -69,8 +76,13 @@ class GuiApp(QObject):
         self.bridge.budgets_changed.connect(self.refresher.request)
         self.bridge.alert.connect(self._show_alert)
         self.bridge.activate.connect(self.open_dashboard)
+        self.bridge.imported.connect(self._on_imported)
         self.refresher.ready.connect(self._on_snapshot)
         self.refresher.failed.connect(self._on_failed)
+        self.watcher: ImportWatcher | None = None
+        self.import_interval = import_interval
+        self.import_note = ""  # the last line about imported agent logs (status bar)
+        self._shown_import_error: str | None = None
         self.tray = TrayController(
             TrayActions(
                 open_dashboard=self.open_dashboard,
@@ -82,6 +94,8 @@ class GuiApp(QObject):
                 notifications_enabled=lambda: self.settings.notifications,
                 open_estimator=self.open_estimator if self.hooks.estimator_available else None,
                 pause_changed=self.hooks.set_paused,
+                following_logs=lambda: self.watcher is not None,
+                follow_logs_changed=self.set_follow_logs,
             )
         )
         self.dashboard: Dashboard | None = None
@@ -102,6 +116,8 @@ class GuiApp(QObject):
             # said once, where the user is looking; it gives way to the usual status after
             self.dashboard.statusBar().showMessage(NO_TRAY_MESSAGE, 60_000)
         self.refresher.refresh_now()
+        if self.settings.follow_agent_logs:
+            self._follow_logs(True)
 
     def _on_snapshot(self, result: tuple[Snapshot, BudgetView | None]) -> None:
         snapshot, budget = result
@@ -187,7 +203,59 @@ class GuiApp(QObject):
     def _settings_saved(self, saved: Settings) -> None:
         # Port and token apply at the next start; what is shown applies now.
         self.settings = saved
+        self._follow_logs(saved.follow_agent_logs)
         self.refresher.refresh_now()
+
+    # -- agent logs -----------------------------------------------------------------------
+
+    def set_follow_logs(self, on: bool) -> None:
+        """The tray's toggle: follow (or stop following) the agents' logs and save the choice."""
+        self._follow_logs(on)
+        try:
+            save_settings(self.settings, {"follow_agent_logs": on})
+        except (ConfigError, OSError) as exc:
+            log.error("could not save follow_agent_logs: %s", exc)
+            self._status(f"Could not save the setting: {exc}")
+            return
+        # the re-read file would drop a one-run --port override, so only this key changes
+        self.settings = with_overrides(self.settings, follow_agent_logs=on)
+
+    def _follow_logs(self, on: bool) -> None:
+        if on and self.watcher is None:
+            try:
+                watcher = ImportWatcher(self.core, kinds=KINDS, interval=self.import_interval)
+            except Exception as exc:  # never worth crashing the tray over
+                log.exception("could not start following the agent logs")
+                self._status(f"Could not follow the Claude Code / Codex logs: {exc}")
+                return
+            self.bridge.follow(watcher)
+            watcher.start()
+            self.watcher = watcher
+            log.info("following the Claude Code / Codex logs")
+        elif not on and self.watcher is not None:
+            # joins the watcher thread: at most the pass in progress, whose events then commit
+            self.watcher.stop()
+            self.watcher = None
+            log.info("stopped following the Claude Code / Codex logs")
+
+    def _on_imported(self, reports: list[ImportReport], error: str | None) -> None:
+        if error is not None:
+            # the watcher logs each failure; the user hears about each new one once
+            if error != self._shown_import_error:
+                self._shown_import_error = error
+                self._status(f"Reading the agent logs failed: {error}")
+            return
+        self._shown_import_error = None
+        stored = {r.kind: r.stored for r in reports if r.stored}
+        if stored:
+            total = sum(stored.values())
+            where = " and ".join(LOG_NAMES.get(kind, kind) for kind in sorted(stored))
+            self._status(f"Imported {total:,} new call{'' if total == 1 else 's'} from {where}")
+
+    def _status(self, text: str) -> None:
+        self.import_note = text
+        if self.dashboard is not None:
+            self.dashboard.statusBar().showMessage(text, 15_000)
 
     # -- alerts ---------------------------------------------------------------------------
 
@@ -215,6 +283,7 @@ class GuiApp(QObject):
         if self.estimator is not None and hasattr(self.estimator, "shutdown"):
             self.estimator.shutdown()
         self.hooks.stop()
+        self._follow_logs(False)
         self.core.stop()
         log.info("stopped; every acknowledged event is stored")
         self.stopped.emit()

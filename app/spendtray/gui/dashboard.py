@@ -49,7 +49,7 @@ BREAKDOWN_TITLES = {
     "provider": "Provider",
     "agent": "Agent",
 }
-FILTER_DIMENSIONS = ("project", "model", "provider")
+FILTER_DIMENSIONS = ("project", "model", "provider", "source")
 
 
 @dataclass
@@ -235,6 +235,7 @@ class Dashboard(QMainWindow):
             project=self.combos["project"].currentData(),
             model=self.combos["model"].currentData(),
             provider=self.combos["provider"].currentData(),
+            source=self.combos["source"].currentData(),
             time_range=self.range_combo.currentData(),
         )
 
@@ -313,7 +314,11 @@ class Dashboard(QMainWindow):
             self.days_chart.set_data(data.overview)
         if data.breakdowns is not None:
             self._learn_keys(
-                {d: [r.key for r in data.breakdowns[d].rows] for d in FILTER_DIMENSIONS}
+                {
+                    d: [r.key for r in data.breakdowns[d].rows]
+                    for d in FILTER_DIMENSIONS
+                    if d in data.breakdowns
+                }
             )
             for group, model in self.breakdown_models.items():
                 model.set_rows(breakdown_rows(data.breakdowns[group]), bold_last=True)

@@ -1,7 +1,7 @@
-"""Settings window: port, token, start at login, notifications, money precision. GUI thread.
+"""Settings window: port, token, start at login, notifications, agent logs, money precision.
 
-Saves through the Qt-free ``config_write`` (config.toml) and ``autostart`` modules; a bad value
-is reported in the dialog and nothing is written.
+GUI thread. Saves through the Qt-free ``config_write`` (config.toml) and ``autostart`` modules;
+a bad value is reported in the dialog and nothing is written.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ class SettingsDialog(QDialog):
         self.notifications = QCheckBox("Show desktop notifications for budget alerts")
         self.notifications.setChecked(settings.notifications)
         form.addRow("", self.notifications)
+        self.follow_agent_logs = QCheckBox("Follow Claude Code / Codex logs")
+        self.follow_agent_logs.setChecked(settings.follow_agent_logs)
+        self.follow_agent_logs.setToolTip(
+            "Import the usage these coding agents log on disk, as they log it"
+        )
+        form.addRow("", self.follow_agent_logs)
         self.precision = QSpinBox()
         self.precision.setRange(0, 6)
         self.precision.setValue(settings.currency_precision)
@@ -105,6 +111,7 @@ class SettingsDialog(QDialog):
             "port": self.port.value(),
             "require_token": self.require_token.isChecked(),
             "notifications": self.notifications.isChecked(),
+            "follow_agent_logs": self.follow_agent_logs.isChecked(),
             "currency_precision": self.precision.value(),
         }
 

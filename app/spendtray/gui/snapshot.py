@@ -28,7 +28,7 @@ BREAKDOWNS = ("project", "model", "provider", "agent")
 STACKED_PROJECTS = 6  # more than this many colours in one bar stops being readable
 DAYS_SHOWN = 30
 RECENT_CALLS = 200
-KEY_DIMS = ("project", "model", "provider")
+KEY_DIMS = ("project", "model", "provider", "source")
 # What a refresh can read for the dashboard. A live refresh reads only the visible tab's part;
 # opening the dashboard, changing a filter and the minute tick read them all.
 PARTS = frozenset({"overview", "breakdown", "calls", "keys"})
@@ -44,6 +44,7 @@ class ViewFilters:
     project: str | None = None
     model: str | None = None
     provider: str | None = None
+    source: str | None = None  # where calls came from: api, claude-code, codex, …
     time_range: str = "30d"
 
     def __post_init__(self) -> None:
@@ -57,6 +58,7 @@ class ViewFilters:
             project=self.project,
             model=self.model,
             provider=self.provider,
+            source=self.source,
             since=since,
             until=until,
         )
@@ -260,11 +262,15 @@ def collect_dashboard(
     keys = None
     if "keys" in parts:
         unfiltered = Filters(since=since)
-        if breakdowns is not None and ranged == unfiltered:
-            # no filter set: the breakdowns already list every key of the range
-            keys = {dim: [r.key for r in breakdowns[dim].rows] for dim in KEY_DIMS}
-        else:
-            keys = {dim: [r.key for r in reader.summary(dim, unfiltered).rows] for dim in KEY_DIMS}
+        # no filter set: the breakdowns already list every key of their dimensions in the range
+        known = breakdowns if breakdowns is not None and ranged == unfiltered else {}
+        keys = {
+            dim: [
+                r.key
+                for r in (known[dim] if dim in known else reader.summary(dim, unfiltered)).rows
+            ]
+            for dim in KEY_DIMS
+        }
     return DashboardData(
         filters=filters,
         range_total=total,

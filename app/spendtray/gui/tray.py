@@ -18,6 +18,7 @@ from spendtray.gui.icons import state_icon
 from spendtray.gui.snapshot import Snapshot, TrayFigures
 
 NOTIFY_MS = 10_000
+FOLLOW_LOGS = "Follow Claude Code / Codex logs"
 
 
 @dataclass
@@ -33,6 +34,8 @@ class TrayActions:
     notifications_enabled: Callable[[], bool]
     open_estimator: Callable[[], None] | None = None
     pause_changed: Callable[[bool], None] | None = None
+    following_logs: Callable[[], bool] | None = None  # is the agent-log watcher on?
+    follow_logs_changed: Callable[[bool], None] | None = None
 
 
 class TrayController(QObject):
@@ -99,6 +102,11 @@ class TrayController(QObject):
         pause.setCheckable(True)
         pause.setChecked(self.paused)
         pause.toggled.connect(self._set_paused)
+        if self.actions.following_logs is not None and self.actions.follow_logs_changed:
+            follow: QAction = menu.addAction(FOLLOW_LOGS)
+            follow.setCheckable(True)
+            follow.setChecked(self.actions.following_logs())
+            follow.toggled.connect(self.actions.follow_logs_changed)
         menu.addAction("Copy ingest URL", self.copy_url)
         menu.addAction("Copy token", self.copy_token)
         menu.addAction("Settings…", self.actions.open_settings)
