@@ -155,3 +155,50 @@ def test_guard_rules_apply(core: Core, client: httpx.Client) -> None:
     )
     assert broken.status_code == 400
     assert "JSON" in broken.json()["error"]["message"]
+
+
+def test_whatif_route_reprices_history(core: Core, client: httpx.Client) -> None:
+    import datetime as dt
+
+    from spendtray.estimator.whatif import reprice_history
+    from spendtray.store.reader import Filters
+
+    now = dt.datetime.now(dt.UTC)
+    events = [
+        {
+            "model": "gpt-4o",
+            "project": "acme" if i % 2 else "beta",
+            "input_tokens": 5_000 + 10 * i,
+            "output_tokens": 700,
+            "timestamp": (now - dt.timedelta(days=i * 2, hours=1)).isoformat(),
+        }
+        for i in range(20)
+    ]
+    assert client.post("/v1/usage", json=events).status_code == 202
+    response = client.get(
+        "/v1/whatif",
+        params=[("target", "claude-haiku-4-5,gpt-4.1-mini"), ("project", "acme"), ("since", "30d")],
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    since = dt.datetime.fromisoformat(body["selection"]["since"])
+    expected = reprice_history(
+        core.reader.conn(),
+        Filters(project="acme", since=since),
+        ["claude-haiku-4-5", "gpt-4.1-mini"],
+        book=core.prices,
+    )
+    assert body == expected.to_dict()
+    assert body["calls"] == 7  # odd i ≤ 13 (i = 15 is 30 days and an hour ago)
+    default = client.get("/v1/whatif").json()
+    assert {r["target"] for r in default["results"]} == set(DEFAULT_MODELS)
+    assert default["calls"] == 15
+
+
+def test_whatif_route_bad_input(core: Core, client: httpx.Client) -> None:
+    bad = client.get("/v1/whatif", params={"since": "lately"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["details"][0]["field"] == "since"
+    unknown = client.get("/v1/whatif", params={"target": "no-such-model-qq"}).json()
+    assert unknown["results"] == [] and unknown["unknown_models"][0]["model"] == "no-such-model-qq"
+    assert httpx.get(f"{core.url}/v1/whatif").status_code == 401

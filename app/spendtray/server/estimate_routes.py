@@ -1,7 +1,9 @@
-"""``POST /v1/estimate`` (SPEC §4): a prompt's tokens and cost on several models, cheapest first.
+"""``POST /v1/estimate`` (SPEC §4): a prompt's tokens and cost on several models, cheapest first;
+``GET /v1/whatif``: stored usage re-priced on other models (``estimator.whatif``).
 
-The handler runs on the server's event loop; counting and pricing (CPU-bound, up to a few
-hundred milliseconds for a megabyte) go to Starlette's thread pool so ingest keeps flowing.
+Handlers run on the server's event loop; counting, pricing and re-pricing (CPU- or IO-bound, up
+to a few hundred milliseconds for a megabyte, about a second per model for a million stored
+calls) go to Starlette's thread pool so ingest keeps flowing.
 Plugged in by ``app_headless.build_core`` through ``core.extra_routes``, behind the same guard
 (Host, Origin, token, JSON content type, body size) as every other route.
 """
@@ -21,7 +23,10 @@ from starlette.routing import BaseRoute, Route
 from spendtray.estimator.chat import InvalidMessages
 from spendtray.estimator.defaults import DEFAULT_MODELS
 from spendtray.estimator.estimate import CacheTtl, EstimateError, estimate
+from spendtray.estimator.whatif import WhatIfError, reprice_history
 from spendtray.server.guard import ApiError, Guard, error_response, read_body
+from spendtray.store.reader import DIMENSIONS, Filters
+from spendtray.timeparse import TimeParseError, parse_when
 
 if TYPE_CHECKING:
     from spendtray.core import Core
@@ -155,4 +160,42 @@ def estimate_routes(core: Core) -> list[BaseRoute]:
             raise _bad(field if field in _FIELDS else "(request)", str(exc)) from None
         return JSONResponse({"results": [r.to_dict() for r in results]})
 
-    return [Route("/v1/estimate", guarded(post_estimate), methods=["POST"])]
+    def selection(request: Request) -> Filters:
+        q = request.query_params
+        now = core.clock()
+        reader = core.reader
+
+        def when(name: str, default: str | None) -> Any:
+            value = q.get(name) or default
+            if value is None:
+                return None
+            try:
+                return parse_when(value, now, reader.zone, reader.week_start)
+            except TimeParseError as exc:
+                raise _bad(name, str(exc)) from None
+
+        dims = {name: q.get(name) or None for name in DIMENSIONS}
+        return Filters(**dims, since=when("since", "30d"), until=when("until", None))
+
+    async def get_whatif(request: Request) -> Response:
+        targets = [
+            name.strip()
+            for value in request.query_params.getlist("target")
+            for name in value.split(",")
+            if name.strip()
+        ] or list(DEFAULT_MODELS)
+        if len(targets) > MAX_MODELS:
+            raise _bad("target", f"at most {MAX_MODELS} target models per request")
+        filters = selection(request)
+        try:
+            report = await run_in_threadpool(
+                lambda: reprice_history(core.reader.conn(), filters, targets, book=core.prices)
+            )
+        except WhatIfError as exc:
+            raise _bad("target", str(exc)) from None
+        return JSONResponse(report.to_dict())
+
+    return [
+        Route("/v1/estimate", guarded(post_estimate), methods=["POST"]),
+        Route("/v1/whatif", guarded(get_whatif), methods=["GET"]),
+    ]
