@@ -31,9 +31,9 @@ COLUMN = {
             "total",
             "monthly",
             "context",
+            "notes",
             "cached",
             "batch",
-            "notes",
         ]
     )
 }
@@ -223,3 +223,15 @@ def test_accepts_a_bare_price_book(core: Core, qtbot: Any) -> None:
         assert "No usage database" in win.history_status.text()
     finally:
         win.shutdown()
+
+
+def test_overflow_and_tier_crossing_are_marked(window: Any, qtbot: Any) -> None:
+    text = "hello world " * 130_000  # ~260k tokens on o200k_base
+    window.set_models(["claude-sonnet-4-5", "gpt-4o"])
+    window.editor.setPlainText(text)
+    settle(window, qtbot, len(text))
+    rows = table(window)
+    assert "200,000-token tier" in rows["claude-sonnet-4-5"]["notes"]
+    assert rows["claude-sonnet-4-5"]["context"].startswith("OVER")
+    assert rows["gpt-4o"]["context"] == "OVER 128,000"
+    assert "tier" not in rows["gpt-4o"]["notes"]

@@ -65,9 +65,9 @@ RESULT_COLUMNS = (
     "Total",
     "Per month",
     "Context",
+    "Notes",
     "Cached prefix",
     "Batch API",
-    "Notes",
 )
 WHATIF_COLUMNS = ("On model", "Provider", "Would have cost", "vs actual", "Notes")
 PERIODS = (("Last 7 days", "7d"), ("Last 30 days", "30d"), ("Last 90 days", "90d"))
@@ -597,10 +597,13 @@ class EstimatorWindow(QWidget):
         if r.error:
             notes.append(r.error)
         if r.tier_crossed and r.tier_threshold is not None:
-            notes.append(
+            tier_note = (
                 f"prompt over the {r.tier_threshold:,}-token tier: the whole call is billed "
                 "at the long-context rate"
             )
+            notes.append(tier_note)
+            _warn(token_item)
+            token_item.setToolTip(f"{r.method}\n{tier_note}")
         if r.output_assumed:
             notes.append("output size assumed")
         notes_item = _item("; ".join(notes), tip="\n".join(notes) or None)
@@ -628,9 +631,9 @@ class EstimatorWindow(QWidget):
             total,
             _item(usd(r.monthly_cost_nanos), right=True),
             context,
+            notes_item,
             what_if(r.cached),
             what_if(r.batch),
-            notes_item,
         ]
 
     # -- the what-if tab ---------------------------------------------------------------------
