@@ -10,14 +10,17 @@ from spendtray.config import Settings
 from spendtray.core import Core
 
 
-def build_core(settings: Settings) -> Core:
+def build_core(settings: Settings, warm_tokenizers: bool = True) -> Core:
+    """``warm_tokenizers``: load the tiktoken files now on a daemon thread so the first
+    estimate does not wait ~0.6 s. They cost ~50 MB resident, so the tray app (whose memory
+    budget is tight) passes False and loads them when the estimator is first used."""
     core = Core(settings)
     from spendtray.estimator import tokenizers
     from spendtray.server.estimate_routes import estimate_routes
 
     core.extra_routes.extend(estimate_routes(core))
-    # loads the tiktoken files on a daemon thread so the first estimate does not wait ~0.8 s
-    tokenizers.warm_up()
+    if warm_tokenizers:
+        tokenizers.warm_up()
     from spendtray.budgets import install_budgets
 
     install_budgets(core)

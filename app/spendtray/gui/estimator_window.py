@@ -145,6 +145,11 @@ class EstimatorWindow(QWidget):
         self, core: Any, parent: QWidget | None = None, debounce_ms: int = DEBOUNCE_MS
     ) -> None:
         super().__init__(parent)
+        # The tray app does not load the tokenizers at start (memory); start now, in the
+        # background, so they are ready by the time the first paste is counted.
+        from spendtray.estimator import tokenizers
+
+        tokenizers.warm_up()
         # A bare PriceBook is accepted too (prompt estimates only, no history what-if).
         if isinstance(core, PriceBook):
             self.book: PriceBook = core

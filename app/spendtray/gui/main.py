@@ -90,7 +90,7 @@ def run_gui(args: argparse.Namespace) -> int:
     from spendtray.app_headless import build_core
     from spendtray.gui.app import NO_TRAY_MESSAGE, GuiApp
 
-    core = build_core(settings)
+    core = build_core(settings, warm_tokenizers=False)
     try:
         core.start_background()
     except BaseException as exc:
