@@ -8,7 +8,6 @@ pool thread has its own SQLite read connection; writes go through the writer thr
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 
 from starlette.concurrency import run_in_threadpool
@@ -20,9 +19,8 @@ from spendtray.budgets.model import BudgetError, budget_from_json, check_period,
 from spendtray.budgets.service import BudgetService
 from spendtray.config import Settings
 from spendtray.prices.calc import to_nanos
-from spendtray.server.guard import ApiError, Guard, error_response, read_body
+from spendtray.server.guard import ApiError, Guard, read_body
 
-Handler = Callable[[Request], Awaitable[Response]]
 MAX_BUDGET_BODY = 64 * 1024
 
 
@@ -58,15 +56,7 @@ def budget_routes(service: BudgetService, token: str, settings: Settings) -> lis
     guard = Guard(token, settings.require_token, settings.allowed_origins)
     zone = service.zone
 
-    def guarded(handler: Handler) -> Handler:
-        async def run(request: Request) -> Response:
-            try:
-                guard.check(request)
-                return await handler(request)
-            except ApiError as exc:
-                return error_response(exc.status, exc.message, exc.details)
-
-        return run
+    guarded = guard.protect
 
     async def list_budgets(request: Request) -> Response:
         project = request.query_params.get("project") or None

@@ -8,7 +8,7 @@ their routes are appended to ``extra_routes`` by the composition root.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,6 @@ from spendtray.server.payload import decode_events
 from spendtray.store.reader import GROUPS, Filters, QueryError, Reader, summary_row_json
 from spendtray.timeparse import TimeParseError, parse_when
 
-Handler = Callable[[Request], Awaitable[Response]]
 BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
 # Large batches are validated and priced off the event loop so small requests keep flowing.
 _INLINE_EVENTS = 200
@@ -44,22 +43,6 @@ class ServerContext:
     budget_status: BudgetStatus | None = None
     extra_routes: list[BaseRoute] = field(default_factory=list)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
-
-
-def guarded(
-    ctx: ServerContext, guard: Guard, authenticate: bool = True
-) -> Callable[[Handler], Handler]:
-    def wrap(handler: Handler) -> Handler:
-        async def run(request: Request) -> Response:
-            try:
-                guard.check(request, authenticate)
-                return await handler(request)
-            except ApiError as exc:
-                return error_response(exc.status, exc.message, exc.details)
-
-        return run
-
-    return wrap
 
 
 def filters_from_query(request: Request, ctx: ServerContext) -> Filters:
@@ -210,9 +193,9 @@ def build_app(ctx: ServerContext) -> Starlette:
             raise ApiError(404, exc.reason) from None
         return JSONResponse(detail)
 
-    g = guarded(ctx, guard)
+    g = guard.protect
     routes: list[BaseRoute] = [
-        Route("/healthz", guarded(ctx, guard, authenticate=False)(healthz), methods=["GET"]),
+        Route("/healthz", guard.protect(healthz, authenticate=False), methods=["GET"]),
         Route("/v1/usage", g(post_usage), methods=["POST"]),
         Route("/v1/usage", g(get_usage), methods=["GET"]),
         Route("/v1/summary", g(get_summary), methods=["GET"]),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -24,14 +23,13 @@ from spendtray.estimator.chat import InvalidMessages
 from spendtray.estimator.defaults import DEFAULT_MODELS
 from spendtray.estimator.estimate import CacheTtl, EstimateError, estimate
 from spendtray.estimator.whatif import WhatIfError, reprice_history
-from spendtray.server.guard import ApiError, Guard, error_response, read_body
+from spendtray.server.guard import ApiError, Guard, read_body
 from spendtray.store.reader import DIMENSIONS, Filters
 from spendtray.timeparse import TimeParseError, parse_when
 
 if TYPE_CHECKING:
     from spendtray.core import Core
 
-Handler = Callable[[Request], Awaitable[Response]]
 
 MAX_MODELS = 64
 _FIELDS = frozenset(
@@ -129,15 +127,7 @@ def estimate_routes(core: Core) -> list[BaseRoute]:
     settings = core.settings
     guard = Guard(core.token, settings.require_token, settings.allowed_origins)
 
-    def guarded(handler: Handler) -> Handler:
-        async def run(request: Request) -> Response:
-            try:
-                guard.check(request)
-                return await handler(request)
-            except ApiError as exc:
-                return error_response(exc.status, exc.message, exc.details)
-
-        return run
+    guarded = guard.protect
 
     async def post_estimate(request: Request) -> Response:
         guard.json_content_type(request)

@@ -9,10 +9,13 @@ called with a form content type, and anything without the token.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 JSON_TYPES = frozenset(
@@ -81,6 +84,18 @@ class Guard:
                 )
             if not hmac.compare_digest(supplied.encode(), self.token):
                 raise ApiError(401, "wrong token (see `spendtray token`)")
+
+    def protect(self, handler: Handler, authenticate: bool = True) -> Handler:
+        """``handler`` behind the checks; an ``ApiError`` anywhere becomes its JSON error."""
+
+        async def run(request: Request) -> Response:
+            try:
+                self.check(request, authenticate)
+                return await handler(request)
+            except ApiError as exc:
+                return error_response(exc.status, exc.message, exc.details)
+
+        return run
 
     @staticmethod
     def json_content_type(request: Request) -> str:
