@@ -15,20 +15,18 @@ is missing); ``dedup.py`` merges streaming snapshots and replayed copies.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object, text
+from spendtray.importers.parsing import ParseStats, Record, json_lines, text
 from spendtray.importers.sources import CLAUDE_CODE
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, parse_timestamp, parse_usd
 from spendtray.ingest.provider_usage import anthropic_tokens
 from spendtray.prices.calc import TokenCounts
 
 # Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
-_decode = json.JSONDecoder().decode
 USAGE_MARK = b'"usage"'
 SYNTHETIC_MODEL = "<synthetic>"
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
@@ -117,23 +115,7 @@ class ClaudeCodeParser:
     def feed(self, lines: list[bytes], offset: int) -> None:
         """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
         stats = self.stats
-        stats.lines += len(lines)
-        position = offset
-        for line in lines:
-            here = position
-            position += len(line) + 1
-            if USAGE_MARK not in line:
-                if not looks_like_json_object(line):
-                    stats.bad(self.path, here, "not a JSON object")
-                continue
-            try:
-                obj = _decode(line.decode("utf-8"))
-            except json.JSONDecodeError as exc:
-                stats.bad(self.path, here, f"not valid JSON ({exc.msg})")
-                continue
-            except ValueError:
-                stats.bad(self.path, here, "not valid UTF-8 JSON")
-                continue
+        for here, obj in json_lines(lines, offset, (USAGE_MARK,), self.path, stats):
             try:
                 record = self._record(obj)
             except EventError as exc:

@@ -18,11 +18,10 @@ between incremental reads in the file's ``context``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import ParseStats, Record, looks_like_json_object, text
+from spendtray.importers.parsing import ParseStats, Record, json_lines, text
 from spendtray.importers.sources import CODEX
 from spendtray.ingest.event import (
     DEFAULT_PROJECT,
@@ -34,7 +33,6 @@ from spendtray.ingest.event import (
 from spendtray.prices.calc import TokenCounts
 
 # Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
-_decode = json.JSONDecoder().decode
 _MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
 TOTAL_FIELDS = (
     "input_tokens",
@@ -87,23 +85,7 @@ class CodexParser:
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         stats = self.stats
-        stats.lines += len(lines)
-        position = offset
-        for line in lines:
-            here = position
-            position += len(line) + 1
-            if not any(mark in line for mark in _MARKS):
-                if not looks_like_json_object(line):
-                    stats.bad(self.path, here, "not a JSON object")
-                continue
-            try:
-                obj = _decode(line.decode("utf-8"))
-            except json.JSONDecodeError as exc:
-                stats.bad(self.path, here, f"not valid JSON ({exc.msg})")
-                continue
-            except ValueError:
-                stats.bad(self.path, here, "not valid UTF-8 JSON")
-                continue
+        for here, obj in json_lines(lines, offset, _MARKS, self.path, stats):
             try:
                 self._line(obj)
             except EventError as exc:

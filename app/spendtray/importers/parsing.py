@@ -4,6 +4,8 @@ bookkeeping. Pure; runs on the importer's thread.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +56,32 @@ def looks_like_json_object(line: bytes) -> bool:
     """Cheap shape check for lines not worth a full parse (they carry no usage)."""
     text = line.strip()
     return not text or (text[:1] == b"{" and text[-1:] == b"}")
+
+
+_decode = json.JSONDecoder().decode
+
+
+def json_lines(
+    lines: list[bytes], offset: int, marks: tuple[bytes, ...], path: str, stats: ParseStats
+) -> Iterator[tuple[int, Any]]:
+    """(byte offset, decoded object) for each line carrying one of ``marks``; the rest are only
+    shape-checked (a full parse of lines with no usage is the importers' main cost). Lines
+    that fail to decode are counted in ``stats`` and skipped."""
+    stats.lines += len(lines)
+    position = offset
+    for line in lines:
+        here = position
+        position += len(line) + 1
+        if not any(mark in line for mark in marks):
+            if not looks_like_json_object(line):
+                stats.bad(path, here, "not a JSON object")
+            continue
+        try:
+            yield here, _decode(line.decode("utf-8"))
+        except json.JSONDecodeError as exc:
+            stats.bad(path, here, f"not valid JSON ({exc.msg})")
+        except ValueError:
+            stats.bad(path, here, "not valid UTF-8 JSON")
 
 
 def text(value: Any, name: str, required: bool = False) -> str | None:
