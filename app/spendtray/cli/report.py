@@ -14,7 +14,8 @@ from typing import Any
 
 from spendtray.cli.common import add_filters, filters_from, print_table, settings_from
 from spendtray.money import format_tokens, format_usd
-from spendtray.store.reader import GROUPS, SUM_FIELDS, Reader, Summary, summary_row_json
+from spendtray.store.reader import GROUPS, Reader, Summary, summary_row_json
+from spendtray.store.rows import SUM_FIELDS
 
 
 def register(sub: Any) -> None:

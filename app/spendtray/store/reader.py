@@ -20,20 +20,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
+from spendtray.store.rows import SUM_FIELDS
 from spendtray.store.timebuckets import TIME_GROUPS, ranges
 
 DIMENSIONS = ("project", "model", "provider", "agent", "source")
 GROUPS = (*DIMENSIONS, *TIME_GROUPS)
-SUM_FIELDS = (
-    "calls",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_nanos",
-    "unpriced_calls",
-)
 MAX_RANGES = 10_000
 MAX_LIMIT = 1000
 

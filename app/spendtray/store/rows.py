@@ -47,6 +47,17 @@ EVENT_COLUMNS = (
     "raw_usage",
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+# The summed columns of both rollup tables, in the order of ``EventRow.rollup_values``.
+SUM_FIELDS = (
+    "calls",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "unpriced_calls",
+)
 
 
 def _int(value: object) -> int:

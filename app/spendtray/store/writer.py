@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from spendtray.store.db import open_for_writing
-from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, EventRow
+from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, SUM_FIELDS, EventRow
 
 log = logging.getLogger(__name__)
 
@@ -32,36 +32,21 @@ MAX_BATCH_ROWS = 20_000
 _PLACEHOLDERS = ", ".join("?" * len(EVENT_COLUMNS))
 _INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_PLACEHOLDERS})"
 _UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
-_DIM_UPSERT = """
-INSERT INTO rollup_dim (dim, bucket, key, calls, input_tokens, output_tokens, cache_read_tokens,
-    cache_write_tokens, reasoning_tokens, cost_nanos, unpriced_calls)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (dim, bucket, key) DO UPDATE SET
-    calls = calls + excluded.calls,
-    input_tokens = input_tokens + excluded.input_tokens,
-    output_tokens = output_tokens + excluded.output_tokens,
-    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    unpriced_calls = unpriced_calls + excluded.unpriced_calls
-"""
 _DIMS = ("project", "model", "provider", "agent", "source")
-_ROLLUP_UPSERT = """
-INSERT INTO rollup (bucket, project, model, provider, agent, source, calls, input_tokens,
-    output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_nanos,
-    unpriced_calls)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (bucket, project, model, provider, agent, source) DO UPDATE SET
-    calls = calls + excluded.calls,
-    input_tokens = input_tokens + excluded.input_tokens,
-    output_tokens = output_tokens + excluded.output_tokens,
-    cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-    cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
-    reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    cost_nanos = cost_nanos + excluded.cost_nanos,
-    unpriced_calls = unpriced_calls + excluded.unpriced_calls
-"""
+
+
+def _upsert(table: str, keys: tuple[str, ...]) -> str:
+    """INSERT of one rollup row that adds to the sums when the row already exists."""
+    columns = (*keys, *SUM_FIELDS)
+    updates = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    )
+
+
+_ROLLUP_UPSERT = _upsert("rollup", ("bucket", *_DIMS))
+_DIM_UPSERT = _upsert("rollup_dim", ("dim", "bucket", "key"))
 
 
 @dataclass(frozen=True, slots=True)
