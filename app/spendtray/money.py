@@ -14,6 +14,12 @@ def nanos_to_decimal(nanos: int) -> Decimal:
     return Decimal(nanos) / NANOS
 
 
+def usd_json(nanos: int | None) -> float | None:
+    """Nano-dollars -> a JSON number of dollars for API output (rounded to 9 places; such
+    floats are shown, never summed)."""
+    return None if nanos is None else round(int(nanos) / 1e9, 9)
+
+
 def format_usd(nanos: int | None, precision: int = 2) -> str:
     """$1,234.56; small non-zero amounts keep two significant digits ($0.0042), never 0.00."""
     if nanos is None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from spendtray.ingest.event import EventError, UsageEvent, normalize_event
+from spendtray.money import usd_json
 from spendtray.prices.book import PriceBook, UnknownModel
 from spendtray.prices.calc import PricingError
 from spendtray.store.rows import EventRow
@@ -55,11 +55,6 @@ def _now() -> dt.datetime:
 
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
-
-
-def usd_text(nanos: int | None) -> float | None:
-    """Nano-dollars -> a JSON number of dollars (rounded to 9 places; never summed)."""
-    return None if nanos is None else round(nanos / 1e9, 9)
 
 
 class IngestService:
@@ -157,9 +152,6 @@ class IngestService:
             priced.append(p)
         return rows, priced
 
-    def submit(self, rows: list[EventRow]) -> Future[list[WriteOutcome]]:
-        return self.writer.submit(rows)
-
     @staticmethod
     def result(priced: list[PricedEvent], outcomes: list[WriteOutcome]) -> IngestResult:
         duplicates = sum(1 for o in outcomes if o.duplicate)
@@ -169,7 +161,7 @@ class IngestService:
             events=[
                 {
                     "id": o.id,
-                    "cost_usd": usd_text(p.cost_nanos),
+                    "cost_usd": usd_json(p.cost_nanos),
                     "priced": p.cost_nanos is not None,
                     **({"unpriced_reason": p.unpriced_reason} if p.unpriced_reason else {}),
                     **({"duplicate": True} if o.duplicate else {}),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from spendtray.money import usd_json
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
 from spendtray.store.rows import SUM_FIELDS
 from spendtray.store.timebuckets import TIME_GROUPS, ranges
@@ -310,10 +311,6 @@ class Reader:
             self._local.conn = None
 
 
-def _usd(nanos: Any) -> float | None:
-    return None if nanos is None else round(int(nanos) / 1e9, 9)
-
-
 def event_json(row: dict[str, Any]) -> dict[str, Any]:
     """A stored row in the API's shape (canonical field names, dollars at the edge)."""
     ts = dt.datetime.fromtimestamp(row["ts"] / 1000, dt.UTC)
@@ -338,10 +335,10 @@ def event_json(row: dict[str, Any]) -> dict[str, Any]:
         "cache_write_5m_tokens": row["cache_write_5m_tokens"],
         "cache_write_1h_tokens": row["cache_write_1h_tokens"],
         "reasoning_tokens": row["reasoning_tokens"],
-        "cost_usd": _usd(row["cost_nanos"]),
+        "cost_usd": usd_json(row["cost_nanos"]),
         "priced": bool(row["priced"]),
         "unpriced_reason": row["unpriced_reason"],
-        "reported_cost_usd": _usd(row["reported_cost_nanos"]),
+        "reported_cost_usd": usd_json(row["reported_cost_nanos"]),
         "price": {
             "model": row["price_model"],
             "provider": row["price_provider"],
@@ -364,6 +361,6 @@ def summary_row_json(row: SummaryRow) -> dict[str, Any]:
         "cache_read_tokens": row.cache_read_tokens,
         "cache_write_tokens": row.cache_write_tokens,
         "reasoning_tokens": row.reasoning_tokens,
-        "cost_usd": _usd(row.cost_nanos),
+        "cost_usd": usd_json(row.cost_nanos),
         "unpriced_calls": row.unpriced_calls,
     }
