@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from logging.handlers import RotatingFileHandler
@@ -72,10 +71,6 @@ class Core:
 
     def start_store(self) -> None:
         """Open (and migrate) the database and start the writer thread."""
-        # The event loop hands every event to the writer thread and waits for its commit;
-        # with CPython's default 5 ms GIL switch interval each hand-off can stall for a whole
-        # interval, which caps single-event POSTs far below what the loop can parse.
-        sys.setswitchinterval(0.0005)
         if not self.writer.running:
             self.writer.start()
 
