@@ -19,6 +19,12 @@ import platformdirs
 
 DEFAULT_PORT = 8719
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+# Where `spendtray prices update` fetches genai-prices' data file (genai-prices' own update URL,
+# ``genai_prices.update_prices.DEFAULT_UPDATE_URL``; a test keeps the two in step).
+DEFAULT_PRICES_URL = (
+    "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main"
+    "/prices/new_data/v2/data.json"
+)
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -46,6 +52,7 @@ class Settings:
     runaway_window_minutes: int = 10
     runaway_min_usd: float = 1.0
     follow_agent_logs: bool = True
+    prices_url: str = DEFAULT_PRICES_URL
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -63,6 +70,11 @@ class Settings:
     @property
     def user_prices_path(self) -> Path:
         return self.home / "prices.toml"
+
+    @property
+    def prices_data_dir(self) -> Path:
+        """Where `spendtray prices update` keeps the downloaded genai-prices data."""
+        return self.home / "prices"
 
     @property
     def log_dir(self) -> Path:
@@ -93,6 +105,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "runaway_window_minutes": int,
     "runaway_min_usd": (int, float),
     "follow_agent_logs": bool,
+    "prices_url": str,
 }
 
 
@@ -152,6 +165,8 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError("config key 'runaway_window_minutes': must be 1–1440 minutes")
     if key == "runaway_min_usd" and not 0 <= value < 1e9:
         raise ConfigError("config key 'runaway_min_usd': must be a dollar amount ≥ 0")
+    if key == "prices_url" and not value.startswith(("https://", "http://")):
+        raise ConfigError(f"config key 'prices_url': {value!r} is not an http(s) URL")
     if key == "timezone":
         resolve_zone(value)
     if key == "allowed_origins":

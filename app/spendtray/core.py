@@ -61,7 +61,9 @@ class Core:
     def __post_init__(self) -> None:
         ensure_home(self.settings)
         self.token = ensure_token(self.settings)
-        self.prices = PriceBook.load(user_file=self.settings.user_prices_path)
+        self.prices = PriceBook.load(
+            user_file=self.settings.user_prices_path, data_dir=self.settings.prices_data_dir
+        )
         self.writer = Writer(self.settings.db_path, self.settings.durability)
         self.reader = Reader(
             self.settings.db_path, self.settings.zone(), self.settings.week_start_index

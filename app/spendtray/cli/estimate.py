@@ -158,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--since/--until select history: use them with --whatif-project/-model")
     text = _read_prompt(args, whatif)
     settings = settings_from(args)
-    book = PriceBook.load(user_file=settings.user_prices_path)
+    book = PriceBook.load(user_file=settings.user_prices_path, data_dir=settings.prices_data_dir)
     results = _estimate(args, text, book) if text is not None else None
     report = _whatif(args, settings, book) if whatif else None
     if args.format == "json":

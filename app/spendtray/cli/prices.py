@@ -1,4 +1,9 @@
-"""`spendtray prices list|show`: what Spendtray would charge for a model, and why."""
+"""`spendtray prices list|show|path|update`: what Spendtray would charge for a model, and why.
+
+`update` fetches newer genai-prices data (``prices_url`` in config.toml, or ``--from URL|FILE``)
+into the data folder. A running `spendtray` / `spendtray serve` keeps the prices it loaded at
+start; restart it to use the new data.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +31,28 @@ def register(sub: Any) -> None:
     show.set_defaults(func=run_show)
     path = verbs.add_parser("path", help="print the user price override file's path")
     path.set_defaults(func=run_path)
+    update = verbs.add_parser(
+        "update",
+        help="fetch newer genai-prices data (prices_url in config.toml by default)",
+        description="Download genai-prices' data file, validate it, and use it instead of the "
+        "data bundled with the installed genai-prices. On any failure the current data stays. "
+        "A running Spendtray picks the new data up when restarted.",
+    )
+    update.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL|FILE",
+        help="an http(s) URL or a local file (default: the prices_url setting)",
+    )
+    update.set_defaults(func=run_update)
 
 
 def _book(args: argparse.Namespace) -> Any:
     from spendtray.prices.book import PriceBook
 
     settings = settings_from(args)
-    return PriceBook.load(user_file=settings.user_prices_path), settings
+    book = PriceBook.load(user_file=settings.user_prices_path, data_dir=settings.prices_data_dir)
+    return book, settings
 
 
 def _mtok(prices: dict[str, Any], key: str) -> str:
@@ -73,6 +93,7 @@ def run_list(args: argparse.Namespace) -> int:
         table,
         right={2, 3, 4, 5, 6},
     )
+    print(f"\ngenai-prices data: {book.engine.describe()}")
     return 0
 
 
@@ -90,6 +111,7 @@ def run_show(args: argparse.Namespace) -> int:
         except TimeParseError as exc:
             raise UserError(f"--at: {exc}") from None
     detail = price_detail(book, args.model, args.provider, at, args.service_tier)
+    detail["engine_data"] = book.engine.as_json()
     if args.format == "json":
         print(json.dumps(detail, indent=2))
         return 0
@@ -117,10 +139,24 @@ def run_show(args: argparse.Namespace) -> int:
                 f"{k} ${v}" for k, v in detail["batch_prices"].items() if not isinstance(v, dict)
             )
         )
+    print(f"genai-prices data: {book.engine.describe()}")
     return 0
 
 
 def run_path(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     print(settings.user_prices_path)
+    return 0
+
+
+def run_update(args: argparse.Namespace) -> int:
+    from spendtray.prices.engine_data import PriceDataError, update_engine_data
+
+    settings = settings_from(args)
+    source = args.source or settings.prices_url
+    try:
+        result = update_engine_data(settings.prices_data_dir, source)
+    except PriceDataError as exc:
+        raise UserError(f"prices update: {exc}; current price data unchanged") from None
+    print(result.summary())
     return 0

@@ -1,8 +1,10 @@
 """The price book: resolves a model + provider + date + tier to the price in force. Any thread.
 
 Look-up order: the user's overrides, the project's ``pricing/*.toml``, then genai-prices (with
-the spellings from ``names.candidates``). A model none of them knows raises ``UnknownModel``
-with the reason; callers store such usage unpriced — never at $0 and never at a guessed price.
+the spellings from ``names.candidates``; its bundled catalogue, or the newer one
+``spendtray prices update`` downloaded — see ``engine_data``). A model none of them knows
+raises ``UnknownModel`` with the reason; callers store such usage unpriced — never at $0 and
+never at a guessed price.
 Resolutions are cached, so the hot path (batch ingest) pays for a dictionary look-up and the
 arithmetic in ``calc``, not for genai-prices' catalogue search.
 """
@@ -19,7 +21,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from genai_prices.data_snapshot import get_snapshot
 from genai_prices.types import (
     ModelInfo,
     ModelPrice,
@@ -30,11 +31,12 @@ from genai_prices.types import (
 
 from spendtray.prices import names
 from spendtray.prices.calc import CompiledPrice, TokenCounts
+from spendtray.prices.engine_data import EngineData, bundled, load_engine_data
 from spendtray.prices.overrides import OverrideEntry, discounted, load_layers
 
 __all__ = ["PriceBook", "ResolvedPrice", "TokenCounts", "UnknownModel"]
 
-ENGINE_SOURCE = f"genai-prices {version('genai-prices')}"
+ENGINE_SOURCE = f"genai-prices {version('genai-prices')}"  # the bundled catalogue's label
 
 
 class UnknownModel(LookupError):
@@ -117,20 +119,29 @@ def _effective_date(model: ModelInfo, when: dt.datetime) -> str | None:
 class PriceBook:
     """Resolves prices; thread-safe (the caches are guarded by one lock)."""
 
-    def __init__(self, overrides: list[OverrideEntry]) -> None:
+    def __init__(self, overrides: list[OverrideEntry], engine: EngineData | None = None) -> None:
         self._overrides = overrides
-        self._snapshot = get_snapshot()
+        self.engine = engine or bundled()
+        self.engine_source = self.engine.source_label
+        self._snapshot = self.engine.snapshot
         self._lock = threading.Lock()
         self._matches: dict[tuple[str, str | None], _Match] = {}
         self._resolved: dict[tuple[Any, ...], ResolvedPrice] = {}
 
     @classmethod
-    def load(cls, user_file: Path | None = None, shipped_dir: Path | None = None) -> PriceBook:
+    def load(
+        cls,
+        user_file: Path | None = None,
+        shipped_dir: Path | None = None,
+        data_dir: Path | None = None,
+    ) -> PriceBook:
+        """The overrides plus genai-prices: the data downloaded into ``data_dir`` when it is
+        there and valid, else the bundled data (``Settings.prices_data_dir`` is the user's)."""
         if shipped_dir is None:
             from spendtray.paths import pricing_dir
 
             shipped_dir = pricing_dir()
-        return cls(load_layers(shipped_dir, user_file))
+        return cls(load_layers(shipped_dir, user_file), load_engine_data(data_dir))
 
     @property
     def overrides(self) -> list[OverrideEntry]:
@@ -197,7 +208,7 @@ class PriceBook:
             shown = f"{provider}/{model}" if provider else model
             result = (
                 f"no price known for {shown!r} (tried {', '.join(spellings)} in "
-                f"{ENGINE_SOURCE} and the pricing overrides)"
+                f"{self.engine_source} and the pricing overrides)"
             )
         with self._lock:
             self._matches[key] = result
@@ -252,7 +263,7 @@ class PriceBook:
                 model_id=match.model.id,
                 provider_id=match.provider.id,
                 context_window=match.model.context_window,
-                source=ENGINE_SOURCE,
+                source=self.engine_source,
                 price_date=_effective_date(match.model, when),
                 compiled=CompiledPrice(model_price),
                 price_context=ctx_label,

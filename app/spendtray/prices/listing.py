@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from spendtray.prices.book import ENGINE_SOURCE, PriceBook, ResolvedPrice
+from spendtray.prices.book import PriceBook, ResolvedPrice
 from spendtray.prices.calc import CompiledPrice
 
 
@@ -52,7 +52,7 @@ def list_prices(
                 "name": model.name,
                 "prices": CompiledPrice(model_price).unit_prices_json(),
                 "context_window": model.context_window,
-                "source": ENGINE_SOURCE,
+                "source": book.engine_source,
                 "date": None,
             }
         )
