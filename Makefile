@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+PACKAGE_STAMP := $(VENV)/.installed-package
 
-.PHONY: run test lint typecheck bench clean serve
+.PHONY: run test lint typecheck bench clean serve package wheel icons screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,10 @@ $(STAMP): pyproject.toml setup.py | $(BIN)/python
 $(TEST_STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP) $(TEST_STAMP)
+
+$(PACKAGE_STAMP): pyproject.toml setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[package]"
+	touch $(STAMP) $(PACKAGE_STAMP)
 
 run: $(STAMP)
 	$(BIN)/spendtray
@@ -40,6 +45,22 @@ typecheck: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/ingest.py
+
+# The PyInstaller bundle (onedir, windowed): dist/spendtray/spendtray (+ dist/Spendtray.app on macOS).
+package: $(PACKAGE_STAMP)
+	$(BIN)/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/spendtray.spec
+	dist/spendtray/spendtray --version
+
+# The wheel (icons, tokenizer files and price data inside): dist/spendtray-<version>-py3-none-any.whl
+wheel: | $(BIN)/python
+	$(BIN)/pip wheel --no-deps --quiet -w dist .
+
+# Re-render resources/icons/*.svg to PNG/ICO/ICNS; re-take the README's screenshots.
+icons: $(STAMP)
+	$(BIN)/python packaging/render_icons.py
+
+screenshots: $(STAMP)
+	$(BIN)/python packaging/screenshots.py
 
 clean:
 	rm -rf $(VENV) build dist app/*.egg-info
