@@ -243,6 +243,10 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+def _size(limit: int) -> str:
+    return f"{limit // 2**20} MiB" if limit % 2**20 == 0 else f"{limit:,} bytes"
+
+
 def fetch(source: str, timeout: httpx.Timeout = TIMEOUT, max_bytes: int = MAX_BYTES) -> bytes:
     """The bytes of ``source``: an http(s) URL (size-limited) or a local file."""
     if not is_url(source):
@@ -251,13 +255,13 @@ def fetch(source: str, timeout: httpx.Timeout = TIMEOUT, max_bytes: int = MAX_BY
         path = Path(source).expanduser()
         try:
             if path.stat().st_size > max_bytes:
-                raise PriceDataError(f"{path} is larger than {max_bytes // 2**20} MiB")
+                raise PriceDataError(f"{path} is larger than {_size(max_bytes)}")
             return path.read_bytes()
         except FileNotFoundError:
             raise PriceDataError(f"{path}: no such file") from None
         except OSError as exc:
             raise PriceDataError(f"cannot read {path}: {exc.strerror or exc}") from None
-    too_big = PriceDataError(f"{source} sent more than {max_bytes // 2**20} MiB; refused")
+    too_big = PriceDataError(f"{source} sent more than {_size(max_bytes)}; refused")
     try:
         with (
             httpx.Client(timeout=timeout, follow_redirects=True) as client,
