@@ -18,8 +18,9 @@ from starlette.routing import BaseRoute
 from spendtray.config import Settings, ensure_home, ensure_token
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook
-from spendtray.server.app import BudgetStatus, ServerContext, build_app
+from spendtray.server.app import ServerContext, build_app
 from spendtray.server.runner import ServerRunner
+from spendtray.server.usage_endpoint import BudgetStatus
 from spendtray.store.reader import Reader
 from spendtray.store.writer import Writer
 

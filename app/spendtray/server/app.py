@@ -17,20 +17,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from spendtray import __version__
 from spendtray.config import Settings
-from spendtray.ingest.service import BatchError, IngestService
+from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook, UnknownModel
 from spendtray.server.commit_batcher import CommitBatcher
-from spendtray.server.guard import ApiError, Guard, error_response, read_body
-from spendtray.server.payload import decode_events
+from spendtray.server.guard import ApiError, Guard, error_response
+from spendtray.server.usage_endpoint import BudgetStatus, UsageEndpoint
 from spendtray.store.reader import GROUPS, Filters, QueryError, Reader, summary_row_json
 from spendtray.timeparse import TimeParseError, parse_when
-
-BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
-# Large batches are validated and priced off the event loop so small requests keep flowing.
-_INLINE_EVENTS = 200
 
 
 @dataclass
@@ -86,7 +83,7 @@ def _zone(name: str) -> Any:
         ) from None
 
 
-def build_app(ctx: ServerContext) -> Starlette:
+def build_app(ctx: ServerContext) -> ASGIApp:
     settings = ctx.settings
     guard = Guard(ctx.token, settings.require_token, settings.allowed_origins)
     service = ctx.service
@@ -95,33 +92,6 @@ def build_app(ctx: ServerContext) -> Starlette:
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
-
-    async def post_usage(request: Request) -> Response:
-        media = guard.json_content_type(request)
-        body = await read_body(request, settings.max_body_bytes)
-        events = decode_events(body, media)
-        try:
-            if len(events) > _INLINE_EVENTS:
-                rows, priced = await run_in_threadpool(service.prepare, events)
-            else:
-                rows, priced = service.prepare(events)
-        except BatchError as exc:
-            return error_response(400, f"nothing stored: {exc}", exc.details())
-        outcomes = await batcher.commit(rows)
-        result = service.result(priced, outcomes)
-        budget: dict[str, Any] = {}
-        if ctx.budget_status is not None:
-            # A few indexed reads on the loop's own read connection: cheaper than a thread hop.
-            budget = ctx.budget_status(result.projects)
-        return JSONResponse(
-            {
-                "accepted": result.accepted,
-                "duplicates": result.duplicates,
-                "events": result.events,
-                "budget": budget,
-            },
-            status_code=202,
-        )
 
     async def get_usage(request: Request) -> Response:
         filters = filters_from_query(request, ctx)
@@ -196,7 +166,6 @@ def build_app(ctx: ServerContext) -> Starlette:
     g = guard.protect
     routes: list[BaseRoute] = [
         Route("/healthz", guard.protect(healthz, authenticate=False), methods=["GET"]),
-        Route("/v1/usage", g(post_usage), methods=["POST"]),
         Route("/v1/usage", g(get_usage), methods=["GET"]),
         Route("/v1/summary", g(get_summary), methods=["GET"]),
         Route("/v1/prices", g(get_prices), methods=["GET"]),
@@ -213,7 +182,8 @@ def build_app(ctx: ServerContext) -> Starlette:
     async def server_error(request: Request, exc: Exception) -> Response:
         return error_response(500, "internal error; see the spendtray log")
 
-    return Starlette(
+    starlette = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
     )
+    return UsageEndpoint(starlette, guard, settings, service, batcher, ctx.budget_status)

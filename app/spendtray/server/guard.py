@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class HeaderLookup(Protocol):
+    """Starlette's ``Headers`` or the raw-scope ``scope_headers`` dict: ``get`` by lower-case
+    name."""
+
+    def get(self, key: str, /) -> str | None: ...
+
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 JSON_TYPES = frozenset(
@@ -40,13 +48,18 @@ class ApiError(Exception):
         self.details = details or []
 
 
-def error_response(
-    status: int, message: str, details: list[dict[str, Any]] | None = None
-) -> JSONResponse:
+def error_body(message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """SPEC §4's error shape."""
     body: dict[str, Any] = {"error": {"message": message}}
     if details:
         body["error"]["details"] = details
-    return JSONResponse(body, status_code=status)
+    return body
+
+
+def error_response(
+    status: int, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(message, details), status_code=status)
 
 
 def host_is_loopback(host_header: str | None) -> bool:
@@ -67,7 +80,9 @@ class Guard:
         self.allowed_origins = frozenset(o.rstrip("/").lower() for o in allowed_origins)
 
     def check(self, request: Request, authenticate: bool = True) -> None:
-        headers = request.headers
+        self.check_headers(request.headers, authenticate)
+
+    def check_headers(self, headers: HeaderLookup, authenticate: bool = True) -> None:
         if not host_is_loopback(headers.get("host")):
             raise ApiError(403, "refused: the Host header is not a loopback address")
         origin = headers.get("origin")
@@ -99,21 +114,25 @@ class Guard:
 
     @staticmethod
     def json_content_type(request: Request) -> str:
-        raw = request.headers.get("content-type", "")
-        media = raw.split(";", 1)[0].strip().lower()
-        if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
-            return media
-        shown = media or "none"
-        raise ApiError(
-            415,
-            f"unsupported content type {shown!r}: send Content-Type: application/json "
-            "(or application/x-ndjson)",
-        )
+        return json_media_type(request.headers)
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+def json_media_type(headers: HeaderLookup) -> str:
+    """The request's JSON media type, or 415 for anything else."""
+    media = (headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media in JSON_TYPES or (media.startswith("application/") and media.endswith("+json")):
+        return media
+    shown = media or "none"
+    raise ApiError(
+        415,
+        f"unsupported content type {shown!r}: send Content-Type: application/json "
+        "(or application/x-ndjson)",
+    )
+
+
+def check_declared_length(headers: HeaderLookup, limit: int) -> None:
+    """413 before reading a body whose Content-Length is already over ``limit``."""
+    declared = headers.get("content-length")
     if declared is not None:
         try:
             size = int(declared)
@@ -121,6 +140,22 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ApiError(400, "Content-Length is not a number") from None
         if size > limit:
             raise ApiError(413, f"body of {size} bytes is over the limit of {limit} bytes")
+
+
+def scope_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """An ASGI scope's header list as a dict (names are lower-case per ASGI; a repeated
+    header keeps its first value, as Starlette's ``Headers.get`` does)."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1")
+        if key not in out:
+            out[key] = value.decode("latin-1")
+    return out
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing with 413 as soon as it passes ``limit`` bytes."""
+    check_declared_length(request.headers, limit)
     chunks: list[bytes] = []
     total = 0
     async for chunk in request.stream():

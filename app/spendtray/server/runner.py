@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 import uvicorn
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 
 class PortInUse(OSError):
@@ -49,7 +49,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 class ServerRunner:
     """Owns one uvicorn server bound to a loopback socket."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         self.app = app
         self.host = host
         self.socket = bind_socket(host, port)

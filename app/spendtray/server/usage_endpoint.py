@@ -1,0 +1,131 @@
+"""``POST /v1/usage`` as a plain ASGI endpoint placed in front of the Starlette app.
+
+Runs on the server's event loop thread. Ingest is the one route whose rate matters (an agent
+fleet posts every call), and Starlette's middleware, router and Request/Response objects cost
+about a quarter of a single-event POST. This endpoint answers that one method and path itself
+and hands every other request to the Starlette app unchanged. The checks are the same
+functions every other route uses (``guard``), so the two paths cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from spendtray.config import Settings
+from spendtray.ingest.service import BatchError, IngestService
+from spendtray.server.commit_batcher import CommitBatcher
+from spendtray.server.guard import (
+    ApiError,
+    Guard,
+    check_declared_length,
+    error_body,
+    json_media_type,
+    scope_headers,
+)
+from spendtray.server.payload import decode_events
+
+log = logging.getLogger(__name__)
+
+BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
+
+# Large batches are validated and priced off the event loop so small requests keep flowing.
+INLINE_EVENTS = 200
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class ClientGone(Exception):
+    """The client disconnected before its body arrived: nothing to answer."""
+
+
+async def receive_body(receive: Receive, limit: int) -> bytes:
+    """The request body, refusing with 413 as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        if chunk:
+            total += len(chunk)
+            if total > limit:
+                raise ApiError(413, f"body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+async def send_json(send: Send, status: int, payload: Any) -> None:
+    # The same encoding as Starlette's JSONResponse.
+    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    data = body.encode("utf-8")
+    headers = [*_JSON_HEADERS, (b"content-length", str(len(data)).encode("ascii"))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
+
+
+class UsageEndpoint:
+    """ASGI app: ``POST /v1/usage`` here, everything else to ``app``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        guard: Guard,
+        settings: Settings,
+        service: IngestService,
+        batcher: CommitBatcher,
+        budget_status: BudgetStatus | None,
+    ) -> None:
+        self.app = app
+        self.guard = guard
+        self.settings = settings
+        self.service = service
+        self.batcher = batcher
+        self.budget_status = budget_status
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/usage" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        try:
+            status, payload = await self._ingest(scope, receive)
+        except ApiError as exc:
+            status, payload = exc.status, error_body(exc.message, exc.details)
+        except ClientGone:
+            return
+        except Exception:
+            log.exception("POST /v1/usage failed")
+            status, payload = 500, error_body("internal error; see the spendtray log")
+        await send_json(send, status, payload)
+
+    async def _ingest(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
+        headers = scope_headers(scope["headers"])
+        self.guard.check_headers(headers)
+        media = json_media_type(headers)
+        limit = self.settings.max_body_bytes
+        check_declared_length(headers, limit)
+        events = decode_events(await receive_body(receive, limit), media)
+        service = self.service
+        try:
+            if len(events) > INLINE_EVENTS:
+                rows, priced = await run_in_threadpool(service.prepare, events)
+            else:
+                rows, priced = service.prepare(events)
+        except BatchError as exc:
+            return 400, error_body(f"nothing stored: {exc}", exc.details())
+        outcomes = await self.batcher.commit(rows)
+        result = service.result(priced, outcomes)
+        # A few indexed reads on the loop's own read connection: cheaper than a thread hop.
+        budget = self.budget_status(result.projects) if self.budget_status is not None else {}
+        return 202, {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "events": result.events,
+            "budget": budget,
+        }
