@@ -1,42 +1,130 @@
-"""Start at login on Linux desktops: the XDG autostart entry ``spendtray.desktop``. Qt-free.
+"""Start at login, on each desktop platform. Qt-free.
 
-Called from the GUI thread (settings dialog) and tests. The entry lives in
-``$XDG_CONFIG_HOME/autostart`` (default ``~/.config/autostart``), the place every XDG-compliant
-session (GNOME, KDE, Xfce, LXQt…) reads at login.
+Called from the GUI thread (settings dialog) and tests. One place per platform, each the one
+that platform's session reads at login:
+
+- Linux and other XDG desktops: the autostart entry ``spendtray.desktop`` in
+  ``$XDG_CONFIG_HOME/autostart`` (default ``~/.config/autostart``), read by GNOME, KDE, Xfce,
+  LXQt… at login.
+- macOS: the LaunchAgent ``~/Library/LaunchAgents/dev.spendtray.Spendtray.plist``
+  (``RunAtLoad``); launchd loads every agent in that folder when the user logs in.
+- Windows: the value ``Spendtray`` under
+  ``HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``.
+
+The platform, the environment (for paths) and the registry are parameters, so every variant is
+written and tested on any machine; ``winreg`` is imported only when the real Windows registry
+is used.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import plistlib
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
 
 ENTRY_NAME = "spendtray.desktop"
+LAUNCH_AGENT_LABEL = "dev.spendtray.Spendtray"
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+RUN_VALUE = "Spendtray"
 
 
 class AutostartError(OSError):
     """The autostart entry cannot be written or removed; the message says where and why."""
 
 
+class RunRegistry(Protocol):
+    """The current user's ``Run`` key: one string value per program."""
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+    def delete(self, name: str) -> bool: ...
+
+
+class WindowsRunKey:
+    """``HKEY_CURRENT_USER\\...\\Run`` through ``winreg`` (or a stand-in with its interface)."""
+
+    def __init__(self, winreg: ModuleType | None = None) -> None:
+        self._module = winreg
+
+    @property
+    def winreg(self) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module("winreg")  # Windows only: not at import time
+        return self._module
+
+    def get(self, name: str) -> str | None:
+        w = self.winreg
+        try:
+            with w.OpenKey(w.HKEY_CURRENT_USER, RUN_KEY, 0, w.KEY_QUERY_VALUE) as key:
+                value, _kind = w.QueryValueEx(key, name)
+        except FileNotFoundError:
+            return None
+        return str(value)
+
+    def set(self, name: str, value: str) -> None:
+        w = self.winreg
+        with w.CreateKeyEx(w.HKEY_CURRENT_USER, RUN_KEY, 0, w.KEY_SET_VALUE) as key:
+            w.SetValueEx(key, name, 0, w.REG_SZ, value)
+
+    def delete(self, name: str) -> bool:
+        w = self.winreg
+        try:
+            with w.OpenKey(w.HKEY_CURRENT_USER, RUN_KEY, 0, w.KEY_SET_VALUE) as key:
+                w.DeleteValue(key, name)
+        except FileNotFoundError:
+            return False
+        return True
+
+
+# -- the command that starts the tray app -------------------------------------------------
+
+
+def default_command(home: Path | None = None, platform: str | None = None) -> list[str]:
+    """How to start the tray app at login.
+
+    A frozen bundle starts itself; an installed package its ``spendtray`` script — on Windows
+    ``pythonw -m spendtray`` instead, so no console window opens at login — else this
+    interpreter with ``-m spendtray``.
+    """
+    platform = platform or sys.platform
+    command: list[str]
+    if getattr(sys, "frozen", False):
+        command = [sys.executable]
+    elif platform == "win32":
+        pythonw = Path(sys.executable).with_name("pythonw.exe")
+        command = [str(pythonw if pythonw.is_file() else Path(sys.executable)), "-m", "spendtray"]
+    else:
+        script = shutil.which("spendtray")
+        command = [script] if script else [sys.executable, "-m", "spendtray"]
+    if home is not None:
+        command += ["--home", str(home)]
+    return command
+
+
+# -- Linux: XDG autostart -----------------------------------------------------------------
+
+
 def autostart_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
-    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", str(Path.home()))) / ".config")
+    base = env.get("XDG_CONFIG_HOME") or str(_home(env) / ".config")
     return Path(base) / "autostart"
+
+
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("HOME", str(Path.home())))
 
 
 def entry_path(env: Mapping[str, str] | None = None) -> Path:
     return autostart_dir(env) / ENTRY_NAME
-
-
-def default_command(home: Path | None = None) -> list[str]:
-    """How to start the tray app: the installed script, else this interpreter with ``-m``."""
-    script = shutil.which("spendtray")
-    command = [script] if script else [sys.executable, "-m", "spendtray"]
-    if home is not None:
-        command += ["--home", str(home)]
-    return command
 
 
 def _quote(arg: str) -> str:
@@ -64,26 +152,54 @@ def desktop_entry(command: Sequence[str]) -> str:
     )
 
 
-def is_enabled(env: Mapping[str, str] | None = None) -> bool:
-    return entry_path(env).is_file()
+# -- macOS: LaunchAgent -------------------------------------------------------------------
 
 
-def enable(command: Sequence[str], env: Mapping[str, str] | None = None) -> Path:
-    """Write (or replace) the entry; answers its path."""
-    path = entry_path(env)
+def launch_agent_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return _home(env) / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
+
+
+def launch_agent(command: Sequence[str]) -> bytes:
+    if not command:
+        raise AutostartError("the autostart command is empty")
+    return plistlib.dumps(
+        {
+            "Label": LAUNCH_AGENT_LABEL,
+            "ProgramArguments": list(command),
+            "RunAtLoad": True,
+            # started once at login; quitting from the tray menu must not respawn it
+            "KeepAlive": False,
+            "ProcessType": "Interactive",
+            "LimitLoadToSessionType": "Aqua",
+        }
+    )
+
+
+# -- Windows: Run key ---------------------------------------------------------------------
+
+
+def run_value(command: Sequence[str]) -> str:
+    if not command:
+        raise AutostartError("the autostart command is empty")
+    return subprocess.list2cmdline(list(command))
+
+
+# -- one interface over the three ---------------------------------------------------------
+
+
+def _write_file(path: Path, data: bytes) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{ENTRY_NAME}.tmp")
-        tmp.write_text(desktop_entry(command), encoding="utf-8")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError as exc:
         raise AutostartError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return path
 
 
-def disable(env: Mapping[str, str] | None = None) -> bool:
-    """Remove the entry; answers whether there was one."""
-    path = entry_path(env)
+def _remove_file(path: Path) -> bool:
     try:
         path.unlink()
     except FileNotFoundError:
@@ -93,10 +209,88 @@ def disable(env: Mapping[str, str] | None = None) -> bool:
     return True
 
 
+def _registry(registry: RunRegistry | None) -> RunRegistry:
+    return registry if registry is not None else WindowsRunKey()
+
+
+def location(
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+) -> str:
+    """Where the start-at-login entry lives on ``platform``, for messages and tooltips."""
+    platform = platform or sys.platform
+    if platform == "win32":
+        return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{RUN_VALUE}"
+    if platform == "darwin":
+        return str(launch_agent_path(env))
+    return str(entry_path(env))
+
+
+def is_enabled(
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    registry: RunRegistry | None = None,
+) -> bool:
+    platform = platform or sys.platform
+    if platform == "win32":
+        try:
+            return _registry(registry).get(RUN_VALUE) is not None
+        except OSError:
+            return False
+    if platform == "darwin":
+        return launch_agent_path(env).is_file()
+    return entry_path(env).is_file()
+
+
+def enable(
+    command: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    registry: RunRegistry | None = None,
+) -> str:
+    """Write (or replace) the entry; answers where it is."""
+    platform = platform or sys.platform
+    if platform == "win32":
+        value = run_value(command)
+        try:
+            _registry(registry).set(RUN_VALUE, value)
+        except OSError as exc:
+            raise AutostartError(
+                f"cannot write {location(env, platform)}: {exc.strerror or exc}"
+            ) from exc
+        return location(env, platform)
+    if platform == "darwin":
+        return str(_write_file(launch_agent_path(env), launch_agent(command)))
+    return str(_write_file(entry_path(env), desktop_entry(command).encode("utf-8")))
+
+
+def disable(
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    registry: RunRegistry | None = None,
+) -> bool:
+    """Remove the entry; answers whether there was one."""
+    platform = platform or sys.platform
+    if platform == "win32":
+        try:
+            return _registry(registry).delete(RUN_VALUE)
+        except OSError as exc:
+            raise AutostartError(
+                f"cannot remove {location(env, platform)}: {exc.strerror or exc}"
+            ) from exc
+    if platform == "darwin":
+        return _remove_file(launch_agent_path(env))
+    return _remove_file(entry_path(env))
+
+
 def set_enabled(
-    enabled: bool, home: Path | None = None, env: Mapping[str, str] | None = None
+    enabled: bool,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    platform: str | None = None,
+    registry: RunRegistry | None = None,
 ) -> None:
     if enabled:
-        enable(default_command(home), env)
+        enable(default_command(home, platform), env, platform, registry)
     else:
-        disable(env)
+        disable(env, platform, registry)

@@ -61,6 +61,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.require_token)
         self.start_at_login = QCheckBox("Start Spendtray when I log in")
         self.start_at_login.setChecked(autostart.is_enabled(env))
+        self.start_at_login.setToolTip(f"Writes or removes {autostart.location(env)}")
         form.addRow("", self.start_at_login)
         self.notifications = QCheckBox("Show desktop notifications for budget alerts")
         self.notifications.setChecked(settings.notifications)
