@@ -16,6 +16,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,8 @@ from spendtray.store.writer import CommitInfo, Writer
 log = logging.getLogger("spendtray.budgets")
 
 _STOP = object()
+# Seconds the ingest reply may use a budget list read earlier (see _all_budgets_cached).
+BUDGETS_TTL = 1.0
 StateListener = Callable[[str], None]
 
 
@@ -76,6 +79,7 @@ class BudgetService:
         # the GIL) while the tray still follows within a fraction of a second.
         self.min_gap = min_gap
         self._stopping = threading.Event()
+        self._budgets_cache: tuple[float, list[Budget]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -348,10 +352,21 @@ class BudgetService:
         budgets = store.load_budgets(self.reader.conn())
         return worst(s.state for s in self.evaluator.statuses(budgets, now, forecast=False))
 
+    def _all_budgets_cached(self) -> list[Budget]:
+        """Every budget, re-read at most every ``BUDGETS_TTL`` seconds (and at once after a
+        change made through this service): the ingest reply asks on every POST, while
+        budgets change by hand. A change by another process shows within the TTL."""
+        now = time.monotonic()
+        cached = self._budgets_cache
+        if cached is None or now - cached[0] > BUDGETS_TTL:
+            cached = (now, store.load_budgets(self.reader.conn()))
+            self._budgets_cache = cached
+        return cached[1]
+
     def ingest_status(self, projects: frozenset[str]) -> dict[str, Any]:
         """The ``budget`` object of a ``POST /v1/usage`` reply: spend-based state only (no
         forecast) so it stays a handful of rollup sums."""
-        budgets = store.load_budgets(self.reader.conn(), projects)
+        budgets = [b for b in self._all_budgets_cached() if b.project in projects or b.is_global]
         statuses = self.evaluator.statuses(budgets, self.clock(), forecast=False)
         shared = [s for s in statuses if s.budget.project == GLOBAL]
         out: dict[str, Any] = {}
@@ -374,6 +389,7 @@ class BudgetService:
             store.put_budget(db.conn, budget, now_ms)
 
         self.writer.call(write)
+        self._budgets_cache = None
         self.request(frozenset({budget.project}))
         return self.evaluator.status(budget, self.clock())
 
@@ -383,6 +399,7 @@ class BudgetService:
 
         removed = self.writer.call(write)
         assert isinstance(removed, int)
+        self._budgets_cache = None
         # Its alert rows are gone: a budget added again later must be able to fire again.
         self._recorded = {m for m in self._recorded if m[0].project != project}
         if self._state_listeners:
