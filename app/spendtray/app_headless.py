@@ -19,6 +19,9 @@ def build_core(settings: Settings, warm_tokenizers: bool = True) -> Core:
     from spendtray.server.estimate_routes import estimate_routes
 
     core.extra_routes.extend(estimate_routes(core))
+    from spendtray.receivers import receiver_routes
+
+    core.extra_routes.extend(receiver_routes(core))
     if warm_tokenizers:
         tokenizers.warm_up()
     from spendtray.budgets import install_budgets
