@@ -74,7 +74,9 @@ def _usage_object(item: dict[str, Any], metadata: dict[str, Any]) -> tuple[dict[
         (response if isinstance(response, dict) else {}, "usage", "response.usage"),
     ):
         usage = obj.get(key)
-        if isinstance(usage, dict) and usage:
+        if usage is not None and not isinstance(usage, dict):
+            raise EventError(path, "must be an object (LiteLLM's usage)")
+        if usage:
             return usage, path
     return {}, "metadata.usage_object"
 
