@@ -10,7 +10,7 @@ Writes, for every ``resources/icons/<name>.svg`` (the app icon ``app`` and the t
 - ``resources/icons/png/<name>-<size>.png`` at 16, 22, 24, 32, 48, 64, 128, 256 and 512 px —
   the freedesktop hicolor sizes, Windows' 16–256 and macOS's up to 512;
 - from ``app``: ``resources/icons/spendtray.ico`` (Windows; 16–256 px, PNG-compressed
-  entries) and ``resources/icons/spendtray.icns`` (macOS; Qt's ICNS writer, 16–512 px).
+  entries) and ``resources/icons/spendtray.icns`` (macOS; PNG entries, 16–1024 px).
 
 ``--preview`` also draws every icon at 16, 22 and 24 px (and 4× enlarged) on a light and a dark
 panel colour, to check they read on both.
@@ -26,9 +26,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QGuiApplication, QImage, QImageWriter, QPainter  # noqa: E402
-from PySide6.QtSvg import QSvgRenderer  # noqa: E402
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
 ICONS = ROOT / "resources" / "icons"
@@ -78,11 +78,34 @@ def write_ico(path: Path, images: list[QImage]) -> None:
     path.write_bytes(header + entries + b"".join(blobs))
 
 
+# ICNS entry types holding PNG data, by pixel size (Apple's "icp4"… "ic14"; @2x variants
+# are the same pixels declared for half the point size).
+ICNS_TYPES = (
+    (b"icp4", 16),
+    (b"ic11", 32),
+    (b"icp5", 32),
+    (b"ic12", 64),
+    (b"icp6", 64),
+    (b"ic07", 128),
+    (b"ic13", 256),
+    (b"ic08", 256),
+    (b"ic14", 512),
+    (b"ic09", 512),
+    (b"ic10", 1024),
+)
+
+
 def write_icns(path: Path, svg: Path) -> None:
-    writer = QImageWriter(str(path), b"icns")
-    # Qt's ICNS writer stores the image and its power-of-two reductions down to 16 px.
-    if not writer.write(render(svg, 512)):
-        raise SystemExit(f"{path}: {writer.errorString()}")
+    """ICNS container of PNG entries, 16–1024 px (macOS 10.7 and later).
+
+    Qt's ICNS writer stores a single size; Finder and the Dock want the whole set.
+    """
+    renders = {side: png_bytes(render(svg, side)) for side in {side for _, side in ICNS_TYPES}}
+    body = b"".join(
+        kind + struct.pack(">I", 8 + len(renders[side])) + renders[side]
+        for kind, side in ICNS_TYPES
+    )
+    path.write_bytes(b"icns" + struct.pack(">I", 8 + len(body)) + body)
 
 
 def preview(path: Path) -> None:
@@ -102,11 +125,31 @@ def preview(path: Path) -> None:
             for size in small:
                 img = render(ICONS / f"{name}.svg", size)
                 painter.drawImage(x, top + 4, img)  # actual size
-                big = img.scaled(size * zoom, size * zoom, mode=Qt.TransformationMode.FastTransformation)
+                big = img.scaled(
+                    size * zoom, size * zoom, mode=Qt.TransformationMode.FastTransformation
+                )
                 painter.drawImage(x, top + 32, big)  # enlarged, pixels visible
                 x += cell
     painter.end()
     sheet.save(str(path))
+
+
+def render_all(src: Path, out: Path) -> list[Path]:
+    """Every file this script writes, rendered from the SVGs in ``src`` into ``out``."""
+    pngs = out / "png"
+    pngs.mkdir(parents=True, exist_ok=True)
+    for stale in pngs.glob("*.png"):
+        stale.unlink()
+    written: list[Path] = []
+    for name in NAMES:
+        for size in SIZES:
+            path = pngs / f"{name}-{size}.png"
+            if not render(src / f"{name}.svg", size).save(str(path)):
+                raise SystemExit(f"{path}: could not be written")
+            written.append(path)
+    write_ico(out / "spendtray.ico", [render(src / "app.svg", s) for s in ICO_SIZES])
+    write_icns(out / "spendtray.icns", src / "app.svg")
+    return [*written, out / "spendtray.ico", out / "spendtray.icns"]
 
 
 def main() -> int:
@@ -114,17 +157,8 @@ def main() -> int:
     parser.add_argument("--preview", type=Path, help="also write a light/dark preview sheet here")
     args = parser.parse_args()
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
-    out = ICONS / "png"
-    out.mkdir(exist_ok=True)
-    for stale in out.glob("*.png"):
-        stale.unlink()
-    for name in NAMES:
-        svg = ICONS / f"{name}.svg"
-        for size in SIZES:
-            render(svg, size).save(str(out / f"{name}-{size}.png"))
-    write_ico(ICONS / "spendtray.ico", [render(ICONS / "app.svg", s) for s in ICO_SIZES])
-    write_icns(ICONS / "spendtray.icns", ICONS / "app.svg")
-    print(f"{len(NAMES) * len(SIZES)} PNGs in {out.relative_to(ROOT)}, spendtray.ico, spendtray.icns")
+    written = render_all(ICONS, ICONS)
+    print(f"{len(written)} files in {ICONS.relative_to(ROOT)}: png/*.png, spendtray.ico, .icns")
     if args.preview:
         preview(args.preview)
         print(f"preview: {args.preview}")

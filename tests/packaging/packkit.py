@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,3 +38,13 @@ def build_wheel(out: Path) -> Path:
     )
     (wheel,) = out.glob("spendtray-*.whl")
     return wheel
+
+
+def load_script(name: str) -> ModuleType:
+    """A script in packaging/ as a module (packaging/ is not a package: the name is PyPI's)."""
+    path = ROOT / "packaging" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"spendtray_packaging_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

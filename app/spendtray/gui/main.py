@@ -69,7 +69,7 @@ def make_application() -> QApplication:
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Spendtray")
-    app.setDesktopFileName("spendtray")
+    app.setDesktopFileName("dev.spendtray.Spendtray")  # packaging/linux/*.desktop
     app.setWindowIcon(app_icon())
     # The tray keeps running when the dashboard closes.
     app.setQuitOnLastWindowClosed(False)
