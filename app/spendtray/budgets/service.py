@@ -104,6 +104,7 @@ class BudgetService:
             # A duplicate may have rewritten a stored row in place (more tokens, maybe another
             # time): sums kept up to date from new rows cannot see that.
             self.spend_cache.invalidate(info.projects)
+            self.runaway.recent.invalidate(info.projects)
         if info.projects:
             self.request(info.projects)
 
