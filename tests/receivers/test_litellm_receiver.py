@@ -233,3 +233,23 @@ def test_exclusive_input_and_cache_ttls() -> None:
     with pytest.raises(EventError) as caught:
         payload_event(item, NOW)
     assert caught.value.field.endswith("prompt_tokens_details.cache_creation_tokens")
+
+
+def test_large_batches_are_decoded_off_the_loop(client: httpx.Client) -> None:
+    """Bodies over 128 KiB are decoded and priced on the thread pool; same results, same 400s."""
+    many = [{**OPENAI, "id": f"chatcmpl-{n}"} for n in range(40)]
+    body = json.dumps(many)
+    assert len(body) > 128 * 1024
+    bad = copy.deepcopy(many)
+    bad[33]["completion_tokens"] = 1.5
+    r = post(client, json.dumps(bad))
+    assert r.status_code == 400
+    assert r.json()["error"]["details"][0] == {
+        "index": 33,
+        "field": "completion_tokens",
+        "problem": r.json()["error"]["details"][0]["problem"],
+    }
+    assert calls(client) == 0
+    r = post(client, body)
+    assert r.status_code == 202 and r.json()["accepted"] == 40
+    assert calls(client) == 40

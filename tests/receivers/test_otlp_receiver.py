@@ -381,6 +381,27 @@ def test_gzip_bomb_is_413_and_stores_nothing(core: Core, client: httpx.Client) -
     assert client.get("/v1/summary").json()["total"]["calls"] == 3
 
 
+def test_large_export_is_decoded_off_the_loop(client: httpx.Client) -> None:
+    def build(tracer: Any) -> None:
+        for n in range(1500):
+            with tracer.start_as_current_span(
+                f"chat {n}",
+                attributes={
+                    "gen_ai.request.model": "gpt-4o-mini",
+                    "gen_ai.usage.input_tokens": n,
+                    "gen_ai.usage.output_tokens": 1,
+                },
+            ):
+                pass
+
+    body = encode_spans(record_spans(build)).SerializeToString()
+    assert len(body) > 128 * 1024
+    r = client.post("/v1/traces", content=body, headers=PROTOBUF)
+    assert r.status_code == 200 and r.content == b""
+    total = client.get("/v1/summary", params={"source": "otlp"}).json()["total"]
+    assert (total["calls"], total["input_tokens"]) == (1500, sum(range(1500)))
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status"),
     [
@@ -414,3 +435,39 @@ def test_needs_the_token(core: Core) -> None:
         headers={**PROTOBUF, "X-Spendtray-Token": core.token, "Origin": "https://evil.example"},
     )
     assert r.status_code == 403
+
+
+def test_json_also_takes_proto3_json_spellings() -> None:
+    """What ``MessageToDict`` writes: base64 ids, enum names, snake_case keys (accepted too)."""
+    import base64
+
+    from spendtray.receivers.otlp_wire import STATUS_ERROR, decode_json
+
+    trace = bytes.fromhex("ebafd7ce20b86ef2c3e343c19ce33c3e")
+    body = {
+        "resource_spans": [
+            {
+                "scope_spans": [
+                    {
+                        "spans": [
+                            {
+                                "trace_id": base64.b64encode(trace).decode(),
+                                "span_id": base64.b64encode(b"\x00" * 7 + b"\x05").decode(),
+                                "start_time_unix_nano": 1795320711891353276,
+                                "status": {"code": "STATUS_CODE_ERROR"},
+                                "attributes": [
+                                    {"key": "gen_ai.usage.input_tokens", "value": {"int_value": 7}},
+                                    {"key": "x", "value": {"doubleValue": "1.5"}},
+                                    {"key": "skip", "value": {"arrayValue": {"values": []}}},
+                                ],
+                            }
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+    (span,) = decode_json(json.dumps(body).encode())
+    assert span.trace_id == trace.hex() and span.span_id == "0000000000000005"
+    assert span.start_ns == 1795320711891353276 and span.status_code == STATUS_ERROR
+    assert span.attributes == {"gen_ai.usage.input_tokens": 7, "x": 1.5}
