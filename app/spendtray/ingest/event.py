@@ -223,7 +223,7 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
         raise EventError("model", "is required")
     provider = provider or infer_provider(model) or "unknown"
 
-    explicit = {name: _token(raw[name], name) for name in TOKEN_FIELDS if raw.get(name) is not None}
+    explicit = {name: _token(v, name) for name in TOKEN_FIELDS if (v := raw.get(name)) is not None}
     tokens.update(explicit)
     if raw_usage is None and explicit:
         raw_usage = dict(explicit)
@@ -243,22 +243,23 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
     status = raw.get("status")
     if status is not None and (isinstance(status, bool) or not isinstance(status, str | int)):
         raise EventError("status", "must be a string or an HTTP status number")
-    texts = {name: _text(raw.get(name), name) for name in TEXT_FIELDS}
-    service_tier = texts["service_tier"].lower() if texts["service_tier"] else None
+    texts = {name: _text(v, name) for name in TEXT_FIELDS if (v := raw.get(name)) is not None}
+    service_tier = texts.get("service_tier")
+    service_tier = service_tier.lower() if service_tier else None
     return UsageEvent(
         model=model,
         provider=provider,
         counts=counts,
         timestamp=parse_timestamp(raw.get("timestamp"), now),
-        project=texts["project"] or DEFAULT_PROJECT,
-        agent=texts["agent"],
-        user=texts["user"],
-        session=texts["session"],
-        trace_id=texts["trace_id"],
-        request_id=texts["request_id"],
+        project=texts.get("project") or DEFAULT_PROJECT,
+        agent=texts.get("agent"),
+        user=texts.get("user"),
+        session=texts.get("session"),
+        trace_id=texts.get("trace_id"),
+        request_id=texts.get("request_id"),
         service_tier=service_tier,
         batch=batch or service_tier == "batch",
-        source=_text(raw.get("source"), "source") or source,
+        source=(_text(raw["source"], "source") if "source" in raw else None) or source,
         reported_cost_nanos=(
             parse_usd(raw["cost_usd"], "cost_usd") if raw.get("cost_usd") is not None else None
         ),
