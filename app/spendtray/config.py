@@ -8,6 +8,7 @@ with a one-line reason instead of being silently ignored.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields, replace
@@ -15,10 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import platformdirs
+from spendtray.datadir import CONFIG_FILE, DEFAULT_PORT, LOOPBACK_HOSTS, TOKEN_FILE, data_home
 
-DEFAULT_PORT = 8719
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 # Where `spendtray prices update` fetches genai-prices' data file (genai-prices' own update URL,
 # ``genai_prices.update_prices.DEFAULT_UPDATE_URL``; a test keeps the two in step).
 DEFAULT_PRICES_URL = (
@@ -30,6 +29,23 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 class ConfigError(ValueError):
     """The configuration is wrong; the message names the key and the problem."""
+
+
+UPSTREAM_APIS = ("openai", "anthropic")
+_UPSTREAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    """One ``[upstreams]`` entry of config.toml: where the proxy forwards
+    ``/p/<project>/<name>/...``. ``api`` is the wire format ("openai" for any
+    OpenAI-compatible API, or "anthropic"); ``provider`` names the prices to use
+    (default: the upstream's name)."""
+
+    name: str
+    url: str
+    api: str = "openai"
+    provider: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +69,8 @@ class Settings:
     runaway_min_usd: float = 1.0
     follow_agent_logs: bool = True
     prices_url: str = DEFAULT_PRICES_URL
+    upstreams: tuple[UpstreamConfig, ...] = ()
+    proxy_include_usage: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -61,11 +79,11 @@ class Settings:
 
     @property
     def config_path(self) -> Path:
-        return self.home / "config.toml"
+        return self.home / CONFIG_FILE
 
     @property
     def token_path(self) -> Path:
-        return self.home / "token"
+        return self.home / TOKEN_FILE
 
     @property
     def user_prices_path(self) -> Path:
@@ -106,15 +124,9 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "runaway_min_usd": (int, float),
     "follow_agent_logs": bool,
     "prices_url": str,
+    "upstreams": dict,
+    "proxy_include_usage": bool,
 }
-
-
-def data_home() -> Path:
-    """``$SPENDTRAY_HOME`` if set, else the platform's user data folder."""
-    override = os.environ.get("SPENDTRAY_HOME")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("spendtray", appauthor=False))
 
 
 def resolve_zone(name: str) -> ZoneInfo:
@@ -169,6 +181,8 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError(f"config key 'prices_url': {value!r} is not an http(s) URL")
     if key == "timezone":
         resolve_zone(value)
+    if key == "upstreams":
+        return parse_upstreams(value)
     if key == "allowed_origins":
         if not all(isinstance(o, str) for o in value):
             raise ConfigError("config key 'allowed_origins': expected a list of strings")
@@ -176,6 +190,64 @@ def _check_value(key: str, raw: Any) -> Any:
     if key == "week_start":
         return value.lower()
     return value
+
+
+def check_upstream_url(text: str, where: str) -> str:
+    """An upstream API base URL: http(s), a host, no query or fragment; trailing / dropped."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{where}: {text!r} is not an http(s) URL such as https://api.openai.com")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError(
+            f"{where}: {text!r} must be a plain base URL (no query, fragment or credentials; "
+            "API keys stay in the client)"
+        )
+    return text.strip().rstrip("/")
+
+
+def parse_upstreams(table: dict[str, Any]) -> tuple[UpstreamConfig, ...]:
+    """``[upstreams]``: ``name = "https://host/base"`` or
+    ``[upstreams.name]`` with ``url``, optional ``api`` ("openai"|"anthropic") and ``provider``."""
+    out: list[UpstreamConfig] = []
+    for name, entry in table.items():
+        where = f"config key 'upstreams.{name}'"
+        if not _UPSTREAM_NAME.match(name):
+            raise ConfigError(
+                f"{where}: an upstream name is lower-case letters, digits, '.', '_' or '-'"
+            )
+        default_api = "anthropic" if name == "anthropic" else "openai"
+        if isinstance(entry, str):
+            out.append(UpstreamConfig(name, check_upstream_url(entry, where), default_api))
+            continue
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a URL string or a table with 'url'")
+        unknown = sorted(set(entry) - {"url", "api", "provider"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: url, api, provider)")
+        url = entry.get("url")
+        if not isinstance(url, str):
+            raise ConfigError(f"{where}: 'url' is required and must be a string")
+        api = entry.get("api", default_api)
+        if api not in UPSTREAM_APIS:
+            raise ConfigError(f'{where}: \'api\' must be "openai" or "anthropic", got {api!r}')
+        provider = entry.get("provider")
+        if provider is not None and (not isinstance(provider, str) or not provider.strip()):
+            raise ConfigError(f"{where}: 'provider' must be a provider name such as \"openai\"")
+        out.append(
+            UpstreamConfig(
+                name,
+                check_upstream_url(url, f"{where}.url"),
+                api,
+                provider.strip().lower() if provider else None,
+            )
+        )
+    return tuple(out)
 
 
 def parse_port(text: str, where: str) -> int:
@@ -192,7 +264,7 @@ def load_settings(home: Path | None = None, port: int | None = None) -> Settings
     """Read ``<home>/config.toml`` over the defaults, then apply env and flag overrides."""
     home = home or data_home()
     values: dict[str, Any] = {}
-    config_path = home / "config.toml"
+    config_path = home / CONFIG_FILE
     if config_path.is_file():
         try:
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))

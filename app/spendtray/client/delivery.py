@@ -1,0 +1,137 @@
+"""POSTing batches of events to the app's ``/v1/usage``. The sender thread only.
+
+``send`` returns the events that must be kept and tried again later (the app is down, busy,
+answering 5xx, refusing the token, or something that is not Spendtray answers on the port);
+the others are settled: stored, or refused by the app as invalid, which is logged as a
+warning. A 2xx counts only when its body is Spendtray's reply: anything else listening on
+the port does not make events vanish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+
+from spendtray.client.settings import ClientSettings
+
+log = logging.getLogger("spendtray.client")
+MAX_BATCH = 1000
+
+
+class Delivery:
+    def __init__(self, settings: ClientSettings) -> None:
+        self._settings = settings
+        self._http = httpx.Client(
+            trust_env=False,  # never send loopback traffic through a proxy from the environment
+            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            follow_redirects=False,
+        )
+        self._endpoint: tuple[str, str | None] | None = None
+        self._warned_auth = False
+
+    def close(self) -> None:
+        self._http.close()
+
+    def send(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Deliver what can be delivered now; returns the events to keep for later."""
+        pending = [events[i : i + MAX_BATCH] for i in range(0, len(events), MAX_BATCH)]
+        while pending:
+            batch = pending.pop(0)
+            if not batch:
+                continue
+            result = self._post(batch)
+            if result is True:
+                continue
+            if result is False:
+                return [event for part in [batch, *pending] for event in part]
+            pending[:0] = result  # the parts of the batch to send again
+        return []
+
+    def _post(self, batch: list[dict[str, Any]]) -> bool | list[list[dict[str, Any]]]:
+        """True: settled. False: keep for later. A list: send these smaller batches instead."""
+        if self._endpoint is None:
+            self._endpoint = self._settings.endpoint()
+        url, token = self._endpoint
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        body = json.dumps({"events": batch}, separators=(",", ":"), ensure_ascii=False)
+        try:
+            response = self._http.post(f"{url}/v1/usage", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            log.debug("spendtray: app not reachable at %s (%s); keeping events", url, exc)
+            self._endpoint = None
+            return False
+        status = response.status_code
+        reply = _json(response)
+        if 200 <= status < 300:
+            if isinstance(reply, dict) and isinstance(reply.get("accepted"), int):
+                return True
+            log.debug("spendtray: %s answered %d but not as Spendtray; keeping events", url, status)
+            self._endpoint = None
+            return False
+        if status == 413 and len(batch) > 1:
+            half = len(batch) // 2
+            return [batch[:half], batch[half:]]
+        if status == 400 and _spendtray_error(reply):
+            return self._refused(batch, reply)
+        if status in (401, 403):
+            self._warn_auth(url, status)
+        else:
+            log.debug("spendtray: %s answered %d; keeping events", url, status)
+        self._endpoint = None
+        return False
+
+    def _refused(self, batch: list[dict[str, Any]], reply: Any) -> bool | list[list[Any]]:
+        error = reply["error"]
+        bad: dict[int, str] = {}
+        for detail in error.get("details") or []:
+            if isinstance(detail, dict) and isinstance(detail.get("index"), int):
+                index = detail["index"]
+                if 0 <= index < len(batch):
+                    bad[index] = f"{detail.get('field')}: {detail.get('problem')}"
+        if not bad:
+            log.warning(
+                "spendtray: the app refused %d usage event(s): %s", len(batch), error["message"]
+            )
+            return True
+        for index, problem in sorted(bad.items()):
+            log.warning(
+                "spendtray: the app refused a usage event for model %r: %s",
+                batch[index].get("model"),
+                problem,
+            )
+        rest = [e for i, e in enumerate(batch) if i not in bad]
+        return [rest] if rest else True
+
+    def _warn_auth(self, url: str, status: int) -> None:
+        if self._warned_auth:
+            log.debug("spendtray: %s refused the token (%d); keeping events", url, status)
+            return
+        self._warned_auth = True
+        log.warning(
+            "spendtray: %s refused the ingest token (HTTP %d); events are kept in %s until "
+            "it accepts them (the token is read from %s/token or SPENDTRAY_TOKEN)",
+            url,
+            status,
+            self._settings.spool_folder(),
+            self._settings.data_folder(),
+        )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _spendtray_error(reply: Any) -> bool:
+    return (
+        isinstance(reply, dict)
+        and isinstance(reply.get("error"), dict)
+        and isinstance(reply["error"].get("message"), str)
+    )

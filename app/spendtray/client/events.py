@@ -1,0 +1,131 @@
+"""Building the usage events the client sends: canonical fields only, never text.
+
+``make_event`` runs on the caller's thread (``record``) and on the sender thread (events built
+from captured SDK responses). It keeps the SPEC §5 field names, stamps a client-generated
+``request_id`` (the server stores a repeated id once, which makes redelivery from the spool
+safe) and the time of the call, and passes a raw provider ``usage`` object through
+``clean_usage`` so that only counts and short labels can leave the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+# The event fields the server accepts (spendtray.ingest.event.KNOWN_FIELDS without "response":
+# a whole response body carries the completion text, which the client never sends).
+EVENT_FIELDS = frozenset(
+    {
+        "model",
+        "provider",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "reasoning_tokens",
+        "project",
+        "agent",
+        "user",
+        "session",
+        "trace_id",
+        "request_id",
+        "service_tier",
+        "timestamp",
+        "batch",
+        "cost_usd",
+        "latency_ms",
+        "status",
+        "tags",
+        "usage",
+        "source",
+    }
+)
+SOURCE = "python-client"
+_MAX_LABEL = 128
+_MAX_DEPTH = 4
+
+
+def new_request_id() -> str:
+    return f"stc-{uuid.uuid4().hex}"
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def clean_usage(value: Any, depth: int = 0) -> Any:
+    """Numbers, booleans, nulls and short labels (``service_tier``) of a usage object; no text.
+
+    Provider usage objects hold counts and a few enum-like strings. Anything longer, or nested
+    deeper than a usage object ever is, is dropped rather than risk sending content.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if len(value) <= _MAX_LABEL else None
+    if depth >= _MAX_DEPTH:
+        return None
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if isinstance(key, str) and len(key) <= _MAX_LABEL:
+                cleaned = clean_usage(item, depth + 1)
+                if cleaned is not None:
+                    out[key] = cleaned
+        return out
+    if isinstance(value, list | tuple):
+        return [clean_usage(item, depth + 1) for item in value[:64]]
+    return None
+
+
+def usage_mapping(usage: Any) -> dict[str, Any] | None:
+    """A usage object as a plain dict: a mapping, or an SDK model (pydantic ``model_dump``)."""
+    if usage is None:
+        return None
+    if isinstance(usage, Mapping):
+        raw: Any = usage
+    elif hasattr(usage, "model_dump"):
+        raw = usage.model_dump(mode="json", exclude_none=True)
+    elif hasattr(usage, "to_dict"):
+        raw = usage.to_dict()
+    else:
+        raise TypeError(
+            f"usage must be a mapping or an SDK usage object, not {type(usage).__name__}"
+        )
+    cleaned = clean_usage(raw)
+    return cleaned if isinstance(cleaned, dict) else None
+
+
+def make_event(
+    model: str,
+    usage: Any = None,
+    *,
+    project: str | None = None,
+    provider: str | None = None,
+    agent: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One event as the server wants it; unknown field names are a ``TypeError`` right here."""
+    extra = dict(extra or {})
+    unknown = sorted(set(extra) - EVENT_FIELDS)
+    if unknown:
+        raise TypeError(
+            f"record() got unknown usage event field(s) {', '.join(unknown)}; "
+            "put extra data in tags={...}"
+        )
+    event: dict[str, Any] = {"model": model}
+    raw_usage = usage_mapping(usage)
+    if raw_usage is not None:
+        event["usage"] = raw_usage
+    for name, value in (("project", project), ("provider", provider), ("agent", agent)):
+        if value is not None:
+            event[name] = value
+    event.update({k: v for k, v in extra.items() if v is not None})
+    event.setdefault("request_id", new_request_id())
+    event.setdefault("timestamp", now_iso())
+    event.setdefault("source", SOURCE)
+    return event

@@ -1,0 +1,89 @@
+"""``track()``: make an OpenAI / Anthropic SDK client (or an httpx / httpx2 client) report usage.
+
+Runs on the caller's thread, once per client. It swaps the HTTP client's transport (and any
+proxy-mounted transports) for a wrapper from ``via_httpx`` / ``via_httpx2`` around the original
+one, so every request still goes out through the SDK's own connection pool, timeouts, retries
+and proxies. SDK copies made with ``with_options()`` share the HTTP client and so are tracked
+too. Tracking a client twice only updates its attribution.
+"""
+
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+from typing import Any, TypeVar
+
+from spendtray.client.capture import Attribution, Captured
+from spendtray.client.recorder import default_recorder
+from spendtray.client.wire import AsyncTransportMixin, Hooks, SyncTransportMixin
+
+T = TypeVar("T")
+
+
+def _library(http: Any) -> tuple[ModuleType, bool] | None:
+    """The ``via_*`` module for an httpx/httpx2 client and whether the client is async."""
+    for name in ("httpx2", "httpx"):
+        lib = sys.modules.get(name)
+        if lib is None:
+            continue
+        if isinstance(http, lib.Client | lib.AsyncClient):
+            if name == "httpx2":
+                from spendtray.client import via_httpx2 as via
+            else:
+                from spendtray.client import via_httpx as via  # type: ignore[no-redef]
+            return via, isinstance(http, lib.AsyncClient)
+    return None
+
+
+def _http_client(target: Any) -> tuple[Any, ModuleType, bool]:
+    for candidate in (target, getattr(target, "_client", None)):
+        if candidate is None:
+            continue
+        found = _library(candidate)
+        if found is not None:
+            return candidate, found[0], found[1]
+    raise TypeError(
+        "spendtray.client.track() takes an OpenAI or Anthropic SDK client (sync or async) or an "
+        f"httpx/httpx2 Client, not {type(target).__module__}.{type(target).__qualname__}"
+    )
+
+
+def _submit(item: Captured) -> None:
+    default_recorder().submit(item)
+
+
+def _defaults() -> tuple[str | None, str | None]:
+    settings = default_recorder().settings
+    return settings.default_project(), settings.default_agent()
+
+
+def track(
+    client: T,
+    *,
+    project: str | None = None,
+    agent: str | None = None,
+    provider: str | None = None,
+) -> T:
+    """Record the usage of every call ``client`` makes; returns ``client`` itself.
+
+    ``project`` and ``agent`` default to ``$SPENDTRAY_PROJECT`` / ``$SPENDTRAY_AGENT`` (then the
+    app's ``default`` project); ``provider`` defaults to the API host's provider (or, for an
+    unknown host, the one the model name implies). A single call can be attributed elsewhere
+    with the request headers ``X-Spendtray-Project`` / ``X-Spendtray-Agent`` (for example the
+    SDKs' ``extra_headers=``); they are removed before the request leaves.
+    """
+    http, via, is_async = _http_client(client)
+    wrapper_types = (SyncTransportMixin, AsyncTransportMixin)
+    current = http._transport
+    if isinstance(current, wrapper_types):
+        current.hooks.attribution = Attribution(project, agent, provider)
+        return client
+    hooks = Hooks(Attribution(project, agent, provider), _defaults, _submit, via.LIBRARY)
+    wrap = via.AsyncTransport if is_async else via.Transport
+    http._transport = wrap(current, hooks)
+    mounts = getattr(http, "_mounts", None)
+    if isinstance(mounts, dict):
+        for pattern, transport in list(mounts.items()):
+            if transport is not None and not isinstance(transport, wrapper_types):
+                mounts[pattern] = wrap(transport, hooks)
+    return client

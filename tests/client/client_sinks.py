@@ -1,0 +1,118 @@
+"""Stand-ins for a Spendtray app that misbehaves, and one that records what it is sent.
+
+Real sockets on 127.0.0.1, each on its own daemon thread: ``refused`` (a closed port), ``500``,
+``html`` (a 200 that is not Spendtray's JSON), ``junk`` (bytes that are not HTTP), ``hang``
+(accepts, reads, never answers), ``401`` and ``record`` (202 like the app, keeping each body).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Sink:
+    url: str
+    port: int
+    bodies: list[bytes] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _read_request(conn: socket.socket) -> tuple[str, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return "", b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value.strip())
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head.decode("latin-1"), body
+
+
+def _answer(mode: str, sink: Sink, conn: socket.socket, stop: threading.Event) -> None:
+    with conn:
+        conn.settimeout(10)
+        while not stop.is_set():
+            try:
+                head, body = _read_request(conn)
+            except OSError:
+                return
+            if not head:
+                return
+            if mode == "hang":
+                stop.wait(30)
+                return
+            if mode == "junk":
+                conn.sendall(b"\x00\xff garbage that is not HTTP at all \x13\x37\r\n\r\n")
+                return
+            if mode == "record":
+                sink.bodies.append(body)
+                sink.headers.append(head)
+                n = len(json.loads(body)["events"])
+                payload = json.dumps({"accepted": n, "duplicates": 0, "events": []}).encode()
+                status, ctype = "202 Accepted", "application/json"
+            elif mode == "500":
+                payload, status, ctype = b'{"error":{"message":"boom"}}', "500 Oops", "application/json"
+            elif mode == "401":
+                payload = b'{"error":{"message":"missing or wrong token"}}'
+                status, ctype = "401 Unauthorized", "application/json"
+            else:  # html
+                payload, status, ctype = b"<html>hello</html>", "200 OK", "text/html"
+            conn.sendall(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                + payload
+            )
+
+
+@contextlib.contextmanager
+def sink(mode: str) -> Iterator[Sink]:
+    if mode == "refused":
+        port = free_port()
+        yield Sink(f"http://127.0.0.1:{port}", port)
+        return
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    port = server.getsockname()[1]
+    result = Sink(f"http://127.0.0.1:{port}", port)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(
+                target=_answer, args=(mode, result, conn, stop), daemon=True
+            ).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        stop.set()
+        server.close()

@@ -1,0 +1,93 @@
+"""Fixtures for the Python client: a fake LLM upstream, a reset client, a restartable app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from client_upstream import Upstream, start_upstream
+
+from spendtray.app_headless import build_core
+from spendtray.client.recorder import default_recorder, replace_default
+from spendtray.client.settings import ClientSettings
+from spendtray.config import Settings, load_settings
+from spendtray.core import Core
+
+
+@pytest.fixture
+def core(settings: Settings) -> Iterator[Core]:
+    """The root conftest's app, without the tokenizer warm-up these tests never use."""
+    c = build_core(settings, warm_tokenizers=False)
+    c.start_background()
+    try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    with start_upstream() as up:
+        yield up
+
+
+@pytest.fixture
+def reset_client(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """``reset_client(**settings)``: a fresh default recorder that discovers the app itself."""
+    for name in ("SPENDTRAY_URL", "SPENDTRAY_TOKEN", "SPENDTRAY_PROJECT", "SPENDTRAY_AGENT"):
+        monkeypatch.delenv(name, raising=False)
+
+    def reset(**settings: Any) -> None:
+        settings.setdefault("exit_timeout", 2.0)
+        replace_default(ClientSettings(**settings))
+
+    reset()
+    yield reset
+    default_recorder().close(timeout=3)
+    replace_default(ClientSettings())
+
+
+@pytest.fixture
+def tracked_app(
+    core: Core, reset_client: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> Core:
+    """The real app on its port, found by the client through SPENDTRAY_PORT + the token file."""
+    monkeypatch.setenv("SPENDTRAY_PORT", str(httpx.URL(core.url).port))
+    reset_client()
+    return core
+
+
+@contextmanager
+def running_app(home: Path, port: int) -> Iterator[Core]:
+    core = build_core(load_settings(home=home, port=port), warm_tokenizers=False)
+    core.start_background()
+    try:
+        yield core
+    finally:
+        core.stop()
+
+
+def stored(core: Core, **filters: str) -> list[dict[str, Any]]:
+    with httpx.Client(base_url=core.url, headers={"Authorization": f"Bearer {core.token}"}) as c:
+        answer = c.get("/v1/usage", params={"limit": "1000", **filters})
+        answer.raise_for_status()
+        return list(answer.json()["events"])
+
+
+def spool_files(home: Path) -> list[Path]:
+    folder = home / "spool"
+    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+
+
+def spooled_events(home: Path) -> list[dict[str, Any]]:
+    events = []
+    for path in spool_files(home):
+        for line in path.read_bytes().splitlines():
+            if line.strip():
+                events.append(json.loads(line))
+    return events
