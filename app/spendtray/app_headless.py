@@ -27,4 +27,7 @@ def build_core(settings: Settings, warm_tokenizers: bool = True) -> Core:
     from spendtray.budgets import install_budgets
 
     install_budgets(core)
+    from spendtray.proxy import install_proxy
+
+    install_proxy(core)  # after budgets: the proxy refuses calls when a hard budget is spent
     return core

@@ -1,0 +1,62 @@
+"""The forwarding proxy (SPEC §4, §10): point an OpenAI- or Anthropic-compatible SDK at
+Spendtray and every call is forwarded to the real API, answered unchanged, and recorded
+(source "proxy") with its project, model, usage, ids, status and latency — never its text,
+never the API key. A spent hard budget answers 429 in the provider's own error shape.
+
+Modules (threads: everything runs on the server's event loop unless said otherwise):
+- ``upstreams``: named upstream base URLs (defaults, config.toml ``[upstreams]``, env).
+- ``routes``: the routes and the shared ``httpx.AsyncClient``; budget check; one call.
+- ``forward``: request headers and body, model/stream sniffing, include_usage injection.
+- ``relay``: the streaming ASGI response and the usage tap on the body.
+- ``stream_usage``: usage from SSE streams (OpenAI Chat/Responses, Anthropic).
+- ``exchange``: what one call leaves behind, and the usage event it becomes.
+- ``recorder``: prices the event and hands it to the store's writer thread.
+- ``errors``: errors in the provider's shape (budget refusal, unreachable upstream).
+
+``include_usage`` injection (config ``proxy_include_usage = true``, OFF by default): an
+OpenAI Chat Completions stream carries no usage unless the request asked for
+``stream_options.include_usage``; without it the proxy records the call with no tokens (tagged
+``usage: missing``) and logs a warning. With injection on, the proxy adds the option to
+streamed requests that did not set it, so usage is always recorded — but the client then
+receives one chunk it did not ask for: a final chunk with ``choices: []`` and the usage (and
+``"usage": null`` on the others). Code that reads ``chunk.choices[0]`` on every chunk breaks
+on it, which is why it is opt-in. A client that set ``include_usage`` itself (true or false)
+is left alone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from spendtray.proxy.routes import Proxy
+from spendtray.proxy.upstreams import Upstream, resolve_upstreams
+
+if TYPE_CHECKING:
+    from spendtray.core import Core
+
+__all__ = ["Proxy", "Upstream", "install_proxy", "resolve_upstreams"]
+
+
+def install_proxy(core: Core) -> Proxy:
+    """Add the proxy routes to ``core`` (caller's thread, before the server starts). Uses the
+    budget service when budgets are installed. Raises ``ConfigError`` for a bad upstream."""
+    from spendtray.budgets import service_of
+    from spendtray.budgets.service import BudgetService
+    from spendtray.server.guard import Guard
+
+    settings = core.settings
+    budgets: BudgetService | None
+    try:
+        budgets = service_of(core)
+    except RuntimeError:
+        budgets = None
+    proxy = Proxy(
+        resolve_upstreams(settings),
+        core.service,
+        Guard(core.token, settings.require_token, settings.allowed_origins),
+        budgets,
+        settings.proxy_include_usage,
+    )
+    core.extra_routes.extend(proxy.routes())
+    setattr(core, "proxy", proxy)  # noqa: B010 - Core has no field for optional capabilities
+    return proxy

@@ -1,0 +1,172 @@
+"""The proxy's HTTP routes and its one upstream HTTP client. Handlers run on the server's
+event loop; the ``httpx.AsyncClient`` is created on that loop at the first call and pools
+connections per upstream host.
+
+Routes (SPEC §4; no Spendtray token, but the Host/Origin guard of every route):
+- ``/p/{project}/{upstream}/...`` — project in the path (what ``spendtray run`` sets);
+- ``/proxy/{upstream}/...`` — project from the ``X-Spendtray-Project`` header, else "default".
+``X-Spendtray-Agent`` optionally attributes the call to an agent.
+
+Per call: refuse with 429 when a hard budget of the project (or the global one) is spent;
+otherwise forward, relay the answer unchanged, and record usage once the response has ended.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from spendtray.budgets.model import GLOBAL, BudgetError, check_project
+from spendtray.ingest.event import DEFAULT_PROJECT, MAX_TEXT
+from spendtray.ingest.service import IngestService
+from spendtray.proxy.errors import api_error, budget_refusal
+from spendtray.proxy.exchange import UNREACHABLE, Exchange
+from spendtray.proxy.forward import read_outgoing, upstream_headers
+from spendtray.proxy.recorder import Recorder
+from spendtray.proxy.relay import Relay
+from spendtray.proxy.upstreams import Upstream
+from spendtray.server.guard import ApiError, Guard
+
+if TYPE_CHECKING:
+    from spendtray.budgets.service import BudgetService
+
+log = logging.getLogger("spendtray.proxy")
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+MAX_JSON_REQUEST = 100 * 1024 * 1024  # images and PDFs travel base64 inside the JSON
+PROJECT_HEADER = "x-spendtray-project"
+AGENT_HEADER = "x-spendtray-agent"
+# No read timeout: a long generation may be silent for minutes before its first byte, and the
+# client's own SDK timeout ends the call (its disconnect closes the upstream connection).
+TIMEOUT = httpx.Timeout(connect=15.0, read=None, write=120.0, pool=None)
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=100, keepalive_expiry=60.0)
+
+
+class Proxy:
+    def __init__(
+        self,
+        upstreams: dict[str, Upstream],
+        service: IngestService,
+        guard: Guard,
+        budgets: BudgetService | None = None,
+        include_usage: bool = False,
+    ) -> None:
+        self.upstreams = upstreams
+        self.guard = guard
+        self.budgets = budgets
+        self.include_usage = include_usage
+        self.recorder = Recorder(service)
+        self._client: httpx.AsyncClient | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=TIMEOUT, limits=LIMITS, follow_redirects=False)
+        return self._client
+
+    def routes(self) -> list[BaseRoute]:
+        protect = self.guard.protect
+        return [
+            Route(
+                "/p/{project}/{upstream}{rest:path}", protect(self._by_path, False), methods=METHODS
+            ),
+            Route("/proxy/{upstream}{rest:path}", protect(self._by_header, False), methods=METHODS),
+        ]
+
+    # -- routing --------------------------------------------------------------------------
+
+    async def _by_path(self, request: Request) -> Response:
+        parts = _raw_path(request).split("/", 4)  # "", "p", project, upstream, rest
+        rest = "/" + parts[4] if len(parts) > 4 else ""
+        return await self.forward(request, unquote(parts[3]), unquote(parts[2]), rest)
+
+    async def _by_header(self, request: Request) -> Response:
+        parts = _raw_path(request).split("/", 3)  # "", "proxy", upstream, rest
+        rest = "/" + parts[3] if len(parts) > 3 else ""
+        project = request.headers.get(PROJECT_HEADER) or DEFAULT_PROJECT
+        return await self.forward(request, unquote(parts[2]), project, rest)
+
+    # -- one call -------------------------------------------------------------------------
+
+    async def forward(self, request: Request, name: str, project: str, rest: str) -> Response:
+        upstream = self.upstreams.get(name)
+        if upstream is None:
+            known = ", ".join(sorted(self.upstreams))
+            return api_error(
+                "openai",
+                404,
+                f"Spendtray proxy: no upstream named {name!r} (known: {known}; add one under "
+                "[upstreams] in config.toml)",
+            )
+        api = upstream.api
+        try:
+            project = _project(project)
+            agent = _agent(request.headers.get(AGENT_HEADER))
+        except BudgetError as exc:
+            return api_error(api, 400, f"Spendtray proxy: {exc}")
+        if self.budgets is not None:
+            # A few indexed reads on the loop's own read connection, like POST /v1/usage.
+            verdict = self.budgets.check(project, 0)
+            if not verdict.allow:
+                log.info("proxy: refused a %s call of project %r: hard budget spent", name, project)
+                return budget_refusal(api, verdict, project)
+        exchange = Exchange(upstream, project, agent, None)
+        try:
+            outgoing = await read_outgoing(request, api, rest, self.include_usage, MAX_JSON_REQUEST)
+        except ApiError as exc:
+            return api_error(api, exc.status, f"Spendtray proxy: {exc.message}")
+        exchange.request_model = outgoing.model
+        upstream_request = httpx.Request(
+            request.method,
+            upstream.target(rest, request.scope.get("query_string", b"").decode("latin-1")),
+            headers=upstream_headers(request.headers.raw, outgoing.length),
+            content=outgoing.content,
+        )
+        try:
+            response = await self.client().send(upstream_request, stream=True)
+        except httpx.HTTPError as exc:
+            exchange.failure = UNREACHABLE
+            exchange.finish()
+            await self.recorder.record(exchange)
+            host = upstream_request.url.host
+            log.warning("proxy: cannot reach upstream %r (%s): %s", name, host, type(exc).__name__)
+            return api_error(
+                api,
+                502,
+                f"Spendtray proxy could not reach upstream {name!r} ({host}): {type(exc).__name__}",
+            )
+        exchange.http_status = response.status_code
+        exchange.header_request_id = response.headers.get("x-request-id") or response.headers.get(
+            "request-id"
+        )
+        return Relay(response, exchange, self.recorder.record)
+
+
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        return raw.decode("latin-1").split("?", 1)[0]
+    return quote(request.url.path)
+
+
+def _project(value: str) -> str:
+    name = check_project(value)
+    if name == GLOBAL:
+        raise BudgetError("project", "'*' means all projects in budgets; name a real project")
+    return name
+
+
+def _agent(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    name = value.strip()
+    if len(name) > MAX_TEXT or any(ord(c) < 32 for c in name):
+        raise BudgetError(
+            "X-Spendtray-Agent", f"must be at most {MAX_TEXT} characters, no control characters"
+        )
+    return name
