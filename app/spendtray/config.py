@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import platformdirs
+from spendtray.datadir import CONFIG_FILE, DEFAULT_PORT, LOOPBACK_HOSTS, TOKEN_FILE, data_home
 
-DEFAULT_PORT = 8719
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 # Where `spendtray prices update` fetches genai-prices' data file (genai-prices' own update URL,
 # ``genai_prices.update_prices.DEFAULT_UPDATE_URL``; a test keeps the two in step).
 DEFAULT_PRICES_URL = (
@@ -81,11 +79,11 @@ class Settings:
 
     @property
     def config_path(self) -> Path:
-        return self.home / "config.toml"
+        return self.home / CONFIG_FILE
 
     @property
     def token_path(self) -> Path:
-        return self.home / "token"
+        return self.home / TOKEN_FILE
 
     @property
     def user_prices_path(self) -> Path:
@@ -129,14 +127,6 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "upstreams": dict,
     "proxy_include_usage": bool,
 }
-
-
-def data_home() -> Path:
-    """``$SPENDTRAY_HOME`` if set, else the platform's user data folder."""
-    override = os.environ.get("SPENDTRAY_HOME")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir("spendtray", appauthor=False))
 
 
 def resolve_zone(name: str) -> ZoneInfo:
@@ -274,7 +264,7 @@ def load_settings(home: Path | None = None, port: int | None = None) -> Settings
     """Read ``<home>/config.toml`` over the defaults, then apply env and flag overrides."""
     home = home or data_home()
     values: dict[str, Any] = {}
-    config_path = home / "config.toml"
+    config_path = home / CONFIG_FILE
     if config_path.is_file():
         try:
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
