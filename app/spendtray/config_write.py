@@ -34,6 +34,9 @@ def toml_value(value: Any) -> str:
     raise ConfigError(f"cannot write {value!r} to config.toml")
 
 
+_TABLE_HEADER = re.compile(r"^\s*\[")
+
+
 def _key_line(key: str) -> re.Pattern[str]:
     return re.compile(rf"^\s*{re.escape(key)}\s*=")
 
@@ -41,15 +44,19 @@ def _key_line(key: str) -> re.Pattern[str]:
 def render(existing: str, changes: Mapping[str, Any]) -> str:
     """``existing`` config text with ``changes`` applied line by line."""
     lines = existing.splitlines()
+    # Top-level keys live before the first [table] header (e.g. [upstreams]): a key written
+    # after it would land inside that table.
+    top = next((i for i, line in enumerate(lines) if _TABLE_HEADER.match(line)), len(lines))
     for key, value in changes.items():
         new_line = f"{key} = {toml_value(value)}"
         pattern = _key_line(key)
-        for i, line in enumerate(lines):
-            if pattern.match(line):
+        for i in range(top):
+            if pattern.match(lines[i]):
                 lines[i] = new_line
                 break
         else:
-            lines.append(new_line)
+            lines.insert(top, new_line)
+            top += 1
     return "\n".join(lines) + "\n"
 
 

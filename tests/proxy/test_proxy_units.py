@@ -175,3 +175,14 @@ def test_include_usage_injection_keeps_the_body() -> None:
     }
     body = b'{"model":"m","stream":true,"stream_options":{"include_usage":false}}'
     assert with_include_usage(body, json.loads(body)) == body
+
+
+def test_saving_settings_keeps_keys_out_of_the_upstreams_table(tmp_path: Path) -> None:
+    from spendtray.config_write import save_settings
+
+    home = write(
+        tmp_path / "h", 'port = 9000\n\n[upstreams]\nrouter = "https://openrouter.ai/api"\n'
+    )
+    saved = save_settings(load_settings(home=home), {"notifications": False, "port": 9001})
+    assert (saved.notifications, saved.port) == (False, 9001)
+    assert [u.name for u in saved.upstreams] == ["router"]
