@@ -19,8 +19,8 @@ def test_posted_event_shows_everywhere_within_a_second(
     gui: Any, dashboard: Any, post: Any, qtbot: Any
 ) -> None:
     assert dashboard.stack.currentWidget() is dashboard.empty
-    assert gui.core.token in dashboard.empty.line.text()
-    assert f"{gui.core.url}/v1/usage" in dashboard.empty.line.text()
+    assert f"{gui.core.url}/v1/usage" in dashboard.empty.curl.text
+    assert gui.core.token in dashboard.empty.curl.text
 
     dashboard.show_tab("calls")
     post(

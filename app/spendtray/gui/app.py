@@ -149,6 +149,7 @@ class GuiApp(QObject):
             now=self.clock,
             open_settings=self.open_settings,
             budget_editor=self.hooks.budget_editor(),
+            home=self.settings.home,
         )
 
     def ensure_dashboard(self) -> Dashboard:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
@@ -62,6 +63,7 @@ class DashboardContext:
     now: Callable[[], dt.datetime]
     open_settings: Callable[[], None]
     budget_editor: Callable[[], QWidget] | None = None
+    home: Path | None = None  # the data folder, shown on the first-run page
 
 
 def _table(model: RowsModel) -> QTableView:
@@ -225,7 +227,7 @@ class Dashboard(QMainWindow):
         self.status = QLabel()
         self.status.setStyleSheet("color: #868e96;")
         self.statusBar().addWidget(self.status, 1)
-        self.empty.set_target(ctx.url(), ctx.token(), ctx.require_token())
+        self.empty.set_target(ctx.url(), ctx.token(), ctx.require_token(), ctx.home)
         self.stack.setCurrentWidget(self.empty)
 
     # -- filters --------------------------------------------------------------------------
@@ -301,7 +303,9 @@ class Dashboard(QMainWindow):
             f"call{'' if total.calls == 1 else 's'}"
         )
         if not tray.any_events:
-            self.empty.set_target(self.ctx.url(), self.ctx.token(), self.ctx.require_token())
+            self.empty.set_target(
+                self.ctx.url(), self.ctx.token(), self.ctx.require_token(), self.ctx.home
+            )
             self.stack.setCurrentWidget(self.empty)
             self.filter_bar.hide()
         else:

@@ -1,76 +1,276 @@
-"""The dashboard's first-run page: how to send the first event, with a working curl line.
+"""The dashboard's first-run page: where data lives, how to reach this instance, and snippets
+that send the first event.
 
-GUI thread. The line carries the real URL and token of this running instance, so pasting it
-into a terminal makes the dashboard come alive.
+GUI thread. Everything shown is this running instance's own: its data folder, ingest URL and
+token (masked on screen; the Copy buttons copy the real value), and snippets for curl, the
+Python client and the proxy that work when pasted as they are.
 """
 
 from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+import platformdirs
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QFont, QFontDatabase, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+DEFAULT_URL = "http://127.0.0.1:8719"
+FIRST_PROJECT = "my-first-project"
 SAMPLE_EVENT = {
     "model": "gpt-4o-mini",
     "input_tokens": 1200,
     "output_tokens": 300,
-    "project": "my-first-project",
+    "project": FIRST_PROJECT,
 }
+MASK = "•"
 
 
-def curl_line(url: str, token: str, require_token: bool = True) -> str:
-    parts = ["curl", "-sS", "-X", "POST", f"{url}/v1/usage"]
+def mask(token: str) -> str:
+    """The token as shown on screen: dots, then its last four characters to tell tokens apart."""
+    return MASK * 8 + token[-4:] if len(token) > 8 else MASK * len(token)
+
+
+def curl_snippet(url: str, token: str, require_token: bool = True) -> str:
+    lines = [f"curl -sS -X POST {shlex.quote(url + '/v1/usage')}"]
     if require_token:
-        parts += ["-H", f"Authorization: Bearer {token}"]
-    parts += ["-H", "Content-Type: application/json"]
-    parts += ["-d", json.dumps(SAMPLE_EVENT, separators=(",", ":"))]
-    return shlex.join(parts)
+        lines.append(f"-H {shlex.quote('Authorization: Bearer ' + token)}")
+    lines.append("-H 'Content-Type: application/json'")
+    lines.append(f"-d {shlex.quote(json.dumps(SAMPLE_EVENT, separators=(',', ':')))}")
+    return " \\\n  ".join(lines) + "\n"
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("spendtray", appauthor=False))
+
+
+def python_snippet(url: str, home: Path | None) -> str:
+    """The Python client finds the app by itself when it runs with the default port and data
+    folder; otherwise the snippet tells it where this instance is."""
+    lines = []
+    custom_url = url.rstrip("/") != DEFAULT_URL
+    custom_home = home is not None and home != default_home()
+    if custom_url or custom_home:
+        lines.append("from spendtray.client import configure, record")
+        lines.append("")
+        args = []
+        if custom_url:
+            args.append(f"url={url!r}")
+        if custom_home:
+            args.append(f"home={str(home)!r}")
+        lines.append(f"configure({', '.join(args)})  # this instance is not at the defaults")
+    else:
+        lines.append("from spendtray.client import record")
+        lines.append("")
+    lines.append(
+        f'record(model="gpt-4o-mini", input_tokens=1200, output_tokens=300, '
+        f'project="{FIRST_PROJECT}")'
+    )
+    lines.append("# after an SDK call, pass its usage object as it comes:")
+    lines.append(f'# record(model=response.model, usage=response.usage, project="{FIRST_PROJECT}")')
+    return "\n".join(lines) + "\n"
+
+
+def proxy_snippet(url: str) -> str:
+    base = url.rstrip("/")
+    return (
+        f"export OPENAI_BASE_URL={base}/p/{FIRST_PROJECT}/openai/v1\n"
+        f"export ANTHROPIC_BASE_URL={base}/p/{FIRST_PROJECT}/anthropic\n"
+        "python your_script.py   # OpenAI/Anthropic SDK calls now go through Spendtray\n"
+    )
+
+
+class Snippet(QWidget):
+    """A read-only code block with a Copy button; what it shows may hide the secret it copies."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        row = QHBoxLayout()
+        self.code = QPlainTextEdit()
+        self.code.setReadOnly(True)
+        self.code.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.code.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.code.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        row.addWidget(self.code, 1)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.clicked.connect(self.copy)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(row)
+        self.note = QLabel(note)
+        self.note.setTextFormat(Qt.TextFormat.RichText)
+        self.note.setStyleSheet("color: #495057;")
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+        self.text = ""
+
+    def set_text(self, text: str, shown: str) -> None:
+        self.text = text
+        self.code.setPlainText(shown)
+        # tall enough for every line and a horizontal scroll bar, so nothing is cut off
+        lines = max(1, shown.count("\n") + (0 if shown.endswith("\n") else 1))
+        spacing = self.code.fontMetrics().lineSpacing()
+        chrome = 2 * self.code.frameWidth() + 2 * int(self.code.document().documentMargin())
+        scrollbar = self.code.horizontalScrollBar().sizeHint().height()
+        self.code.setFixedHeight(lines * spacing + chrome + scrollbar + 4)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.text)
 
 
 class EmptyState(QWidget):
     def __init__(self) -> None:
         super().__init__()
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        title = QLabel("No usage recorded yet")
+        self.url = ""
+        self.token = ""
+        self.require_token = True
+        self.home: Path | None = None
+        self.revealed = False
+
+        outer = QVBoxLayout(self)
+        outer.addStretch(1)
+        page = QWidget()
+        page.setMaximumWidth(1060)
+        layout = QVBoxLayout(page)
+        outer.addWidget(page, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addStretch(2)
+
+        title = QLabel("Welcome to Spendtray")
         font = QFont(title.font())
         font.setPointSizeF(font.pointSizeF() * 1.6)
         font.setBold(True)
         title.setFont(font)
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
-        text = QLabel(
-            "Spendtray records what your LLM calls cost as soon as something reports them.\n"
-            "Send a first event from a terminal — the dashboard updates within a second:"
+        intro = QLabel(
+            "No usage recorded yet. Spendtray prices each LLM call that something reports to it "
+            "and keeps the figures on this machine. Send a first event with one of the "
+            "snippets below — this window fills in within a second."
         )
-        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setWordWrap(True)
-        layout.addWidget(text)
-        row = QHBoxLayout()
-        self.line = QLineEdit()
-        self.line.setReadOnly(True)
-        self.line.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.line.setMinimumWidth(520)
-        row.addWidget(self.line, 1)
-        self.copy_button = QPushButton("Copy")
-        self.copy_button.clicked.connect(self.copy)
-        row.addWidget(self.copy_button)
-        layout.addLayout(row)
-        hint = QLabel(
-            "Or point LiteLLM, an OpenTelemetry exporter or your own code at "
-            "<b>POST /v1/usage</b> with the same token (tray menu → Copy token)."
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+
+        facts = QFrame()
+        facts.setObjectName("facts")
+        facts.setStyleSheet(
+            "#facts { background: #f8f9fa; border: 1px solid #dee2e6; border-radius: 6px; }"
         )
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint.setWordWrap(True)
-        layout.addWidget(hint)
-        layout.addStretch(2)
+        grid = QGridLayout(facts)
+        grid.setColumnStretch(1, 1)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
 
-    def set_target(self, url: str, token: str, require_token: bool) -> None:
-        self.line.setText(curl_line(url, token, require_token))
-        self.line.setCursorPosition(0)
+        def value_label() -> QLabel:
+            label = QLabel()
+            label.setFont(mono)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            return label
 
-    def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.line.text())
+        def button(text: str, slot: object) -> QPushButton:
+            b = QPushButton(text)
+            b.clicked.connect(slot)
+            return b
+
+        grid.addWidget(QLabel("Data folder"), 0, 0)
+        self.home_label = value_label()
+        grid.addWidget(self.home_label, 0, 1)
+        self.open_home_button = button("Open", self.open_home)
+        grid.addWidget(self.open_home_button, 0, 2)
+        self.copy_home_button = button("Copy", self.copy_home)
+        grid.addWidget(self.copy_home_button, 0, 3)
+        self.home_note = QLabel(
+            "spendtray.db, config.toml, token, logs/ — token counts and attribution only; "
+            "prompts and completions are never stored."
+        )
+        self.home_note.setStyleSheet("color: #495057;")
+        grid.addWidget(self.home_note, 1, 1, 1, 3)
+
+        grid.addWidget(QLabel("Ingest URL"), 2, 0)
+        self.url_label = value_label()
+        grid.addWidget(self.url_label, 2, 1)
+        self.copy_url_button = button("Copy", self.copy_url)
+        grid.addWidget(self.copy_url_button, 2, 3)
+
+        grid.addWidget(QLabel("Token"), 3, 0)
+        self.token_label = value_label()
+        grid.addWidget(self.token_label, 3, 1)
+        self.show_token_button = button("Show", self.toggle_token)
+        grid.addWidget(self.show_token_button, 3, 2)
+        self.copy_token_button = button("Copy", self.copy_token)
+        grid.addWidget(self.copy_token_button, 3, 3)
+        layout.addWidget(facts)
+
+        self.snippets = QTabWidget()
+        self.curl = Snippet(
+            "Any language: <b>POST /v1/usage</b> with the token, one event or a list. "
+            "Copy puts the real token in the command."
+        )
+        self.python = Snippet(
+            "<code>spendtray.client</code> sends in the background and keeps events on disk "
+            "while the app is closed; it never slows your LLM call."
+        )
+        self.proxy = Snippet(
+            "Calls are forwarded unchanged and recorded under the project in the path; "
+            "API keys pass through and are never stored."
+        )
+        self.snippets.addTab(self.curl, "curl")
+        self.snippets.addTab(self.python, "Python")
+        self.snippets.addTab(self.proxy, "Proxy (OpenAI / Anthropic SDK)")
+        layout.addWidget(self.snippets)
+
+    def set_target(
+        self, url: str, token: str, require_token: bool, home: Path | None = None
+    ) -> None:
+        self.url, self.token, self.require_token, self.home = url, token, require_token, home
+        self._fill()
+
+    def _fill(self) -> None:
+        url, token = self.url, self.token
+        self.home_label.setText(str(self.home) if self.home is not None else "—")
+        self.open_home_button.setEnabled(self.home is not None)
+        self.copy_home_button.setEnabled(self.home is not None)
+        self.url_label.setText(f"{url}/v1/usage")
+        if self.require_token:
+            self.token_label.setText(token if self.revealed else mask(token))
+            self.show_token_button.setText("Hide" if self.revealed else "Show")
+        else:
+            self.token_label.setText("not required (require_token = false)")
+        self.show_token_button.setVisible(self.require_token)
+        self.copy_token_button.setVisible(self.require_token)
+        shown_token = token if self.revealed else mask(token)
+        self.curl.set_text(
+            curl_snippet(url, token, self.require_token),
+            curl_snippet(url, shown_token, self.require_token),
+        )
+        python = python_snippet(url, self.home)
+        self.python.set_text(python, python)
+        proxy = proxy_snippet(url)
+        self.proxy.set_text(proxy, proxy)
+
+    def toggle_token(self) -> None:
+        self.revealed = not self.revealed
+        self._fill()
+
+    def copy_url(self) -> None:
+        QGuiApplication.clipboard().setText(f"{self.url}/v1/usage")
+
+    def copy_token(self) -> None:
+        QGuiApplication.clipboard().setText(self.token)
+
+    def copy_home(self) -> None:
+        QGuiApplication.clipboard().setText(str(self.home))
+
+    def open_home(self) -> None:
+        if self.home is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.home)))
