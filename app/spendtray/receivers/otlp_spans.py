@@ -12,6 +12,13 @@ Which spans count: a span carrying usage attributes, unless it is an agent, work
 often repeat the summed usage of the model calls below them and would count it twice. Spans
 without usage (most agent and tool spans, HTTP spans) are ignored, not rejected. A span that
 carries usage but cannot become a valid event is rejected with a reason (OTLP partial success).
+
+Attribution: project = span attribute ``spendtray.project``, else resource ``spendtray.project``,
+``project.name``, ``service.name`` (not the SDK's ``unknown_service`` placeholder), else
+``default``; agent = ``gen_ai.agent.name`` of the span or its nearest ancestor in the same
+request; session = ``gen_ai.conversation.id`` (likewise inherited) or ``session.id``;
+``request_id`` = ``<traceId>:<spanId>`` (the de-duplication key); status ``error``/``ok`` from
+the span status (unset stays empty).
 """
 
 from __future__ import annotations
