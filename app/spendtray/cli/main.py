@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "spendtray.cli.estimate",
     "spendtray.cli.budget",
     "spendtray.cli.importer",
+    "spendtray.cli.run",
 )
 
 
