@@ -60,6 +60,23 @@ SUM_FIELDS = (
 )
 
 
+_TS, _PROJECT, _MODEL, _PROVIDER, _AGENT, _SOURCE = (
+    COLUMN_INDEX[c] for c in ("ts", "project", "model", "provider", "agent", "source")
+)
+_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING, _COST, _PRICED = (
+    COLUMN_INDEX[c]
+    for c in (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "cost_nanos",
+        "priced",
+    )
+)
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
@@ -85,28 +102,30 @@ class EventRow:
 
     def rollup_key(self) -> tuple[int, str, str, str, str, str]:
         v = self.values
-        ts = _int(v[COLUMN_INDEX["ts"]])
-        bucket = (ts // 1000) // BUCKET_SECONDS * BUCKET_SECONDS
+        ts = v[_TS]
+        bucket = (ts // 1000) // BUCKET_SECONDS * BUCKET_SECONDS if isinstance(ts, int) else 0
         return (
             bucket,
-            str(v[COLUMN_INDEX["project"]]),
-            str(v[COLUMN_INDEX["model"]]),
-            str(v[COLUMN_INDEX["provider"]]),
-            str(v[COLUMN_INDEX["agent"]]),
-            str(v[COLUMN_INDEX["source"]]),
+            str(v[_PROJECT]),
+            str(v[_MODEL]),
+            str(v[_PROVIDER]),
+            str(v[_AGENT]),
+            str(v[_SOURCE]),
         )
 
     def rollup_values(self) -> tuple[int, int, int, int, int, int, int, int]:
         """calls, input, output, cache_read, cache_write, reasoning, cost_nanos, unpriced."""
         v = self.values
-        cost = v[COLUMN_INDEX["cost_nanos"]]
+        # Token columns are NOT NULL integers everywhere a row comes from (ingest, the DB);
+        # only the cost is NULL (unpriced). Once per stored event, so no per-field checks.
+        cost = v[_COST]
         return (
             1,
-            _int(v[COLUMN_INDEX["input_tokens"]]),
-            _int(v[COLUMN_INDEX["output_tokens"]]),
-            _int(v[COLUMN_INDEX["cache_read_tokens"]]),
-            _int(v[COLUMN_INDEX["cache_write_tokens"]]),
-            _int(v[COLUMN_INDEX["reasoning_tokens"]]),
-            int(cost) if isinstance(cost, int) else 0,
-            0 if v[COLUMN_INDEX["priced"]] else 1,
+            v[_INPUT],  # type: ignore[return-value]
+            v[_OUTPUT],
+            v[_CACHE_READ],
+            v[_CACHE_WRITE],
+            v[_REASONING],
+            cost if isinstance(cost, int) else 0,
+            0 if v[_PRICED] else 1,
         )
