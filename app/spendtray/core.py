@@ -19,6 +19,7 @@ from spendtray.config import Settings, ensure_home, ensure_token
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook
 from spendtray.server.app import ServerContext, build_app
+from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.runner import ServerRunner
 from spendtray.server.usage_endpoint import BudgetStatus
 from spendtray.store.reader import Reader
@@ -70,6 +71,8 @@ class Core:
             self.settings.db_path, self.settings.zone(), self.settings.week_start_index
         )
         self.service = IngestService(self.prices, self.writer, self.clock)
+        # One group-commit point for every route that stores events on the event loop.
+        self.batcher = CommitBatcher(self.writer)
         self.runner: ServerRunner | None = None
 
     def start_store(self) -> None:
@@ -86,6 +89,7 @@ class Core:
             reader=self.reader,
             prices=self.prices,
             budget_status=self.budget_status,
+            batcher=self.batcher,
             extra_routes=self.extra_routes,
             clock=self.clock,
         )

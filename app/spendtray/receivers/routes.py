@@ -2,8 +2,9 @@
 
 Handlers run on the server's event loop behind the same ``Guard`` as every other route (loopback
 Host, no foreign Origin, token). Decoding, mapping and pricing run inline for small bodies and
-on Starlette's thread pool for large ones; the commit then goes through a ``CommitBatcher`` on
-the loop, exactly like ``POST /v1/usage``, so a 2xx is only sent once the events are committed.
+on Starlette's thread pool for large ones; the commit then goes through the core's
+``CommitBatcher`` on the loop, together with ``POST /v1/usage``, so a 2xx is only sent once the
+events are committed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from spendtray.receivers.common import inflate
 from spendtray.receivers.litellm_payload import payload_event
 from spendtray.receivers.otlp_spans import events_from_spans
 from spendtray.receivers.otlp_wire import decode_json, decode_protobuf, export_response
-from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.guard import ApiError, Guard, error_response, read_body
 from spendtray.server.payload import decode_events
 from spendtray.store.rows import EventRow
@@ -96,7 +96,7 @@ def build_routes(core: Core) -> list[BaseRoute]:
     settings = core.settings
     guard = Guard(core.token, settings.require_token, settings.allowed_origins)
     service = core.service
-    batcher = CommitBatcher(core.writer)
+    batcher = core.batcher
     limit = settings.max_body_bytes
 
     async def off_loop_if_big(size: int, fn: Callable[..., T], *args: Any) -> T:

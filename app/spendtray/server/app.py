@@ -38,6 +38,7 @@ class ServerContext:
     reader: Reader
     prices: PriceBook
     budget_status: BudgetStatus | None = None
+    batcher: CommitBatcher | None = None
     extra_routes: list[BaseRoute] = field(default_factory=list)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
@@ -88,7 +89,7 @@ def build_app(ctx: ServerContext) -> ASGIApp:
     guard = Guard(ctx.token, settings.require_token, settings.allowed_origins)
     service = ctx.service
     reader = ctx.reader
-    batcher = CommitBatcher(service.writer)
+    batcher = ctx.batcher or CommitBatcher(service.writer)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
