@@ -73,7 +73,11 @@ def _answer(mode: str, sink: Sink, conn: socket.socket, stop: threading.Event) -
                 payload = json.dumps({"accepted": n, "duplicates": 0, "events": []}).encode()
                 status, ctype = "202 Accepted", "application/json"
             elif mode == "500":
-                payload, status, ctype = b'{"error":{"message":"boom"}}', "500 Oops", "application/json"
+                payload, status, ctype = (
+                    b'{"error":{"message":"boom"}}',
+                    "500 Oops",
+                    "application/json",
+                )
             elif mode == "401":
                 payload = b'{"error":{"message":"missing or wrong token"}}'
                 status, ctype = "401 Unauthorized", "application/json"
@@ -105,9 +109,7 @@ def sink(mode: str) -> Iterator[Sink]:
                 conn, _ = server.accept()
             except OSError:
                 return
-            threading.Thread(
-                target=_answer, args=(mode, result, conn, stop), daemon=True
-            ).start()
+            threading.Thread(target=_answer, args=(mode, result, conn, stop), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

@@ -171,7 +171,11 @@ def anthropic_stream() -> list[bytes]:
         ("message_start", {"type": "message_start", "message": message}),
         (
             "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
         ),
         ("ping", {"type": "ping"}),
     ]
@@ -231,6 +235,7 @@ class Upstream:
 def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -52,14 +52,24 @@ def reset_client(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
     replace_default(ClientSettings())
 
 
+@pytest.fixture(scope="module")
+def shared_core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
+    """One app for a module whose tests each use their own project."""
+    home = tmp_path_factory.mktemp("shared-home")
+    with running_app(home, 0) as app:
+        yield app
+
+
 @pytest.fixture
 def tracked_app(
-    core: Core, reset_client: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+    shared_core: Core, reset_client: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> Core:
-    """The real app on its port, found by the client through SPENDTRAY_PORT + the token file."""
-    monkeypatch.setenv("SPENDTRAY_PORT", str(httpx.URL(core.url).port))
+    """The real app on its port, found by the client the app's way: SPENDTRAY_HOME (its token
+    file) and SPENDTRAY_PORT."""
+    monkeypatch.setenv("SPENDTRAY_HOME", str(shared_core.settings.home))
+    monkeypatch.setenv("SPENDTRAY_PORT", str(httpx.URL(shared_core.url).port))
     reset_client()
-    return core
+    return shared_core
 
 
 @contextmanager

@@ -24,9 +24,9 @@ from client_upstream import (
     anthropic_body,
     openai_chat_body,
 )
-from conftest import stored
 
 import spendtray.client as st
+from conftest import stored
 from spendtray.core import Core
 
 MESSAGES: Any = [{"role": "user", "content": "hello"}]
@@ -92,9 +92,7 @@ def test_openai_stream_bytes_unchanged(tracked_app: Core, upstream: Upstream) ->
     assert len(stored(tracked_app, project="raw-stream")) == 1
 
 
-def test_openai_stream_without_usage_records_nothing(
-    tracked_app: Core, upstream: Upstream
-) -> None:
+def test_openai_stream_without_usage_records_nothing(tracked_app: Core, upstream: Upstream) -> None:
     client = openai_client(upstream, "httpx2", "no-usage")
     chunks = list(
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)

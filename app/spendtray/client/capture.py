@@ -168,6 +168,7 @@ class Call:
                 self._sse = True
                 self._decoder = make_decoder(content_encoding, self._library)
             elif media == "application/json" or media.endswith("+json"):
+                make_decoder(content_encoding, self._library)  # can we undo it? (else raises)
                 self._encoding = content_encoding
             else:
                 return False

@@ -62,6 +62,7 @@ class Recorder:
         self._retry_at = 0.0
         self._backoff = BACKOFF_FIRST
         self._closed = False
+        self._abandoned = False  # close() gave up on the thread and spooled its work
         self._dropped = 0
         _LIVE.add(self)
 
@@ -139,6 +140,7 @@ class Recorder:
         self._spool = None
         self._inflight = []
         self._retry_at = 0.0
+        self._abandoned = False
 
     # -- the sender thread ---------------------------------------------------------------
 
@@ -215,6 +217,8 @@ class Recorder:
         self._inflight = events
         try:
             left = delivery.send(events)
+            if left and self._abandoned:
+                return False  # close() already wrote this batch to the spool
             if left:
                 self._spool.append(left)
                 self._failed()
@@ -252,6 +256,7 @@ class Recorder:
         spool = self._spool
         if spool is None:
             return
+        self._abandoned = True
         events = list(self._inflight)
         while True:
             try:
