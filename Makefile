@@ -53,6 +53,7 @@ package: $(PACKAGE_STAMP)
 
 # The wheel (icons, tokenizer files and price data inside): dist/spendtray-<version>-py3-none-any.whl
 wheel: | $(BIN)/python
+	rm -rf build/lib  # setuptools would otherwise package files deleted from app/ since the last build
 	$(BIN)/pip wheel --no-deps --quiet -w dist .
 
 # Re-render resources/icons/*.svg to PNG/ICO/ICNS; re-take the README's screenshots.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -29,10 +30,24 @@ class Installed:
         return env
 
 
+# What a source distribution of the project holds: the wheel is built from a copy of these, so a
+# stale build/ folder or egg-info in the checkout can neither add to it nor be disturbed.
+SOURCE = ("app", "resources", "pricing", "pyproject.toml", "setup.py", "README.md")
+
+
 def build_wheel(out: Path) -> Path:
+    tree = out / "source"
+    for name in SOURCE:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(
+                src, tree / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+        else:
+            shutil.copy2(src, tree / name)
     pip = [sys.executable, "-m", "pip"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(tree)],
         check=True,
         capture_output=True,
     )

@@ -41,6 +41,11 @@ def test_wheel_carries_data_and_the_console_script(wheel: Path) -> None:
     ):
         assert f"spendtray/_data/{shipped}" in names, shipped
     assert "spendtray/_data/resources/icons/png/tray-ok-16.png" in names
+    modules = {n for n in names if n.startswith("spendtray/") and n.endswith(".py")}
+    package = ROOT / "app"
+    assert modules == {
+        p.relative_to(package).as_posix() for p in package.rglob("spendtray/**/*.py")
+    }
     (entry_points,) = (n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "spendtray = spendtray.cli.main:main" in archive.read(entry_points).decode()
 
