@@ -268,14 +268,15 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(wire)))
             self.end_headers()
+            up.sent.append(Sent(self.path, status, data, {}))  # before the client can see it
             self.wfile.write(wire)
-            up.sent.append(Sent(self.path, status, data, {}))
 
         def _stream(self, chunks: list[bytes]) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream; charset=utf-8")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            up.sent.append(Sent(self.path, 200, b"".join(chunks), {}))
             for i, chunk in enumerate(chunks):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
@@ -285,7 +286,6 @@ def _handler(up: Upstream) -> type[BaseHTTPRequestHandler]:
                         up.gate.wait(10)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
-            up.sent.append(Sent(self.path, 200, b"".join(chunks), {}))
 
     return Handler
 

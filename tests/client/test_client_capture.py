@@ -105,3 +105,20 @@ def test_not_watched() -> None:
     assert host_provider("myres.openai.azure.com") == "azure"
     assert host_provider("openrouter.ai") == "openrouter"
     assert host_provider("127.0.0.1") is None
+
+
+def test_calls_through_the_spendtray_proxy_are_left_to_it() -> None:
+    from spendtray.client.capture import Attribution, open_call
+
+    def opened(host: str, path: str, headers: dict[str, str]) -> Call | None:
+        return open_call(
+            Attribution(), lambda: (None, None), "POST", host, path, headers, print, "httpx2"
+        )
+
+    headers = {"x-spendtray-project": "acme", "authorization": "Bearer sk"}
+    assert opened("127.0.0.1", "/p/acme/openai/v1/chat/completions", headers) is None
+    assert headers["x-spendtray-project"] == "acme"  # the proxy needs it
+    headers = {"x-spendtray-project": "acme"}
+    call = opened("api.openai.com", "/v1/chat/completions", headers)
+    assert call is not None and call.info.project == "acme" and call.info.provider == "openai"
+    assert headers == {}  # never sent to the provider

@@ -288,6 +288,17 @@ def test_env_project_default(
     assert len(stored(tracked_app, project="from-env")) == 2
 
 
+def test_record_takes_the_sdks_usage_object(tracked_app: Core, upstream: Upstream) -> None:
+    plain = openai.OpenAI(base_url=f"{upstream.url}/v1", api_key="sk-test")  # not tracked
+    answer = plain.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    request_id = st.record(model=answer.model, usage=answer.usage, project="manual", agent="a1")
+    assert st.flush(5)
+    events = stored(tracked_app, project="manual")
+    assert [e["request_id"] for e in events] == [request_id]
+    check_openai_event({**events[0], "status": "200", "latency_ms": 1}, "manual")
+    assert events[0]["agent"] == "a1"
+
+
 def test_track_rejects_other_objects() -> None:
     with pytest.raises(TypeError, match="OpenAI or Anthropic SDK client"):
         st.track(object())

@@ -23,6 +23,7 @@ from typing import Any
 from spendtray.client.decoding import Decoder, make_decoder
 from spendtray.client.events import make_event, new_request_id, now_iso
 from spendtray.client.extract import Found, from_json_body, from_sse_lines
+from spendtray.datadir import LOOPBACK_HOSTS
 
 log = logging.getLogger("spendtray.client")
 
@@ -71,6 +72,11 @@ def endpoint_flavour(method: str, path: str) -> str | None:
     if path.endswith(OPENAI_PATHS):
         return "openai"
     return None
+
+
+def via_spendtray_proxy(host: str, path: str) -> bool:
+    """A request to Spendtray's own forwarding proxy (``/proxy/...``, ``/p/...`` on loopback)."""
+    return host.strip("[]") in LOOPBACK_HOSTS and path.startswith(("/proxy/", "/p/"))
 
 
 @dataclass
@@ -204,14 +210,12 @@ class Call:
             self._partial = buffer if len(buffer) <= MAX_SSE_LINE else b""
             return
         self._partial = buffer[end + 1 :]
-        if buffer.find(_USAGE, 0, end) < 0:
-            return
-        for line in buffer[:end].split(b"\n"):
-            if _USAGE in line and line.startswith(b"data:"):
-                line = line.rstrip(b"\r")
-                if self._first is None:
-                    self._first = line
-                self._last = line
+        # Only whole lines up to ``end``; the searches run in C, whatever the chunk size.
+        if self._first is None:
+            self._first = _first_usage_line(buffer, end)
+        last = _last_usage_line(buffer, end)
+        if last is not None:
+            self._last = last
 
     def finish(self) -> None:
         """End of body or close: hand the call to the sender, once."""
@@ -249,6 +253,30 @@ class Call:
             self._chunks = []
 
 
+def _line_at(buffer: bytes, hit: int) -> tuple[int, int]:
+    return buffer.rfind(b"\n", 0, hit) + 1, buffer.find(b"\n", hit)
+
+
+def _first_usage_line(buffer: bytes, end: int) -> bytes | None:
+    pos = 0
+    while (hit := buffer.find(_USAGE, pos, end)) >= 0:
+        start, stop = _line_at(buffer, hit)
+        if buffer.startswith(b"data:", start):
+            return buffer[start:stop].rstrip(b"\r")
+        pos = stop + 1
+    return None
+
+
+def _last_usage_line(buffer: bytes, end: int) -> bytes | None:
+    stop_at = end
+    while (hit := buffer.rfind(_USAGE, 0, stop_at)) >= 0:
+        start, stop = _line_at(buffer, hit)
+        if buffer.startswith(b"data:", start):
+            return buffer[start:stop].rstrip(b"\r")
+        stop_at = start
+    return None
+
+
 @dataclass
 class Attribution:
     """Who a wrapped client's calls are billed to; ``track()`` may update it later."""
@@ -272,9 +300,13 @@ def open_call(
 
     ``X-Spendtray-Project`` / ``X-Spendtray-Agent`` request headers (e.g. the SDKs'
     ``extra_headers=``) override the attribution for one call and are removed before the
-    request leaves, so the provider never sees them.
+    request leaves, so the provider never sees them. Calls through Spendtray's own proxy are
+    left alone: the proxy records them (from the same headers), and counting them here too
+    would count them twice.
     """
     try:
+        if via_spendtray_proxy(host, path):
+            return None  # the proxy records the call itself (and reads these headers)
         project = headers.pop(PROJECT_HEADER, None)
         agent = headers.pop(AGENT_HEADER, None)
         flavour = endpoint_flavour(method, path)

@@ -123,6 +123,14 @@ class Recorder:
 
     # -- thread management ---------------------------------------------------------------
 
+    def start(self) -> None:
+        """Start the sender now (it first delivers what earlier processes left spooled)."""
+        try:
+            if not self._closed:
+                self._ensure_started()
+        except Exception as exc:
+            log.debug("spendtray: could not start the sender: %s", exc)
+
     def _ensure_started(self) -> None:
         if self._thread is not None:
             return

@@ -161,7 +161,18 @@ class Spool:
                     self._dropped,
                 )
             if keep:
-                self._write(b"".join(data[:keep]))
+                try:
+                    self._write(b"".join(data[:keep]))
+                except OSError as exc:
+                    self._dropped += keep
+                    log.warning(
+                        "spendtray: could not write to the spool folder %s (%s); dropped %d "
+                        "usage event(s)",
+                        self.folder,
+                        exc,
+                        keep,
+                    )
+                    return 0
             return keep
 
     def _write(self, payload: bytes) -> None:

@@ -73,6 +73,7 @@ def track(
     SDKs' ``extra_headers=``); they are removed before the request leaves.
     """
     http, via, is_async = _http_client(client)
+    default_recorder().start()  # delivers anything spooled by earlier runs right away
     wrapper_types = (SyncTransportMixin, AsyncTransportMixin)
     current = http._transport
     if isinstance(current, wrapper_types):
