@@ -187,3 +187,20 @@ def test_refused_event_is_dropped_not_retried(
 def test_record_rejects_unknown_fields_at_once() -> None:
     with pytest.raises(TypeError, match="promt_tokens"):
         st.record(model="gpt-4o", promt_tokens=5)
+
+
+def test_retries_while_down_keep_one_growing_file(
+    home: Path, reset_client: Callable[..., None]
+) -> None:
+    port = free_port()
+    reset_client(url=f"http://127.0.0.1:{port}")
+    for i in range(4):
+        st.record(model="gpt-4o", input_tokens=i + 1, output_tokens=1, project="retry")
+        assert st.flush(2) is False  # each flush tries the app (and the spool) again
+    files = spool_files(home)
+    assert [p.suffix for p in files] == [".part"]
+    assert sorted(e["input_tokens"] for e in spooled_events(home)) == [1, 2, 3, 4]
+    with running_app(home, port) as app:
+        assert st.flush(5) is True
+        assert len(stored(app, project="retry")) == 4
+        assert spool_files(home) == []

@@ -157,7 +157,10 @@ class Recorder:
 
         delivery = Delivery(self.settings)
         try:
-            self._drain(delivery)
+            try:
+                self._drain(delivery)
+            except Exception as exc:
+                log.debug("spendtray: could not deliver the spool: %s", exc, exc_info=True)
             while True:
                 items = self._take()
                 if items is None:
@@ -171,27 +174,26 @@ class Recorder:
 
     def _take(self) -> list[Item | _Flush] | None:
         """Block for the next item (waking to retry the spool), then take what else is there."""
-        while True:
-            wait = None
-            if self._spool is not None and self._retry_at and self._spool.pending():
-                wait = max(0.05, self._retry_at - time.monotonic())
+        wait = None
+        if self._spool is not None and self._retry_at and self._spool.pending():
+            wait = max(0.05, self._retry_at - time.monotonic())
+        try:
+            first = self._queue.get(timeout=wait)
+        except queue.Empty:
+            return []  # time to retry the spool
+        if isinstance(first, _Stop):
+            return None
+        items: list[Item | _Flush] = [first]
+        while len(items) < BATCH:
             try:
-                first = self._queue.get(timeout=wait)
+                more = self._queue.get_nowait()
             except queue.Empty:
-                return []  # time to retry the spool
-            if isinstance(first, _Stop):
-                return None
-            items: list[Item | _Flush] = [first]
-            while len(items) < BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(more, _Stop):
-                    self._queue.put_nowait(more)  # handled after this batch
-                    break
-                items.append(more)
-            return items
+                break
+            if isinstance(more, _Stop):
+                self._queue.put_nowait(more)  # handled after this batch
+                break
+            items.append(more)
+        return items
 
     def _handle(self, delivery: Any, items: list[Item | _Flush]) -> None:
         events: list[dict[str, Any]] = []

@@ -81,10 +81,13 @@ def encode(events: list[dict[str, Any]]) -> bytes:
 class Claim:
     """A spool file this process is delivering, and the events still in it."""
 
-    def __init__(self, path: Path, events: list[dict[str, Any]], home: Path) -> None:
+    def __init__(
+        self, path: Path, events: list[dict[str, Any]], spool: Spool, own_part: Path | None
+    ) -> None:
         self.path = path
         self.events = events
-        self._home = home
+        self._spool = spool
+        self._own_part = own_part
 
     def keep(self, events: list[dict[str, Any]]) -> None:
         """The app answered 2xx for the others: only ``events`` stay in the file."""
@@ -100,12 +103,8 @@ class Claim:
         os.replace(tmp, self.path)
 
     def release(self) -> None:
-        """Not deliverable now: hand the file back to the spool."""
-        stem = self.path.name.rsplit(".sending-", 1)[0]
-        try:
-            os.replace(self.path, self._home / f"{stem}.ndjson")
-        except OSError as exc:
-            log.debug("spendtray: could not release %s: %s", self.path, exc)
+        """Not deliverable now: hand the file back (this process's own file stays its own)."""
+        self._spool.release(self.path, self._own_part)
 
 
 class Spool:
@@ -251,9 +250,12 @@ class Spool:
         return self._part is not None or bool(self.files())
 
     def claims(self) -> Iterator[Claim]:
-        """Claim deliverable files one by one (this process's ``.part`` is sealed first)."""
-        self.seal()
-        for path in self.files():
+        """Claim deliverable files one by one, this process's own ``.part`` included."""
+        own = self._part
+        paths = self.files()
+        if own is not None and own.exists():
+            paths = sorted([*paths, own])
+        for path in paths:
             stem = path.name.split(".", 1)[0]
             claimed = self.folder / f"{stem}.sending-{os.getpid()}"
             with self.lock:
@@ -262,11 +264,30 @@ class Spool:
                     os.utime(claimed)
                 except OSError:
                     continue  # another process took it, or (Windows) it is open for writing
+                mine = path if path == self._part else None
+                if mine is not None:
+                    self._part = None  # new events go to a new file meanwhile
             events = self._read(claimed)
             if not events:
                 claimed.unlink(missing_ok=True)
                 continue
-            yield Claim(claimed, events, self.folder)
+            yield Claim(claimed, events, self, mine)
+
+    def release(self, claimed: Path, own_part: Path | None) -> None:
+        """Un-claim: back to this process's ``.part`` if it was that (and no new one was
+        started), so an app that stays down does not turn every retry into a new file."""
+        with self.lock:
+            stem = claimed.name.rsplit(".sending-", 1)[0]
+            target = self.folder / f"{stem}.ndjson"
+            if own_part is not None and self._part is None:
+                target = own_part
+            try:
+                os.replace(claimed, target)
+            except OSError as exc:
+                log.debug("spendtray: could not release %s: %s", claimed, exc)
+                return
+            if target == own_part:
+                self._part = own_part
 
     @staticmethod
     def _read(path: Path) -> list[dict[str, Any]]:
