@@ -232,3 +232,30 @@ def test_keys_never_reach_the_database_or_the_log(
         assert secret.encode() not in logged
     # and no prompt or completion text either
     assert b"Hello from the fake" not in stored and b'"content"' not in stored
+
+
+def test_upstream_breaking_off_mid_stream_is_not_a_clean_end(
+    proxy_core: Core, upstream: FakeUpstream, events_of: Events
+) -> None:
+    first = sse([anthropic_events(5150)[0]])[0]
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield first
+        await asyncio.sleep(0.01)
+        raise RuntimeError("upstream crashed mid-stream")
+
+    upstream.push(lambda got: StreamingResponse(broken(), media_type="text/event-stream"))
+    received = b""
+    with (
+        pytest.raises(httpx.RemoteProtocolError),  # the proxy ends without the final chunk
+        httpx.stream(
+            "POST",
+            f"{proxy_core.url}/p/broken/anthropic/v1/messages",
+            json={"model": "claude-sonnet-4-6", "max_tokens": 5, "stream": True, "messages": []},
+        ) as r,
+    ):
+        for chunk in r.iter_raw():
+            received += chunk
+    assert received == first
+    [event] = events_of("broken", 1)
+    assert event["status"] == "upstream broke off" and event["input_tokens"] == 10_000

@@ -37,7 +37,8 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding"}
+# "expect: 100-continue" was already answered by our own server when we read the body.
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect"}
 DECODABLE = frozenset({"gzip", "deflate", "identity"})
 INLINE_PARSE_BYTES = 1 << 20  # larger JSON bodies are parsed on a worker thread
 _INJECT_PATHS = ("/chat/completions", "/completions")

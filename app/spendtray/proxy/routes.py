@@ -13,6 +13,7 @@ otherwise forward, relay the answer unchanged, and record usage once the respons
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -63,10 +64,15 @@ class Proxy:
         self.include_usage = include_usage
         self.recorder = Recorder(service)
         self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     def client(self) -> httpx.AsyncClient:
-        if self._client is None:
+        """The pooled client of the running loop (a restarted server gets a fresh one: pooled
+        connections belong to the loop that opened them)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
             self._client = httpx.AsyncClient(timeout=TIMEOUT, limits=LIMITS, follow_redirects=False)
+            self._client_loop = loop
         return self._client
 
     def routes(self) -> list[BaseRoute]:
