@@ -131,3 +131,14 @@ def test_usage_objects_keep_counts_not_text() -> None:
     event = make_event("gpt-4o", usage, project="p")
     assert event["usage"]["input_tokens"] == 5 and "note" not in event["usage"]
     assert event["request_id"].startswith("stc-") and event["source"] == "python-client"
+
+
+def test_event_values_become_json_or_fail_at_once() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    event = make_event("gpt-4o", extra={"timestamp": when, "cost_usd": Decimal("0.10")})
+    assert event["timestamp"] == "2026-01-02T03:04:05+00:00" and event["cost_usd"] == "0.10"
+    with pytest.raises(TypeError, match="not JSON"):
+        make_event("gpt-4o", extra={"tags": {"obj": object()}})

@@ -158,6 +158,7 @@ def check_anthropic_event(event: dict[str, Any], project: str) -> None:
     assert (event["input_tokens"], event["output_tokens"]) == (10000, 500)
     assert (event["cache_read_tokens"], event["cache_write_tokens"]) == (6000, 2000)
     assert (event["cache_write_5m_tokens"], event["cache_write_1h_tokens"]) == (1000, 1000)
+    assert event["service_tier"] == "standard"  # read from the usage, where Anthropic puts it
     assert event["priced"] and event["cost_usd"] > 0
 
 

@@ -10,8 +10,10 @@ safe) and the time of the call, and passes a raw provider ``usage`` object throu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 # The event fields the server accepts (spendtray.ingest.event.KNOWN_FIELDS without "response":
@@ -124,8 +126,21 @@ def make_event(
     for name, value in (("project", project), ("provider", provider), ("agent", agent)):
         if value is not None:
             event[name] = value
-    event.update({k: v for k, v in extra.items() if v is not None})
+    event.update({k: _plain(v) for k, v in extra.items() if v is not None})
     event.setdefault("request_id", new_request_id())
     event.setdefault("timestamp", now_iso())
     event.setdefault("source", SOURCE)
+    try:
+        json.dumps(event)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"record(): a field is not JSON data: {exc}") from None
     return event
+
+
+def _plain(value: Any) -> Any:
+    """Datetimes as ISO-8601 (naive = UTC, as the server reads them), Decimals as text."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

@@ -46,7 +46,8 @@ def _from_object(obj: Any) -> Found | None:
         model=_text(obj.get("model")),
         usage=usage,
         response_id=_text(obj.get("id")),
-        service_tier=_text(obj.get("service_tier")),
+        # OpenAI reports the tier at the top level, Anthropic inside the usage.
+        service_tier=_text(obj.get("service_tier")) or _text(usage.get("service_tier")),
     )
 
 
@@ -86,7 +87,7 @@ def _anthropic(start: dict[str, Any], last: Any) -> Found | None:
         model=_text(message.get("model")),
         usage=usage,
         response_id=_text(message.get("id")),
-        service_tier=None,
+        service_tier=_text(usage.get("service_tier")),
     )
 
 
