@@ -1,5 +1,5 @@
 """Proxy fixtures: a fake OpenAI/Anthropic upstream and a real Spendtray core whose config.toml
-points its upstreams at it, both on loopback port 0. Module-scoped (tests use their own
+points its upstreams at it, both on loopback port 0. Session-scoped (every test uses its own
 project names), so the whole proxy suite starts each server once."""
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ OPENAI_KEY = "sk-proj-SECRET-openai-key-0123456789"
 ANTHROPIC_KEY = "sk-ant-api03-SECRET-anthropic-key-9876543210"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def upstream() -> Iterator[FakeUpstream]:
     fake = FakeUpstream().start()
     yield fake
@@ -61,7 +61,7 @@ def start_core(home: Path) -> Core:
     return core
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def proxy_core(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Core]:
     home = tmp_path_factory.mktemp("proxy-home")
     write_config(home, upstream.url)
