@@ -11,6 +11,8 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).parent
+# README images: documentation, not something the app loads.
+LEAVE_OUT = shutil.ignore_patterns("screenshots")
 
 
 class BuildWithData(build_py):
@@ -20,7 +22,7 @@ class BuildWithData(build_py):
         for name in ("resources", "pricing"):
             src = ROOT / name
             if src.is_dir():
-                shutil.copytree(src, target / name, dirs_exist_ok=True)
+                shutil.copytree(src, target / name, dirs_exist_ok=True, ignore=LEAVE_OUT)
 
 
 setup(cmdclass={"build_py": BuildWithData})

@@ -41,6 +41,7 @@ def test_wheel_carries_data_and_the_console_script(wheel: Path) -> None:
     ):
         assert f"spendtray/_data/{shipped}" in names, shipped
     assert "spendtray/_data/resources/icons/png/tray-ok-16.png" in names
+    assert not [n for n in names if "/screenshots/" in n], "README images do not ship"
     modules = {n for n in names if n.startswith("spendtray/") and n.endswith(".py")}
     package = ROOT / "app"
     assert modules == {
