@@ -12,8 +12,9 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -153,14 +154,26 @@ def scope_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     return out
 
 
+async def receive_body(receive: Receive, limit: int) -> bytes:
+    """The body from an ASGI ``receive``, refusing with 413 as soon as it passes ``limit``
+    bytes; ``ClientDisconnect`` when the client goes away first."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
+        if chunk:
+            total += len(chunk)
+            if total > limit:
+                raise ApiError(413, f"body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refusing with 413 as soon as it passes ``limit`` bytes."""
     check_declared_length(request.headers, limit)
-    chunks: list[bytes] = []
-    total = 0
-    async for chunk in request.stream():
-        total += len(chunk)
-        if total > limit:
-            raise ApiError(413, f"body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await receive_body(request.receive, limit)

@@ -9,12 +9,13 @@ functions every other route uses (``guard``), so the two paths cannot drift apar
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spendtray.config import Settings
@@ -26,6 +27,7 @@ from spendtray.server.guard import (
     check_declared_length,
     error_body,
     json_media_type,
+    receive_body,
     scope_headers,
 )
 from spendtray.server.payload import decode_events
@@ -36,38 +38,6 @@ BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
 
 # Large batches are validated and priced off the event loop so small requests keep flowing.
 INLINE_EVENTS = 200
-_JSON_HEADERS = [(b"content-type", b"application/json")]
-
-
-class ClientGone(Exception):
-    """The client disconnected before its body arrived: nothing to answer."""
-
-
-async def receive_body(receive: Receive, limit: int) -> bytes:
-    """The request body, refusing with 413 as soon as it passes ``limit`` bytes."""
-    chunks: list[bytes] = []
-    total = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        if chunk:
-            total += len(chunk)
-            if total > limit:
-                raise ApiError(413, f"body is over the limit of {limit} bytes")
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def send_json(send: Send, status: int, payload: Any) -> None:
-    # The same encoding as Starlette's JSONResponse.
-    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    data = body.encode("utf-8")
-    headers = [*_JSON_HEADERS, (b"content-length", str(len(data)).encode("ascii"))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
 
 
 class UsageEndpoint:
@@ -97,12 +67,12 @@ class UsageEndpoint:
             status, payload = await self._ingest(scope, receive)
         except ApiError as exc:
             status, payload = exc.status, error_body(exc.message, exc.details)
-        except ClientGone:
+        except ClientDisconnect:
             return
         except Exception:
             log.exception("POST /v1/usage failed")
             status, payload = 500, error_body("internal error; see the spendtray log")
-        await send_json(send, status, payload)
+        await JSONResponse(payload, status_code=status)(scope, receive, send)
 
     async def _ingest(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
         headers = scope_headers(scope["headers"])
