@@ -37,8 +37,8 @@ class ServerContext:
     service: IngestService
     reader: Reader
     prices: PriceBook
+    batcher: CommitBatcher
     budget_status: BudgetStatus | None = None
-    batcher: CommitBatcher | None = None
     extra_routes: list[BaseRoute] = field(default_factory=list)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
@@ -89,7 +89,6 @@ def build_app(ctx: ServerContext) -> ASGIApp:
     guard = Guard(ctx.token, settings.require_token, settings.allowed_origins)
     service = ctx.service
     reader = ctx.reader
-    batcher = ctx.batcher or CommitBatcher(service.writer)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
@@ -187,4 +186,4 @@ def build_app(ctx: ServerContext) -> ASGIApp:
         routes=routes,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
     )
-    return UsageEndpoint(starlette, guard, settings, service, batcher, ctx.budget_status)
+    return UsageEndpoint(starlette, guard, settings, service, ctx.batcher, ctx.budget_status)
