@@ -9,18 +9,10 @@ import sqlite3
 import pytest
 
 from spendtray.estimator.whatif_sql import SqlCostPlan, plan_for
+from spendtray.fields import TOKEN_FIELDS
 from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts, UnknownModel
 from spendtray.prices.calc import PricingError
 
-COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-)
 WHEN = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
@@ -44,11 +36,11 @@ def _broken(rng: random.Random) -> TokenCounts:
 @pytest.fixture(scope="module")
 def conn() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:")
-    db.execute(f"CREATE TABLE events (id INTEGER PRIMARY KEY, {', '.join(COLUMNS)})")
+    db.execute(f"CREATE TABLE events (id INTEGER PRIMARY KEY, {', '.join(TOKEN_FIELDS)})")
     rng = random.Random(5)
     rows = [_usage(rng) for _ in range(300)] + [_broken(rng) for _ in range(20)]
     db.executemany(
-        f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO events ({', '.join(TOKEN_FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 c.input_tokens,
@@ -80,7 +72,7 @@ def _prices(book: PriceBook) -> list[ResolvedPrice]:
 def test_plan_matches_the_python_price_for_every_model(
     book: PriceBook, conn: sqlite3.Connection
 ) -> None:
-    rows = conn.execute(f"SELECT id, {', '.join(COLUMNS)} FROM events").fetchall()
+    rows = conn.execute(f"SELECT id, {', '.join(TOKEN_FIELDS)} FROM events").fetchall()
     planned = skipped = 0
     for price in _prices(book):
         plan = plan_for(price)

@@ -12,6 +12,7 @@ from typing import Any
 
 from spendtray.cli.common import add_filters, filters_from
 from spendtray.cli.report import open_reader
+from spendtray.fields import TOKEN_FIELDS
 from spendtray.store.reader import Filters, Reader
 
 CSV_FIELDS = (
@@ -28,13 +29,7 @@ CSV_FIELDS = (
     "source",
     "service_tier",
     "batch",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
+    *TOKEN_FIELDS,
     "cost_usd",
     "priced",
     "unpriced_reason",

@@ -16,19 +16,15 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from spendtray.fields import TOKEN_FIELDS
+
 # The event fields the server accepts (spendtray.ingest.event.KNOWN_FIELDS without "response":
 # a whole response body carries the completion text, which the client never sends).
 EVENT_FIELDS = frozenset(
     {
         "model",
         "provider",
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "cache_write_5m_tokens",
-        "cache_write_1h_tokens",
-        "reasoning_tokens",
+        *TOKEN_FIELDS,
         "project",
         "agent",
         "user",

@@ -14,18 +14,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from spendtray.fields import TOKEN_FIELDS
 from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts
 from spendtray.prices.calc import PricingError
 
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-)
 _MS_PER_MINUTE = 60_000
 
 
@@ -81,7 +73,7 @@ def tally_rowwise(
     tallies: dict[str, Tally],
 ) -> None:
     """Adds the selected events priced in Python on each of ``targets`` (name -> price now)."""
-    tokens = ", ".join(TOKEN_COLUMNS)
+    tokens = ", ".join(TOKEN_FIELDS)
     sql = (
         f"SELECT {tokens}, batch, service_tier, ts / {_MS_PER_MINUTE} AS minute, count(*) "
         f"FROM events WHERE {where} GROUP BY {tokens}, batch, service_tier, minute"

@@ -15,18 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from spendtray.fields import TOKEN_FIELDS as TOKEN_FIELDS  # re-exported (importers.remote)
 from spendtray.prices.calc import TokenCounts, to_nanos
 from spendtray.prices.names import canonical_provider, infer_provider
 
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-)
 TEXT_FIELDS = ("project", "agent", "user", "session", "trace_id", "request_id", "service_tier")
 KNOWN_FIELDS = frozenset(
     {

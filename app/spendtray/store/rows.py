@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spendtray.fields import CACHE_WRITE_TTL_FIELDS, TOKEN_FIELDS
 from spendtray.store.db import BUCKET_SECONDS
 
 EVENT_COLUMNS = (
@@ -25,13 +26,7 @@ EVENT_COLUMNS = (
     "source",
     "service_tier",
     "batch",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
+    *TOKEN_FIELDS,
     "cost_nanos",
     "priced",
     "unpriced_reason",
@@ -50,11 +45,7 @@ COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 # The summed columns of both rollup tables, in the order of ``EventRow.rollup_values``.
 SUM_FIELDS = (
     "calls",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
+    *(f for f in TOKEN_FIELDS if f not in CACHE_WRITE_TTL_FIELDS),
     "cost_nanos",
     "unpriced_calls",
 )
@@ -63,18 +54,11 @@ SUM_FIELDS = (
 _TS, _PROJECT, _MODEL, _PROVIDER, _AGENT, _SOURCE = (
     COLUMN_INDEX[c] for c in ("ts", "project", "model", "provider", "agent", "source")
 )
-_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING, _COST, _PRICED = (
-    COLUMN_INDEX[c]
-    for c in (
-        "input_tokens",
-        "output_tokens",
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "reasoning_tokens",
-        "cost_nanos",
-        "priced",
-    )
+# The stored columns behind SUM_FIELDS between "calls" and "unpriced_calls".
+_INPUT, _OUTPUT, _CACHE_READ, _CACHE_WRITE, _REASONING, _COST = (
+    COLUMN_INDEX[c] for c in SUM_FIELDS[1:-1]
 )
+_PRICED = COLUMN_INDEX["priced"]
 
 
 def _int(value: object) -> int:

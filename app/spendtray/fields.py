@@ -1,0 +1,16 @@
+"""The token count field names shared by events, the database, the client and exports."""
+
+from __future__ import annotations
+
+# The parts of cache_write_tokens by cache lifetime; the rollup tables keep only the total.
+CACHE_WRITE_TTL_FIELDS = ("cache_write_5m_tokens", "cache_write_1h_tokens")
+# Every token count of a usage event (SPEC §5), in the order of TokenCounts and of the events
+# table's columns.
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    *CACHE_WRITE_TTL_FIELDS,
+    "reasoning_tokens",
+)
