@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from spendtray.prices.book import PriceBook, TokenCounts, UnknownModel
-from spendtray.prices.names import candidates, infer_provider
+from spendtray.prices.names import candidates, canonical_provider, infer_provider
 from spendtray.prices.overrides import PriceFileError, load_file
 
 WHEN = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -97,3 +97,13 @@ def test_bad_price_files_name_the_problem(tmp_path: Path, body: str, message: st
     path.write_text(body)
     with pytest.raises(PriceFileError, match=message):
         load_file(path)
+
+
+def test_other_tools_provider_names_become_ours() -> None:
+    # OpenTelemetry and LiteLLM spellings, as any sender may post them.
+    assert canonical_provider(" GCP.Vertex_AI ") == "vertex"
+    assert canonical_provider("aws.bedrock") == "bedrock"
+    assert canonical_provider("vertex_ai") == "vertex"
+    assert canonical_provider("Anthropic") == "anthropic"
+    assert canonical_provider("  ") is None
+    assert infer_provider("vertex_ai/gemini-2.5-pro") == "vertex"

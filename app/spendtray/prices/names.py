@@ -33,6 +33,30 @@ PROVIDER_ALIASES: dict[str, str] = {
     "moonshot": "moonshotai",
 }
 
+# Provider names other tools send (OpenTelemetry, LiteLLM) -> ours (SPEC §5). Anything else
+# is kept as sent (lower-case).
+SENDER_PROVIDER_NAMES: dict[str, str] = {
+    # OpenTelemetry GenAI `gen_ai.provider.name` / older `gen_ai.system` values
+    "gcp.gemini": "google",
+    "gcp.gen_ai": "google",
+    "gcp.vertex_ai": "vertex",
+    "aws.bedrock": "bedrock",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "az.ai.openai": "azure",
+    "az.ai.inference": "azure",
+    "mistral_ai": "mistral",
+    "x_ai": "xai",
+    "moonshot_ai": "moonshot",
+    # LiteLLM `custom_llm_provider` values
+    "vertex_ai": "vertex",
+    "vertex_ai_beta": "vertex",
+    "gemini": "google",
+    "text-completion-openai": "openai",
+    "azure_ai": "azure",
+    "azure_text": "azure",
+}
+
 # Providers inferred from well-known model-name families, when the sender gave none.
 _FAMILY_PROVIDER: tuple[tuple[re.Pattern[str], str], ...] = (
     (
@@ -60,11 +84,12 @@ _BEDROCK_VENDOR = re.compile(
 
 @lru_cache(maxsize=4096)
 def canonical_provider(provider: str | None) -> str | None:
-    """Lower-case, trimmed provider name in our own vocabulary (``bedrock``, ``vertex`` stay)."""
+    """Lower-case, trimmed provider name in our own vocabulary (``bedrock``, ``vertex`` stay;
+    other tools' names such as ``gcp.vertex_ai`` or LiteLLM's ``vertex_ai`` become ours)."""
     if provider is None:
         return None
     cleaned = provider.strip().lower()
-    return cleaned or None
+    return SENDER_PROVIDER_NAMES.get(cleaned, cleaned) or None
 
 
 @lru_cache(maxsize=4096)

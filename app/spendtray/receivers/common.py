@@ -1,4 +1,4 @@
-"""Helpers shared by the receivers: bounded gzip inflation, provider names, token values.
+"""Helpers shared by the receivers: bounded gzip inflation and token values.
 
 Pure functions; called on the server's event loop for small bodies and on a Starlette
 thread-pool thread for large ones (see ``routes``).
@@ -12,38 +12,7 @@ from typing import Any
 from spendtray.ingest.event import MAX_TOKENS, EventError
 from spendtray.server.guard import ApiError
 
-# Provider names other tools use -> ours (SPEC §5). Anything else is kept as sent (lower-case).
-PROVIDER_NAMES: dict[str, str] = {
-    # OpenTelemetry GenAI `gen_ai.provider.name` / older `gen_ai.system` values
-    "gcp.gemini": "google",
-    "gcp.gen_ai": "google",
-    "gcp.vertex_ai": "vertex",
-    "aws.bedrock": "bedrock",
-    "azure.ai.openai": "azure",
-    "azure.ai.inference": "azure",
-    "az.ai.openai": "azure",
-    "az.ai.inference": "azure",
-    "mistral_ai": "mistral",
-    "x_ai": "xai",
-    "moonshot_ai": "moonshot",
-    # LiteLLM `custom_llm_provider` values
-    "vertex_ai": "vertex",
-    "vertex_ai_beta": "vertex",
-    "gemini": "google",
-    "text-completion-openai": "openai",
-    "azure_ai": "azure",
-    "azure_text": "azure",
-}
-
 _GZIP = frozenset({"gzip", "x-gzip"})
-
-
-def our_provider(name: str | None) -> str | None:
-    """A sender's provider name in our vocabulary, or None when it sent none."""
-    if not name:
-        return None
-    cleaned = name.strip().lower()
-    return PROVIDER_NAMES.get(cleaned, cleaned) or None
 
 
 def inflate(body: bytes, content_encoding: str | None, limit: int) -> bytes:

@@ -35,7 +35,7 @@ import math
 from typing import Any
 
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, normalize_event
-from spendtray.receivers.common import inclusive, numbers_only, our_provider, token_value
+from spendtray.receivers.common import inclusive, numbers_only, token_value
 
 SOURCE = "litellm"
 
@@ -212,7 +212,7 @@ def payload_event(item: Any, now: dt.datetime) -> UsageEvent:
     cache_hit = item.get("cache_hit") is True
     raw: dict[str, Any] = {
         "model": model,
-        "provider": our_provider(_str(item.get("custom_llm_provider"))),
+        "provider": _str(item.get("custom_llm_provider")),
         "input_tokens": inclusive(input_tokens, cache_read + cache_write),
         "output_tokens": inclusive(output_tokens, reasoning),
         "cache_read_tokens": cache_read,

@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, normalize_event
-from spendtray.receivers.common import inclusive, our_provider, token_value
+from spendtray.receivers.common import inclusive, token_value
 from spendtray.receivers.otlp_wire import STATUS_ERROR, STATUS_OK, Scalar, SpanRecord
 
 SOURCE = "otlp"
@@ -170,7 +170,7 @@ def span_event(span: SpanRecord, spans: _Spans, now: dt.datetime) -> UsageEvent:
     reasoning = _tokens(attrs, REASONING) or 0
     raw: dict[str, object] = {
         "model": model,
-        "provider": our_provider(_text(attrs, PROVIDER)),
+        "provider": _text(attrs, PROVIDER),
         "input_tokens": inclusive(input_tokens, cache_read + cache_write),
         "output_tokens": inclusive(output_tokens, reasoning),
         "cache_read_tokens": cache_read,
