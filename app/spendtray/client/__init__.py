@@ -19,8 +19,8 @@ app's server, store, pricing or GUI modules is imported. Module map:
 
 - ``settings``: where the app is (URL, token, data folder), the client's options
 - ``events``: the event fields, request ids, keeping usage objects free of text
-- ``track`` / ``wire`` / ``via_httpx`` / ``via_httpx2`` / ``capture`` / ``decoding``: reading
-  usage along with the SDK, on the thread that reads the response
+- ``track`` / ``wire`` / ``capture`` / ``decoding``: reading usage along with the SDK, on the
+  thread that reads the response
 - ``extract``: model and usage out of JSON answers and SSE streams (sender thread)
 - ``recorder`` / ``delivery`` / ``spool``: the sender thread, its POSTs and its disk spool
 """

@@ -1,10 +1,10 @@
 """``track()``: make an OpenAI / Anthropic SDK client (or an httpx / httpx2 client) report usage.
 
 Runs on the caller's thread, once per client. It swaps the HTTP client's transport (and any
-proxy-mounted transports) for a wrapper from ``via_httpx`` / ``via_httpx2`` around the original
-one, so every request still goes out through the SDK's own connection pool, timeouts, retries
-and proxies. SDK copies made with ``with_options()`` share the HTTP client and so are tracked
-too. Tracking a client twice only updates its attribution.
+proxy-mounted transports) for a ``wire`` wrapper around the original one, so every request
+still goes out through the SDK's own connection pool, timeouts, retries and proxies. SDK copies
+made with ``with_options()`` share the HTTP client and so are tracked too. Tracking a client
+twice only updates its attribution.
 """
 
 from __future__ import annotations
@@ -15,23 +15,17 @@ from typing import Any, TypeVar
 
 from spendtray.client.capture import Attribution, Captured
 from spendtray.client.recorder import default_recorder
-from spendtray.client.wire import AsyncTransportMixin, Hooks, SyncTransportMixin
+from spendtray.client.wire import AsyncTransportMixin, Hooks, SyncTransportMixin, transport_classes
 
 T = TypeVar("T")
 
 
 def _library(http: Any) -> tuple[ModuleType, bool] | None:
-    """The ``via_*`` module for an httpx/httpx2 client and whether the client is async."""
+    """The library module (``httpx2`` or ``httpx``) of an HTTP client, and whether it is async."""
     for name in ("httpx2", "httpx"):
         lib = sys.modules.get(name)
-        if lib is None:
-            continue
-        if isinstance(http, lib.Client | lib.AsyncClient):
-            if name == "httpx2":
-                from spendtray.client import via_httpx2 as via
-            else:
-                from spendtray.client import via_httpx as via  # type: ignore[no-redef]
-            return via, isinstance(http, lib.AsyncClient)
+        if lib is not None and isinstance(http, lib.Client | lib.AsyncClient):
+            return lib, isinstance(http, lib.AsyncClient)
     return None
 
 
@@ -72,15 +66,16 @@ def track(
     with the request headers ``X-Spendtray-Project`` / ``X-Spendtray-Agent`` (for example the
     SDKs' ``extra_headers=``); they are removed before the request leaves.
     """
-    http, via, is_async = _http_client(client)
+    http, lib, is_async = _http_client(client)
     default_recorder().start()  # delivers anything spooled by earlier runs right away
     wrapper_types = (SyncTransportMixin, AsyncTransportMixin)
     current = http._transport
     if isinstance(current, wrapper_types):
         current.hooks.attribution = Attribution(project, agent, provider)
         return client
-    hooks = Hooks(Attribution(project, agent, provider), _defaults, _submit, via.LIBRARY)
-    wrap = via.AsyncTransport if is_async else via.Transport
+    hooks = Hooks(Attribution(project, agent, provider), _defaults, _submit, lib.__name__)
+    sync_wrap, async_wrap = transport_classes(lib)
+    wrap = async_wrap if is_async else sync_wrap
     http._transport = wrap(current, hooks)
     mounts = getattr(http, "_mounts", None)
     if isinstance(mounts, dict):

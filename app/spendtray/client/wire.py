@@ -1,8 +1,9 @@
 """The transport and byte-stream wrappers, written once for httpx and httpx2.
 
-``via_httpx`` and ``via_httpx2`` combine these mixins with each library's own base classes
-(the libraries check ``isinstance`` on response streams). ``handle_request`` runs on the
-caller's thread (sync) or its event loop (async); the stream methods run wherever the SDK reads
+``transport_classes(lib)`` combines these mixins with the library's own base classes (the
+libraries check ``isinstance`` on response streams), once per library and only when a client
+built on it is tracked. ``handle_request`` runs on the caller's thread (sync) or its event loop
+(async); the stream methods run wherever the SDK reads
 the body. The wrapped transport is always called exactly as before and its response, headers
 and bytes are handed back untouched: the stream is iterated in step with the SDK's own reads,
 never ahead of them and never buffered. Errors of the upstream call propagate unchanged; errors
@@ -11,8 +12,10 @@ of our own bookkeeping never do.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, MutableMapping
+from types import ModuleType
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from spendtray.client.capture import Attribution, Call, Submit, open_call
@@ -219,3 +222,26 @@ class AsyncTransportMixin(Generic[Req, Resp]):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+@functools.cache
+def transport_classes(
+    lib: ModuleType,
+) -> tuple[type[SyncTransportMixin[Any, Any]], type[AsyncTransportMixin[Any, Any]]]:
+    """The sync and async transport wrappers for ``lib`` (the ``httpx`` or ``httpx2`` module),
+    on its own base classes; made once per library."""
+    http: Any = lib
+
+    class SyncStream(SyncTee, http.SyncByteStream):  # type: ignore[misc]
+        pass
+
+    class AsyncStream(AsyncTee, http.AsyncByteStream):  # type: ignore[misc]
+        pass
+
+    class Transport(SyncTransportMixin[Any, Any], http.BaseTransport):  # type: ignore[misc]
+        tee_class = SyncStream
+
+    class AsyncTransport(AsyncTransportMixin[Any, Any], http.AsyncBaseTransport):  # type: ignore[misc]
+        tee_class = AsyncStream
+
+    return Transport, AsyncTransport
