@@ -91,13 +91,18 @@ class Hooks:
             return None
 
     @staticmethod
-    def watch(call: Call, response: ResponseLike) -> bool:
-        headers = response.headers
-        return call.start(
-            response.status_code,
-            headers.get("content-type", ""),
-            headers.get("content-encoding", ""),
-        )
+    def watch(call: Call, response: ResponseLike, tee_class: Callable[[Any, Call], Any]) -> None:
+        """Read along the body when the call wants it: the response's stream becomes a tee."""
+        try:
+            headers = response.headers
+            if call.start(
+                response.status_code,
+                headers.get("content-type", ""),
+                headers.get("content-encoding", ""),
+            ):
+                response.stream = tee_class(response.stream, call)
+        except Exception as exc:
+            log.debug("spendtray: not recording this call: %s", exc)
 
 
 class SyncTee:
@@ -165,11 +170,7 @@ class SyncTransportMixin(Generic[Req, Resp]):
         call = self.hooks.open(request)
         response = self.inner.handle_request(request)
         if call is not None:
-            try:
-                if self.hooks.watch(call, response):
-                    response.stream = self.tee_class(response.stream, call)
-            except Exception as exc:
-                log.debug("spendtray: not recording this call: %s", exc)
+            self.hooks.watch(call, response, self.tee_class)
         return response
 
     def __enter__(self) -> Self:
@@ -200,11 +201,7 @@ class AsyncTransportMixin(Generic[Req, Resp]):
         call = self.hooks.open(request)
         response = await self.inner.handle_async_request(request)
         if call is not None:
-            try:
-                if self.hooks.watch(call, response):
-                    response.stream = self.tee_class(response.stream, call)
-            except Exception as exc:
-                log.debug("spendtray: not recording this call: %s", exc)
+            self.hooks.watch(call, response, self.tee_class)
         return response
 
     async def __aenter__(self) -> Self:
