@@ -16,6 +16,7 @@ from logging.handlers import RotatingFileHandler
 from starlette.routing import BaseRoute
 
 from spendtray.config import Settings, ensure_home, ensure_token
+from spendtray.datadir import loopback_url
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook
 from spendtray.server.app import ServerContext, build_app
@@ -116,5 +117,5 @@ class Core:
     @property
     def url(self) -> str:
         if self.runner is None:
-            return f"http://{self.settings.host}:{self.settings.port}"
+            return loopback_url(self.settings.host, self.settings.port)
         return self.runner.url

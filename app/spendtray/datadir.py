@@ -94,8 +94,12 @@ def server_url(home: Path | None = None) -> str:
     host = config.get("host")
     if host not in LOOPBACK_HOSTS:
         host = DEFAULT_HOST
-    host_part = f"[{host}]" if ":" in host else host
-    return f"http://{host_part}:{port}"
+    return loopback_url(host, port)
+
+
+def loopback_url(host: str, port: int) -> str:
+    """``http://host:port``, with an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def read_token(home: Path | None = None) -> str | None:

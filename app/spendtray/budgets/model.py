@@ -72,6 +72,14 @@ def check_project(value: Any) -> str:
     return name
 
 
+def check_call_project(value: Any) -> str:
+    """The project a call is recorded for: a budget project name, but not the global ``*``."""
+    name = check_project(value)
+    if name == GLOBAL:
+        raise BudgetError("project", "'*' means all projects in budgets; name a real project")
+    return name
+
+
 def check_period(value: Any) -> str:
     if not isinstance(value, str) or value.strip().lower() not in PERIODS:
         raise BudgetError("period", f"must be one of {', '.join(PERIODS)}, got {value!r}")

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from spendtray.cli.common import UserError, settings_from
 from spendtray.config import Settings
+from spendtray.datadir import loopback_url
 
 BASE_URL_VARS = {
     "OPENAI_BASE_URL": "openai/v1",
@@ -46,8 +47,7 @@ def server_base(settings: Settings) -> str:
             "the configured port is 0 (any free port): pass --port with the port Spendtray "
             "listens on"
         )
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"http://{host}:{settings.port}"
+    return loopback_url(settings.host, settings.port)
 
 
 def proxy_env(base: str, project: str, environ: dict[str, str]) -> dict[str, str]:
@@ -68,7 +68,7 @@ def server_answers(base: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from spendtray.budgets.model import BudgetError, check_project
+    from spendtray.budgets.model import BudgetError, check_call_project
 
     command: list[str] = list(args.command)
     if command and command[0] == "--":
@@ -76,11 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if not command:
         raise UserError("run: no command given (usage: spendtray run -p PROJECT -- CMD ...)")
     try:
-        project = check_project(args.project)
+        project = check_call_project(args.project)
     except BudgetError as exc:
         raise UserError(f"run: --project: {exc.problem}") from None
-    if project == "*":
-        raise UserError("run: --project: '*' means all projects in budgets; name a real project")
     base = server_base(settings_from(args))
     env = proxy_env(base, project, dict(os.environ))
     for name in BASE_URL_VARS:

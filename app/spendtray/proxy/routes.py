@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from spendtray.budgets.model import GLOBAL, BudgetError, check_project
+from spendtray.budgets.model import BudgetError, check_call_project
 from spendtray.ingest.event import DEFAULT_PROJECT, MAX_TEXT
 from spendtray.ingest.service import IngestService
 from spendtray.proxy.errors import api_error, budget_refusal
@@ -111,7 +111,7 @@ class Proxy:
             )
         api = upstream.api
         try:
-            project = _project(project)
+            project = check_call_project(project)
             agent = _agent(request.headers.get(AGENT_HEADER))
         except BudgetError as exc:
             return api_error(api, 400, f"Spendtray proxy: {exc}")
@@ -158,13 +158,6 @@ def _raw_path(request: Request) -> str:
     if isinstance(raw, bytes):
         return raw.decode("latin-1").split("?", 1)[0]
     return quote(request.url.path)
-
-
-def _project(value: str) -> str:
-    name = check_project(value)
-    if name == GLOBAL:
-        raise BudgetError("project", "'*' means all projects in budgets; name a real project")
-    return name
 
 
 def _agent(value: str | None) -> str | None:

@@ -13,6 +13,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from spendtray.datadir import loopback_url
+
 
 class PortInUse(OSError):
     pass
@@ -70,8 +72,7 @@ class ServerRunner:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return loopback_url(self.host, self.port)
 
     def run(self) -> None:
         """Serve in the calling thread until ``stop`` or, on the main thread, SIGINT/SIGTERM.
