@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spendtray.client.decoding import Decoder, make_decoder
-from spendtray.client.events import make_event, new_request_id, now_iso
+from spendtray.client.events import make_event, now_iso
 from spendtray.client.extract import Found, from_json_body, from_sse_lines
 from spendtray.datadir import LOOPBACK_HOSTS
 
@@ -89,7 +89,6 @@ class CallInfo:
     provider: str | None
     timestamp: str = field(default_factory=now_iso)
     started: float = field(default_factory=time.monotonic)
-    request_id: str = field(default_factory=new_request_id)
 
 
 @dataclass
@@ -123,8 +122,7 @@ class Captured:
         provider = info.provider
         if provider is None and info.flavour == "anthropic":
             provider = "anthropic"  # Anthropic-shaped usage: input excludes the cache tokens
-        extra: dict[str, Any] = {
-            "request_id": info.request_id,
+        extra: dict[str, Any] = {  # make_event adds the request_id, off the caller's thread
             "timestamp": info.timestamp,
             "latency_ms": round(self.latency_ms, 3),
             "status": self.status,
