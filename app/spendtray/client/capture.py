@@ -98,16 +98,15 @@ class Captured:
     info: CallInfo
     status: int
     latency_ms: float
-    library: str
     json_chunks: list[bytes] | None = None
-    content_encoding: str = ""
+    json_decoder: Decoder | None = None
     first_line: bytes | None = None
     last_line: bytes | None = None
 
     def found(self) -> Found | None:
         if self.json_chunks is not None:
             body = b"".join(self.json_chunks)
-            decoder = make_decoder(self.content_encoding, self.library)
+            decoder = self.json_decoder
             if decoder is not None:
                 body = decoder.decode(body) + decoder.flush()
             return from_json_body(body)
@@ -154,7 +153,6 @@ class Call:
         self._active = False
         self._finished = False
         self._sse = False
-        self._encoding = ""
         self._decoder: Decoder | None = None
         self._chunks: list[bytes] = []
         self._size = 0
@@ -170,12 +168,9 @@ class Call:
             media = content_type.split(";", 1)[0].strip().lower()
             if media == "text/event-stream":
                 self._sse = True
-                self._decoder = make_decoder(content_encoding, self._library)
-            elif media == "application/json" or media.endswith("+json"):
-                make_decoder(content_encoding, self._library)  # can we undo it? (else raises)
-                self._encoding = content_encoding
-            else:
+            elif not (media == "application/json" or media.endswith("+json")):
                 return False
+            self._decoder = make_decoder(content_encoding, self._library)  # raises if we cannot
             self._status = status
             self._active = True
             return True
@@ -238,9 +233,8 @@ class Call:
                     info=self.info,
                     status=self._status,
                     latency_ms=latency,
-                    library=self._library,
                     json_chunks=None if self._sse else self._chunks,
-                    content_encoding=self._encoding,
+                    json_decoder=None if self._sse else self._decoder,
                     first_line=self._first,
                     last_line=self._last,
                 )
