@@ -78,8 +78,7 @@ def test_data_folder_without_platformdirs_matches_platformdirs(
     assert datadir.platform_data_dir() == expected
     monkeypatch.setitem(sys.modules, "platformdirs", None)  # import now fails
     assert datadir.platform_data_dir() == expected
-    monkeypatch.setenv("XDG_DATA_HOME", "/tmp/xdg-elsewhere")
-    monkeypatch.delitem(sys.modules, "platformdirs")
+    monkeypatch.setenv("XDG_DATA_HOME", "/tmp/xdg-elsewhere")  # still without platformdirs
     assert datadir.platform_data_dir() == Path(
         platformdirs.user_data_dir("spendtray", appauthor=False)
     )
