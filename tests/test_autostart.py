@@ -145,20 +145,21 @@ class FakeWinreg(types.ModuleType):
 def test_windows_run_key_holds_a_quoted_command_line(tmp_path: Path) -> None:
     winreg = FakeWinreg()
     registry = autostart.WindowsRunKey(winreg)
-    assert not autostart.is_enabled(platform="win32", registry=registry)
+    env = _env(tmp_path)
+    assert not autostart.is_enabled(env, platform="win32", registry=registry)
     command = [r"C:\Program Files\Spendtray\spendtray.exe", "--home", r"D:\my data"]
-    where = autostart.enable(command, platform="win32", registry=registry)
+    where = autostart.enable(command, env, platform="win32", registry=registry)
     assert where == r"HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Run\Spendtray"
     run = winreg.keys[(winreg.HKEY_CURRENT_USER, r"Software\Microsoft\Windows\CurrentVersion\Run")]
     assert run["Spendtray"] == (
         r'"C:\Program Files\Spendtray\spendtray.exe" --home "D:\my data"',
         winreg.REG_SZ,
     )
-    assert autostart.is_enabled(platform="win32", registry=registry)
-    assert autostart.disable(platform="win32", registry=registry) is True
+    assert autostart.is_enabled(env, platform="win32", registry=registry)
+    assert autostart.disable(env, platform="win32", registry=registry) is True
     assert "Spendtray" not in run
-    assert autostart.disable(platform="win32", registry=registry) is False
-    assert not (tmp_path / "xdg").exists()
+    assert autostart.disable(env, platform="win32", registry=registry) is False
+    assert not (tmp_path / "xdg").exists()  # nothing written in the XDG place
 
 
 def test_windows_uses_pythonw_so_no_console_opens(
