@@ -15,19 +15,8 @@ from client_upstream import Upstream, start_upstream
 from spendtray.app_headless import build_core
 from spendtray.client.recorder import default_recorder, replace_default
 from spendtray.client.settings import ClientSettings
-from spendtray.config import Settings, load_settings
+from spendtray.config import load_settings
 from spendtray.core import Core
-
-
-@pytest.fixture
-def core(settings: Settings) -> Iterator[Core]:
-    """The root conftest's app, without the tokenizer warm-up these tests never use."""
-    c = build_core(settings, warm_tokenizers=False)
-    c.start_background()
-    try:
-        yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture
