@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spendtray.client.decoding import Decoder, make_decoder
-from spendtray.client.events import make_event, now_iso
+from spendtray.client.events import iso_time, make_event
 from spendtray.client.extract import Found, from_json_body, from_sse_lines
 from spendtray.datadir import LOOPBACK_HOSTS
 
@@ -87,7 +87,7 @@ class CallInfo:
     project: str | None
     agent: str | None
     provider: str | None
-    timestamp: str = field(default_factory=now_iso)
+    called_at: float = field(default_factory=time.time)  # formatted on the sender thread
     started: float = field(default_factory=time.monotonic)
 
 
@@ -122,7 +122,7 @@ class Captured:
         if provider is None and info.flavour == "anthropic":
             provider = "anthropic"  # Anthropic-shaped usage: input excludes the cache tokens
         extra: dict[str, Any] = {  # make_event adds the request_id, off the caller's thread
-            "timestamp": info.timestamp,
+            "timestamp": iso_time(info.called_at),
             "latency_ms": round(self.latency_ms, 3),
             "status": self.status,
             "service_tier": found.service_tier,

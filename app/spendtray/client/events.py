@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -51,8 +52,9 @@ def new_request_id() -> str:
     return f"stc-{uuid.uuid4().hex}"
 
 
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+def iso_time(seconds: float) -> str:
+    """A ``time.time()`` value as an event's ISO-8601 UTC ``timestamp``."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")
 
 
 def clean_usage(value: Any, depth: int = 0) -> Any:
@@ -124,7 +126,7 @@ def make_event(
             event[name] = value
     event.update({k: _plain(v) for k, v in extra.items() if v is not None})
     event.setdefault("request_id", new_request_id())
-    event.setdefault("timestamp", now_iso())
+    event.setdefault("timestamp", iso_time(time.time()))
     event.setdefault("source", SOURCE)
     try:
         json.dumps(event)
