@@ -12,20 +12,12 @@ from typing import Any
 
 import httpx
 
+from sharedkit import UNIT_PRICES
 from spendtray.budgets import Alert, BudgetService
 from spendtray.core import Core
 
 UTC = dt.UTC
-PRICES = """
-[[model]]
-provider = "testco"
-models = ["unit-model"]
-id = "unit-model"
-input_mtok = 1
-output_mtok = 1
-checked = 2026-11-22
-source = "tests: $1 per million tokens"
-"""
+PRICES = UNIT_PRICES  # the conftest writes it as the app's prices.toml
 
 
 class Clock:

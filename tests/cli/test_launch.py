@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
+
+from sharedkit import spawn_spendtray, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,12 +18,7 @@ def test_no_display_runs_headless_and_says_so(home: Path) -> None:
     env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spendtray", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_spendtray("--port", "0", env=env)
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -32,15 +26,7 @@ def test_no_display_runs_headless_and_says_so(home: Path) -> None:
         match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         assert match, line
         url = f"http://127.0.0.1:{match.group(1)}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_healthy(url)
         token = (home / "token").read_text().strip()
         r = httpx.post(
             f"{url}/v1/usage",

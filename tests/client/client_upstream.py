@@ -3,7 +3,8 @@
 It answers the endpoints the client watches with fixed, realistic bodies (the wire shapes of
 docs research §1), plainly or as SSE, optionally gzip'd, and remembers exactly which bytes it
 sent so tests can check the SDK got them unchanged. ``gate`` lets a test hold a stream after
-its first chunk to prove the wrapper does not read ahead of the SDK.
+its first chunk to prove the wrapper does not read ahead of the SDK. Model ids, usage blocks and
+SSE framing are tests/sharedkit.py's, the same the proxy tests' fake upstream sends.
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sharedkit import (
+    ANTHROPIC_FINAL_OUTPUT,
+    ANTHROPIC_MODEL,
+    ANTHROPIC_START_USAGE,
+    CHAT_USAGE,
+    OPENAI_MODEL,
+    sse,
+)
+
 PROMPT_SECRET = "PROMPT-TEXT-never-leaves-7f3a"
 COMPLETION_SECRET = "COMPLETION-TEXT-never-leaves-91bc"
 API_KEY = "sk-test-KEY-never-leaves-55d1"
 
-OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
-ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
-OPENAI_USAGE = {
-    "prompt_tokens": 1200,
-    "completion_tokens": 85,
-    "total_tokens": 1285,
-    "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 0},
-    "completion_tokens_details": {"reasoning_tokens": 20, "audio_tokens": 0},
-}
 RESPONSES_USAGE = {
     "input_tokens": 900,
     "input_tokens_details": {"cached_tokens": 100},
@@ -37,24 +38,6 @@ RESPONSES_USAGE = {
     "output_tokens_details": {"reasoning_tokens": 250},
     "total_tokens": 1200,
 }
-ANTHROPIC_START_USAGE = {
-    "input_tokens": 2000,
-    "cache_creation_input_tokens": 2000,
-    "cache_read_input_tokens": 6000,
-    "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 1000},
-    "output_tokens": 1,
-    "service_tier": "standard",
-}
-ANTHROPIC_FINAL_OUTPUT = 500
-
-
-def sse(events: list[tuple[str | None, Any]]) -> list[bytes]:
-    out = []
-    for name, data in events:
-        text = data if isinstance(data, str) else json.dumps(data)
-        head = f"event: {name}\n" if name else ""
-        out.append(f"{head}data: {text}\n\n".encode())
-    return out
 
 
 def openai_chat_body() -> dict[str, Any]:
@@ -72,7 +55,7 @@ def openai_chat_body() -> dict[str, Any]:
                 "logprobs": None,
             }
         ],
-        "usage": OPENAI_USAGE,
+        "usage": CHAT_USAGE,
     }
 
 
@@ -93,7 +76,7 @@ def openai_chat_stream(include_usage: bool) -> list[bytes]:
     choice = {"index": 0, "delta": {}, "finish_reason": "stop"}
     events.append((None, {**base, "choices": [choice], **usage_null}))
     if include_usage:
-        events.append((None, {**base, "choices": [], "usage": OPENAI_USAGE}))
+        events.append((None, {**base, "choices": [], "usage": CHAT_USAGE}))
     events.append((None, "[DONE]"))
     return sse(events)
 

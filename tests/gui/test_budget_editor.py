@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from sharedkit import UNIT_PRICES
 from spendtray.budgets import BudgetService, install_budgets
 from spendtray.budgets.model import make_budget
 from spendtray.config import load_settings
@@ -17,22 +18,12 @@ from spendtray.core import Core
 from spendtray.gui.budget_editor import BudgetEditor
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
-PRICES = """
-[[model]]
-provider = "testco"
-models = ["unit-model"]
-id = "unit-model"
-input_mtok = 1
-output_mtok = 1
-checked = 2026-11-22
-source = "tests: $1 per million tokens"
-"""
 
 
 @pytest.fixture
 def running(home: Path) -> Iterator[tuple[Core, BudgetService]]:
     home.mkdir(parents=True, exist_ok=True)
-    (home / "prices.toml").write_text(PRICES, encoding="utf-8")
+    (home / "prices.toml").write_text(UNIT_PRICES, encoding="utf-8")
     settings = replace(load_settings(home=home, port=0), timezone="UTC")
     core = Core(settings, clock=lambda: NOW)
     service = install_budgets(core, min_gap=0)

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sharedkit import spawn_spendtray
 from spendtray.config import Settings
 
 
@@ -126,12 +127,7 @@ def test_ctrl_c_stops_cleanly(home: Path) -> None:
         "QT_QPA_PLATFORM": "offscreen",
         "DISPLAY": os.environ.get("DISPLAY", ":0"),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spendtray", "--port", "0"],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_spendtray("--port", "0", env=env)
     try:
         out = _read_until(proc, "ingest server on ", 30)
         url = out.split("ingest server on ")[1].split()[0]

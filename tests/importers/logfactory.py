@@ -83,6 +83,16 @@ def cc_assistant(
 
 
 def cc_user(ts: str, session: str, text: str, cwd: str = "/home/dev/src/shop") -> str:
+    return _cc_user_line(ts, session, cwd, text, f"user-{ts}")
+
+
+def cc_tool_result(ts: str, session: str, body: str, cwd: str = "/home/dev/src/shop") -> str:
+    """A tool's output sent back as a user turn (the bulk of real logs' bytes)."""
+    content = [{"tool_use_id": "toolu_1", "type": "tool_result", "content": body}]
+    return _cc_user_line(ts, session, cwd, content, f"tr-{ts}")
+
+
+def _cc_user_line(ts: str, session: str, cwd: str, content: str | list[Any], uuid: str) -> str:
     return dumps(
         {
             "parentUuid": None,
@@ -92,8 +102,8 @@ def cc_user(ts: str, session: str, text: str, cwd: str = "/home/dev/src/shop") -
             "sessionId": session,
             "version": CC_VERSION,
             "type": "user",
-            "message": {"role": "user", "content": text},
-            "uuid": f"user-{ts}",
+            "message": {"role": "user", "content": content},
+            "uuid": uuid,
             "timestamp": ts,
         }
     )

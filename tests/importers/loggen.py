@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from logfactory import cc_assistant, cc_usage, cc_user, dumps
+from logfactory import cc_assistant, cc_tool_result, cc_usage, cc_user
 
 MODELS = (
     ("claude-sonnet-4-5-20250929", 6),
@@ -77,26 +77,6 @@ def _text(rng: random.Random, size: int) -> str:
     return " ".join(words)
 
 
-def _tool_result(ts: str, session: str, cwd: str, body: str) -> str:
-    return dumps(
-        {
-            "parentUuid": None,
-            "isSidechain": False,
-            "userType": "external",
-            "cwd": cwd,
-            "sessionId": session,
-            "version": "2.0.14",
-            "type": "user",
-            "message": {
-                "role": "user",
-                "content": [{"tool_use_id": "toolu_1", "type": "tool_result", "content": body}],
-            },
-            "uuid": f"tr-{ts}",
-            "timestamp": ts,
-        }
-    )
-
-
 def generate_claude(
     config_dir: Path, target_bytes: int, seed: int = 7, days: int = 20
 ) -> Generated:
@@ -126,7 +106,7 @@ def generate_claude(
             lines.append(cc_user(ts, session, _text(rng, rng.randrange(40, 400)), cwd))
             start = rng.randrange(0, len(filler) - 12_000)
             body = filler[start : start + rng.randrange(500, 12_000)]
-            lines.append(_tool_result(ts, session, cwd, body))
+            lines.append(cc_tool_result(ts, session, body, cwd))
             model = rng.choices([m for m, _ in MODELS], [w for _, w in MODELS])[0]
             mid = f"msg_{seed}_{session_no}_{turn}"
             rid: str | None = f"req_{seed}_{session_no}_{turn}"

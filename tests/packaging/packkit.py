@@ -1,12 +1,16 @@
-"""Helpers shared by the packaging tests: where the repo is, the installed wheel, the build."""
+"""Helpers shared by the packaging tests: where the repo is, the installed wheel, the build, and
+running a built `spendtray` (the wheel's console script or the bundle) as a user would."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -21,13 +25,62 @@ class Installed:
     script: Path
 
     def env(self, home: Path, **extra: str) -> dict[str, str]:
-        """A user's environment: no PYTHONPATH into the checkout, a data folder of its own."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-        env.pop("SPENDTRAY_PORT", None)
-        env["SPENDTRAY_HOME"] = str(home)
+        """``user_env`` with this environment's bin/ first on PATH."""
+        env = user_env(home)
         env["PATH"] = f"{self.prefix / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env.update(extra)
         return env
+
+
+def user_env(home: Path, **extra: str) -> dict[str, str]:
+    """A user's environment: no PYTHONPATH into the checkout, a data folder of its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env.pop("SPENDTRAY_PORT", None)
+    env["SPENDTRAY_HOME"] = str(home)
+    env.update(extra)
+    return env
+
+
+def run_cli(
+    exe: Path,
+    *args: str,
+    cwd: Path,
+    env: dict[str, str],
+    input: str | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """``exe ARGS`` to the end, its output captured as text."""
+    return subprocess.run(
+        [str(exe), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=timeout,
+    )
+
+
+@contextmanager
+def serving(exe: Path, cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """``exe serve --port 0`` running; yields the URL it prints. Stopped with SIGTERM at the end,
+    after which it must have exited 0."""
+    server = subprocess.Popen(
+        [str(exe), "serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        assert "ingest server on http://127.0.0.1:" in line, line
+        yield line.split("ingest server on ")[1].split()[0]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+    assert server.returncode == 0
 
 
 # What a source distribution of the project holds: the wheel is built from a copy of these, so a

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
-from packkit import ROOT
+from packkit import ROOT, run_cli, serving, user_env
 
 from spendtray import __version__
 
@@ -43,13 +42,6 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exe
 
 
-def user_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.pop("SPENDTRAY_PORT", None)
-    env["SPENDTRAY_HOME"] = str(home)
-    return env
-
-
 def test_bundle_carries_its_data_and_no_screenshots(bundle: Path) -> None:
     data = bundle.parent / "_internal"
     assert (data / "resources" / "tiktoken" / "o200k_base.tiktoken").is_file()
@@ -59,14 +51,7 @@ def test_bundle_carries_its_data_and_no_screenshots(bundle: Path) -> None:
 
 
 def test_bundled_version(bundle: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(bundle), "--version"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=user_env(tmp_path / "home"),
-        timeout=60,
-    )
+    result = run_cli(bundle, "--version", cwd=tmp_path, env=user_env(tmp_path / "home"), timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"spendtray {__version__}"
 
@@ -75,13 +60,12 @@ def test_bundled_estimate(bundle: Path, tmp_path: Path) -> None:
     from spendtray.estimator.tokenizers import count_text
 
     text = "How many tokens is this sentence, and what does it cost?"
-    result = subprocess.run(
-        [str(bundle), "estimate", "-", "-m", "gpt-4o", "--format", "json"],
-        input=text,
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        bundle,
+        *("estimate", "-", "-m", "gpt-4o", "--format", "json"),
         cwd=tmp_path,
         env=user_env(tmp_path / "home"),
+        input=text,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -92,18 +76,7 @@ def test_bundled_estimate(bundle: Path, tmp_path: Path) -> None:
 
 def test_bundled_serve_round_trip(bundle: Path, tmp_path: Path) -> None:
     env = user_env(tmp_path / "home")
-    server = subprocess.Popen(
-        [str(bundle), "serve", "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
-    try:
-        assert server.stderr is not None
-        line = server.stderr.readline()
-        assert "ingest server on http://127.0.0.1:" in line, line
-        url = line.split("ingest server on ")[1].split()[0]
+    with serving(bundle, tmp_path, env) as url:
         token = (tmp_path / "home" / "token").read_text().strip()
         reply = httpx.post(
             f"{url}/v1/usage",
@@ -113,16 +86,8 @@ def test_bundled_serve_round_trip(bundle: Path, tmp_path: Path) -> None:
         )
         assert reply.status_code == 202, reply.text
         assert reply.json()["events"][0]["cost_usd"] == pytest.approx(0.3)  # $3 / M input
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
-    assert server.returncode == 0
-    report = subprocess.run(
-        [str(bundle), "report", "--by", "project", "--format", "json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+    report = run_cli(
+        bundle, "report", "--by", "project", "--format", "json", cwd=tmp_path, env=env, timeout=60
     )
     assert report.returncode == 0, report.stderr
     assert json.loads(report.stdout)["total"]["cost_usd"] == pytest.approx(0.3)

@@ -8,14 +8,13 @@ What CI proves here, end to end, on the installed console script: `--version`, a
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
-from packkit import ROOT, Installed
+from packkit import ROOT, Installed, run_cli, serving
 
 from spendtray import __version__
 
@@ -72,12 +71,8 @@ def test_installed_package_is_the_wheel_not_the_checkout(
 
 
 def test_version(installed: Installed, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(installed.script), "--version"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=installed.env(tmp_path / "home"),
+    result = run_cli(
+        installed.script, "--version", cwd=tmp_path, env=installed.env(tmp_path / "home")
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"spendtray {__version__}"
@@ -89,25 +84,13 @@ def test_estimate_is_exact_and_offline(installed: Installed, tmp_path: Path) -> 
     text = "Summarise the quarterly report in three bullet points, please. " * 40
     expected = count_text(text, "o200k_base")
     env = installed.env(tmp_path / "home", TIKTOKEN_CACHE_DIR=str(tmp_path / "empty"), **OFFLINE)
-    result = subprocess.run(
-        [
-            str(installed.script),
-            "estimate",
-            "-",
-            "-m",
-            "gpt-4o",
-            "-m",
-            "claude-haiku-4-5",
-            "--output-tokens",
-            "200",
-            "--format",
-            "json",
-        ],
-        input=text,
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        installed.script,
+        *("estimate", "-", "-m", "gpt-4o", "-m", "claude-haiku-4-5"),
+        *("--output-tokens", "200", "--format", "json"),
         cwd=tmp_path,
         env=env,
+        input=text,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
@@ -122,18 +105,7 @@ def test_estimate_is_exact_and_offline(installed: Installed, tmp_path: Path) -> 
 def test_serve_post_report_round_trip(installed: Installed, tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = installed.env(home)
-    server = subprocess.Popen(
-        [str(installed.script), "serve", "--port", "0"],
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
-    try:
-        assert server.stderr is not None
-        line = server.stderr.readline()
-        assert "ingest server on http://127.0.0.1:" in line, line
-        url = line.split("ingest server on ")[1].split()[0]
+    with serving(installed.script, tmp_path, env) as url:
         token = subprocess.run(
             [str(installed.script), "token"], capture_output=True, text=True, check=True, env=env
         ).stdout.strip()
@@ -150,16 +122,8 @@ def test_serve_post_report_round_trip(installed: Installed, tmp_path: Path) -> N
         assert reply.json()["events"][0]["cost_usd"] == pytest.approx(3.5)
         unauthorised = httpx.post(f"{url}/v1/usage", json=event, timeout=30)
         assert unauthorised.status_code == 401
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
-    assert server.returncode == 0
-    report = subprocess.run(
-        [str(installed.script), "report", "--by", "project", "--format", "json"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
+    report = run_cli(
+        installed.script, "report", "--by", "project", "--format", "json", cwd=tmp_path, env=env
     )
     assert report.returncode == 0, report.stderr
     rows = json.loads(report.stdout)["rows"]

@@ -4,6 +4,8 @@ It answers like the real APIs do (same JSON and SSE shapes, ids, request-id head
 deterministic content, remembers every request it got, and can be told what to answer next
 (``push``). Runs uvicorn on a background thread ("spendtray-http" runner), or as a process:
 ``python fake_llm_upstream.py`` prints its URL and serves until killed (the bench uses that).
+Model ids, usage blocks and SSE framing are tests/sharedkit.py's, the same the client tests'
+fake upstream sends.
 """
 
 from __future__ import annotations
@@ -26,29 +28,20 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT / "app") not in sys.path:
-    sys.path.insert(0, str(ROOT / "app"))
+for folder in (ROOT / "app", ROOT / "tests"):  # also when run as a script (the bench)
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
+from sharedkit import (  # noqa: E402
+    ANTHROPIC_FINAL_OUTPUT,
+    ANTHROPIC_MODEL,
+    ANTHROPIC_START_USAGE,
+    CHAT_USAGE,
+    OPENAI_MODEL,
+    sse,
+)
 from spendtray.server.runner import ServerRunner  # noqa: E402
 
-OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
-ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
-CHAT_USAGE = {
-    "prompt_tokens": 1200,
-    "completion_tokens": 85,
-    "total_tokens": 1285,
-    "prompt_tokens_details": {"cached_tokens": 1024, "audio_tokens": 0},
-    "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
-}
-ANTHROPIC_START_USAGE = {
-    "input_tokens": 2000,
-    "cache_creation_input_tokens": 2000,
-    "cache_read_input_tokens": 6000,
-    "cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 1000},
-    "output_tokens": 1,
-    "service_tier": "standard",
-}
-ANTHROPIC_FINAL_OUTPUT = 500
 WORDS = ["Hello", " from", " the", " fake", " upstream", "."]
 
 
@@ -71,16 +64,6 @@ class Received:
 
 
 Reply = Callable[[Received], Response]
-
-
-def sse(events: list[tuple[str | None, Any]]) -> list[bytes]:
-    """One SSE frame per (event name, payload); payload "[DONE]" is sent as is."""
-    frames = []
-    for name, payload in events:
-        data = payload if isinstance(payload, str) else json.dumps(payload)
-        head = f"event: {name}\n" if name else ""
-        frames.append(f"{head}data: {data}\n\n".encode())
-    return frames
 
 
 def chat_completion(n: int, model: str = OPENAI_MODEL) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sharedkit import spawn_spendtray, wait_healthy
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,23 +34,10 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "spendtray", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    child = spawn_spendtray("serve", "--port", str(port), env=env, stdout=subprocess.DEVNULL)
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
+        wait_healthy(url)
         token = (home / "token").read_text().strip()
         acked: list[str] = []
         lock = threading.Lock()
