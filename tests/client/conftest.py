@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from client_upstream import Upstream, start_upstream
+from clientkit import running_app
 
-from spendtray.app_headless import build_core
 from spendtray.client.recorder import default_recorder, replace_default
 from spendtray.client.settings import ClientSettings
-from spendtray.config import load_settings
 from spendtray.core import Core
 
 
@@ -59,34 +56,3 @@ def tracked_app(
     monkeypatch.setenv("SPENDTRAY_PORT", str(httpx.URL(shared_core.url).port))
     reset_client()
     return shared_core
-
-
-@contextmanager
-def running_app(home: Path, port: int) -> Iterator[Core]:
-    core = build_core(load_settings(home=home, port=port), warm_tokenizers=False)
-    core.start_background()
-    try:
-        yield core
-    finally:
-        core.stop()
-
-
-def stored(core: Core, **filters: str) -> list[dict[str, Any]]:
-    with httpx.Client(base_url=core.url, headers={"Authorization": f"Bearer {core.token}"}) as c:
-        answer = c.get("/v1/usage", params={"limit": "1000", **filters})
-        answer.raise_for_status()
-        return list(answer.json()["events"])
-
-
-def spool_files(home: Path) -> list[Path]:
-    folder = home / "spool"
-    return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-
-
-def spooled_events(home: Path) -> list[dict[str, Any]]:
-    events = []
-    for path in spool_files(home):
-        for line in path.read_bytes().splitlines():
-            if line.strip():
-                events.append(json.loads(line))
-    return events

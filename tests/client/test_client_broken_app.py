@@ -15,9 +15,9 @@ import openai
 import pytest
 from client_sinks import sink
 from client_upstream import API_KEY, COMPLETION_SECRET, PROMPT_SECRET, Upstream
+from clientkit import spool_files, spooled_events
 
 import spendtray.client as st
-from conftest import spool_files, spooled_events
 
 MESSAGES: list[dict[str, str]] = [{"role": "user", "content": PROMPT_SECRET}]
 CALLS = 6

@@ -24,9 +24,9 @@ from client_upstream import (
     anthropic_body,
     openai_chat_body,
 )
+from clientkit import stored
 
 import spendtray.client as st
-from conftest import stored
 from spendtray.core import Core
 
 MESSAGES: Any = [{"role": "user", "content": "hello"}]

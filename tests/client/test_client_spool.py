@@ -16,9 +16,9 @@ import openai
 import pytest
 from client_sinks import free_port
 from client_upstream import API_KEY, COMPLETION_SECRET, PROMPT_SECRET, Upstream
+from clientkit import running_app, spool_files, spooled_events, stored
 
 import spendtray.client as st
-from conftest import running_app, spool_files, spooled_events, stored
 from spendtray.client.recorder import Recorder
 from spendtray.client.settings import ClientSettings
 

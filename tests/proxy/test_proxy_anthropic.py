@@ -12,8 +12,8 @@ from fake_llm_upstream import (
     anthropic_events,
     anthropic_message,
 )
+from proxykit import ANTHROPIC_KEY
 
-from conftest import ANTHROPIC_KEY
 from spendtray.core import Core
 
 Events = Callable[[str, int], list[dict[str, Any]]]

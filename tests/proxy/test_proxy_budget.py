@@ -13,8 +13,8 @@ import httpx
 import openai
 import pytest
 from fake_llm_upstream import CHAT_USAGE, FakeUpstream, chat_chunks
+from proxykit import ANTHROPIC_KEY, OPENAI_KEY, api, start_core, wait_events, write_config
 
-from conftest import ANTHROPIC_KEY, OPENAI_KEY, api, start_core, wait_events, write_config
 from spendtray.core import Core
 
 Events = Callable[[str, int], list[dict[str, Any]]]

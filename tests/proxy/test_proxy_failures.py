@@ -18,9 +18,9 @@ import httpx
 import openai
 import pytest
 from fake_llm_upstream import ANTHROPIC_START_USAGE, FakeUpstream, anthropic_events, sse
+from proxykit import ANTHROPIC_KEY, OPENAI_KEY, start_core, wait_events, write_config
 from starlette.responses import Response, StreamingResponse
 
-from conftest import ANTHROPIC_KEY, OPENAI_KEY, start_core, wait_events, write_config
 from spendtray.core import Core
 
 Events = Callable[[str, int], list[dict[str, Any]]]

@@ -19,9 +19,9 @@ from fake_llm_upstream import (
     chat_chunks,
     chat_completion,
 )
+from proxykit import OPENAI_KEY
 from starlette.responses import Response
 
-from conftest import OPENAI_KEY
 from spendtray.core import Core
 
 Events = Callable[[str, int], list[dict[str, Any]]]
