@@ -15,11 +15,14 @@ import sys
 import threading
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from sharedkit import spawn_spendtray, wait_healthy
+from spendtray.store.reader import Filters, Reader
+from spendtray.store.writer import Writer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,11 +78,24 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
-    conn = sqlite3.connect(home / "spendtray.db")
+    db_path = home / "spendtray.db"
+    conn = sqlite3.connect(db_path)
     stored = {row[0] for row in conn.execute("SELECT request_id FROM events")}
-    rolled = conn.execute("SELECT sum(calls) FROM rollup").fetchone()[0]
     conn.close()
     missing = set(acked) - stored
     assert not missing, f"{len(missing)} acknowledged events lost"
     assert len(acked) >= 2000
-    assert rolled == len(stored)  # rollups commit atomically with their events
+    # Summaries count every stored event, folded into the rollups or not ...
+    reader = Reader(db_path, ZoneInfo("UTC"))
+    assert reader.count() == len(stored)
+    assert reader.summary("project", Filters()).total.calls == len(stored)
+    reader.close()
+    # ... and the next writer folds what the killed one left unfolded.
+    writer = Writer(db_path)
+    writer.start()
+    writer.stop()
+    conn = sqlite3.connect(db_path)
+    rolled = conn.execute("SELECT sum(calls) FROM rollup").fetchone()[0]
+    by_dim = conn.execute("SELECT sum(calls) FROM rollup_dim WHERE dim = 'total'").fetchone()[0]
+    conn.close()
+    assert rolled == by_dim == len(stored)

@@ -63,12 +63,7 @@ class RunawayDetector:
         if cached is not None:
             return cached
         start = end - int(rule.history.total_seconds()) // BUCKET_SECONDS * BUCKET_SECONDS
-        rows = self.reader.conn().execute(
-            "SELECT bucket, sum(cost_nanos) FROM rollup "
-            "WHERE bucket >= ? AND bucket < ? AND project = ? GROUP BY bucket",
-            (start, end, project),
-        )
-        per_bucket = dict(rows.fetchall())
+        per_bucket = self.reader.cost_per_bucket(project, start, end)
         values = [int(per_bucket.get(b, 0)) for b in range(start, end, BUCKET_SECONDS)]
         scale = rule.window.total_seconds() / BUCKET_SECONDS
         usual = round(_median(values) * scale)

@@ -3,17 +3,20 @@ read-only connection (WAL lets readers run beside the writer).
 
 Summaries add whole quarter-hour rollup buckets and read raw events only for the partial
 buckets at the edges of the requested range, so their cost grows with the number of buckets
-and keys, not with the number of events.
+and keys, not with the number of events. The few events stored since the last rollup fold
+(``store.fold``) are added from the events table, in the same read snapshot.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from spendtray.money import usd_json
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
+from spendtray.store.fold import BUCKET_SQL, EVENT_SUMS, folded_through
 from spendtray.store.rows import SUM_FIELDS
 from spendtray.store.timebuckets import TIME_GROUPS, ranges
 
@@ -119,27 +123,60 @@ class Reader:
 
     # -- summaries -----------------------------------------------------------------------
 
-    def _bounds(self) -> tuple[dt.datetime, dt.datetime] | None:
-        row = (
-            self.conn()
-            .execute("SELECT min(bucket), max(bucket) FROM rollup_dim WHERE dim = 'total'")
-            .fetchone()
-        )
-        if row is None or row[0] is None:
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: the rollups, the folded id and the events agree."""
+        conn = self.conn()
+        if conn.in_transaction:  # the caller holds a snapshot already
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _unfolded(conn: sqlite3.Connection) -> int | None:
+        """The folded id when events above it exist, else None (nothing to add)."""
+        folded = folded_through(conn)
+        newest = conn.execute("SELECT max(id) FROM events").fetchone()[0]
+        return folded if newest is not None and newest > folded else None
+
+    @staticmethod
+    def _bounds(conn: sqlite3.Connection, folded: int | None) -> tuple[int, int] | None:
+        """First and last stored bucket start, epoch seconds."""
+        lo, hi = conn.execute(
+            "SELECT min(bucket), max(bucket) FROM rollup_dim WHERE dim = 'total'"
+        ).fetchone()
+        if folded is not None:
+            # NOT INDEXED: only the id range, whatever the planner thinks of the ts index.
+            new_lo, new_hi = conn.execute(
+                f"SELECT min({BUCKET_SQL}), max({BUCKET_SQL}) FROM events NOT INDEXED WHERE id > ?",
+                (folded,),
+            ).fetchone()
+            if new_lo is not None:
+                lo = new_lo if lo is None else min(lo, new_lo)
+                hi = new_hi if hi is None else max(hi, new_hi)
+        if lo is None:
             return None
-        lo = dt.datetime.fromtimestamp(row[0], dt.UTC)
-        hi = dt.datetime.fromtimestamp(row[1] + BUCKET_SECONDS, dt.UTC)
-        return lo, hi
+        return int(lo), int(hi)
 
     def summary(self, group_by: str, filters: Filters, zone: ZoneInfo | None = None) -> Summary:
         if group_by not in GROUPS:
             raise QueryError("group_by", f"must be one of {', '.join(GROUPS)}")
-        zone = zone or self.zone
-        bounds = self._bounds()
+        with self.snapshot() as conn:
+            return self._summary(conn, group_by, filters, zone or self.zone)
+
+    def _summary(
+        self, conn: sqlite3.Connection, group_by: str, filters: Filters, zone: ZoneInfo
+    ) -> Summary:
+        folded = self._unfolded(conn)
+        bounds = self._bounds(conn, folded)
         if bounds is None:
             return Summary(group_by, [])
-        since = filters.since or bounds[0]
-        until = filters.until or bounds[1]
+        since = filters.since or dt.datetime.fromtimestamp(bounds[0], dt.UTC)
+        until = filters.until or dt.datetime.fromtimestamp(bounds[1] + BUCKET_SECONDS, dt.UTC)
         if since >= until:
             return Summary(group_by, [])
         if group_by in TIME_GROUPS:
@@ -153,8 +190,16 @@ class Reader:
         acc: dict[str, SummaryRow] = {}
         where, args = filters.dimension_sql()
         key_col = "" if group_by in TIME_GROUPS else group_by
+        unfolded: list[tuple[Any, ...]] = []
+        if folded is not None:
+            key = key_col or "''"
+            unfolded = conn.execute(
+                f"SELECT {BUCKET_SQL} AS b, {key}, {EVENT_SUMS} FROM events NOT INDEXED "
+                f"WHERE id > ? AND {where} GROUP BY b, {key}",
+                [folded, *args],
+            ).fetchall()
         for key, lo, hi in periods:
-            self._sum_range(acc, key, lo, hi, key_col, where, args)
+            self._sum_range(conn, acc, key, lo, hi, key_col, where, args, unfolded)
         rows = list(acc.values())
         if group_by in TIME_GROUPS:
             order = {key: i for i, (key, _, _) in enumerate(periods)}
@@ -168,6 +213,7 @@ class Reader:
 
     def _sum_range(
         self,
+        conn: sqlite3.Connection,
         acc: dict[str, SummaryRow],
         period_key: str,
         lo: dt.datetime,
@@ -175,8 +221,8 @@ class Reader:
         key_col: str,
         where: str,
         args: list[Any],
+        unfolded: list[tuple[Any, ...]],
     ) -> None:
-        conn = self.conn()
         lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
         full_lo = -(-lo_s // BUCKET_SECONDS) * BUCKET_SECONDS
         full_hi = hi_s // BUCKET_SECONDS * BUCKET_SECONDS
@@ -184,35 +230,34 @@ class Reader:
         group = f" GROUP BY {key_col}" if key_col else ""
         sums = ", ".join(f"sum({f})" for f in SUM_FIELDS)
         parts: list[tuple[str, list[Any]]] = []
+        found: list[tuple[Any, ...]] = []
         if full_lo < full_hi:
             parts.append(self._rollup_query(key_col, where, args, full_lo, full_hi, sums))
             edges = [(lo_s * 1000, full_lo * 1000), (full_hi * 1000, hi_s * 1000)]
+            # Whole buckets hold folded events in the rollups; add the unfolded ones.
+            found.extend(row[1:] for row in unfolded if full_lo <= row[0] < full_hi)
         else:
             edges = [(lo_s * 1000, hi_s * 1000)]
         # Raw events in partial buckets at the edges (at most 15 minutes each side).
-        event_sums = (
-            "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
-            "sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost_nanos, 0)), "
-            "sum(1 - priced)"
-        )
         for a, b in edges:
             if a < b:
                 parts.append(
                     (
-                        f"SELECT {select_key}{event_sums} FROM events "
+                        f"SELECT {select_key}{EVENT_SUMS} FROM events "
                         f"WHERE ts >= ? AND ts < ? AND {where}{group}",
                         [a, b, *args],
                     )
                 )
         for sql, params in parts:
-            for row in conn.execute(sql, params):
-                if row[1] is None:
-                    continue
-                key = period_key if not key_col else (row[0] if row[0] is not None else "")
-                target = acc.get(key)
-                if target is None:
-                    target = acc[key] = SummaryRow(key=key)
-                target.add(tuple(row[1:]))
+            found.extend(conn.execute(sql, params))
+        for row in found:
+            if row[1] is None:
+                continue
+            key = period_key if not key_col else (row[0] if row[0] is not None else "")
+            target = acc.get(key)
+            if target is None:
+                target = acc[key] = SummaryRow(key=key)
+            target.add(tuple(row[1:]))
 
     @staticmethod
     def _rollup_query(
@@ -297,12 +342,39 @@ class Reader:
         ]
 
     def count(self) -> int:
-        row = (
-            self.conn()
-            .execute("SELECT coalesce(sum(calls), 0) FROM rollup_dim WHERE dim = 'total'")
-            .fetchone()
-        )
-        return int(row[0])
+        """How many events are stored."""
+        with self.snapshot() as conn:
+            row = conn.execute(
+                "SELECT coalesce(sum(calls), 0) FROM rollup_dim WHERE dim = 'total'"
+            ).fetchone()
+            folded = self._unfolded(conn)
+            extra = 0
+            if folded is not None:
+                extra = conn.execute(
+                    "SELECT count(*) FROM events NOT INDEXED WHERE id > ?", (folded,)
+                ).fetchone()[0]
+        return int(row[0]) + int(extra)
+
+    def cost_per_bucket(self, project: str, start: int, end: int) -> dict[int, int]:
+        """Cost in nano-dollars per quarter-hour bucket in [start, end) (epoch seconds)."""
+        with self.snapshot() as conn:
+            per_bucket = dict(
+                conn.execute(
+                    "SELECT bucket, sum(cost_nanos) FROM rollup "
+                    "WHERE bucket >= ? AND bucket < ? AND project = ? GROUP BY bucket",
+                    (start, end, project),
+                ).fetchall()
+            )
+            folded = self._unfolded(conn)
+            if folded is not None:
+                for bucket, nanos in conn.execute(
+                    f"SELECT {BUCKET_SQL} AS b, sum(coalesce(cost_nanos, 0)) FROM events "
+                    "NOT INDEXED WHERE id > ? AND project = ? GROUP BY b",
+                    (folded, project),
+                ):
+                    if start <= bucket < end:
+                        per_bucket[bucket] = per_bucket.get(bucket, 0) + nanos
+        return {int(b): int(n) for b, n in per_bucket.items()}
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -8,6 +8,9 @@ grows with load instead of paying one commit per request.
 
 Idempotency lives here because only the writer sees every row: a ``request_id`` already stored
 is not stored twice; the copy with more tokens is kept (rollups adjusted by the difference).
+
+An ingest transaction inserts event rows only; the writer thread folds them into the rollup
+tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -23,16 +27,20 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from spendtray.store.checkpointer import Checkpointer
 from spendtray.store.db import open_for_writing
+from spendtray.store.fold import DIMS, fold, folded_through
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, SUM_FIELDS, EventRow
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH_ROWS = 20_000
+# Rollups are folded (store.fold) this often, or sooner once this many events wait.
+FOLD_SECONDS = 0.25
+FOLD_EVENTS = 2_000
 _PLACEHOLDERS = ", ".join("?" * len(EVENT_COLUMNS))
 _INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_PLACEHOLDERS})"
 _UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
-_DIMS = ("project", "model", "provider", "agent", "source")
 
 
 def _upsert(table: str, keys: tuple[str, ...]) -> str:
@@ -45,7 +53,7 @@ def _upsert(table: str, keys: tuple[str, ...]) -> str:
     )
 
 
-_ROLLUP_UPSERT = _upsert("rollup", ("bucket", *_DIMS))
+_ROLLUP_UPSERT = _upsert("rollup", ("bucket", *DIMS))
 _DIM_UPSERT = _upsert("rollup_dim", ("dim", "bucket", "key"))
 
 
@@ -74,6 +82,7 @@ class _Job:
 
 
 _STOP = object()
+_FOLD = object()
 
 
 class Writer:
@@ -92,6 +101,10 @@ class Writer:
         # callers (the server's event loop) take turns through this lock.
         self._tx_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._unfolded = 0  # events this writer committed that the rollups do not include yet
+        self._unfolded_since = 0.0
+        self._fold_asked = False
+        self._checkpointer = Checkpointer(db_path)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -152,10 +165,18 @@ class Writer:
             return
         conn = db.conn
         self._conn = conn
+        # Events a killed process committed but never folded.
+        self._fold()
+        self._checkpointer.start()
         self._ready.set()
         stopping = False
         while not stopping:
-            first = self._queue.get()
+            try:
+                first = self._queue.get(timeout=FOLD_SECONDS)
+            except queue.Empty:
+                if self._fold_due():
+                    self._fold()
+                continue
             items: list[object] = [first]
             n_rows = len(first.rows) if isinstance(first, _Job) else 0
             while n_rows < MAX_BATCH_ROWS:
@@ -168,9 +189,12 @@ class Writer:
                     n_rows += len(item.rows)
             jobs: list[_Job] = []
             calls: list[tuple[Callable[[Database], object], Future[object]]] = []
+            fold_asked = False
             for item in items:
                 if item is _STOP:
                     stopping = True
+                elif item is _FOLD:
+                    fold_asked = True
                 elif isinstance(item, _Job):
                     jobs.append(item)
                 elif isinstance(item, tuple):
@@ -192,12 +216,42 @@ class Writer:
                     future.set_exception(exc)
                 else:
                     future.set_result(value)
+            if fold_asked or self._fold_due():
+                self._fold()
+        self._checkpointer.stop()
+        self._fold()
         with self._tx_lock:
             self._conn = None
             try:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 conn.close()
+
+    def _fold_due(self) -> bool:
+        unfolded = self._unfolded
+        return unfolded >= FOLD_EVENTS or (
+            unfolded > 0 and time.monotonic() - self._unfolded_since >= FOLD_SECONDS
+        )
+
+    def _fold(self) -> None:
+        """Bring the rollups up to date in one transaction (writer thread)."""
+        with self._tx_lock:
+            conn = self._conn
+            if conn is None:
+                return
+            self._fold_asked = False
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                fold(conn)
+                conn.execute("COMMIT")
+            except Exception:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                # Nothing is lost: readers add unfolded events themselves; the next fold retries.
+                log.exception("folding new events into the rollups failed")
+                return
+            self._unfolded = 0
+        self._checkpointer.poke()
 
     def _transact(self, jobs: list[_Job]) -> tuple[list[list[WriteOutcome]], CommitInfo]:
         """One transaction for ``jobs``; returns after COMMIT, raises after ROLLBACK."""
@@ -219,6 +273,15 @@ class Writer:
                     conn.execute("ROLLBACK")
                 self._next_id = first_id
                 raise
+            if info.stored and not self._unfolded:
+                self._unfolded_since = time.monotonic()
+            self._unfolded += info.stored
+            ask = self._unfolded >= FOLD_EVENTS and not self._fold_asked
+            if ask:
+                self._fold_asked = True
+        if ask and threading.current_thread() is not self._thread:
+            self._queue.put(_FOLD)  # the writer thread folds; this thread answers HTTP
+        self._checkpointer.poke()
         return outcomes, info
 
     def _notify(self, info: CommitInfo) -> None:
@@ -271,34 +334,21 @@ class Writer:
                     existing[rid] = (int(event_id), int(total), None)
         inserts: list[list[object]] = []
         pending_new: dict[str, list[object]] = {}  # request_id -> values inserted this batch
-        rollup: dict[tuple[int, str, str, str, str, str], list[int]] = {}
         replaced: list[tuple[int, EventRow]] = []
         outcomes: list[list[WriteOutcome]] = []
         stored = dups = 0
         projects: set[str] = set()
         newest = 0
-
-        def add_rollup(row: EventRow, sign: int) -> None:
-            key = row.rollup_key()
-            acc = rollup.get(key)
-            values = row.rollup_values()
-            if acc is None:
-                rollup[key] = [sign * v for v in values]
-            else:
-                for i, v in enumerate(values):
-                    acc[i] += sign * v
-
+        next_id = self._next_id
+        project_at, ts_at = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
         for job in jobs:
             job_out: list[WriteOutcome] = []
             for row in job.rows:
                 rid = row.request_id
                 if rid is not None and rid in pending_new:
                     values = pending_new[rid]
-                    old = EventRow(values)
-                    if row.total_tokens > old.total_tokens:
-                        add_rollup(old, -1)
-                        values[1:] = row.values[1:]
-                        add_rollup(row, +1)
+                    if row.total_tokens > EventRow(values).total_tokens:
+                        values[1:] = row.values[1:]  # not folded yet: the rollups see the final row
                     job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
                     dups += 1
                     continue
@@ -311,43 +361,60 @@ class Writer:
                     dups += 1
                     continue
                 values = list(row.values)
-                values[0] = self._next_id
-                self._next_id += 1
+                values[0] = next_id
                 inserts.append(values)
                 if rid is not None:
                     pending_new[rid] = values
-                add_rollup(EventRow(values), +1)
-                job_out.append(WriteOutcome(int(values[0]), False))  # type: ignore[call-overload]
+                job_out.append(WriteOutcome(next_id, False))
+                next_id += 1
                 stored += 1
-                projects.add(str(values[COLUMN_INDEX["project"]]))
-                newest = max(newest, int(values[COLUMN_INDEX["ts"]]))  # type: ignore[call-overload]
+                projects.add(str(values[project_at]))
+                ts = values[ts_at]
+                if isinstance(ts, int) and ts > newest:
+                    newest = ts
             outcomes.append(job_out)
+        self._next_id = next_id
         if inserts:
             conn.executemany(_INSERT, inserts)
+        if replaced:
+            self._replace(conn, replaced, projects)
+        return outcomes, CommitInfo(stored, dups, frozenset(projects), newest)
+
+    @staticmethod
+    def _replace(
+        conn: sqlite3.Connection, replaced: list[tuple[int, EventRow]], projects: set[str]
+    ) -> None:
+        """Rewrite stored rows in place with a bigger copy; rows the rollups already include
+        are taken out of them and the new values put in, in this same transaction."""
+        folded = folded_through(conn)
+        rollup: dict[tuple[int, str, str, str, str, str], list[int]] = {}
+
+        def add_rollup(row: EventRow, sign: int) -> None:
+            acc = rollup.setdefault(row.rollup_key(), [0] * len(SUM_FIELDS))
+            for i, v in enumerate(row.rollup_values()):
+                acc[i] += sign * v
+
         for event_id, row in replaced:
-            old_values = conn.execute(
-                f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,)
-            ).fetchone()
-            add_rollup(EventRow(list(old_values)), -1)
-            add_rollup(row, +1)
+            if event_id <= folded:
+                old_values = conn.execute(
+                    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,)
+                ).fetchone()
+                add_rollup(EventRow(list(old_values)), -1)
+                add_rollup(row, +1)
             conn.execute(_UPDATE, [*row.values[1:], event_id])
             projects.add(str(row.get("project")))
-        if rollup:
-            conn.executemany(_ROLLUP_UPSERT, [(*key, *values) for key, values in rollup.items()])
-            dims: dict[tuple[str, int, str], list[int]] = {}
-            for (bucket, *names), sums in rollup.items():
-                keys = [(dim, bucket, str(name)) for dim, name in zip(_DIMS, names, strict=True)]
-                keys.append(("total", bucket, ""))
-                for dim_key in keys:
-                    acc = dims.get(dim_key)
-                    if acc is None:
-                        dims[dim_key] = list(sums)
-                    else:
-                        for i, v in enumerate(sums):
-                            acc[i] += v
-            conn.executemany(_DIM_UPSERT, [(*key, *values) for key, values in dims.items()])
-            if any(min(values) < 0 for values in rollup.values()):
-                # A replaced duplicate moved to another bucket/key and left an empty row.
-                conn.execute("DELETE FROM rollup WHERE calls <= 0")
-                conn.execute("DELETE FROM rollup_dim WHERE calls <= 0")
-        return outcomes, CommitInfo(stored, dups, frozenset(projects), newest)
+        if not rollup:
+            return
+        conn.executemany(_ROLLUP_UPSERT, [(*key, *values) for key, values in rollup.items()])
+        dims: dict[tuple[str, int, str], list[int]] = {}
+        for (bucket, *names), sums in rollup.items():
+            keys = [(dim, bucket, str(name)) for dim, name in zip(DIMS, names, strict=True)]
+            keys.append(("total", bucket, ""))
+            for dim_key in keys:
+                acc = dims.setdefault(dim_key, [0] * len(SUM_FIELDS))
+                for i, v in enumerate(sums):
+                    acc[i] += v
+        conn.executemany(_DIM_UPSERT, [(*key, *values) for key, values in dims.items()])
+        # A replaced row that moved to another bucket or key can leave an empty row behind.
+        conn.execute("DELETE FROM rollup WHERE calls <= 0")
+        conn.execute("DELETE FROM rollup_dim WHERE calls <= 0")

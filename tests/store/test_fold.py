@@ -1,0 +1,171 @@
+"""Deferred rollups: summaries are exact before and after a fold, and a fold leaves the rollup
+tables equal to rollups rebuilt from scratch out of the stored events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spendtray.config import load_settings
+from spendtray.core import Core
+from spendtray.ingest.service import IngestService
+from spendtray.store.fold import FOLDED_KEY, fold
+from spendtray.store.reader import Filters, Reader
+from spendtray.store.writer import Writer
+
+UTC = ZoneInfo("UTC")
+BASE = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
+NOW = BASE + dt.timedelta(days=40)
+SUMS = (
+    "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+    "sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost_nanos, 0)), "
+    "sum(1 - priced)"
+)
+
+
+def _events(rng: random.Random, n: int, rids: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(n):
+        event: dict[str, Any] = {
+            "model": rng.choice(["gpt-4o", "claude-sonnet-4-5", "no-such-model-x"]),
+            "project": rng.choice(["a", "b", "c"]),
+            "agent": rng.choice([None, "coder"]),
+            "input_tokens": rng.randint(0, 50_000),
+            "output_tokens": rng.randint(0, 5_000),
+            "timestamp": (BASE + dt.timedelta(seconds=rng.randint(0, 20 * 86400))).isoformat(),
+        }
+        if rng.random() < 0.2:
+            # Sometimes a request id seen before: a duplicate, kept when it is bigger.
+            event["request_id"] = rng.choice(rids) if rids and rng.random() < 0.5 else None
+            if event["request_id"] is None:
+                event["request_id"] = f"r{len(rids)}"
+                rids.append(event["request_id"])
+        out.append(event)
+    return out
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    core = Core(load_settings(home=tmp_path / "home", port=0), clock=lambda: NOW)
+    core.start_store()
+    yield core.settings.db_path, core.writer, core.service, core.reader
+    core.stop()
+
+
+def _rebuilt(db_path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """The rollup tables as they are, and as rebuilt from every stored event."""
+    conn = sqlite3.connect(db_path)
+    bucket = "(ts / 1000) / 900 * 900"
+    want = set(
+        conn.execute(
+            f"SELECT {bucket}, project, model, provider, agent, source, {SUMS} FROM events "
+            "GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+    )
+    have = set(conn.execute("SELECT * FROM rollup"))
+    want_dims: set[tuple[Any, ...]] = set()
+    for dim in ("project", "model", "provider", "agent", "source"):
+        want_dims |= set(
+            conn.execute(f"SELECT '{dim}', {bucket}, {dim}, {SUMS} FROM events GROUP BY 2, 3")
+        )
+    want_dims |= set(conn.execute(f"SELECT 'total', {bucket}, '', {SUMS} FROM events GROUP BY 2"))
+    have_dims = set(conn.execute("SELECT * FROM rollup_dim"))
+    conn.close()
+    return have | {("dims",)} | have_dims, want | {("dims",)} | want_dims
+
+
+def _raw(db_path: Path, group: str, project: str | None) -> dict[str, tuple[int, int]]:
+    conn = sqlite3.connect(db_path)
+    where, args = ("WHERE project = ?", [project]) if project else ("", [])
+    rows = conn.execute(
+        f"SELECT {group}, count(*), sum(coalesce(cost_nanos, 0)) FROM events {where} "
+        f"GROUP BY {group}",
+        args,
+    ).fetchall()
+    conn.close()
+    return {str(k): (int(n), int(c)) for k, n, c in rows}
+
+
+def _summarised(reader: Reader, group: str, project: str | None) -> dict[str, tuple[int, int]]:
+    summary = reader.summary(group, Filters(project=project))
+    return {r.key: (r.calls, r.cost_nanos) for r in summary.rows if r.calls}
+
+
+def _folded(db_path: Path) -> int:
+    conn = sqlite3.connect(db_path)
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (FOLDED_KEY,)).fetchone()
+    conn.close()
+    return int(row[0])
+
+
+def test_summaries_are_exact_folded_or_not(store: Any) -> None:
+    db_path, writer, service, reader = store
+    rng = random.Random(7)
+    rids: list[str] = []
+    for round_ in range(6):
+        rows, _ = service.prepare(_events(rng, 400, rids))
+        writer.write_direct([rows])  # the server's path: nothing folded by the commit itself
+        for group in ("project", "model", "agent"):
+            for project in (None, "b"):
+                assert _summarised(reader, group, project) == _raw(db_path, group, project)
+        assert reader.count() == _raw(db_path, "'x'", None)["x"][0]
+        if round_ % 2:
+            writer.call(lambda db: fold(db.conn))
+            have, want = _rebuilt(db_path)
+            assert have == want
+    assert _folded(db_path) > 0
+
+
+def test_replacing_a_folded_row_moves_it_in_the_rollups(store: Any) -> None:
+    db_path, writer, service, reader = store
+    small = {"model": "gpt-4o", "project": "a", "input_tokens": 10, "request_id": "x1"}
+    service.ingest([small])
+    writer.call(lambda db: fold(db.conn))
+    # The bigger copy arrives later, for another project and time: the old row is in the
+    # rollups, so they must lose it and gain the new one in the same transaction.
+    big = {
+        **small,
+        "project": "b",
+        "input_tokens": 5000,
+        "timestamp": (BASE + dt.timedelta(days=3)).isoformat(),
+    }
+    assert service.ingest([big]).duplicates == 1
+    have, want = _rebuilt(db_path)
+    assert have == want
+    assert _summarised(reader, "project", None) == {"b": _raw(db_path, "project", None)["b"]}
+    # And a replacement of a row not folded yet only rewrites the row.
+    service.ingest([{**small, "request_id": "x2"}])
+    service.ingest([{**big, "request_id": "x2", "project": "c"}])
+    assert _summarised(reader, "project", None) == _raw(db_path, "project", None)
+    writer.call(lambda db: fold(db.conn))
+    have, want = _rebuilt(db_path)
+    assert have == want
+
+
+def test_the_writer_folds_on_its_own_and_at_stop(store: Any, tmp_path: Path) -> None:
+    db_path, writer, service, reader = store
+    rng = random.Random(11)
+    service.ingest(_events(rng, 300, []))
+    deadline = time.monotonic() + 10
+    while _folded(db_path) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the writer thread folds a moment after the commit, by itself
+    assert _folded(db_path) == reader.conn().execute("SELECT max(id) FROM events").fetchone()[0]
+    # A second writer on the same file (a CLI import) adds events; they are folded by the
+    # time it stops, and the first writer's later events fold on top.
+    other = Writer(db_path)
+    other.start()
+    other_service = IngestService(service.prices, other, clock=lambda: NOW)
+    other_service.ingest(_events(rng, 200, []))
+    other.stop()
+    service.ingest(_events(rng, 200, []))
+    writer.call(lambda db: fold(db.conn))
+    have, want = _rebuilt(db_path)
+    assert have == want
+    assert reader.count() == _raw(db_path, "'x'", None)["x"][0] > 500
