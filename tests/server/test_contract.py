@@ -113,6 +113,24 @@ def test_malformed_bodies_are_400(client: httpx.Client, body: bytes, content_typ
     assert stored_count(client) == 0
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        # a pretty-printed document with a mistake is not taken for NDJSON
+        (b'{"model": "gpt-4o",\n "input_tokens": }\n', "not valid JSON"),
+        (b'{"model":"gpt-4o","input_tokens":NaN}', "not valid JSON"),
+        (b'{"model":"gpt-4o"} trailing', "not valid JSON"),
+        (b'{"model":"\xff\xfe"}', "not UTF-8"),
+        (b'{"model":"gpt-4o"}\n{"model":', "line 2 is not valid JSON"),
+    ],
+)
+def test_bad_json_is_named(client: httpx.Client, body: bytes, problem: str) -> None:
+    r = post(client, body, "application/json")
+    assert r.status_code == 400
+    assert problem in r.json()["error"]["message"]
+    assert stored_count(client) == 0
+
+
 def test_missing_or_wrong_token_is_401(core: Core) -> None:
     r = httpx.post(f"{core.url}/v1/usage", json=EVENT)
     assert r.status_code == 401 and "token" in r.json()["error"]["message"]

@@ -6,8 +6,9 @@ or NDJSON (one event per line).
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import orjson
 
 from spendtray.server.guard import ApiError
 
@@ -27,14 +28,27 @@ def _ndjson(body: bytes) -> list[Any]:
         if not line.strip():
             continue
         try:
-            events.append(json.loads(line))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            events.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
             raise ApiError(
                 400,
                 f"line {number} is not valid JSON: {exc}",
                 [{"index": len(events), "field": "(body)", "problem": f"line {number}: {exc}"}],
             ) from None
     return events
+
+
+def _ndjson_sent_as_json(body: bytes) -> list[Any] | None:
+    """NDJSON posted as application/json, or None when not even its first line is a JSON
+    document (then the error about the body as one document is the one to show)."""
+    if b"\n" not in body.strip():
+        return None
+    try:
+        return _ndjson(body)
+    except ApiError as exc:
+        if exc.details and exc.details[0]["index"] == 0:
+            return None
+        raise
 
 
 def decode_events(body: bytes, media_type: str) -> list[Any]:
@@ -44,14 +58,13 @@ def decode_events(body: bytes, media_type: str) -> list[Any]:
         events = _ndjson(body)
     else:
         try:
-            data = json.loads(body)
-        except json.JSONDecodeError as exc:
-            if exc.msg == "Extra data":
-                events = _ndjson(body)  # NDJSON sent as application/json
-            else:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            if "UTF-8" in exc.msg:
+                raise ApiError(400, "body is not UTF-8 text") from None
+            events = _ndjson_sent_as_json(body)
+            if events is None:
                 raise ApiError(400, f"body is not valid JSON: {exc}") from None
-        except UnicodeDecodeError:
-            raise ApiError(400, "body is not UTF-8 text") from None
         else:
             if isinstance(data, list):
                 events = data

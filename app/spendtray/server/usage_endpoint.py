@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spendtray.config import Settings
@@ -38,6 +38,7 @@ BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
 
 # Large batches are validated and priced off the event loop so small requests keep flowing.
 INLINE_EVENTS = 200
+_JSON = (b"content-type", b"application/json")
 
 
 class UsageEndpoint:
@@ -72,7 +73,17 @@ class UsageEndpoint:
         except Exception:
             log.exception("POST /v1/usage failed")
             status, payload = 500, error_body("internal error; see the spendtray log")
-        await JSONResponse(payload, status_code=status)(scope, receive, send)
+        # Encoded with orjson and sent straight to ``send``: the JSON encoding and the
+        # Response object were a tenth of a single-event POST.
+        body = orjson.dumps(payload)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-length", b"%d" % len(body)), _JSON],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     async def _ingest(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
         headers = scope_headers(scope["headers"])
