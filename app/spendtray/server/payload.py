@@ -62,9 +62,10 @@ def decode_events(body: bytes, media_type: str) -> list[Any]:
         except orjson.JSONDecodeError as exc:
             if "UTF-8" in exc.msg:
                 raise ApiError(400, "body is not UTF-8 text") from None
-            events = _ndjson_sent_as_json(body)
-            if events is None:
+            lines = _ndjson_sent_as_json(body)
+            if lines is None:
                 raise ApiError(400, f"body is not valid JSON: {exc}") from None
+            events = lines
         else:
             if isinstance(data, list):
                 events = data

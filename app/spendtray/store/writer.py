@@ -253,8 +253,10 @@ class Writer:
             self._unfolded = 0
         self._checkpointer.poke()
 
-    def _transact(self, jobs: list[_Job]) -> tuple[list[list[WriteOutcome]], CommitInfo]:
-        """One transaction for ``jobs``; returns after COMMIT, raises after ROLLBACK."""
+    def _transact(
+        self, batches: list[list[EventRow]]
+    ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
+        """One transaction for ``batches``; returns after COMMIT, raises after ROLLBACK."""
         with self._tx_lock:
             conn = self._conn
             if conn is None:
@@ -266,7 +268,7 @@ class Writer:
                 # transaction; the write lock is ours now, so the max id is stable.
                 top = conn.execute("SELECT max(id) FROM events").fetchone()[0]
                 self._next_id = max(self._next_id, int(top or 0) + 1)
-                outcomes, info = self._apply(conn, jobs)
+                outcomes, info = self._apply(conn, batches)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -293,7 +295,7 @@ class Writer:
 
     def _commit_jobs(self, jobs: list[_Job]) -> None:
         try:
-            outcomes, info = self._transact(jobs)
+            outcomes, info = self._transact([job.rows for job in jobs])
         except BaseException as exc:
             log.exception("store write failed; %d request(s) answered with an error", len(jobs))
             for job in jobs:
@@ -311,15 +313,14 @@ class Writer:
         arrived in one loop iteration right there is both faster and still one writer
         connection, one transaction at a time.
         """
-        jobs = [_Job(rows) for rows in batches]
-        outcomes, info = self._transact(jobs)
+        outcomes, info = self._transact(batches)
         self._notify(info)
         return outcomes
 
     def _apply(
-        self, conn: sqlite3.Connection, jobs: list[_Job]
+        self, conn: sqlite3.Connection, batches: list[list[EventRow]]
     ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
-        wanted = {row.request_id for job in jobs for row in job.rows if row.request_id}
+        wanted = {row.request_id for rows in batches for row in rows if row.request_id}
         existing: dict[str, tuple[int, int, EventRow | None]] = {}
         if wanted:
             ids = list(wanted)
@@ -341,9 +342,9 @@ class Writer:
         newest = 0
         next_id = self._next_id
         project_at, ts_at = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
-        for job in jobs:
+        for rows in batches:
             job_out: list[WriteOutcome] = []
-            for row in job.rows:
+            for row in rows:
                 rid = row.request_id
                 if rid is not None and rid in pending_new:
                     values = pending_new[rid]
