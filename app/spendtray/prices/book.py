@@ -5,8 +5,8 @@ the spellings from ``names.candidates``; its bundled catalogue, or the newer one
 ``spendtray prices update`` downloaded — see ``engine_data``). A model none of them knows
 raises ``UnknownModel`` with the reason; callers store such usage unpriced — never at $0 and
 never at a guessed price.
-Resolutions are cached, so the hot path (batch ingest) pays for a dictionary look-up and the
-arithmetic in ``calc``, not for genai-prices' catalogue search.
+Resolutions are cached, so the hot path (batch ingest, through ``price_at``) pays for one
+dictionary look-up and the arithmetic in ``calc``, not for genai-prices' catalogue search.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import json
 import threading
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 from functools import cached_property
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from genai_prices.types import (
     ModelInfo,
@@ -78,6 +79,15 @@ class ResolvedPrice:
         """The unit prices as compact JSON, as stored beside each event (computed once)."""
         return json.dumps(self.unit_prices_json(), separators=(",", ":"))
 
+    @cached_property
+    def stored_fields(self) -> tuple[str, str, str, str, str | None]:
+        """What each event priced with this stores beside its cost (computed once): price
+        model, price provider, unit prices, price source (with the variant applied), date."""
+        source = self.source
+        if self.price_context:
+            source = f"{source} ({self.price_context})"
+        return self.model_id, self.provider_id, self.unit_prices_text, source, self.price_date
+
 
 @dataclass(frozen=True)
 class _EngineMatch:
@@ -92,6 +102,22 @@ class _OverrideMatch:
 
 
 _Match = _EngineMatch | _OverrideMatch | str
+
+
+class _Timed(Enum):
+    """In price_at's day cache: this model's price changes within a day (off-peak hours)."""
+
+    BY_MINUTE = "by minute"
+
+
+_TIMED = _Timed.BY_MINUTE
+# A price_at cache entry: the price, UnknownModel's reason, or _TIMED.
+_Priced = ResolvedPrice | str | _Timed
+# model, provider, service tier, batch, UTC day or minute number
+_PriceKey = tuple[str, str | None, str | None, bool, int]
+_V = TypeVar("_V")
+_DAY_MS = 86_400_000
+_MINUTE_MS = 60_000
 
 
 def _price_context(service_tier: str | None, batch: bool) -> dict[str, str] | None:
@@ -127,6 +153,10 @@ class PriceBook:
         self._lock = threading.Lock()
         self._matches: dict[tuple[str, str | None], _Match] = {}
         self._resolved: dict[tuple[Any, ...], ResolvedPrice] = {}
+        # price_at's answers by (model, provider, service tier, batch, UTC day) — or minute,
+        # in _by_minute, for the models _TIMED marks.
+        self._by_day: dict[_PriceKey, _Priced] = {}
+        self._by_minute: dict[_PriceKey, ResolvedPrice | str] = {}
 
     @classmethod
     def load(
@@ -243,6 +273,60 @@ class PriceBook:
                 self._resolved.clear()
             self._resolved[cache_key] = resolved
         return resolved
+
+    def price_at(
+        self,
+        model: str,
+        provider: str | None,
+        when: dt.datetime,
+        when_ms: int,
+        service_tier: str | None = None,
+        batch: bool = False,
+    ) -> ResolvedPrice | str:
+        """``resolve`` for the ingest hot path: ``when_ms`` is ``when`` in epoch milliseconds,
+        and an unknown model gives ``UnknownModel``'s reason instead of raising it.
+
+        One look-up by a key built from what the event already has: ``resolve`` derives its
+        key from the datetime and the tier on every call, and an exception per unpriced event
+        costs more than pricing a priced one."""
+        if when.tzinfo is not dt.UTC:
+            # The day of a non-UTC datetime is its local day (resolve's key); keep to that.
+            return self._resolve_or_reason(model, provider, when, service_tier, batch)
+        key = (model, provider, service_tier, batch, when_ms // _DAY_MS)
+        hit = self._by_day.get(key)
+        if hit is None:
+            if self._timed(model, provider):
+                hit = _TIMED
+            else:
+                hit = self._resolve_or_reason(model, provider, when, service_tier, batch)
+            self._remember(self._by_day, key, hit)
+        if hit is not _TIMED:
+            return hit
+        key = (model, provider, service_tier, batch, when_ms // _MINUTE_MS)
+        priced = self._by_minute.get(key)
+        if priced is None:
+            priced = self._resolve_or_reason(model, provider, when, service_tier, batch)
+            self._remember(self._by_minute, key, priced)
+        return priced
+
+    def _resolve_or_reason(
+        self,
+        model: str,
+        provider: str | None,
+        when: dt.datetime,
+        service_tier: str | None,
+        batch: bool,
+    ) -> ResolvedPrice | str:
+        try:
+            return self.resolve(model, provider, when, service_tier, batch)
+        except UnknownModel as exc:
+            return exc.reason
+
+    def _remember(self, cache: dict[_PriceKey, _V], key: _PriceKey, value: _V) -> None:
+        with self._lock:
+            if len(cache) > 50_000:
+                cache.clear()
+            cache[key] = value
 
     def _timed(self, model: str, provider: str | None) -> bool:
         match = self._match(model, provider)

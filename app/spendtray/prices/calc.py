@@ -11,6 +11,7 @@ fees — and a test checks it against genai-prices to the nano-dollar over its w
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -23,7 +24,7 @@ NANOS_PER_USD = 10**9
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class TokenCounts:
     """Usage of one call in our canonical shape (SPEC §5): inputs and outputs are totals."""
 
@@ -34,6 +35,26 @@ class TokenCounts:
     cache_write_5m_tokens: int = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_5m_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> None:
+        # The generated frozen __init__ goes through object.__setattr__ per field (~0.6 µs a
+        # call, once per ingested event); the slot descriptors set the same slots in half that.
+        _set_input(self, input_tokens)
+        _set_output(self, output_tokens)
+        _set_cache_read(self, cache_read_tokens)
+        _set_cache_write(self, cache_write_tokens)
+        _set_cache_write_5m(self, cache_write_5m_tokens)
+        _set_cache_write_1h(self, cache_write_1h_tokens)
+        _set_reasoning(self, reasoning_tokens)
 
     def engine_usage(self) -> dict[str, int]:
         """The same usage under genai-prices' usage keys."""
@@ -48,6 +69,31 @@ class TokenCounts:
         }
 
 
+def _slot_setter(name: str) -> Callable[[TokenCounts, int], None]:
+    setter: Callable[[TokenCounts, int], None] = vars(TokenCounts)[name].__set__
+    return setter
+
+
+_set_input = _slot_setter("input_tokens")
+_set_output = _slot_setter("output_tokens")
+_set_cache_read = _slot_setter("cache_read_tokens")
+_set_cache_write = _slot_setter("cache_write_tokens")
+_set_cache_write_5m = _slot_setter("cache_write_5m_tokens")
+_set_cache_write_1h = _slot_setter("cache_write_1h_tokens")
+_set_reasoning = _slot_setter("reasoning_tokens")
+
+# genai-prices usage keys -> the TokenCounts attribute holding that count (engine_usage).
+_COUNT_ATTRIBUTES = {
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "cache_read_tokens": "cache_read_tokens",
+    "cache_write_tokens": "cache_write_tokens",
+    "cache_write_5m_tokens": "cache_write_5m_tokens",
+    "cache_write_1h_tokens": "cache_write_1h_tokens",
+    "output_reasoning_tokens": "reasoning_tokens",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Step:
     usage_key: str
@@ -56,6 +102,12 @@ class _Step:
     per: int
     descendants: tuple[int, ...]  # indexes of earlier steps whose leaves are carved out
     per_request: bool
+
+
+# One costing step: (TokenCounts attribute, or None when no count feeds it; per-request fee?;
+# genai-prices usage key; plan indexes of the steps carved out of it; base rate; tiers as
+# (start, rate), highest first). Rates are numerators over the plan's common denominator.
+_PlanStep = tuple[str | None, bool, str, tuple[int, ...], int, tuple[tuple[int, int], ...]]
 
 
 class PricingError(ValueError):
@@ -157,30 +209,53 @@ class CompiledPrice:
         self.__dict__["_rates"] = (denominator, rates)
         return denominator, rates
 
-    def cost_nanos(self, counts: TokenCounts) -> int:
-        usage = counts.engine_usage()
+    def _cost_plan(self) -> tuple[int, tuple[_PlanStep, ...]]:
+        """The steps that can cost anything, with each count's TokenCounts attribute resolved
+        once: costing then reads the counts directly instead of building a usage dict, and
+        skips catalogue units no TokenCounts field feeds (web searches…), whose leaf is
+        always 0."""
+        cached = self.__dict__.get("_plan")
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
         denominator, rates = self._exact_rates()
+        live: dict[int, int] = {}  # step index -> its index in the plan
+        plan: list[_PlanStep] = []
+        for index, (step, (_, options)) in enumerate(zip(self.steps, rates, strict=True)):
+            attribute = _COUNT_ATTRIBUTES.get(step.usage_key)
+            carved = tuple(live[j] for j in step.descendants if j in live)
+            if not step.per_request and attribute is None and not carved:
+                continue
+            live[index] = len(plan)
+            # Tiers highest first: the first one the prompt passes wins.
+            tiers = tuple(reversed(options[1:]))
+            plan.append((attribute, step.per_request, step.usage_key, carved, options[0][1], tiers))
+        self.__dict__["_plan"] = (denominator, tuple(plan))
+        return denominator, tuple(plan)
+
+    def cost_nanos(self, counts: TokenCounts) -> int:
+        denominator, plan = self._cost_plan()
         leaves: list[int] = []
         total = 0
-        for step, (_, options) in zip(self.steps, rates, strict=True):
-            if step.per_request:
+        prompt = counts.input_tokens
+        for attribute, per_request, usage_key, carved, base_rate, tiers in plan:
+            if per_request:
                 leaf = 1
             else:
-                reported = usage.get(step.usage_key, 0)
+                reported = getattr(counts, attribute) if attribute is not None else 0
                 leaf = reported
-                for j in step.descendants:
+                for j in carved:
                     leaf -= leaves[j]
                 if leaf < 0:
                     raise PricingError(
-                        f"usage for {step.usage_key} ({reported}) is smaller than its parts"
+                        f"usage for {usage_key} ({reported}) is smaller than its parts"
                     )
             leaves.append(leaf)
             if leaf == 0:
                 continue
-            rate = options[0][1]
+            rate = base_rate
             # Tiers are a cliff on the whole prompt: the highest tier the prompt passes wins.
-            for start, numerator in reversed(options[1:]):
-                if counts.input_tokens > start:
+            for start, numerator in tiers:
+                if prompt > start:
                     rate = numerator
                     break
             total += leaf * rate

@@ -1,0 +1,155 @@
+"""The ingest shortcuts in the price code answer exactly what the general code answers:
+``CompiledPrice.cost_nanos`` (a precomputed plan) against the costing it replaced, including
+the usages it refuses, and ``PriceBook.price_at`` (a cached look-up by day or minute) against
+``PriceBook.resolve``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from functools import partial
+from zoneinfo import ZoneInfo
+
+import pytest
+from genai_prices.data_snapshot import get_snapshot
+
+from spendtray.prices.book import PriceBook, ResolvedPrice, UnknownModel
+from spendtray.prices.calc import CompiledPrice, PricingError, TokenCounts
+
+WHEN = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+
+
+def reference_cost(compiled: CompiledPrice, counts: TokenCounts) -> int:
+    """The costing before the plan: every step, counts read through engine_usage()."""
+    usage = counts.engine_usage()
+    denominator, rates = compiled._exact_rates()
+    leaves: list[int] = []
+    total = 0
+    for step, (_, options) in zip(compiled.steps, rates, strict=True):
+        if step.per_request:
+            leaf = 1
+        else:
+            reported = usage.get(step.usage_key, 0)
+            leaf = reported
+            for j in step.descendants:
+                leaf -= leaves[j]
+            if leaf < 0:
+                raise PricingError(
+                    f"usage for {step.usage_key} ({reported}) is smaller than its parts"
+                )
+        leaves.append(leaf)
+        if leaf == 0:
+            continue
+        rate = options[0][1]
+        for start, numerator in reversed(options[1:]):
+            if counts.input_tokens > start:
+                rate = numerator
+                break
+        total += leaf * rate
+    quotient, remainder = divmod(total, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient
+
+
+def _outcome(cost: Callable[[TokenCounts], int], counts: TokenCounts) -> tuple[str, object]:
+    try:
+        return "cost", cost(counts)
+    except PricingError as exc:
+        return "refused", str(exc)
+
+
+def _counts(rng: random.Random) -> TokenCounts:
+    # Not only consistent usage: parts larger than their totals must be refused the same way.
+    def n() -> int:
+        return rng.choice([0, 0, 1, rng.randint(0, 5000), rng.randint(0, 400_000)])
+
+    return TokenCounts(n(), n(), n(), n(), n(), n(), n())
+
+
+def test_cost_plan_matches_the_step_by_step_costing_over_the_catalogue() -> None:
+    rng = random.Random(11)
+    costed = refused = 0
+    for provider in get_snapshot().providers:
+        for model in provider.models:
+            for context in (None, {"processing": "batch"}):
+                compiled = CompiledPrice(model.get_prices(WHEN, context))
+                # Prompts on either side of each tier's start, where the rate changes.
+                edges = [
+                    TokenCounts(start + d, 1000, 1000)
+                    for start in compiled.tier_thresholds()
+                    for d in (0, 1)
+                ]
+                for counts in [*edges, *(_counts(rng) for _ in range(6))]:
+                    got = _outcome(compiled.cost_nanos, counts)
+                    want = _outcome(partial(reference_cost, compiled), counts)
+                    assert got == want, (provider.id, model.id, context, counts)
+                    costed += got[0] == "cost"
+                    refused += got[0] == "refused"
+    assert costed > 1000 and refused > 1000, (costed, refused)
+
+
+def test_token_counts_keep_their_dataclass_behaviour() -> None:
+    a = TokenCounts(1, 2, reasoning_tokens=3)
+    assert a == TokenCounts(1, 2, 0, 0, 0, 0, 3) and hash(a) == hash(
+        TokenCounts(1, 2, 0, 0, 0, 0, 3)
+    )
+    assert TokenCounts() == TokenCounts(0, 0, 0, 0, 0, 0, 0)
+    assert a.reasoning_tokens == 3 and a.cache_write_1h_tokens == 0
+    with pytest.raises(AttributeError):
+        a.input_tokens = 5  # type: ignore[misc]
+
+
+def _reference(book: PriceBook, model: str, when: dt.datetime, **kw: object) -> object:
+    try:
+        return book.resolve(model, None, when, **kw)  # type: ignore[arg-type]
+    except UnknownModel as exc:
+        return exc.reason
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        WHEN,
+        dt.datetime(2026, 11, 1, 0, 29, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 1, 0, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 1, 16, 29, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 1, 16, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 1, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 2, 8, 30, tzinfo=ZoneInfo("Asia/Tokyo")),
+        dt.datetime(2026, 11, 1, 8, 30, tzinfo=ZoneInfo("UTC")),
+        dt.datetime(2026, 11, 1, 8, 30),
+    ],
+)
+def test_price_at_answers_what_resolve_answers(when: dt.datetime) -> None:
+    fast, general = PriceBook.load(), PriceBook.load()
+    when_ms = int(when.timestamp() * 1000)
+    for model in ("gpt-4o", "deepseek-chat", "claude-sonnet-4-5", "no-such-model-x"):
+        for tier, batch in ((None, False), ("flex", False), (None, True), ("batch", False)):
+            for _ in range(2):  # the second answer comes from the cache
+                got = fast.price_at(model, None, when, when_ms, tier, batch)
+                want = _reference(general, model, when, service_tier=tier, batch=batch)
+                if isinstance(want, ResolvedPrice):
+                    assert isinstance(got, ResolvedPrice), (model, tier, batch, got)
+                    assert (got.compiled.unit_prices(), got.stored_fields) == (
+                        want.compiled.unit_prices(),
+                        want.stored_fields,
+                    ), (model, tier, batch)
+                else:
+                    assert got == want
+
+
+def test_off_peak_prices_change_within_a_day() -> None:
+    """The minute cache is what keeps deepseek's off-peak rate: the day cache alone would
+    serve the first price of the day all day."""
+    book = PriceBook.load()
+    counts = TokenCounts(input_tokens=10**6)
+    costs = set()
+    for hour in (8, 20):
+        when = dt.datetime(2026, 11, 1, hour, tzinfo=dt.UTC)
+        price = book.price_at("deepseek-chat", None, when, int(when.timestamp() * 1000))
+        assert isinstance(price, ResolvedPrice)
+        costs.add(price.cost_nanos(counts))
+    assert len(costs) == 2
