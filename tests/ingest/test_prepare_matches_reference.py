@@ -655,3 +655,10 @@ def test_a_batch_matches_event_by_event(service: IngestService, ref_book: PriceB
         assert p.event == ref_normalize(raw, NOW)
         assert row.get("received_at") == _ms(NOW)
     assert COLUMN_INDEX["received_at"] == 2
+
+
+def test_the_single_pass_knows_every_field() -> None:
+    """A field the single pass did not list would silently take the slow path."""
+    from spendtray.ingest.event import _FIELD_SLOT
+
+    assert set(_FIELD_SLOT) == KNOWN_FIELDS - {"response"}

@@ -4,6 +4,9 @@
 ``EventError`` naming the field and the problem. Raw provider usage objects are converted by
 ``spendtray.ingest.provider_usage``; this module owns the canonical names and invariants:
 inputs and outputs are totals, cache and reasoning counts are their subsets.
+A valid event costs one pass over its own fields (ingest's hot path); an invalid one is then
+checked field by field in a fixed order, so which error is reported never depends on the
+order of the keys.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ MAX_TOKENS = 10**12
 DEFAULT_PROJECT = "default"
 # Oldest timestamp we accept: before LLM APIs were sold per token it is a unit mistake.
 _EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
-_FUTURE_SLACK = dt.timedelta(days=1)
+FUTURE_SLACK = dt.timedelta(days=1)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
@@ -106,28 +109,47 @@ def _text(value: Any, name: str) -> str | None:
     text = str(value).strip()
     if len(text) > MAX_TEXT:
         raise EventError(name, f"longer than {MAX_TEXT} characters")
-    if _CONTROL.search(text):
+    # isprintable() is false for every character _CONTROL matches, and is far cheaper than
+    # the search for the usual printable text.
+    if not text.isprintable() and _CONTROL.search(text):
         raise EventError(name, "contains control characters")
     return text or None
+
+
+def _latency(value: Any) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise EventError("latency_ms", "must be a number of milliseconds ≥ 0")
+    return float(value)
+
+
+def _status(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise EventError("status", "must be a string or an HTTP status number")
+    return str(value)
 
 
 def parse_timestamp(value: Any, now: dt.datetime, name: str = "timestamp") -> dt.datetime:
     """ISO-8601 (naive = UTC) or epoch seconds (epoch milliseconds accepted when > 1e11)."""
     if value is None:
         return now
-    if isinstance(value, bool):
-        raise EventError(name, "must be ISO-8601 text or epoch seconds")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise EventError(name, "must be a finite number")
-        seconds = value / 1000 if value > 1e11 else value
-        try:
-            stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            raise EventError(name, f"{value!r} is out of range") from None
-    elif isinstance(value, str):
+    return _timestamp(value, now + FUTURE_SLACK, name)
+
+
+def _timestamp(value: Any, latest: dt.datetime, name: str = "timestamp") -> dt.datetime:
+    """``parse_timestamp`` of a value that is not None, with ``latest`` = now + the slack."""
+    # Text first: it is what clients send most (the types tested are disjoint).
+    if isinstance(value, str):
         text = value.strip()
-        if text.endswith("Z") or text.endswith("z"):
+        if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
             stamp = dt.datetime.fromisoformat(text)
@@ -135,12 +157,23 @@ def parse_timestamp(value: Any, now: dt.datetime, name: str = "timestamp") -> dt
             raise EventError(name, f"{value!r} is not ISO-8601 or epoch seconds") from None
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=dt.UTC)
-        stamp = stamp.astimezone(dt.UTC)
+        elif stamp.tzinfo is not dt.UTC:
+            stamp = stamp.astimezone(dt.UTC)
+    elif isinstance(value, bool):
+        raise EventError(name, "must be ISO-8601 text or epoch seconds")
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise EventError(name, "must be a finite number")
+        seconds = value / 1000 if value > 1e11 else value
+        try:
+            stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise EventError(name, f"{value!r} is out of range") from None
     else:
         raise EventError(name, "must be ISO-8601 text or epoch seconds")
     if stamp < _EARLIEST:
         raise EventError(name, f"{value!r} is before 2015; epoch seconds expected")
-    if stamp > now + _FUTURE_SLACK:
+    if stamp > latest:
         raise EventError(name, f"{value!r} is more than a day in the future")
     return stamp
 
@@ -181,8 +214,147 @@ def _tags(value: Any) -> dict[str, Any] | None:
 
 def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEvent:
     """Validate one posted object into a ``UsageEvent``."""
-    from spendtray.ingest.provider_usage import from_provider_usage, from_response
+    return normalize_at(raw, now, now + FUTURE_SLACK, source)
 
+
+def normalize_at(
+    raw: Any, now: dt.datetime, latest: dt.datetime, source: str = "api"
+) -> UsageEvent:
+    """``normalize_event`` with ``latest`` = ``now`` + the future slack, computed once per
+    batch by the caller."""
+    if type(raw) is dict:
+        try:
+            event = _normalize_common(raw, now, latest, source)
+        except EventError:
+            event = None
+        if event is not None:
+            return event
+    # Anything the single pass does not take, and every invalid event: the checks in their
+    # documented order, so the error names the same field whatever else is wrong.
+    return _normalize_ordered(raw, now, latest, source)
+
+
+# What _normalize_common does with each field, as one small int so that a field costs one
+# dict look-up and a comparison or two: token counts are their TOKEN_FIELDS index, text fields
+# _TEXT_BASE + their _TEXT_SLOTS index, the others from _OTHER_BASE. "response" is absent: it
+# goes through _normalize_ordered.
+_TEXT_SLOTS = (*TEXT_FIELDS, "provider", "model", "source")
+_TEXT_BASE = 10
+_OTHER_BASE = 20
+_TIMESTAMP, _BATCH, _LATENCY, _STATUS, _TAGS, _COST, _USAGE = range(_OTHER_BASE, _OTHER_BASE + 7)
+_FIELD_SLOT: dict[str, int] = {
+    **{name: i for i, name in enumerate(TOKEN_FIELDS)},
+    **{name: i + _TEXT_BASE for i, name in enumerate(_TEXT_SLOTS)},
+    "timestamp": _TIMESTAMP,
+    "batch": _BATCH,
+    "latency_ms": _LATENCY,
+    "status": _STATUS,
+    "tags": _TAGS,
+    "cost_usd": _COST,
+    "usage": _USAGE,
+}
+
+
+def _normalize_common(
+    raw: dict[str, Any], now: dt.datetime, latest: dt.datetime, source: str
+) -> UsageEvent | None:
+    """One pass over the fields the event has, with the same rules as ``_normalize_ordered``;
+    None for what it leaves to that (a "response" body, an unknown field, a null "batch").
+    An ``EventError`` raised here only says the event is invalid: the caller asks
+    ``_normalize_ordered`` which error to report."""
+    texts: list[str | None] = [None] * len(_TEXT_SLOTS)
+    explicit: dict[str, int] = {}
+    given = [0] * len(TOKEN_FIELDS)  # the same counts by TOKEN_FIELDS index
+    in_order = True  # explicit counts met in TOKEN_FIELDS order (raw_usage keeps that order)
+    last_token = -1
+    timestamp = now
+    batch = False
+    latency = status = tags = cost = usage = None
+    slot_of = _FIELD_SLOT.get
+    for name, value in raw.items():
+        slot = slot_of(name)
+        if slot is None:
+            return None
+        if value is None:
+            if slot == _BATCH:
+                return None
+            continue
+        if slot < _TEXT_BASE:
+            if type(value) is not int or value < 0 or value > MAX_TOKENS:
+                value = _token(value, name)
+            explicit[name] = given[slot] = value
+            if slot < last_token:
+                in_order = False
+            last_token = slot
+        elif slot < _OTHER_BASE:
+            if type(value) is str:
+                # _text inline, for the usual value: text is most of what an event has.
+                text = value.strip()
+                if len(text) > MAX_TEXT or (not text.isprintable() and _CONTROL.search(text)):
+                    return None
+                texts[slot - _TEXT_BASE] = text or None
+            else:
+                texts[slot - _TEXT_BASE] = _text(value, name)
+        elif slot == _TIMESTAMP:
+            timestamp = _timestamp(value, latest)
+        elif slot == _BATCH:
+            if type(value) is not bool:
+                return None
+            batch = value
+        elif slot == _LATENCY:
+            latency = _latency(value)
+        elif slot == _STATUS:
+            status = _status(value)
+        elif slot == _TAGS:
+            tags = _tags(value)
+        elif slot == _COST:
+            cost = parse_usd(value, "cost_usd")
+        else:
+            usage = value
+    project, agent, user, session, trace_id, request_id, service_tier, provider, model, own = texts
+    provider = canonical_provider(provider)
+    if not model:
+        return None
+    if usage is not None:
+        if type(usage) is not dict:
+            return None
+        tokens = provider_usage.from_provider_usage(usage, provider or infer_provider(model))
+        tokens.update(explicit)
+        counts = _consistent_counts(tokens)
+        raw_usage: dict[str, Any] | None = usage
+    else:
+        inp, out, read, write, write_5m, write_1h, reasoning = given
+        given_write = write if "cache_write_tokens" in explicit else None
+        counts = _checked_counts(inp, out, read, given_write, write_5m, write_1h, reasoning)
+        if not in_order:
+            explicit = {name: explicit[name] for name in TOKEN_FIELDS if name in explicit}
+        raw_usage = explicit or None
+    if service_tier:
+        service_tier = service_tier.lower()
+    # Positional: keyword arguments cost a third more; the order is UsageEvent's fields.
+    return UsageEvent(
+        model,
+        provider or infer_provider(model) or "unknown",
+        counts,
+        timestamp,
+        project or DEFAULT_PROJECT,
+        agent,
+        user,
+        session,
+        trace_id,
+        request_id,
+        service_tier,
+        batch or service_tier == "batch",
+        own or source,
+        cost,
+        latency,
+        status,
+        tags,
+        raw_usage,
+    )
+
+
+def _normalize_ordered(raw: Any, now: dt.datetime, latest: dt.datetime, source: str) -> UsageEvent:
     if not isinstance(raw, dict):
         raise EventError("(event)", f"must be a JSON object, got {type(raw).__name__}")
     if not KNOWN_FIELDS.issuperset(raw):
@@ -197,7 +369,9 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
     if response is not None:
         if not isinstance(response, dict):
             raise EventError("response", "must be the provider's JSON response object")
-        extracted = from_response(response, provider or (infer_provider(model) if model else None))
+        extracted = provider_usage.from_response(
+            response, provider or (infer_provider(model) if model else None)
+        )
         model = model or extracted.model
         tokens.update(extracted.tokens)
         raw_usage = extracted.raw_usage
@@ -209,7 +383,7 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
             raise EventError("usage", "must be the provider's usage object")
         if not model:
             raise EventError("model", "is required")
-        tokens.update(from_provider_usage(usage, provider or infer_provider(model)))
+        tokens.update(provider_usage.from_provider_usage(usage, provider or infer_provider(model)))
         raw_usage = usage
     if not model:
         raise EventError("model", "is required")
@@ -224,25 +398,17 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
     batch = raw.get("batch", False)
     if not isinstance(batch, bool):
         raise EventError("batch", "must be true or false")
-    latency = raw.get("latency_ms")
-    if latency is not None and (
-        isinstance(latency, bool)
-        or not isinstance(latency, int | float)
-        or not math.isfinite(latency)
-        or latency < 0
-    ):
-        raise EventError("latency_ms", "must be a number of milliseconds ≥ 0")
-    status = raw.get("status")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, str | int)):
-        raise EventError("status", "must be a string or an HTTP status number")
+    latency = _latency(raw.get("latency_ms"))
+    status = _status(raw.get("status"))
     texts = {name: _text(v, name) for name in TEXT_FIELDS if (v := raw.get(name)) is not None}
     service_tier = texts.get("service_tier")
     service_tier = service_tier.lower() if service_tier else None
+    stamp = raw.get("timestamp")
     return UsageEvent(
         model=model,
         provider=provider,
         counts=counts,
-        timestamp=parse_timestamp(raw.get("timestamp"), now),
+        timestamp=now if stamp is None else _timestamp(stamp, latest),
         project=texts.get("project") or DEFAULT_PROJECT,
         agent=texts.get("agent"),
         user=texts.get("user"),
@@ -255,8 +421,8 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
         reported_cost_nanos=(
             parse_usd(raw["cost_usd"], "cost_usd") if raw.get("cost_usd") is not None else None
         ),
-        latency_ms=float(latency) if latency is not None else None,
-        status=str(status) if status is not None else None,
+        latency_ms=latency,
+        status=status,
         tags=_tags(raw.get("tags")),
         raw_usage=raw_usage,
     )
@@ -264,8 +430,30 @@ def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEve
 
 def _consistent_counts(tokens: dict[str, int]) -> TokenCounts:
     """Enforce SPEC §5's subset rules and fill the generic cache-write total."""
-    split = tokens.get("cache_write_5m_tokens", 0) + tokens.get("cache_write_1h_tokens", 0)
-    cache_write = tokens.get("cache_write_tokens")
+    get = tokens.get
+    return _checked_counts(
+        get("input_tokens", 0),
+        get("output_tokens", 0),
+        get("cache_read_tokens", 0),
+        get("cache_write_tokens"),
+        get("cache_write_5m_tokens", 0),
+        get("cache_write_1h_tokens", 0),
+        get("reasoning_tokens", 0),
+    )
+
+
+def _checked_counts(
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int,
+    cache_write: int | None,
+    write_5m: int,
+    write_1h: int,
+    reasoning: int,
+) -> TokenCounts:
+    """``_consistent_counts`` of counts in TOKEN_FIELDS order (``cache_write`` None: not
+    given)."""
+    split = write_5m + write_1h
     if cache_write is None:
         cache_write = split
     elif cache_write < split:
@@ -273,26 +461,23 @@ def _consistent_counts(tokens: dict[str, int]) -> TokenCounts:
             "cache_write_tokens",
             f"{cache_write} is less than cache_write_5m_tokens + cache_write_1h_tokens ({split})",
         )
-    counts = TokenCounts(
-        input_tokens=tokens.get("input_tokens", 0),
-        output_tokens=tokens.get("output_tokens", 0),
-        cache_read_tokens=tokens.get("cache_read_tokens", 0),
-        cache_write_tokens=cache_write,
-        cache_write_5m_tokens=tokens.get("cache_write_5m_tokens", 0),
-        cache_write_1h_tokens=tokens.get("cache_write_1h_tokens", 0),
-        reasoning_tokens=tokens.get("reasoning_tokens", 0),
-    )
-    cached = counts.cache_read_tokens + counts.cache_write_tokens
-    if cached > counts.input_tokens:
+    cached = cache_read + cache_write
+    if cached > input_tokens:
         raise EventError(
             "input_tokens",
-            f"{counts.input_tokens} is less than cache_read_tokens + cache_write_tokens "
+            f"{input_tokens} is less than cache_read_tokens + cache_write_tokens "
             f"({cached}); input_tokens is the TOTAL input, cached tokens included",
         )
-    if counts.reasoning_tokens > counts.output_tokens:
+    if reasoning > output_tokens:
         raise EventError(
             "reasoning_tokens",
-            f"{counts.reasoning_tokens} exceeds output_tokens ({counts.output_tokens}); "
+            f"{reasoning} exceeds output_tokens ({output_tokens}); "
             "output_tokens is the TOTAL output, reasoning included",
         )
-    return counts
+    return TokenCounts(
+        input_tokens, output_tokens, cache_read, cache_write, write_5m, write_1h, reasoning
+    )
+
+
+# At the end: provider_usage imports EventError from here.
+from spendtray.ingest import provider_usage  # noqa: E402
