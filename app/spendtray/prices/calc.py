@@ -229,8 +229,9 @@ class CompiledPrice:
             # Tiers highest first: the first one the prompt passes wins.
             tiers = tuple(reversed(options[1:]))
             plan.append((attribute, step.per_request, step.usage_key, carved, options[0][1], tiers))
-        self.__dict__["_plan"] = (denominator, tuple(plan))
-        return denominator, tuple(plan)
+        built = (denominator, tuple(plan))
+        self.__dict__["_plan"] = built
+        return built
 
     def cost_nanos(self, counts: TokenCounts) -> int:
         denominator, plan = self._cost_plan()
