@@ -20,6 +20,7 @@ def register(sub: Any) -> None:
 def serve_headless(args: argparse.Namespace, reason: str | None = None) -> int:
     from spendtray.app_headless import build_core
     from spendtray.core import setup_logging
+    from spendtray.gc_tuning import tune_for_serving
 
     settings = settings_from(args)
     setup_logging(settings, getattr(args, "verbose", False))
@@ -32,6 +33,7 @@ def serve_headless(args: argparse.Namespace, reason: str | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    tune_for_serving()
     try:
         runner.run()
     finally:

@@ -88,6 +88,7 @@ def run_gui(args: argparse.Namespace) -> int:
         )
         return 0
     from spendtray.app_headless import build_core
+    from spendtray.gc_tuning import tune_for_serving
     from spendtray.gui.app import NO_TRAY_MESSAGE, GuiApp
 
     core = build_core(settings, warm_tokenizers=False)
@@ -108,6 +109,7 @@ def run_gui(args: argparse.Namespace) -> int:
     print(f"spendtray: ingest server on {core.url} (token: `spendtray token`)", file=sys.stderr)
     try:
         gui.start()
+        tune_for_serving()
         app.exec()
     finally:
         gui.shutdown()

@@ -183,20 +183,26 @@ class IngestService:
 
     @staticmethod
     def result(priced: list[PricedEvent], outcomes: list[WriteOutcome]) -> IngestResult:
-        duplicates = sum(1 for o in outcomes if o.duplicate)
+        duplicates = 0
+        events: list[dict[str, Any]] = []
+        add = events.append
+        for p, o in zip(priced, outcomes, strict=True):
+            cost = p.cost_nanos
+            item: dict[str, Any] = {
+                "id": o.id,
+                "cost_usd": usd_json(cost),
+                "priced": cost is not None,
+            }
+            if p.unpriced_reason:
+                item["unpriced_reason"] = p.unpriced_reason
+            if o.duplicate:
+                item["duplicate"] = True
+                duplicates += 1
+            add(item)
         return IngestResult(
             accepted=len(outcomes) - duplicates,
             duplicates=duplicates,
-            events=[
-                {
-                    "id": o.id,
-                    "cost_usd": usd_json(p.cost_nanos),
-                    "priced": p.cost_nanos is not None,
-                    **({"unpriced_reason": p.unpriced_reason} if p.unpriced_reason else {}),
-                    **({"duplicate": True} if o.duplicate else {}),
-                }
-                for p, o in zip(priced, outcomes, strict=True)
-            ],
+            events=events,
             projects=frozenset(p.event.project for p in priced),
         )
 

@@ -320,7 +320,10 @@ class Writer:
     def _apply(
         self, conn: sqlite3.Connection, batches: list[list[EventRow]]
     ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
-        wanted = {row.request_id for rows in batches for row in rows if row.request_id}
+        rid_at = COLUMN_INDEX["request_id"]
+        wanted: set[str] = {
+            rid for rows in batches for row in rows if isinstance(rid := row.values[rid_at], str)
+        }
         existing: dict[str, tuple[int, int, EventRow | None]] = {}
         if wanted:
             ids = list(wanted)
@@ -345,7 +348,7 @@ class Writer:
         for rows in batches:
             job_out: list[WriteOutcome] = []
             for row in rows:
-                rid = row.request_id
+                rid = row.request_id if wanted else None
                 if rid is not None and rid in pending_new:
                     values = pending_new[rid]
                     if row.total_tokens > EventRow(values).total_tokens:
