@@ -40,7 +40,7 @@ def open_for_writing(path: Path, durability: str = "normal") -> Database:
     # FULL also survives power loss, at the price of an fsync per commit.
     conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
     conn.execute("PRAGMA foreign_keys = ON")
-    # Checkpoints run on their own thread (store.checkpointer), not inside an ingest COMMIT.
+    # Checkpoints run on the writer thread after each rollup fold, not inside an ingest COMMIT.
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA temp_store = MEMORY")  # the rollup fold's staging table
     db = Database(conn)
@@ -51,11 +51,6 @@ def open_for_writing(path: Path, durability: str = "normal") -> Database:
 def open_for_reading(path: Path) -> sqlite3.Connection:
     """A read-only connection for one reader thread."""
     return _connect(path, readonly=True)
-
-
-def open_for_checkpoints(path: Path) -> sqlite3.Connection:
-    """The checkpoint thread's connection (it copies the WAL into the database file)."""
-    return _connect(path, readonly=False)
 
 
 def ensure_schema(path: Path) -> None:

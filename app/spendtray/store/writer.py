@@ -11,6 +11,7 @@ is not stored twice; the copy with more tokens is kept (rollups adjusted by the 
 
 An ingest transaction inserts event rows only; the writer thread folds them into the rollup
 tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
+The WAL checkpoint follows each fold on the writer thread.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from spendtray.store.checkpointer import Checkpointer
 from spendtray.store.db import open_for_writing
 from spendtray.store.fold import DIMS, fold, folded_through
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, SUM_FIELDS, EventRow
@@ -104,7 +104,6 @@ class Writer:
         self._unfolded = 0  # events this writer committed that the rollups do not include yet
         self._unfolded_since = 0.0
         self._fold_asked = False
-        self._checkpointer = Checkpointer(db_path)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -167,7 +166,6 @@ class Writer:
         self._conn = conn
         # Events a killed process committed but never folded.
         self._fold()
-        self._checkpointer.start()
         self._ready.set()
         stopping = False
         while not stopping:
@@ -218,7 +216,6 @@ class Writer:
                     future.set_result(value)
             if fold_asked or self._fold_due():
                 self._fold()
-        self._checkpointer.stop()
         self._fold()
         with self._tx_lock:
             self._conn = None
@@ -251,7 +248,14 @@ class Writer:
                 log.exception("folding new events into the rollups failed")
                 return
             self._unfolded = 0
-        self._checkpointer.poke()
+            # The checkpoint runs here, between transactions and under the lock, rather than
+            # inside whichever COMMIT crosses SQLite's automatic mark — that was an event-loop
+            # commit every few hundred POSTs. Nothing can append while it copies, so it always
+            # completes and the next transaction starts the WAL over instead of growing it.
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error:
+                log.exception("WAL checkpoint failed; the next fold retries")
 
     def _transact(
         self, batches: list[list[EventRow]]
@@ -283,7 +287,6 @@ class Writer:
                 self._fold_asked = True
         if ask and threading.current_thread() is not self._thread:
             self._queue.put(_FOLD)  # the writer thread folds; this thread answers HTTP
-        self._checkpointer.poke()
         return outcomes, info
 
     def _notify(self, info: CommitInfo) -> None:
