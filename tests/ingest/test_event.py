@@ -166,6 +166,24 @@ def test_timestamps_iso_epoch_and_default() -> None:
     assert local == dt.datetime(2026, 11, 22, 0, tzinfo=dt.UTC)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        # Python callers (importers, receivers) can pass ints too big for a float.
+        ("timestamp", 10**400, "out of range"),
+        ("timestamp", 1e300, "out of range"),
+        ("latency_ms", 10**400, "implausibly large"),
+        ("latency_ms", float("nan"), "milliseconds"),
+        ("input_tokens", 10**400, "implausibly large"),
+    ],
+)
+def test_huge_numbers_are_named_errors(field: str, value: Any, problem: str) -> None:
+    with pytest.raises(EventError) as info:
+        norm({"model": "gpt-4o", field: value})
+    assert info.value.field == field
+    assert problem in info.value.problem
+
+
 def test_reported_cost_is_kept_exactly() -> None:
     e = norm({"model": "gpt-4o", "cost_usd": 0.1})
     assert e.reported_cost_nanos == 100_000_000

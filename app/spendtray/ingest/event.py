@@ -42,6 +42,7 @@ KNOWN_FIELDS = frozenset(
 )
 MAX_TEXT = 256
 MAX_TOKENS = 10**12
+MAX_LATENCY_MS = 10**12
 DEFAULT_PROJECT = "default"
 # Oldest timestamp we accept: before LLM APIs were sold per token it is a unit mistake.
 _EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
@@ -116,16 +117,23 @@ def _text(value: Any, name: str) -> str | None:
     return text or None
 
 
+def _finite(value: int | float) -> bool:
+    # An int is finite however large; math.isfinite would overflow converting a huge one.
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def _latency(value: Any) -> float | None:
     if value is None:
         return None
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
-        or not math.isfinite(value)
+        or not _finite(value)
         or value < 0
     ):
         raise EventError("latency_ms", "must be a number of milliseconds ≥ 0")
+    if value > MAX_LATENCY_MS:
+        raise EventError("latency_ms", f"{value!r} is implausibly large")
     return float(value)
 
 
@@ -162,10 +170,10 @@ def _timestamp(value: Any, latest: dt.datetime, name: str = "timestamp") -> dt.d
     elif isinstance(value, bool):
         raise EventError(name, "must be ISO-8601 text or epoch seconds")
     elif isinstance(value, int | float):
-        if not math.isfinite(value):
+        if not _finite(value):
             raise EventError(name, "must be a finite number")
-        seconds = value / 1000 if value > 1e11 else value
         try:
+            seconds = value / 1000 if value > 1e11 else value
             stamp = dt.datetime.fromtimestamp(seconds, dt.UTC)
         except (OverflowError, OSError, ValueError):
             raise EventError(name, f"{value!r} is out of range") from None
