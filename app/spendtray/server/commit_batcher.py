@@ -28,16 +28,21 @@ class CommitBatcher:
         self._scheduled = False
         self._seen = 0
         self._turns = 0
+        self._loop: asyncio.AbstractEventLoop  # set by the first commit of each batch
 
     def commit(self, rows: list[EventRow]) -> asyncio.Future[list[WriteOutcome]]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[WriteOutcome]] = loop.create_future()
-        self._pending.append((rows, future))
-        if not self._scheduled:
+        if self._scheduled:
+            # The batch's loop: asyncio.get_running_loop() makes a getpid() system call, and
+            # py-spy put that at a twentieth of the event loop thread's time.
+            loop = self._loop
+        else:
+            loop = self._loop = asyncio.get_running_loop()
             self._scheduled = True
             self._seen = 1
             self._turns = MAX_EXTRA_TURNS
             loop.call_soon(self._flush)
+        future: asyncio.Future[list[WriteOutcome]] = loop.create_future()
+        self._pending.append((rows, future))
         return future
 
     def _flush(self) -> None:
@@ -47,7 +52,7 @@ class CommitBatcher:
             # transaction — a turn costs microseconds, a commit tens of them.
             self._turns -= 1
             self._seen = len(self._pending)
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
             return
         pending, self._pending = self._pending, []
         self._scheduled = False
