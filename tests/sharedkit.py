@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from spendtray.prices.calc import CompiledPrice, PricingError, TokenCounts
+
 OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
 ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
 CHAT_USAGE = {
@@ -83,3 +85,37 @@ def wait_healthy(url: str, timeout: float = 20) -> None:
             pass
         assert time.monotonic() < deadline, f"{url} did not answer /healthz in {timeout} s"
         time.sleep(0.05)
+
+
+def reference_cost(compiled: CompiledPrice, counts: TokenCounts) -> int:
+    """The costing before the plan: every step, counts read through engine_usage()."""
+    usage = counts.engine_usage()
+    denominator, rates = compiled._exact_rates()
+    leaves: list[int] = []
+    total = 0
+    for step, (_, options) in zip(compiled.steps, rates, strict=True):
+        if step.per_request:
+            leaf = 1
+        else:
+            reported = usage.get(step.usage_key, 0)
+            leaf = reported
+            for j in step.descendants:
+                leaf -= leaves[j]
+            if leaf < 0:
+                raise PricingError(
+                    f"usage for {step.usage_key} ({reported}) is smaller than its parts"
+                )
+        leaves.append(leaf)
+        if leaf == 0:
+            continue
+        rate = options[0][1]
+        for start, numerator in reversed(options[1:]):
+            if counts.input_tokens > start:
+                rate = numerator
+                break
+        total += leaf * rate
+    quotient, remainder = divmod(total, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        quotient += 1
+    return quotient

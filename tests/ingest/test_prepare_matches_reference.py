@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from sharedkit import reference_cost
 from spendtray.fields import TOKEN_FIELDS
 from spendtray.ingest import provider_usage
 from spendtray.ingest.event import (
@@ -33,7 +34,7 @@ from spendtray.ingest.event import (
 )
 from spendtray.ingest.service import BatchError, IngestService
 from spendtray.prices.book import PriceBook, UnknownModel
-from spendtray.prices.calc import CompiledPrice, PricingError, TokenCounts
+from spendtray.prices.calc import PricingError, TokenCounts
 from spendtray.prices.names import canonical_provider, infer_provider
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS
 from spendtray.store.writer import Writer
@@ -222,39 +223,6 @@ def ref_normalize(raw: Any, now: dt.datetime, source: str = "api") -> UsageEvent
 # -- the reference: pricing ---------------------------------------------------------------
 
 
-def ref_cost(compiled: CompiledPrice, counts: TokenCounts) -> int:
-    usage = counts.engine_usage()
-    denominator, rates = compiled._exact_rates()
-    leaves: list[int] = []
-    total = 0
-    for step, (_, options) in zip(compiled.steps, rates, strict=True):
-        if step.per_request:
-            leaf = 1
-        else:
-            reported = usage.get(step.usage_key, 0)
-            leaf = reported
-            for j in step.descendants:
-                leaf -= leaves[j]
-            if leaf < 0:
-                raise PricingError(
-                    f"usage for {step.usage_key} ({reported}) is smaller than its parts"
-                )
-        leaves.append(leaf)
-        if leaf == 0:
-            continue
-        rate = options[0][1]
-        for start, numerator in reversed(options[1:]):
-            if counts.input_tokens > start:
-                rate = numerator
-                break
-        total += leaf * rate
-    quotient, remainder = divmod(total, denominator)
-    twice = 2 * remainder
-    if twice > denominator or (twice == denominator and quotient % 2):
-        quotient += 1
-    return quotient
-
-
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
@@ -267,7 +235,7 @@ def ref_row(book: PriceBook, event: UsageEvent, received: dt.datetime) -> list[o
         resolved = book.resolve(
             event.model, event.provider, event.timestamp, event.service_tier, event.batch
         )
-        cost = ref_cost(resolved.compiled, event.counts)
+        cost = reference_cost(resolved.compiled, event.counts)
     except UnknownModel as exc:
         reason = exc.reason
     except PricingError as exc:

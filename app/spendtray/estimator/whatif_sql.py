@@ -19,22 +19,15 @@ from decimal import Decimal
 from genai_prices.types import TieredPrices
 
 from spendtray.prices.book import ResolvedPrice
+from spendtray.prices.calc import COUNT_ATTRIBUTES
 
 FEMTO_PER_USD = 10**15
 FEMTO_PER_NANO = 10**6
 # Headroom below 2**63 for the sum of a handful of leaf × rate products.
 _LIMIT = 2**62
 
-# genai-prices usage keys -> events table columns (TokenCounts.engine_usage, reversed).
-USAGE_COLUMNS = {
-    "input_tokens": "input_tokens",
-    "output_tokens": "output_tokens",
-    "cache_read_tokens": "cache_read_tokens",
-    "cache_write_tokens": "cache_write_tokens",
-    "cache_write_5m_tokens": "cache_write_5m_tokens",
-    "cache_write_1h_tokens": "cache_write_1h_tokens",
-    "output_reasoning_tokens": "reasoning_tokens",
-}
+# genai-prices usage keys -> events table columns (named like the TokenCounts fields).
+USAGE_COLUMNS = COUNT_ATTRIBUTES
 
 
 def _femto(rate: Decimal, per: int) -> int | None:

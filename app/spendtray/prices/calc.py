@@ -82,8 +82,9 @@ _set_cache_write_5m = _slot_setter("cache_write_5m_tokens")
 _set_cache_write_1h = _slot_setter("cache_write_1h_tokens")
 _set_reasoning = _slot_setter("reasoning_tokens")
 
-# genai-prices usage keys -> the TokenCounts attribute holding that count (engine_usage).
-_COUNT_ATTRIBUTES = {
+# genai-prices usage keys -> the TokenCounts attribute holding that count (engine_usage); the
+# events table's token columns have the same names.
+COUNT_ATTRIBUTES = {
     "input_tokens": "input_tokens",
     "output_tokens": "output_tokens",
     "cache_read_tokens": "cache_read_tokens",
@@ -221,7 +222,7 @@ class CompiledPrice:
         live: dict[int, int] = {}  # step index -> its index in the plan
         plan: list[_PlanStep] = []
         for index, (step, (_, options)) in enumerate(zip(self.steps, rates, strict=True)):
-            attribute = _COUNT_ATTRIBUTES.get(step.usage_key)
+            attribute = COUNT_ATTRIBUTES.get(step.usage_key)
             carved = tuple(live[j] for j in step.descendants if j in live)
             if not step.per_request and attribute is None and not carved:
                 continue
