@@ -175,16 +175,13 @@ def test_the_wal_starts_over_under_continuous_writes(store: Any) -> None:
     # Commits from the event loop never pause; the checkpoint after each fold must still
     # complete, so the WAL is reused from its start instead of growing with every commit.
     db_path, writer, service, _ = store
-    rng = random.Random(5)
-    events = [{k: v for k, v in e.items() if k != "request_id"} for e in _events(rng, 40, [])]
+    # Calls happening now, as an agent posts them: the inserts, not the folds, fill the WAL.
+    events = [{"model": "gpt-4o", "project": f"p{i % 3}", "input_tokens": 900} for i in range(40)]
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
         writer.write_direct([service.prepare(events)[0]])
         time.sleep(0.001)  # the event loop answers the requests between commits
     wal_bytes = db_path.with_name(db_path.name + "-wal").stat().st_size
-    conn = sqlite3.connect(db_path)
-    page = conn.execute("PRAGMA page_size").fetchone()[0]
-    in_use = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]  # frames since start
-    conn.close()
-    # Without restarts every frame ever written would still be in use.
-    assert 0 < in_use * page < wal_bytes / 2
+    # The WAL file keeps its largest size; without restarts that is every frame ever written,
+    # and the checkpoints would have copied them all into a database file no smaller.
+    assert 0 < wal_bytes < db_path.stat().st_size / 2
