@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from spendtray.money import usd_json
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
-from spendtray.store.fold import BUCKET_SQL, EVENT_SUMS, folded_through
+from spendtray.store.fold import BUCKET_SQL, EVENT_SUMS, ROLLUP_SUMS, folded_through
 from spendtray.store.rows import SUM_FIELDS
 from spendtray.store.timebuckets import TIME_GROUPS, ranges
 
@@ -192,10 +192,10 @@ class Reader:
         key_col = "" if group_by in TIME_GROUPS else group_by
         unfolded: list[tuple[Any, ...]] = []
         if folded is not None:
-            key = key_col or "''"
+            key_sql = key_col or "''"
             unfolded = conn.execute(
-                f"SELECT {BUCKET_SQL} AS b, {key}, {EVENT_SUMS} FROM events NOT INDEXED "
-                f"WHERE id > ? AND {where} GROUP BY b, {key}",
+                f"SELECT {BUCKET_SQL} AS b, {key_sql}, {EVENT_SUMS} FROM events NOT INDEXED "
+                f"WHERE id > ? AND {where} GROUP BY b, {key_sql}",
                 [folded, *args],
             ).fetchall()
         for key, lo, hi in periods:
@@ -228,11 +228,10 @@ class Reader:
         full_hi = hi_s // BUCKET_SECONDS * BUCKET_SECONDS
         select_key = f"{key_col}, " if key_col else "'', "
         group = f" GROUP BY {key_col}" if key_col else ""
-        sums = ", ".join(f"sum({f})" for f in SUM_FIELDS)
         parts: list[tuple[str, list[Any]]] = []
         found: list[tuple[Any, ...]] = []
         if full_lo < full_hi:
-            parts.append(self._rollup_query(key_col, where, args, full_lo, full_hi, sums))
+            parts.append(self._rollup_query(key_col, where, args, full_lo, full_hi))
             edges = [(lo_s * 1000, full_lo * 1000), (full_hi * 1000, hi_s * 1000)]
             # Whole buckets hold folded events in the rollups; add the unfolded ones.
             found.extend(row[1:] for row in unfolded if full_lo <= row[0] < full_hi)
@@ -261,7 +260,7 @@ class Reader:
 
     @staticmethod
     def _rollup_query(
-        key_col: str, where: str, args: list[Any], lo: int, hi: int, sums: str
+        key_col: str, where: str, args: list[Any], lo: int, hi: int
     ) -> tuple[str, list[Any]]:
         """Whole buckets: the per-dimension rollup when at most one dimension is involved,
         else the full-key rollup."""
@@ -269,7 +268,7 @@ class Reader:
         dims = set(filtered) | ({key_col} if key_col else set())
         if len(dims) <= 1:
             dim = next(iter(dims)) if dims else "total"
-            sql = f"SELECT {'key' if key_col else chr(39) * 2}, {sums} FROM rollup_dim "
+            sql = f"SELECT {'key' if key_col else chr(39) * 2}, {ROLLUP_SUMS} FROM rollup_dim "
             sql += "WHERE dim = ? AND bucket >= ? AND bucket < ?"
             params: list[Any] = [dim, lo, hi]
             if filtered:
@@ -281,7 +280,7 @@ class Reader:
         group = f" GROUP BY {key_col}" if key_col else ""
         select_key = f"{key_col}, " if key_col else "'', "
         return (
-            f"SELECT {select_key}{sums} FROM rollup "
+            f"SELECT {select_key}{ROLLUP_SUMS} FROM rollup "
             f"WHERE bucket >= ? AND bucket < ? AND {where}{group}",
             [lo, hi, *args],
         )

@@ -29,8 +29,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from spendtray.store.db import open_for_writing
-from spendtray.store.fold import DIMS, fold, folded_through
-from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, SUM_FIELDS, EventRow
+from spendtray.store.fold import fold, folded_through, put_back, take_out
+from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, EventRow
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +41,6 @@ FOLD_EVENTS = 2_000
 _PLACEHOLDERS = ", ".join("?" * len(EVENT_COLUMNS))
 _INSERT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({_PLACEHOLDERS})"
 _UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
-
-
-def _upsert(table: str, keys: tuple[str, ...]) -> str:
-    """INSERT of one rollup row that adds to the sums when the row already exists."""
-    columns = (*keys, *SUM_FIELDS)
-    updates = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-    )
-
-
-_ROLLUP_UPSERT = _upsert("rollup", ("bucket", *DIMS))
-_DIM_UPSERT = _upsert("rollup_dim", ("dim", "bucket", "key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +313,7 @@ class Writer:
         wanted: set[str] = {
             rid for rows in batches for row in rows if isinstance(rid := row.values[rid_at], str)
         }
-        existing: dict[str, tuple[int, int, EventRow | None]] = {}
+        existing: dict[str, tuple[int, int]] = {}  # request_id -> stored id, its tokens
         if wanted:
             ids = list(wanted)
             for start in range(0, len(ids), 500):
@@ -338,7 +324,7 @@ class Writer:
                     chunk,
                 )
                 for rid, event_id, total in cursor:
-                    existing[rid] = (int(event_id), int(total), None)
+                    existing[rid] = (int(event_id), int(total))
         inserts: list[list[object]] = []
         pending_new: dict[str, list[object]] = {}  # request_id -> values inserted this batch
         replaced: list[tuple[int, EventRow]] = []
@@ -360,10 +346,10 @@ class Writer:
                     dups += 1
                     continue
                 if rid is not None and rid in existing:
-                    event_id, total, _ = existing[rid]
+                    event_id, total = existing[rid]
                     if row.total_tokens > total:
                         replaced.append((event_id, row))
-                        existing[rid] = (event_id, row.total_tokens, row)
+                        existing[rid] = (event_id, row.total_tokens)
                     job_out.append(WriteOutcome(event_id, True))
                     dups += 1
                     continue
@@ -392,36 +378,13 @@ class Writer:
         conn: sqlite3.Connection, replaced: list[tuple[int, EventRow]], projects: set[str]
     ) -> None:
         """Rewrite stored rows in place with a bigger copy; rows the rollups already include
-        are taken out of them and the new values put in, in this same transaction."""
+        are taken out of them first and put back after, in this same transaction."""
         folded = folded_through(conn)
-        rollup: dict[tuple[int, str, str, str, str, str], list[int]] = {}
-
-        def add_rollup(row: EventRow, sign: int) -> None:
-            acc = rollup.setdefault(row.rollup_key(), [0] * len(SUM_FIELDS))
-            for i, v in enumerate(row.rollup_values()):
-                acc[i] += sign * v
-
+        ids = [event_id for event_id, _ in replaced if event_id <= folded]
+        if ids:
+            take_out(conn, ids)
         for event_id, row in replaced:
-            if event_id <= folded:
-                old_values = conn.execute(
-                    f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE id = ?", (event_id,)
-                ).fetchone()
-                add_rollup(EventRow(list(old_values)), -1)
-                add_rollup(row, +1)
             conn.execute(_UPDATE, [*row.values[1:], event_id])
             projects.add(str(row.get("project")))
-        if not rollup:
-            return
-        conn.executemany(_ROLLUP_UPSERT, [(*key, *values) for key, values in rollup.items()])
-        dims: dict[tuple[str, int, str], list[int]] = {}
-        for (bucket, *names), sums in rollup.items():
-            keys = [(dim, bucket, str(name)) for dim, name in zip(DIMS, names, strict=True)]
-            keys.append(("total", bucket, ""))
-            for dim_key in keys:
-                acc = dims.setdefault(dim_key, [0] * len(SUM_FIELDS))
-                for i, v in enumerate(sums):
-                    acc[i] += v
-        conn.executemany(_DIM_UPSERT, [(*key, *values) for key, values in dims.items()])
-        # A replaced row that moved to another bucket or key can leave an empty row behind.
-        conn.execute("DELETE FROM rollup WHERE calls <= 0")
-        conn.execute("DELETE FROM rollup_dim WHERE calls <= 0")
+        if ids:
+            put_back(conn, ids)
