@@ -58,15 +58,7 @@ class TokenCounts:
 
     def engine_usage(self) -> dict[str, int]:
         """The same usage under genai-prices' usage keys."""
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "cache_read_tokens": self.cache_read_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
-            "cache_write_5m_tokens": self.cache_write_5m_tokens,
-            "cache_write_1h_tokens": self.cache_write_1h_tokens,
-            "output_reasoning_tokens": self.reasoning_tokens,
-        }
+        return {key: getattr(self, attribute) for key, attribute in COUNT_ATTRIBUTES.items()}
 
 
 def _slot_setter(name: str) -> Callable[[TokenCounts, int], None]:
@@ -82,8 +74,8 @@ _set_cache_write_5m = _slot_setter("cache_write_5m_tokens")
 _set_cache_write_1h = _slot_setter("cache_write_1h_tokens")
 _set_reasoning = _slot_setter("reasoning_tokens")
 
-# genai-prices usage keys -> the TokenCounts attribute holding that count (engine_usage); the
-# events table's token columns have the same names.
+# genai-prices usage keys -> the TokenCounts attribute holding that count (engine_usage, the
+# cost plan); the events table's token columns have the same names.
 COUNT_ATTRIBUTES = {
     "input_tokens": "input_tokens",
     "output_tokens": "output_tokens",
