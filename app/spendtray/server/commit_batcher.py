@@ -33,7 +33,7 @@ class CommitBatcher:
     def commit(self, rows: list[EventRow]) -> asyncio.Future[list[WriteOutcome]]:
         if self._scheduled:
             # The batch's loop: asyncio.get_running_loop() makes a getpid() system call, and
-            # py-spy put that at a twentieth of the event loop thread's time.
+            # once per batch is enough.
             loop = self._loop
         else:
             loop = self._loop = asyncio.get_running_loop()
