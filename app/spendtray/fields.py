@@ -1,4 +1,5 @@
-"""The token count field names shared by events, the database, the client and exports."""
+"""Event field names shared by ingest, the database, the client and exports (no imports, so
+the client stays light)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,24 @@ TOKEN_FIELDS = (
     "cache_write_tokens",
     *CACHE_WRITE_TTL_FIELDS,
     "reasoning_tokens",
+)
+# Free-text labels of a usage event.
+TEXT_FIELDS = ("project", "agent", "user", "session", "trace_id", "request_id", "service_tier")
+# Every field a posted usage event may have (SPEC §5).
+EVENT_FIELDS = frozenset(
+    {
+        "model",
+        "provider",
+        *TOKEN_FIELDS,
+        *TEXT_FIELDS,
+        "timestamp",
+        "batch",
+        "cost_usd",
+        "latency_ms",
+        "status",
+        "tags",
+        "usage",
+        "response",
+        "source",
+    }
 )

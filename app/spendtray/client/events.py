@@ -17,32 +17,11 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from spendtray.fields import TOKEN_FIELDS
+from spendtray.fields import EVENT_FIELDS as SERVER_EVENT_FIELDS
 
-# The event fields the server accepts (spendtray.ingest.event.KNOWN_FIELDS without "response":
-# a whole response body carries the completion text, which the client never sends).
-EVENT_FIELDS = frozenset(
-    {
-        "model",
-        "provider",
-        *TOKEN_FIELDS,
-        "project",
-        "agent",
-        "user",
-        "session",
-        "trace_id",
-        "request_id",
-        "service_tier",
-        "timestamp",
-        "batch",
-        "cost_usd",
-        "latency_ms",
-        "status",
-        "tags",
-        "usage",
-        "source",
-    }
-)
+# The event fields the server accepts, without "response": a whole response body carries the
+# completion text, which the client never sends.
+EVENT_FIELDS = SERVER_EVENT_FIELDS - {"response"}
 SOURCE = "python-client"
 _MAX_LABEL = 128
 _MAX_DEPTH = 4

@@ -18,28 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from spendtray.fields import EVENT_FIELDS, TEXT_FIELDS
 from spendtray.fields import TOKEN_FIELDS as TOKEN_FIELDS  # re-exported (importers.remote)
 from spendtray.prices.calc import TokenCounts, to_nanos
 from spendtray.prices.names import canonical_provider, infer_provider
 
-TEXT_FIELDS = ("project", "agent", "user", "session", "trace_id", "request_id", "service_tier")
-KNOWN_FIELDS = frozenset(
-    {
-        "model",
-        "provider",
-        *TOKEN_FIELDS,
-        *TEXT_FIELDS,
-        "timestamp",
-        "batch",
-        "cost_usd",
-        "latency_ms",
-        "status",
-        "tags",
-        "usage",
-        "response",
-        "source",
-    }
-)
+# The posted fields (spendtray.fields: the client checks against the same set).
+KNOWN_FIELDS = EVENT_FIELDS
 MAX_TEXT = 256
 MAX_TOKENS = 10**12
 MAX_LATENCY_MS = 10**12
