@@ -54,15 +54,17 @@ class RecentSpend:
                 self._per_second.clear()
                 self._horizon = horizon
             elif self._watermark < newest:
+                # Summed per (project, second) in SQL: under a burst this is thousands of
+                # rows a tenth of a second, and stepping each one into Python took the GIL
+                # from the event loop once per row. (``+ts``: the id range, not the ts index.)
                 rows = conn.execute(
-                    "SELECT ts, project, coalesce(cost_nanos, 0) FROM events "
-                    "WHERE id > ? AND id <= ?",
-                    (self._watermark, newest),
+                    "SELECT project, ts / 1000, sum(coalesce(cost_nanos, 0)) FROM events "
+                    "WHERE id > ? AND id <= ? AND +ts >= ? GROUP BY project, ts / 1000",
+                    (self._watermark, newest, self._horizon * 1000),
                 )
-                for ts, name, cost in rows:
+                for name, second, cost in rows:
                     tally = self._per_second.get(name)
-                    second = ts // 1000
-                    if tally is not None and second >= self._horizon:
+                    if tally is not None:
                         tally[second] = tally.get(second, 0) + cost
             self._watermark = newest
             if project not in self._per_second:
