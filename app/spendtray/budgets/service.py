@@ -80,6 +80,9 @@ class BudgetService:
         self.min_gap = min_gap
         self._stopping = threading.Event()
         self._budgets_cache: tuple[float, list[Budget]] | None = None
+        # The ingest reply's budget object when no budget applies: it depends on the projects
+        # alone, and it is what almost every POST answers.
+        self._unbudgeted: dict[frozenset[str], dict[str, Any]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -368,8 +371,20 @@ class BudgetService:
         """The ``budget`` object of a ``POST /v1/usage`` reply: spend-based state only (no
         forecast) so it stays a handful of rollup sums."""
         budgets = [b for b in self._all_budgets_cached() if b.project in projects or b.is_global]
-        # No budget applies on most POSTs: then there is no clock to read and no spend to sum.
-        statuses = self.evaluator.statuses(budgets, self.clock(), forecast=False) if budgets else []
+        if budgets:
+            statuses = self.evaluator.statuses(budgets, self.clock(), forecast=False)
+            return self._ingest_reply(projects, statuses)
+        # No budget applies on most POSTs: no clock to read, no spend to sum, and the same
+        # reply as last time for these projects (callers only serialise it).
+        reply = self._unbudgeted.get(projects)
+        if reply is None:
+            if len(self._unbudgeted) >= 1024:
+                self._unbudgeted.clear()
+            reply = self._unbudgeted[projects] = self._ingest_reply(projects, [])
+        return reply
+
+    @staticmethod
+    def _ingest_reply(projects: frozenset[str], statuses: list[BudgetStatus]) -> dict[str, Any]:
         shared = [s for s in statuses if s.budget.project == GLOBAL]
         out: dict[str, Any] = {}
         for project in sorted(projects):
