@@ -99,6 +99,18 @@ def test_usage_reply_carries_budget_state(app: App) -> None:
     assert r.json()["budget"]["projects"]["free"] == {"state": "ok", "allow": True, "budgets": []}
 
 
+def test_a_budget_set_after_unbudgeted_posts_shows_in_the_next_reply(app: App) -> None:
+    event = {"model": "unit-model", "provider": "testco", "project": "late"}
+    for _ in range(2):  # the unbudgeted reply is reused between POSTs
+        r = app.client.post("/v1/usage", json={**event, "input_tokens": 600_000})
+        assert r.json()["budget"]["projects"]["late"]["budgets"] == []
+    app.client.put("/v1/budgets/late", json={"period": "day", "limit_usd": 1})
+    r = app.client.post("/v1/usage", json={**event, "input_tokens": 1})
+    late = r.json()["budget"]["projects"]["late"]
+    assert [b["spent_usd"] for b in late["budgets"]] == [1.200001]  # this POST counts too
+    assert late["state"] == "exceeded"
+
+
 def test_check_hard_budget_refuses(app: App) -> None:
     c = app.client
     c.put("/v1/budgets/acme", json={"period": "month", "limit_usd": 10, "mode": "hard"})
