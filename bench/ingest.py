@@ -157,6 +157,19 @@ def summary_medians(home: Path) -> dict[str, float]:
     return out
 
 
+def machine_speed() -> float:
+    """Milliseconds for a fixed pure-Python workload (best of 5): printed beside the figures,
+    because this VM's speed changes by up to ~1.8x from one minute to the next."""
+    doc = {"model": "gpt-4o", "tokens": list(range(50)), "tags": {"a": "b" * 20}}
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(20_000):
+            json.loads(json.dumps(doc))
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
 def start_serve(env: dict[str, str], home: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     port = free_port()
     serve = subprocess.Popen(
@@ -195,6 +208,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
 
+    speed_before = machine_speed()
     # Both servers stay up and the runs alternate: this machine's speed drifts by tens of
     # per cent over minutes, and a ratio is only meaningful between runs made side by side.
     noop_url = f"http://127.0.0.1:{free_port()}"
@@ -222,6 +236,7 @@ def main() -> None:
     rss = peak_rss_mb(serve.pid)
     serve.terminate()
     serve.wait()
+    speed_after = machine_speed()
 
     if not args.http_only:
         big = work / "big"
@@ -229,6 +244,10 @@ def main() -> None:
         medians = summary_medians(big)
         db_mb = (big / "spendtray.db").stat().st_size / 1e6
 
+    print(
+        f"machine speed (fixed Python workload, lower is faster): {speed_before:.0f} ms before "
+        f"the HTTP runs, {speed_after:.0f} ms after"
+    )
     print(f"single-event POST, wrk 8 connections, {args.rounds} rounds of {args.seconds}s each:")
     for i, (baseline, ours) in enumerate(rounds, 1):
         print(
