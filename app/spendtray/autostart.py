@@ -221,9 +221,12 @@ def location(
     platform = platform or sys.platform
     if platform == "win32":
         return f"HKEY_CURRENT_USER\\{RUN_KEY}\\{RUN_VALUE}"
-    if platform == "darwin":
-        return str(launch_agent_path(env))
-    return str(entry_path(env))
+    return str(_entry_file(env, platform))
+
+
+def _entry_file(env: Mapping[str, str] | None, platform: str) -> Path:
+    """The file that is the entry outside Windows: a LaunchAgent or an XDG desktop entry."""
+    return launch_agent_path(env) if platform == "darwin" else entry_path(env)
 
 
 def is_enabled(
@@ -237,9 +240,7 @@ def is_enabled(
             return _registry(registry).get(RUN_VALUE) is not None
         except OSError:
             return False
-    if platform == "darwin":
-        return launch_agent_path(env).is_file()
-    return entry_path(env).is_file()
+    return _entry_file(env, platform).is_file()
 
 
 def enable(
@@ -259,9 +260,8 @@ def enable(
                 f"cannot write {location(env, platform)}: {exc.strerror or exc}"
             ) from exc
         return location(env, platform)
-    if platform == "darwin":
-        return str(_write_file(launch_agent_path(env), launch_agent(command)))
-    return str(_write_file(entry_path(env), desktop_entry(command).encode("utf-8")))
+    content = launch_agent(command) if platform == "darwin" else desktop_entry(command).encode()
+    return str(_write_file(_entry_file(env, platform), content))
 
 
 def disable(
@@ -278,9 +278,7 @@ def disable(
             raise AutostartError(
                 f"cannot remove {location(env, platform)}: {exc.strerror or exc}"
             ) from exc
-    if platform == "darwin":
-        return _remove_file(launch_agent_path(env))
-    return _remove_file(entry_path(env))
+    return _remove_file(_entry_file(env, platform))
 
 
 def set_enabled(
