@@ -31,12 +31,13 @@ def _num(usage: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
-def _obj(usage: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = usage.get(key)
+def nested_object(parent: dict[str, Any], key: str, prefix: str) -> dict[str, Any]:
+    """``parent[key]`` as an object ({} when absent); errors name ``prefix + key``."""
+    value = parent.get(key)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise EventError(f"{where}.{key}", "must be an object")
+        raise EventError(f"{prefix}{key}", "must be an object")
     return value
 
 
@@ -52,7 +53,7 @@ def anthropic_tokens(usage: dict[str, Any], where: str = "usage") -> dict[str, i
     uncached = _num(usage, "input_tokens", where)
     cache_write = _num(usage, "cache_creation_input_tokens", where)
     cache_read = _num(usage, "cache_read_input_tokens", where)
-    creation = _obj(usage, "cache_creation", where)
+    creation = nested_object(usage, "cache_creation", f"{where}.")
     write_5m = _num(creation, "ephemeral_5m_input_tokens", f"{where}.cache_creation")
     write_1h = _num(creation, "ephemeral_1h_input_tokens", f"{where}.cache_creation")
     if creation and not cache_write:
@@ -70,8 +71,8 @@ def anthropic_tokens(usage: dict[str, Any], where: str = "usage") -> dict[str, i
 
 
 def openai_chat_tokens(usage: dict[str, Any], where: str = "usage") -> dict[str, int]:
-    prompt_details = _obj(usage, "prompt_tokens_details", where)
-    completion_details = _obj(usage, "completion_tokens_details", where)
+    prompt_details = nested_object(usage, "prompt_tokens_details", f"{where}.")
+    completion_details = nested_object(usage, "completion_tokens_details", f"{where}.")
     cache_read = _num(prompt_details, "cached_tokens", f"{where}.prompt_tokens_details")
     # DeepSeek reports cache hits at the top level.
     cache_read = cache_read or _num(usage, "prompt_cache_hit_tokens", where)
@@ -86,8 +87,8 @@ def openai_chat_tokens(usage: dict[str, Any], where: str = "usage") -> dict[str,
 
 
 def openai_responses_tokens(usage: dict[str, Any], where: str = "usage") -> dict[str, int]:
-    input_details = _obj(usage, "input_tokens_details", where)
-    output_details = _obj(usage, "output_tokens_details", where)
+    input_details = nested_object(usage, "input_tokens_details", f"{where}.")
+    output_details = nested_object(usage, "output_tokens_details", f"{where}.")
     return {
         "input_tokens": _num(usage, "input_tokens", where),
         "output_tokens": _num(usage, "output_tokens", where),

@@ -35,18 +35,10 @@ import math
 from typing import Any
 
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, normalize_event
+from spendtray.ingest.provider_usage import nested_object
 from spendtray.receivers.common import inclusive, numbers_only, token_value
 
 SOURCE = "litellm"
-
-
-def _dict(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = parent.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise EventError(f"{where}{key}", "must be an object")
-    return value
 
 
 def _str(value: Any) -> str | None:
@@ -66,7 +58,7 @@ def _first_token(candidates: list[tuple[dict[str, Any], str, str]]) -> int:
 
 def _usage_object(item: dict[str, Any], metadata: dict[str, Any]) -> tuple[dict[str, Any], str]:
     """LiteLLM's normalised usage dict and the path it was found at."""
-    hidden = _dict(item, "hidden_params", "")
+    hidden = nested_object(item, "hidden_params", "")
     response = item.get("response")
     for obj, key, path in (
         (metadata, "usage_object", "metadata.usage_object"),
@@ -103,8 +95,14 @@ def _attribution(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """project/agent/user/session values, and for each the payload path it came from."""
     sources = [
-        (_dict(metadata, "spend_logs_metadata", "metadata."), "metadata.spend_logs_metadata."),
-        (_dict(metadata, "requester_metadata", "metadata."), "metadata.requester_metadata."),
+        (
+            nested_object(metadata, "spend_logs_metadata", "metadata."),
+            "metadata.spend_logs_metadata.",
+        ),
+        (
+            nested_object(metadata, "requester_metadata", "metadata."),
+            "metadata.requester_metadata.",
+        ),
         (metadata, "metadata."),
     ]
     raw_tags = item.get("request_tags")
@@ -151,11 +149,11 @@ def payload_event(item: Any, now: dt.datetime) -> UsageEvent:
         raise EventError(
             "(item)", f"must be a StandardLoggingPayload object, got {type(item).__name__}"
         )
-    metadata = _dict(item, "metadata", "")
+    metadata = nested_object(item, "metadata", "")
     usage, usage_path = _usage_object(item, metadata)
-    prompt_details = _dict(usage, "prompt_tokens_details", f"{usage_path}.")
-    completion_details = _dict(usage, "completion_tokens_details", f"{usage_path}.")
-    creation_details = _dict(
+    prompt_details = nested_object(usage, "prompt_tokens_details", f"{usage_path}.")
+    completion_details = nested_object(usage, "completion_tokens_details", f"{usage_path}.")
+    creation_details = nested_object(
         prompt_details, "cache_creation_token_details", f"{usage_path}.prompt_tokens_details."
     )
     pd = f"{usage_path}.prompt_tokens_details"
@@ -201,7 +199,7 @@ def payload_event(item: Any, now: dt.datetime) -> UsageEvent:
         ]
     )
     response = item.get("response")
-    hidden = _dict(item, "hidden_params", "")
+    hidden = nested_object(item, "hidden_params", "")
     model = (
         (_str(response.get("model")) if isinstance(response, dict) else None)
         or _str(item.get("model"))
@@ -221,7 +219,7 @@ def payload_event(item: Any, now: dt.datetime) -> UsageEvent:
         "cache_write_1h_tokens": write_1h,
         "reasoning_tokens": reasoning,
         "status": status,
-        "service_tier": _str(_dict(item, "cost_breakdown", "").get("service_tier")),
+        "service_tier": _str(nested_object(item, "cost_breakdown", "").get("service_tier")),
     }
     if cache_hit:
         # Answered from LiteLLM's own response cache: no provider billed these tokens.
