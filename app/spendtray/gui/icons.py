@@ -7,6 +7,7 @@ bitmap down into mush.
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
@@ -18,17 +19,24 @@ STATES = ("ok", "warning", "exceeded", "unpriced")
 _SIZES = (16, 20, 22, 24, 32, 48, 64)
 
 
-def _render(name: str, size: int) -> QPixmap:
-    renderer = QSvgRenderer(str(resources_dir() / "icons" / f"{name}.svg"))
+def render_svg(svg: Path, size: int) -> QImage:
+    """``svg`` drawn at ``size`` x ``size`` px on transparency (also packaging/render_icons.py,
+    which writes the shipped PNG/ICO/ICNS files)."""
+    renderer = QSvgRenderer(str(svg))
     if not renderer.isValid():
-        raise FileNotFoundError(f"icon {name}.svg is missing or not valid SVG")
+        raise FileNotFoundError(f"{svg}: missing or not a valid SVG")
     image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
     renderer.render(painter, QRectF(0, 0, size, size))
     painter.end()
-    return QPixmap.fromImage(image)
+    return image
+
+
+def _render(name: str, size: int) -> QPixmap:
+    return QPixmap.fromImage(render_svg(resources_dir() / "icons" / f"{name}.svg", size))
 
 
 @cache
