@@ -211,10 +211,10 @@ def main() -> None:
     speed_before = machine_speed()
     # Both servers stay up and the runs alternate: this machine's speed drifts by tens of
     # per cent over minutes, and a ratio is only meaningful between runs made side by side.
-    noop_url = f"http://127.0.0.1:{free_port()}"
+    noop_port = free_port()
+    noop_url = f"http://127.0.0.1:{noop_port}"
     noop = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "noop_server.py"), noop_url.rsplit(":", 1)[1]],
-        env=env,
+        [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(noop_port)], env=env
     )
     wait_up(noop_url)
     serve, url, token = start_serve(env, work / "serve")
