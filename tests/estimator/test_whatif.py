@@ -193,3 +193,35 @@ def test_time_of_day_prices_are_split_within_the_day(core: Core) -> None:
     assert eras is not None and len(eras[0].segments) > 1
     eras = eras_for(core.prices, "gpt-4o", (0, None), start, end, (0,))
     assert eras is not None and len(eras) == 1 and len(eras[0].segments) == 1
+
+
+def test_calls_before_a_target_price_starts_are_unpriceable(
+    core: Core, client: httpx.Client, tmp_path: Path
+) -> None:
+    from spendtray.prices.book import PriceBook
+
+    prices = tmp_path / "prices.toml"
+    starts = (NOW - dt.timedelta(days=3)).date()
+    prices.write_text(
+        f"""
+[[model]]
+provider = "inhouse"
+models = ["house-model"]
+input_mtok = 2
+output_mtok = 2
+valid_from = {starts.isoformat()}
+checked = 2026-11-22
+source = "internal rate card"
+"""
+    )
+    book = PriceBook.load(user_file=prices)
+
+    def call(days_ago: int) -> dict[str, Any]:
+        stamp = (NOW - dt.timedelta(days=days_ago)).isoformat()
+        return {"model": "gpt-4o", "project": "dated", "input_tokens": 1_000, "timestamp": stamp}
+
+    _post(client, [call(10), call(9), call(1), call(1), call(0)])
+    selection = Filters(project="dated", since=NOW - dt.timedelta(days=30))
+    [result] = reprice_history(core.reader.conn(), selection, ["house-model"], book=book).results
+    assert result.unpriceable_calls == 2  # before the rate card starts: no price, not a guess
+    assert result.whatif_cost_nanos == 3 * 2_000_000  # 1,000 tokens at $2 per million, 3 calls

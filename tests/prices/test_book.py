@@ -71,6 +71,53 @@ def test_user_overrides_win_and_discounts_apply(tmp_path: Path) -> None:
     assert sonnet.cost_nanos(TokenCounts(input_tokens=1_000_000)) == 2_400_000_000 * 2  # tier
 
 
+def test_overrides_apply_from_their_valid_from_date_and_to_their_tier(tmp_path: Path) -> None:
+    user = tmp_path / "prices.toml"
+    user.write_text(
+        """
+[[model]]
+provider = "openai"
+models = ["gpt-4o"]
+id = "gpt-4o (contract from Nov 10)"
+discount_percent = 50
+valid_from = 2026-11-10
+checked = 2026-11-22
+source = "contract ACME-2026-17"
+
+[[model]]
+provider = "inhouse"
+models = ["house-model"]
+input_mtok = 2
+output_mtok = 2
+valid_from = 2026-11-10
+checked = 2026-11-22
+source = "internal rate card"
+
+[[model]]
+provider = "inhouse"
+models = ["house-model"]
+input_mtok = 1
+output_mtok = 1
+service_tier = "flex"
+checked = 2026-11-22
+source = "internal rate card, flex"
+"""
+    )
+    book = PriceBook.load(user_file=user)
+    counts = TokenCounts(input_tokens=1_000_000)
+    list_price = PriceBook.load().resolve("gpt-4o", "openai", WHEN).cost_nanos(counts)
+    before, after = WHEN, WHEN + dt.timedelta(days=20)  # Nov 1, Nov 21
+    # Before the contract starts, the list price; from its first day, half of it.
+    assert book.resolve("gpt-4o", "openai", before).cost_nanos(counts) == list_price
+    assert book.resolve("gpt-4o", "openai", after).cost_nanos(counts) * 2 == list_price
+    # A model only the overrides know: the flex entry prices flex calls on any date; a
+    # standard call before the standard entry's first day has no price, never a guessed one.
+    assert book.resolve("house-model", "inhouse", before, "flex").cost_nanos(counts) == 10**9
+    assert book.resolve("house-model", "inhouse", after).cost_nanos(counts) == 2 * 10**9
+    with pytest.raises(UnknownModel, match=r"no price in force .* on 2026-11-01"):
+        book.resolve("house-model", "inhouse", before)
+
+
 def test_every_shipped_entry_has_checked_and_source() -> None:
     for path in sorted((ROOT / "pricing").glob("*.toml")):
         for entry in load_file(path):

@@ -25,7 +25,7 @@ from genai_prices.types import TimeOfDateConstraint
 
 from spendtray.estimator.whatif_rowwise import Tally, price_signature
 from spendtray.estimator.whatif_sql import SqlCostPlan, plan_for
-from spendtray.prices.book import PriceBook, ResolvedPrice
+from spendtray.prices.book import PriceBook, ResolvedPrice, UnknownModel
 
 MS_PER_DAY = 86_400_000
 TOTAL_COLUMNS = (
@@ -97,7 +97,8 @@ def eras_for(
     last_ms: int,
     points: tuple[int, ...],
 ) -> list[Era] | None:
-    """The target's eras over [first_ms, last_ms], or None if one of its prices has no plan."""
+    """The target's eras over [first_ms, last_ms], or None if one of its prices has no plan
+    or it has no price on some day (both are then priced row by row)."""
     batch, tier = context
     eras: list[Era] = []
     previous: tuple[Any, ...] | None = None
@@ -106,7 +107,10 @@ def eras_for(
         day_segments: list[tuple[int, ResolvedPrice]] = []
         for point in points:
             when = dt.datetime.fromtimestamp((day * MS_PER_DAY + point) / 1000, dt.UTC)
-            price = book.resolve(target, None, when, service_tier=tier, batch=bool(batch))
+            try:
+                price = book.resolve(target, None, when, service_tier=tier, batch=bool(batch))
+            except UnknownModel:
+                return None  # no price on some days: priced row by row, those calls unpriceable
             if not day_segments or price_signature(day_segments[-1][1]) != price_signature(price):
                 day_segments.append((point, price))
         signature = tuple((point, price_signature(price)) for point, price in day_segments)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spendtray.fields import TOKEN_FIELDS
-from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts
+from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts, UnknownModel
 from spendtray.prices.calc import PricingError
 
 _MS_PER_MINUTE = 60_000
@@ -48,19 +48,25 @@ class _MinutePrices:
     def __init__(self, book: PriceBook, target: str) -> None:
         self.book = book
         self.target = target
-        self._by_slot: dict[tuple[int, int, str | None], ResolvedPrice] = {}
+        self._by_slot: dict[tuple[int, int, str | None], ResolvedPrice | None] = {}
         self._canonical: dict[tuple[Any, ...], ResolvedPrice] = {}
 
-    def at(self, minute: int, batch: int, tier: str | None) -> ResolvedPrice:
+    def at(self, minute: int, batch: int, tier: str | None) -> ResolvedPrice | None:
+        """None where the target had no price in force (a price entry that starts later)."""
         slot = (minute, batch, tier)
-        price = self._by_slot.get(slot)
-        if price is None:
-            when = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
+        if slot in self._by_slot:
+            return self._by_slot[slot]
+        when = dt.datetime.fromtimestamp(minute * 60, dt.UTC)
+        price: ResolvedPrice | None
+        try:
             resolved = self.book.resolve(
                 self.target, None, when, service_tier=tier, batch=bool(batch)
             )
+        except UnknownModel:
+            price = None
+        else:
             price = self._canonical.setdefault(price_signature(resolved), resolved)
-            self._by_slot[slot] = price
+        self._by_slot[slot] = price
         return price
 
 
@@ -85,6 +91,9 @@ def tally_rowwise(
         n = row[10]
         for name, current in targets.items():
             price = prices[name].at(row[9], row[7], row[8])
+            if price is None:
+                tallies[name].add(0, n, 0, 0)
+                continue
             key = (id(price), counts)
             if key in memo:
                 cost = memo[key]

@@ -97,8 +97,8 @@ class _EngineMatch:
 
 @dataclass(frozen=True)
 class _OverrideMatch:
-    entry: OverrideEntry
-    base: _EngineMatch | None  # the engine's price a discount entry applies to
+    entries: tuple[OverrideEntry, ...]  # every matching entry, first wins where it applies
+    base: _EngineMatch | None  # the engine's price (discount entries apply to it)
 
 
 _Match = _EngineMatch | _OverrideMatch | str
@@ -179,19 +179,25 @@ class PriceBook:
 
     # -- look-up -------------------------------------------------------------------------
 
-    def _find_override(
+    def _find_overrides(
         self, provider: str | None, spellings: list[str], engine_hit: _EngineMatch | None
-    ) -> OverrideEntry | None:
-        for entry in self._overrides:
-            if entry.matches(provider, spellings):
-                return entry
-            if (
-                engine_hit is not None
-                and entry.discount_percent is not None
-                and entry.matches(provider or engine_hit.provider.id, [engine_hit.model.id])
-            ):
-                return entry
-        return None
+    ) -> tuple[OverrideEntry, ...]:
+        """The override entries for this model, in look-up order; which one is in force
+        depends on the call's date and tier (``_build``). A discount entry needs the engine's
+        price to discount."""
+        if engine_hit is None:
+            return tuple(
+                e
+                for e in self._overrides
+                if e.model_price is not None and e.matches(provider, spellings)
+            )
+        engine_names = (provider or engine_hit.provider.id, [engine_hit.model.id])
+        return tuple(
+            e
+            for e in self._overrides
+            if e.matches(provider, spellings)
+            or (e.discount_percent is not None and e.matches(*engine_names))
+        )
 
     def _find_engine(self, provider: str | None, spellings: list[str]) -> _EngineMatch | None:
         engine_provider = names.engine_provider(provider)
@@ -229,9 +235,9 @@ class PriceBook:
         prov = names.canonical_provider(provider) or names.infer_provider(model)
         engine_hit = self._find_engine(prov, spellings)
         result: _Match
-        override = self._find_override(prov, spellings, engine_hit)
-        if override is not None and (override.model_price is not None or engine_hit is not None):
-            result = _OverrideMatch(override, engine_hit)
+        overrides = self._find_overrides(prov, spellings, engine_hit)
+        if overrides:
+            result = _OverrideMatch(overrides, engine_hit)
         elif engine_hit is not None:
             result = engine_hit
         else:
@@ -352,7 +358,18 @@ class PriceBook:
                 compiled=CompiledPrice(model_price),
                 price_context=ctx_label,
             )
-        entry, base = match.entry, match.base
+        base = match.base
+        entry = next((e for e in match.entries if e.applies(when, ctx_label)), None)
+        if entry is None:
+            if base is not None:
+                return self._build(base, when, context)
+            first = match.entries[0]
+            tier = f" at tier {ctx_label!r}" if ctx_label else ""
+            raise UnknownModel(
+                f"no price in force for {first.entry_id or first.models[0]!r} on "
+                f"{when.date().isoformat()}{tier} (its price entries start later or are for "
+                "another tier)"
+            )
         if entry.model_price is None:
             # A discount on the engine's price (a negotiated rate).
             assert base is not None  # _match only returns discount entries with an engine hit

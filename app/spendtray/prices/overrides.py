@@ -71,8 +71,11 @@ class OverrideEntry:
             return False  # a provider-wide entry needs the provider named
         return any(fnmatch.fnmatchcase(name, pat) for name in names for pat in self.models)
 
-    def applies_on(self, when: dt.datetime) -> bool:
-        return self.valid_from is None or when.date() >= self.valid_from
+    def applies(self, when: dt.datetime, tier: str | None) -> bool:
+        """In force at ``when`` for a call at ``tier`` (the price context: batch, flex…)."""
+        return (self.valid_from is None or when.date() >= self.valid_from) and (
+            self.service_tier is None or self.service_tier == tier
+        )
 
 
 def _decimal(value: Any, where: str) -> Decimal:
