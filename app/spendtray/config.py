@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -307,7 +307,3 @@ def ensure_token(settings: Settings) -> str:
         handle.write(token + "\n")
     os.chmod(path, 0o600)
     return token
-
-
-def settings_fields() -> list[str]:
-    return [f.name for f in fields(Settings) if f.name not in ("home", "extra")]

@@ -172,10 +172,6 @@ class BudgetService:
     def notifiers(self) -> list[Notifier]:
         return list(self._notifiers)
 
-    def remove_notifier(self, notifier: Notifier) -> None:
-        if notifier in self._notifiers:
-            self._notifiers.remove(notifier)
-
     def add_state_listener(self, listener: StateListener) -> None:
         """``listener(worst_state)`` after each evaluation (worker thread): the tray colour."""
         self._state_listeners.append(listener)

@@ -9,7 +9,6 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from spendtray.config import Settings, load_settings
@@ -19,12 +18,6 @@ from spendtray.timeparse import TimeParseError, parse_when
 
 class UserError(Exception):
     """A mistake on the command line or in the input; printed as one line, exit 2."""
-
-
-def add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--home", type=Path, help="data folder (default: $SPENDTRAY_HOME or the platform's)"
-    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -273,7 +273,3 @@ def _plain(value: Any) -> Any:
 def to_nanos(usd: Decimal) -> int:
     """USD (Decimal) -> integer nano-dollars, half-even."""
     return int((usd * NANOS_PER_USD).quantize(_ONE, rounding=ROUND_HALF_EVEN))
-
-
-def nanos_to_usd(nanos: int) -> Decimal:
-    return Decimal(nanos) / NANOS_PER_USD

@@ -12,14 +12,6 @@ from sqlite_utils.migrations import Migrations
 
 migrations = Migrations("spendtray")
 
-TOKEN_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
-
 
 @migrations(name="0001_events_and_rollups")
 def m0001(db: Database) -> None:
