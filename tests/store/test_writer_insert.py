@@ -1,0 +1,70 @@
+"""The writer's multi-row INSERT stores every column exactly as submitted.
+
+Rows go in groups of ``INSERT_ROWS`` per statement with the columns that are NULL in a whole
+group written into the SQL, and the rows left over one per statement; whichever way a row
+went, reading it back must give the values it was submitted with.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from spendtray.store.rows import EVENT_COLUMNS, EventRow
+from spendtray.store.writer import INSERT_ROWS, Writer
+
+
+def _row(i: int) -> EventRow:
+    values: list[object] = [None] * len(EVENT_COLUMNS)
+    at = {name: n for n, name in enumerate(EVENT_COLUMNS)}
+    required = {
+        "ts": 1_700_000_000_000 + i,
+        "received_at": 1_700_000_000_500 + i,
+        "project": f"p{i % 3}",
+        "model": "gpt-4o",
+        "provider": "openai",
+        "agent": "",
+        "source": "api",
+        "batch": 0,
+        "input_tokens": 100 + i,
+        "output_tokens": 10 + i,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "cache_write_5m_tokens": 0,
+        "cache_write_1h_tokens": 0,
+        "reasoning_tokens": 0,
+        "priced": 1,
+    }
+    for name, value in required.items():
+        values[at[name]] = value
+    # First group: "user" NULL in every row. Second group: "user" in some rows only, and
+    # "latency_ms" in exactly one. Leftover rows: both set on alternate rows.
+    if (i >= INSERT_ROWS and i % 7 == 0) or (i >= 2 * INSERT_ROWS and i % 2):
+        values[at["user"]] = f"user-{i}"
+    if i == INSERT_ROWS + 3 or (i >= 2 * INSERT_ROWS and i % 2 == 0):
+        values[at["latency_ms"]] = 12.5 + i
+    values[at["cost_nanos"]] = None if i % 5 == 0 else 1_000 * i
+    values[at["tags"]] = '{"k":"v"}' if i % 11 == 0 else None
+    return EventRow(values)
+
+
+def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path) -> None:
+    n = 2 * INSERT_ROWS + 7
+    rows = [_row(i) for i in range(n)]
+    writer = Writer(tmp_path / "spendtray.db")
+    writer.start()
+    try:
+        outcomes = writer.write(rows)
+    finally:
+        writer.stop()
+    assert [o.id for o in outcomes] == list(range(1, n + 1))
+    conn = sqlite3.connect(tmp_path / "spendtray.db")
+    stored = conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id").fetchall()
+    assert len(stored) == n
+    for i, (row, got) in enumerate(zip(rows, stored, strict=True)):
+        assert list(got[1:]) == row.values[1:], f"row {i} differs"
+    users = [got[EVENT_COLUMNS.index("user")] for got in stored]
+    assert users[:INSERT_ROWS] == [None] * INSERT_ROWS
+    some = next(i for i in range(INSERT_ROWS, 2 * INSERT_ROWS) if i % 7 == 0)
+    assert users[some] == f"user-{some}"
+    assert users[some + 1] is None
