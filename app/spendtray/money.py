@@ -15,9 +15,11 @@ def nanos_to_decimal(nanos: int) -> Decimal:
 
 
 def usd_json(nanos: int | None) -> float | None:
-    """Nano-dollars -> a JSON number of dollars for API output (rounded to 9 places; such
-    floats are shown, never summed)."""
-    return None if nanos is None else round(int(nanos) / 1e9, 9)
+    """Nano-dollars -> a JSON number of dollars for API output (such floats are shown, never
+    summed). Integer true division is correctly rounded: the nearest double to the exact
+    amount, which is what rounding to 9 places gave, at a tenth of the cost (once per event
+    in every ingest reply)."""
+    return None if nanos is None else int(nanos) / 1_000_000_000
 
 
 def format_usd(nanos: int | None, precision: int = 2) -> str:
