@@ -272,11 +272,8 @@ def ref_row(book: PriceBook, event: UsageEvent, received: dt.datetime) -> list[o
         cost,
         1 if cost is not None else 0,
         reason,
-        price_model,
-        price_provider,
-        unit_prices,
-        source,
-        date,
+        # The price goes to prices_used; the row carries its fields until the writer stores it.
+        None if cost is None else (price_model, price_provider, unit_prices, source, date),
         event.reported_cost_nanos,
         event.latency_ms,
         event.status,

@@ -19,7 +19,7 @@ from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normali
 from spendtray.money import usd_json
 from spendtray.prices.book import PriceBook
 from spendtray.prices.calc import PricingError
-from spendtray.store.rows import EventRow
+from spendtray.store.rows import EventRow, PriceFields
 from spendtray.store.writer import WriteOutcome, Writer
 
 
@@ -61,8 +61,6 @@ def _ms(stamp: dt.datetime) -> int:
 # json.dumps(value, separators=(",", ":")) builds this encoder on every call (~0.7 µs).
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 _COUNT_KEYS = {name: f'"{name}":' for name in TOKEN_FIELDS}
-# price model, price provider, unit prices, price source, price date of an unpriced event
-_UNPRICED: tuple[None, None, None, None, None] = (None, None, None, None, None)
 
 
 def _usage_json(usage: dict[str, Any]) -> str:
@@ -97,17 +95,16 @@ class IngestService:
         )
         c = event.counts
         cost: int | None = None
+        stored: PriceFields | None = None
         if isinstance(found, str):
             reason: str | None = found
-            stored: tuple[str | None, ...] = _UNPRICED
         else:
             try:
                 cost = found.compiled.cost_nanos(c)
             except PricingError as exc:
-                reason, stored = f"cannot price this usage: {exc}", _UNPRICED
+                reason = f"cannot price this usage: {exc}"
             else:
                 reason, stored = None, found.stored_fields
-        price_model, price_provider, unit_prices, source, date = stored
         tags, raw_usage = event.tags, event.raw_usage
         values: list[object] = [
             None,
@@ -134,11 +131,7 @@ class IngestService:
             cost,
             1 if cost is not None else 0,
             reason,
-            price_model,
-            price_provider,
-            unit_prices,
-            source,
-            date,
+            stored,  # the writer stores it in prices_used and puts its id here
             event.reported_cost_nanos,
             event.latency_ms,
             event.status,

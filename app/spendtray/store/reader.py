@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from spendtray.money import usd_json
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
 from spendtray.store.fold import BUCKET_SQL, EVENT_SUMS, ROLLUP_SUMS, folded_through
-from spendtray.store.rows import SUM_FIELDS
+from spendtray.store.rows import PRICE_FIELDS, SUM_FIELDS
 from spendtray.store.timebuckets import TIME_GROUPS, ranges
 
 DIMENSIONS = ("project", "model", "provider", "agent", "source")
@@ -308,8 +308,13 @@ class Reader:
             ts, event_id = decode_cursor(cursor)
             clauses.append("(ts < ? OR (ts = ? AND id < ?))")
             args.extend([ts, ts, event_id])
-        sql = (
+        page = (
             f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY ts DESC, id DESC LIMIT ?"
+        )
+        # The page first, then each event's price (an id into prices_used) joined to it.
+        sql = (
+            f"SELECT e.*, {', '.join(f'p.{name}' for name in PRICE_FIELDS)} FROM ({page}) e "
+            "LEFT JOIN prices_used p ON p.id = e.price_id ORDER BY e.ts DESC, e.id DESC"
         )
         conn = self.conn()
         cur = conn.execute(sql, [*args, limit + 1])

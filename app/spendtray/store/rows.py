@@ -29,11 +29,7 @@ EVENT_COLUMNS = (
     "cost_nanos",
     "priced",
     "unpriced_reason",
-    "price_model",
-    "price_provider",
-    "unit_prices",
-    "price_source",
-    "price_date",
+    "price_id",
     "reported_cost_nanos",
     "latency_ms",
     "status",
@@ -54,9 +50,17 @@ def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
+# The price an event was costed with, as the writer stores it once in ``prices_used``:
+# model, provider, unit prices (JSON), source, date. An event row carries this tuple where
+# ``price_id`` goes (None when unpriced); the writer swaps in the id.
+PRICE_FIELDS = ("price_model", "price_provider", "unit_prices", "price_source", "price_date")
+PriceFields = tuple[str, str, str, str, str | None]
+
+
 @dataclass(slots=True)
 class EventRow:
-    """One event ready to insert; ``values`` follows ``EVENT_COLUMNS`` with id = None."""
+    """One event ready to insert; ``values`` follows ``EVENT_COLUMNS`` with id = None and, at
+    ``price_id``, the ``PriceFields`` of its price (or None)."""
 
     values: list[object]
 

@@ -34,7 +34,7 @@ from sqlite_utils import Database
 
 from spendtray.store.db import open_for_writing
 from spendtray.store.fold import fold, folded_through, put_back, take_out
-from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, EventRow
+from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, PRICE_FIELDS, EventRow, PriceFields
 
 log = logging.getLogger(__name__)
 
@@ -79,27 +79,82 @@ _FOLD = object()
 
 
 _PROJECT_AT, _TS_AT = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
+_PRICE_AT = COLUMN_INDEX["price_id"]
+PriceIds = dict[PriceFields | None, int | None]
+
+
+class _PricesUsed:
+    """The ids of ``prices_used`` rows by their fields, for the writer connection.
+
+    Ids stored in a transaction are kept aside until it commits: after a rollback they do not
+    exist. Rows of ``prices_used`` are never deleted, so a committed id stays right even when
+    another process writes too.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[PriceFields, int] = {}
+        self._new: dict[PriceFields, int] = {}
+
+    def ids(self, conn: sqlite3.Connection, batches: list[list[EventRow]]) -> PriceIds:
+        """The id of every price these rows were costed with, storing the new ones."""
+        fields: set[PriceFields | None] = set()
+        price = itemgetter(_PRICE_AT)
+        for rows in batches:
+            fields.update(map(price, map(_values, rows)))
+        ids: PriceIds = {None: None}
+        for f in fields:
+            if f is None:
+                continue
+            found = self._known.get(f) or self._new.get(f)
+            if found is None:
+                found = self._new[f] = _price_id(conn, f)
+            ids[f] = found
+        return ids
+
+    def committed(self) -> None:
+        self._known.update(self._new)
+        self._new.clear()
+
+    def rolled_back(self) -> None:
+        self._new.clear()
+
+
+def _price_id(conn: sqlite3.Connection, fields: PriceFields) -> int:
+    found = conn.execute(
+        "SELECT id FROM prices_used WHERE price_model = ? AND price_provider = ? "
+        "AND unit_prices = ? AND price_source = ? AND price_date IS ?",
+        fields,
+    ).fetchone()
+    if found is not None:
+        return int(found[0])
+    cursor = conn.execute(
+        f"INSERT INTO prices_used ({', '.join(PRICE_FIELDS)}) VALUES (?, ?, ?, ?, ?)", fields
+    )
+    return int(cursor.lastrowid or 0)
 
 
 class _Plan:
     """What one transaction does with its rows: which are inserted under which new id, which
     are duplicates of a stored or earlier row (and which of those replace a smaller copy)."""
 
-    def __init__(self, next_id: int) -> None:
+    def __init__(self, next_id: int, price_ids: PriceIds) -> None:
         self.next_id = next_id
+        self.price_ids = price_ids
         self.inserts: list[list[object]] = []
-        self.replaced: list[tuple[int, EventRow]] = []
+        self.replaced: list[tuple[int, list[object]]] = []  # stored id, the values it gets
         self.outcomes: list[list[WriteOutcome]] = []
         self.stored = self.dups = self.newest = 0
         self.projects: set[str] = set()
 
     def all_new(self, batches: list[list[EventRow]]) -> None:
         """Rows without request ids: each one is new."""
+        price_ids = self.price_ids
         for rows in batches:
             copies = list(map(list, map(_values, rows)))
             first = next_id = self.next_id
             for values in copies:
                 values[0] = next_id
+                values[_PRICE_AT] = price_ids[values[_PRICE_AT]]  # type: ignore[index]
                 next_id += 1
             self.next_id = next_id
             self.inserts.extend(copies)
@@ -134,19 +189,19 @@ class _Plan:
                     values = pending_new[rid]
                     if row.total_tokens > EventRow(values).total_tokens:
                         # Not folded yet: the rollups will see the final row.
-                        values[1:] = row.values[1:]
+                        values[1:] = self._stored(row)[1:]
                     job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
                     self.dups += 1
                     continue
                 if rid is not None and rid in existing:
                     event_id, total = existing[rid]
                     if row.total_tokens > total:
-                        self.replaced.append((event_id, row))
+                        self.replaced.append((event_id, self._stored(row)))
                         existing[rid] = (event_id, row.total_tokens)
                     job_out.append(WriteOutcome(event_id, True))
                     self.dups += 1
                     continue
-                values = list(row.values)
+                values = self._stored(row)
                 values[0] = self.next_id
                 self.inserts.append(values)
                 if rid is not None:
@@ -159,6 +214,12 @@ class _Plan:
                 if isinstance(ts, int) and ts > self.newest:
                     self.newest = ts
             self.outcomes.append(job_out)
+
+    def _stored(self, row: EventRow) -> list[object]:
+        """A copy of the row's values as stored: its price as the id in prices_used."""
+        values = list(row.values)
+        values[_PRICE_AT] = self.price_ids[values[_PRICE_AT]]  # type: ignore[index]
+        return values
 
 
 class Writer:
@@ -180,6 +241,7 @@ class Writer:
         self._unfolded = 0  # events this writer committed that the rollups do not include yet
         self._unfolded_since = 0.0
         self._fold_asked = False
+        self._prices = _PricesUsed()
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -354,7 +416,9 @@ class Writer:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 self._next_id = first_id
+                self._prices.rolled_back()
                 raise
+            self._prices.committed()
             if info.stored and not self._unfolded:
                 self._unfolded_since = time.monotonic()
             self._unfolded += info.stored
@@ -406,7 +470,7 @@ class Writer:
         for rows in batches:
             wanted.update(map(request_id, map(_values, rows)))
         wanted.discard(None)
-        plan = _Plan(self._next_id)
+        plan = _Plan(self._next_id, self._prices.ids(conn, batches))
         if wanted:
             plan.sort_out(conn, batches, wanted)
         else:
@@ -421,7 +485,7 @@ class Writer:
 
     @staticmethod
     def _replace(
-        conn: sqlite3.Connection, replaced: list[tuple[int, EventRow]], projects: set[str]
+        conn: sqlite3.Connection, replaced: list[tuple[int, list[object]]], projects: set[str]
     ) -> None:
         """Rewrite stored rows in place with a bigger copy; rows the rollups already include
         are taken out of them first and put back after, in this same transaction."""
@@ -429,9 +493,9 @@ class Writer:
         ids = [event_id for event_id, _ in replaced if event_id <= folded]
         if ids:
             take_out(conn, ids)
-        for event_id, row in replaced:
-            conn.execute(_UPDATE, [*row.values[1:], event_id])
-            projects.add(str(row.get("project")))
+        for event_id, values in replaced:
+            conn.execute(_UPDATE, [*values[1:], event_id])
+            projects.add(str(values[_PROJECT_AT]))
         if ids:
             put_back(conn, ids)
 
