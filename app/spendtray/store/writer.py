@@ -8,6 +8,8 @@ grows with load instead of paying one commit per request.
 
 Idempotency lives here because only the writer sees every row: a ``request_id`` already stored
 is not stored twice; the copy with more tokens is kept (rollups adjusted by the difference).
+So does ``prices_used``: each distinct price an event was costed with is stored once, and the
+event row keeps its id.
 
 An ingest transaction inserts event rows only; the writer thread folds them into the rollup
 tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
