@@ -46,9 +46,9 @@ FOLD_SECONDS = 0.25
 FOLD_EVENTS = 2_000
 _INSERT_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _INSERT = _INSERT_HEAD + f"({', '.join('?' * len(EVENT_COLUMNS))})"
-# Rows per multi-row INSERT (see ``_insert``). 50 x 34 parameters is far below SQLite's 32,766.
+# Rows per multi-row INSERT (see ``_insert``); 50 rows of parameters stay far below SQLite's
+# limit of 32,766.
 INSERT_ROWS = 50
-_values = attrgetter("values")
 _UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
 
 
@@ -80,6 +80,7 @@ _STOP = object()
 _FOLD = object()
 
 
+_values = attrgetter("values")
 _PROJECT_AT, _TS_AT = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
 _PRICE_AT = COLUMN_INDEX["price_id"]
 PriceIds = dict[PriceFields | None, int | None]
