@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -302,6 +301,8 @@ def ensure_token(settings: Settings) -> str:
         if token:
             return token
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    import secrets  # here: hashlib/hmac cost quick commands ~6 ms at start-up
+
     token = secrets.token_urlsafe(32)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")

@@ -13,7 +13,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from spendtray.budgets import store
 from spendtray.budgets.evaluate import BudgetStatus, Evaluator
@@ -39,8 +39,7 @@ T = TypeVar("T")
 FLAGS = {"day": "--daily", "week": "--weekly", "month": "--monthly"}
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("budget", help="money limits per project: set, list, remove")
+def register(p: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="budget_command", metavar="ACTION", required=True)
 
     s = verbs.add_parser(

@@ -9,11 +9,12 @@ import argparse
 import datetime as dt
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from spendtray.config import Settings, load_settings
-from spendtray.store.reader import Filters
-from spendtray.timeparse import TimeParseError, parse_when
+
+if TYPE_CHECKING:
+    from spendtray.store.reader import Filters
 
 
 class UserError(Exception):
@@ -36,6 +37,10 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
 
 
 def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:
+    # Imported here: commands that only need settings_from (token, quick ones) stay light.
+    from spendtray.store.reader import Filters
+    from spendtray.timeparse import TimeParseError, parse_when
+
     now = dt.datetime.now(dt.UTC)
     zone = settings.zone()
 

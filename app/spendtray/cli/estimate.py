@@ -31,14 +31,12 @@ _FLAGS = {
 }
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "estimate",
-        help="what a prompt will cost on several models (and what history would have cost)",
-        description="Count a prompt's tokens and price it on several models, cheapest first. "
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Count a prompt's tokens and price it on several models, cheapest first. "
         "OpenAI models are counted exactly with tiktoken; others are labelled ≈ approximations. "
         "A JSON message list or chat request body is priced as a chat. With --whatif-project or "
-        "--whatif-model, stored usage is re-priced on each --model as well.",
+        "--whatif-model, stored usage is re-priced on each --model as well."
     )
     p.add_argument("file", nargs="?", metavar="FILE|-", help="prompt file, or - for stdin")
     p.add_argument(

@@ -41,8 +41,7 @@ CSV_FIELDS = (
 )
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("export", help="export stored events as CSV or JSON")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("csv", "json"), required=True)
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     add_filters(p)

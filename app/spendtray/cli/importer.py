@@ -8,21 +8,18 @@ import argparse
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from spendtray.cli.common import UserError, settings_from
 from spendtray.importers.runner import KINDS, ImportReport
 from spendtray.importers.sources import CLAUDE_CODE, ImportPathError
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "import",
-        help="import Claude Code or Codex CLI usage logs (incremental; --watch to follow)",
-        description="Import the usage that coding agents log locally. Claude Code: "
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Import the usage that coding agents log locally. Claude Code: "
         "~/.claude/projects and ~/.config/claude/projects, or $CLAUDE_CONFIG_DIR (comma list). "
         "Codex: ${CODEX_HOME:-~/.codex}/sessions and archived_sessions. Only lines not imported "
-        "before are read; the same call seen twice is stored once.",
+        "before are read; the same call seen twice is stored once."
     )
     p.add_argument("kind", choices=KINDS, help="which agent's logs")
     p.add_argument(

@@ -14,8 +14,7 @@ from typing import Any
 from spendtray.cli.common import UserError, print_table, settings_from
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("prices", help="look up model prices")
+def register(p: argparse.ArgumentParser) -> None:
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     ls = verbs.add_parser("list", help="list known models (overrides first)")
     ls.add_argument("query", nargs="?", help="substring of the model id")

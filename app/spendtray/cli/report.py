@@ -18,8 +18,7 @@ from spendtray.store.reader import GROUPS, Reader, Summary, summary_row_json
 from spendtray.store.rows import SUM_FIELDS
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("report", help="spend grouped by project, model, provider, agent or time")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", choices=GROUPS, default="project", help="grouping (default: project)")
     add_filters(p)
     p.add_argument("--tz", help="IANA time zone for day/week/month keys (default: config)")

@@ -14,7 +14,6 @@ import argparse
 import os
 import subprocess
 import sys
-from typing import Any
 from urllib.parse import quote
 
 from spendtray.cli.common import UserError, settings_from
@@ -27,13 +26,11 @@ BASE_URL_VARS = {
 }
 
 
-def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "run",
-        help="run a command with its OpenAI/Anthropic API calls going through the proxy",
-        description="Run CMD with OPENAI_BASE_URL and ANTHROPIC_BASE_URL pointing at the "
+def register(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Run CMD with OPENAI_BASE_URL and ANTHROPIC_BASE_URL pointing at the "
         "Spendtray proxy, so its calls are recorded (and hard budgets enforced) for PROJECT. "
-        "Example: spendtray run -p acme -- python agent.py",
+        "Example: spendtray run -p acme -- python agent.py"
     )
     p.add_argument("-p", "--project", default="default", help="project to record the calls for")
     p.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port Spendtray listens on")

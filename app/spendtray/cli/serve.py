@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from spendtray.cli.common import settings_from
 
 
-def register(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser("serve", help="run the ingest server without a GUI")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=argparse.SUPPRESS, help="port (0 = any free port)")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=run)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from spendtray.cli.common import settings_from
 from spendtray.config import ensure_token
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("token", help="print the ingest token")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--path", action="store_true", help="print the token file's path instead")
     p.set_defaults(func=run)
 
