@@ -2,6 +2,9 @@
 
 - ``POST /v1/traces``: OTLP/HTTP traces (protobuf or JSON, optionally gzip) carrying
   OpenTelemetry GenAI spans (``otlp_wire`` decodes, ``otlp_spans`` maps spans to events).
+- ``POST /v1/logs`` and ``POST /v1/metrics``: coding agents' native OTLP telemetry
+  (``otlp_signals`` decodes; ``agent_logs`` maps per-request log events, ``agent_metrics`` maps
+  token and cost counters).
 - ``POST /v1/integrations/litellm``: LiteLLM's ``generic_api`` logger (``litellm_payload``).
 
 Only usage and attribution are kept: prompt and completion text (span content attributes and
@@ -23,7 +26,7 @@ __all__ = ["receiver_routes"]
 
 
 def receiver_routes(core: Core) -> list[BaseRoute]:
-    """The two receiver routes for ``core``, to append to ``core.extra_routes``."""
+    """The receiver routes for ``core``, to append to ``core.extra_routes``."""
     from spendtray.receivers.routes import build_routes
 
     return build_routes(core)

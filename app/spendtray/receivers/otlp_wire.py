@@ -59,7 +59,7 @@ class SpanRecord:
 # -- protobuf ------------------------------------------------------------------------------
 
 
-def _pb_attributes(pairs: Iterable[KeyValue]) -> dict[str, Scalar]:
+def pb_attributes(pairs: Iterable[KeyValue]) -> dict[str, Scalar]:
     out: dict[str, Scalar] = {}
     for pair in pairs:
         value = pair.value
@@ -75,7 +75,7 @@ def _pb_attributes(pairs: Iterable[KeyValue]) -> dict[str, Scalar]:
     return out
 
 
-def _pb_id(raw: bytes, size: int) -> str:
+def pb_id(raw: bytes, size: int) -> str:
     return raw.hex() if len(raw) == size and any(raw) else ""
 
 
@@ -89,20 +89,20 @@ def decode_protobuf(body: bytes) -> list[SpanRecord]:
         raise ApiError(400, "body is not an OTLP ExportTraceServiceRequest: no resourceSpans")
     records: list[SpanRecord] = []
     for resource_spans in request.resource_spans:
-        resource = _pb_attributes(resource_spans.resource.attributes)
+        resource = pb_attributes(resource_spans.resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope.name
             for span in scope_spans.spans:
                 records.append(
                     SpanRecord(
-                        trace_id=_pb_id(span.trace_id, 16),
-                        span_id=_pb_id(span.span_id, 8),
-                        parent_span_id=_pb_id(span.parent_span_id, 8),
+                        trace_id=pb_id(span.trace_id, 16),
+                        span_id=pb_id(span.span_id, 8),
+                        parent_span_id=pb_id(span.parent_span_id, 8),
                         name=span.name,
                         start_ns=span.start_time_unix_nano,
                         end_ns=span.end_time_unix_nano,
                         status_code=int(span.status.code),
-                        attributes=_pb_attributes(span.attributes),
+                        attributes=pb_attributes(span.attributes),
                         resource=resource,
                         scope=scope,
                     )
@@ -113,12 +113,12 @@ def decode_protobuf(body: bytes) -> list[SpanRecord]:
 # -- OTLP/JSON -----------------------------------------------------------------------------
 
 
-def _get(obj: dict[str, Any], camel: str, snake: str) -> Any:
+def json_get(obj: dict[str, Any], camel: str, snake: str) -> Any:
     return obj[camel] if camel in obj else obj.get(snake)
 
 
-def _list(obj: dict[str, Any], camel: str, snake: str, where: str) -> list[Any]:
-    value = _get(obj, camel, snake)
+def json_list(obj: dict[str, Any], camel: str, snake: str, where: str) -> list[Any]:
+    value = json_get(obj, camel, snake)
     if value is None:
         return []
     if not isinstance(value, list):
@@ -126,13 +126,13 @@ def _list(obj: dict[str, Any], camel: str, snake: str, where: str) -> list[Any]:
     return value
 
 
-def _obj(value: Any, where: str) -> dict[str, Any]:
+def json_object(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ApiError(400, f"OTLP/JSON: {where} must be an object")
     return value
 
 
-def _json_int(value: Any) -> Any:
+def json_int(value: Any) -> Any:
     """int64 as OTLP/JSON writes it (a decimal string) or as a number; anything else is kept as
     is so the field it feeds can say what is wrong with it."""
     if isinstance(value, str):
@@ -143,37 +143,37 @@ def _json_int(value: Any) -> Any:
     return value
 
 
-def _json_attributes(pairs: list[Any], where: str) -> dict[str, Scalar]:
+def json_attributes(pairs: list[Any], where: str) -> dict[str, Scalar]:
     out: dict[str, Scalar] = {}
     for index, item in enumerate(pairs):
-        pair = _obj(item, f"{where}[{index}]")
+        pair = json_object(item, f"{where}[{index}]")
         key = pair.get("key")
         value = pair.get("value")
         if not isinstance(key, str) or not isinstance(value, dict):
             continue  # an empty AnyValue is legal; a keyless pair carries nothing we could use
         if "stringValue" in value or "string_value" in value:
-            text = _get(value, "stringValue", "string_value")
+            text = json_get(value, "stringValue", "string_value")
             if isinstance(text, str):
                 out[key] = text
         elif "intValue" in value or "int_value" in value:
-            number = _json_int(_get(value, "intValue", "int_value"))
+            number = json_int(json_get(value, "intValue", "int_value"))
             if isinstance(number, str | int | float) and not isinstance(number, bool):
                 out[key] = number
         elif "doubleValue" in value or "double_value" in value:
-            number = _get(value, "doubleValue", "double_value")
+            number = json_get(value, "doubleValue", "double_value")
             if isinstance(number, str):
                 with contextlib.suppress(ValueError):
                     number = float(number)
             if isinstance(number, str | int | float) and not isinstance(number, bool):
                 out[key] = number
         elif "boolValue" in value or "bool_value" in value:
-            flag = _get(value, "boolValue", "bool_value")
+            flag = json_get(value, "boolValue", "bool_value")
             if isinstance(flag, bool):
                 out[key] = flag
     return out
 
 
-def _json_id(value: Any, size: int) -> str:
+def json_id(value: Any, size: int) -> str:
     """Hex (the OTLP/JSON rule) or base64 (proto3 JSON) -> lower-case hex; "" when neither."""
     if not isinstance(value, str) or not value:
         return ""
@@ -190,8 +190,8 @@ def _json_id(value: Any, size: int) -> str:
     return raw.hex() if len(raw) == size and any(raw) else ""
 
 
-def _json_time(value: Any) -> int:
-    number = _json_int(value)
+def json_time(value: Any) -> int:
+    number = json_int(value)
     return number if isinstance(number, int) and not isinstance(number, bool) else 0
 
 
@@ -200,49 +200,58 @@ def _json_status(value: Any) -> int:
         return STATUS_UNSET
     code = value.get("code")
     if isinstance(code, str):
-        code = _STATUS_NAMES.get(code.strip().upper(), _json_int(code))
+        code = _STATUS_NAMES.get(code.strip().upper(), json_int(code))
     return code if isinstance(code, int) and code in (0, 1, 2) else STATUS_UNSET
 
 
-def decode_json(body: bytes) -> list[SpanRecord]:
+def json_request(body: bytes) -> dict[str, Any]:
+    """The body's top-level OTLP/JSON object; 400 when it is not one."""
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise ApiError(400, f"body is not valid JSON: {exc}") from None
     except UnicodeDecodeError:
         raise ApiError(400, "body is not UTF-8 text") from None
-    request = _obj(data, "the body")
+    except RecursionError:
+        raise ApiError(400, "body is not valid JSON: nested too deeply") from None
+    return json_object(data, "the body")
+
+
+def decode_json(body: bytes) -> list[SpanRecord]:
+    request = json_request(body)
     records: list[SpanRecord] = []
-    for r, item in enumerate(_list(request, "resourceSpans", "resource_spans", "body")):
+    for r, item in enumerate(json_list(request, "resourceSpans", "resource_spans", "body")):
         where = f"resourceSpans[{r}]"
-        resource_spans = _obj(item, where)
-        resource_obj = _obj(resource_spans.get("resource") or {}, f"{where}.resource")
-        resource = _json_attributes(
-            _list(resource_obj, "attributes", "attributes", f"{where}.resource"),
+        resource_spans = json_object(item, where)
+        resource_obj = json_object(resource_spans.get("resource") or {}, f"{where}.resource")
+        resource = json_attributes(
+            json_list(resource_obj, "attributes", "attributes", f"{where}.resource"),
             f"{where}.resource.attributes",
         )
-        for s, scope_item in enumerate(_list(resource_spans, "scopeSpans", "scope_spans", where)):
+        for s, scope_item in enumerate(
+            json_list(resource_spans, "scopeSpans", "scope_spans", where)
+        ):
             scope_where = f"{where}.scopeSpans[{s}]"
-            scope_spans = _obj(scope_item, scope_where)
-            scope_obj = _obj(scope_spans.get("scope") or {}, f"{scope_where}.scope")
+            scope_spans = json_object(scope_item, scope_where)
+            scope_obj = json_object(scope_spans.get("scope") or {}, f"{scope_where}.scope")
             scope_name = scope_obj.get("name")
-            for n, span_item in enumerate(_list(scope_spans, "spans", "spans", scope_where)):
+            for n, span_item in enumerate(json_list(scope_spans, "spans", "spans", scope_where)):
                 span_where = f"{scope_where}.spans[{n}]"
-                span = _obj(span_item, span_where)
+                span = json_object(span_item, span_where)
                 name = span.get("name")
                 records.append(
                     SpanRecord(
-                        trace_id=_json_id(_get(span, "traceId", "trace_id"), 16),
-                        span_id=_json_id(_get(span, "spanId", "span_id"), 8),
-                        parent_span_id=_json_id(_get(span, "parentSpanId", "parent_span_id"), 8),
+                        trace_id=json_id(json_get(span, "traceId", "trace_id"), 16),
+                        span_id=json_id(json_get(span, "spanId", "span_id"), 8),
+                        parent_span_id=json_id(json_get(span, "parentSpanId", "parent_span_id"), 8),
                         name=name if isinstance(name, str) else "",
-                        start_ns=_json_time(
-                            _get(span, "startTimeUnixNano", "start_time_unix_nano")
+                        start_ns=json_time(
+                            json_get(span, "startTimeUnixNano", "start_time_unix_nano")
                         ),
-                        end_ns=_json_time(_get(span, "endTimeUnixNano", "end_time_unix_nano")),
+                        end_ns=json_time(json_get(span, "endTimeUnixNano", "end_time_unix_nano")),
                         status_code=_json_status(span.get("status")),
-                        attributes=_json_attributes(
-                            _list(span, "attributes", "attributes", span_where),
+                        attributes=json_attributes(
+                            json_list(span, "attributes", "attributes", span_where),
                             f"{span_where}.attributes",
                         ),
                         resource=resource,

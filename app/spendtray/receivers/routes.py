@@ -1,4 +1,5 @@
-"""The receiver routes: ``POST /v1/traces`` (OTLP/HTTP) and ``POST /v1/integrations/litellm``.
+"""The receiver routes: ``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics`` (OTLP/HTTP) and
+``POST /v1/integrations/litellm``.
 
 Handlers run on the server's event loop behind the same ``Guard`` as every other route (loopback
 Host, no foreign Origin, token). Decoding, mapping and pricing run inline for small bodies and
@@ -18,15 +19,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from spendtray.ingest.event import EventError
+from spendtray.ingest.event import DEFAULT_PROJECT, EventError, UsageEvent
 from spendtray.ingest.service import BatchError, IngestService, PricedEvent
+from spendtray.receivers.agent_logs import events_from_logs
+from spendtray.receivers.agent_metrics import window_event, windows_from_points
 from spendtray.receivers.common import inflate
 from spendtray.receivers.litellm_payload import payload_event
+from spendtray.receivers.otlp_signals import (
+    decode_logs_json,
+    decode_logs_protobuf,
+    decode_metrics_json,
+    decode_metrics_protobuf,
+    logs_response,
+    metrics_response,
+)
 from spendtray.receivers.otlp_spans import events_from_spans
 from spendtray.receivers.otlp_wire import decode_json, decode_protobuf, export_response
 from spendtray.server.guard import ApiError, Guard, error_response, read_body
 from spendtray.server.payload import decode_events
+from spendtray.store.reader import Reader
 from spendtray.store.rows import EventRow
+from spendtray.store.telemetry import projects_of_sessions, sessions_with_calls
 
 if TYPE_CHECKING:
     from spendtray.core import Core
@@ -34,6 +47,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRACES_PATH = "/v1/traces"
+LOGS_PATH = "/v1/logs"
+METRICS_PATH = "/v1/metrics"
+# How far back a session's stored events are looked at (its project; whether it has
+# per-request events): agents' sessions rarely run longer.
+_SESSION_LOOKBACK_MS = 7 * 86_400_000
 LITELLM_PATH = "/v1/integrations/litellm"
 PROTOBUF_TYPES = frozenset({"application/x-protobuf", "application/protobuf"})
 PROTOBUF = "application/x-protobuf"
@@ -68,6 +86,64 @@ def _traces(
     return rows, priced, rejected
 
 
+def _with_session_projects(reader: Reader, events: list[UsageEvent]) -> None:
+    """Telemetry names the session, rarely the project: take the project that session's other
+    events (e.g. imported from the agent's log files, mapped from its working directory) have."""
+    unattributed = [e for e in events if e.project == DEFAULT_PROJECT and e.session]
+    if not unattributed:
+        return
+    since = min(int(e.timestamp.timestamp() * 1000) for e in unattributed) - _SESSION_LOOKBACK_MS
+    found = projects_of_sessions(
+        reader.conn(), {str(e.session) for e in unattributed}, since, DEFAULT_PROJECT
+    )
+    for event in unattributed:
+        event.project = found.get(str(event.session), event.project)
+
+
+def _logs(
+    service: IngestService,
+    reader: Reader,
+    body: bytes,
+    encoding: str | None,
+    as_json: bool,
+    limit: int,
+) -> tuple[list[EventRow], list[str]]:
+    data = inflate(body, encoding, limit)
+    records = decode_logs_json(data) if as_json else decode_logs_protobuf(data)
+    events, rejected = events_from_logs(records, service.clock())
+    _with_session_projects(reader, events)
+    rows, _ = service.prepare_events(events)
+    return rows, rejected
+
+
+def _metrics(
+    service: IngestService,
+    reader: Reader,
+    body: bytes,
+    encoding: str | None,
+    as_json: bool,
+    limit: int,
+) -> tuple[list[EventRow], list[str]]:
+    data = inflate(body, encoding, limit)
+    points = decode_metrics_json(data) if as_json else decode_metrics_protobuf(data)
+    windows, rejected = windows_from_points(points)
+    sessions = {w.session for w in windows if w.session}
+    if sessions:
+        since = min(w.start_ns or w.time_ns for w in windows) // 1_000_000 - _SESSION_LOOKBACK_MS
+        covered = sessions_with_calls(reader.conn(), sessions, since)
+        windows = [w for w in windows if w.session not in covered]
+    now = service.clock()
+    events: list[UsageEvent] = []
+    for window in windows:
+        try:
+            events.append(window_event(window, now))
+        except EventError as exc:
+            rejected.append(f"{window.model}: {exc}")
+    _with_session_projects(reader, events)
+    rows, _ = service.prepare_events(events)
+    return rows, rejected
+
+
 def _litellm(
     service: IngestService, body: bytes, encoding: str | None, media: str, limit: int
 ) -> Prepared:
@@ -83,13 +159,13 @@ def _litellm(
     return service.prepare_events(events)
 
 
-def _rejection_message(rejected: list[str]) -> str:
+def _rejection_message(rejected: list[str], what: str = "GenAI span(s)") -> str:
     if not rejected:
         return ""
     shown = "; ".join(rejected[:_SHOWN_REJECTIONS])
     more = len(rejected) - _SHOWN_REJECTIONS
     suffix = f"; and {more} more" if more > 0 else ""
-    return f"{len(rejected)} GenAI span(s) not recorded: {shown}{suffix}"
+    return f"{len(rejected)} {what} not recorded: {shown}{suffix}"
 
 
 def build_routes(core: Core) -> list[BaseRoute]:
@@ -122,6 +198,41 @@ def build_routes(core: Core) -> list[BaseRoute]:
             media_type="application/json" if as_json else PROTOBUF,
         )
 
+    async def post_logs(request: Request) -> Response:
+        as_json = _otlp_media(request) != PROTOBUF
+        body = await read_body(request, limit)
+        encoding = request.headers.get("content-encoding")
+        # Off the loop whatever the size: mapping reads stored sessions (their projects).
+        rows, rejected = await run_in_threadpool(
+            _logs, service, core.reader, body, encoding, as_json, limit
+        )
+        if rows:
+            await batcher.commit(rows)
+        message = _rejection_message(rejected, "usage log record(s)")
+        if rejected:
+            log.warning("OTLP logs: %s", message)
+        return Response(
+            logs_response(len(rejected), message, as_json),
+            media_type="application/json" if as_json else PROTOBUF,
+        )
+
+    async def post_metrics(request: Request) -> Response:
+        as_json = _otlp_media(request) != PROTOBUF
+        body = await read_body(request, limit)
+        encoding = request.headers.get("content-encoding")
+        rows, rejected = await run_in_threadpool(
+            _metrics, service, core.reader, body, encoding, as_json, limit
+        )
+        if rows:
+            await batcher.commit(rows)
+        message = _rejection_message(rejected, "usage data point(s)")
+        if rejected:
+            log.warning("OTLP metrics: %s", message)
+        return Response(
+            metrics_response(len(rejected), message, as_json),
+            media_type="application/json" if as_json else PROTOBUF,
+        )
+
     async def post_litellm(request: Request) -> Response:
         media = guard.json_content_type(request)
         body = await read_body(request, limit)
@@ -149,5 +260,7 @@ def build_routes(core: Core) -> list[BaseRoute]:
 
     return [
         Route(TRACES_PATH, guard.protect(post_traces), methods=["POST"]),
+        Route(LOGS_PATH, guard.protect(post_logs), methods=["POST"]),
+        Route(METRICS_PATH, guard.protect(post_metrics), methods=["POST"]),
         Route(LITELLM_PATH, guard.protect(post_litellm), methods=["POST"]),
     ]
