@@ -27,6 +27,9 @@ def build_core(settings: Settings, warm_tokenizers: bool = True) -> Core:
     from spendtray.budgets import install_budgets
 
     install_budgets(core)
+    from spendtray.limits import install_limits
+
+    install_limits(core)  # after budgets: the statusline's reply names the project's budget
     from spendtray.proxy import install_proxy
 
     install_proxy(core)  # after budgets: the proxy refuses calls when a hard budget is spent

@@ -70,6 +70,7 @@ class Settings:
     prices_url: str = DEFAULT_PRICES_URL
     upstreams: tuple[UpstreamConfig, ...] = ()
     proxy_include_usage: bool = False
+    limit_thresholds: tuple[float, ...] = (70.0, 90.0)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -125,6 +126,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "prices_url": str,
     "upstreams": dict,
     "proxy_include_usage": bool,
+    "limit_thresholds": list,
 }
 
 
@@ -186,6 +188,14 @@ def _check_value(key: str, raw: Any) -> Any:
         if not all(isinstance(o, str) for o in value):
             raise ConfigError("config key 'allowed_origins': expected a list of strings")
         return tuple(value)
+    if key == "limit_thresholds":
+        if not all(
+            isinstance(t, int | float) and not isinstance(t, bool) and 0 < t <= 100 for t in value
+        ):
+            raise ConfigError(
+                "config key 'limit_thresholds': expected a list of percentages between 0 and 100"
+            )
+        return tuple(sorted({float(t) for t in value}))
     if key == "week_start":
         return value.lower()
     return value

@@ -51,6 +51,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "spendtray.cli.run",
         "run a command with its OpenAI/Anthropic API calls going through the proxy",
     ),
+    "limits": ("spendtray.cli.limits", "subscription windows: use, reset time, pace"),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
 QUICK_COMMANDS = ("token",)

@@ -231,3 +231,63 @@ def m0006(db: Database) -> None:
     )
     for column in ("price_model", "price_provider", "unit_prices", "price_source", "price_date"):
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")
+
+
+@migrations(name="0008_limits")
+def m0008(db: Database) -> None:
+    # Subscription-window observations (SPEC §12). A row per distinct reading; a reading equal
+    # to the window's latest only moves that row's observed_at forward (the statusline repeats
+    # itself every few seconds). The latest row per (provider, account, window) is the answer.
+    db.execute(
+        """
+        CREATE TABLE limit_observations (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,           -- anthropic | openai | ...
+            account TEXT NOT NULL,            -- subscription | api | a name the sender gave
+            window_name TEXT NOT NULL,        -- five_hour | seven_day | primary | requests ...
+            window_minutes INTEGER,           -- NULL when the sender did not say
+            used_percent REAL NOT NULL,
+            resets_at INTEGER,                -- epoch seconds UTC, NULL when unknown
+            observed_at INTEGER NOT NULL,     -- epoch milliseconds UTC
+            source TEXT NOT NULL,             -- official | estimated
+            origin TEXT NOT NULL              -- statusline | codex | proxy | api
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX limit_observations_key "
+        "ON limit_observations (provider, account, window_name, observed_at)"
+    )
+    # Window alerts already delivered, like budget_alerts: once per window instance (its
+    # resets_at) and threshold, across restarts.
+    db.execute(
+        """
+        CREATE TABLE limit_alerts (
+            provider TEXT NOT NULL,
+            account TEXT NOT NULL,
+            window_name TEXT NOT NULL,
+            resets_at INTEGER NOT NULL,       -- epoch seconds UTC of the window instance's end
+            threshold REAL NOT NULL,
+            fired_at INTEGER NOT NULL,        -- epoch milliseconds UTC
+            delivered INTEGER NOT NULL,       -- 0 when notifications were paused or off
+            text TEXT NOT NULL,
+            PRIMARY KEY (provider, account, window_name, resets_at, threshold)
+        ) WITHOUT ROWID
+        """
+    )
+    # The running cost an agent reports for its own session (Claude Code's statusline JSON
+    # carries cost.total_cost_usd). Kept apart from events: the same calls arrive as events
+    # from the logs, so adding this to spend would count them twice.
+    db.execute(
+        """
+        CREATE TABLE agent_sessions (
+            agent TEXT NOT NULL,
+            session TEXT NOT NULL,
+            project TEXT NOT NULL,
+            model TEXT,
+            cost_nanos INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,      -- epoch milliseconds UTC
+            PRIMARY KEY (agent, session)
+        ) WITHOUT ROWID
+        """
+    )

@@ -1,0 +1,263 @@
+"""The limits of one running app: records readings, answers ``/v1/limits``, fires window alerts.
+Qt-free.
+
+``record`` runs on whichever thread received the readings (a server pool thread, the importer's
+thread); the write goes through the writer thread. Threshold alerts (default 70 % and 90 %,
+config ``limit_thresholds``) fire once per window instance and threshold, persisted in
+``limit_alerts`` like budget alerts, and go to the log and to every added notifier (the tray's
+desktop notification) — or are only logged while notifications are paused or off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from spendtray.config import Settings
+from spendtray.limits.blocks import BLOCK_MS, Block, blocks, current_block
+from spendtray.limits.model import (
+    Observation,
+    duration,
+    pace,
+    pace_text,
+    urgency,
+    window_label,
+)
+from spendtray.store import limits as store
+from spendtray.store.reader import Reader
+from spendtray.store.writer import Writer
+
+log = logging.getLogger("spendtray.limits")
+
+ESTIMATE_SOURCE = "claude-code"
+# How far back the active-block estimate reads: enough to find the gap that opened its chain.
+ESTIMATE_LOOKBACK_MS = 48 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class LimitAlert:
+    """A window crossed a threshold. ``text`` and ``state`` as the tray shows them."""
+
+    provider: str
+    account: str
+    window: str
+    threshold: float
+    used_percent: float
+    text: str
+    state: str  # warning | exceeded
+    kind: str = "limit"
+    fired_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class LimitNotifier(Protocol):
+    def notify(self, alert: Any) -> None:
+        """Deliver ``alert``; must not block for long."""
+
+
+def provider_name(provider: str) -> str:
+    return {"anthropic": "Claude", "openai": "Codex"}.get(provider, provider)
+
+
+def alert_text(obs: Observation, threshold: float, now_ms: int) -> str:
+    """``Claude 5h window at 72 % (70 % alert) · resets in 1 h 20 m · at this rate …``"""
+    p = pace(obs, now_ms)
+    text = (
+        f"{provider_name(obs.provider)} {window_label(obs)} window at {obs.used_percent:.0f} % "
+        f"({threshold:g} % alert)"
+    )
+    if p.resets_in_seconds:
+        text += f" · resets in {duration(p.resets_in_seconds)}"
+    if p.state == "ahead":
+        text += f" · {pace_text(p)}"
+    return text
+
+
+class LimitsService:
+    def __init__(
+        self,
+        writer: Writer,
+        reader: Reader,
+        settings: Settings,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.writer = writer
+        self.reader = reader
+        self.settings = settings
+        self.clock = clock
+        self._notifiers: list[LimitNotifier] = []
+        self._paused = False
+
+    def _now_ms(self) -> int:
+        return int(self.clock().timestamp() * 1000)
+
+    # -- notifiers --------------------------------------------------------------------------
+
+    def add_notifier(self, notifier: LimitNotifier) -> None:
+        self._notifiers.append(notifier)
+
+    def set_paused(self, paused: bool) -> None:
+        self._paused = paused
+
+    @property
+    def delivering(self) -> bool:
+        return self.settings.notifications and not self._paused
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def record(self, observations: Sequence[Observation]) -> int:
+        """Store readings (idempotent) and fire the thresholds they cross; returns new rows."""
+        if not observations:
+            return 0
+        observations = list(observations)
+
+        def write(db: Any) -> int:
+            return store.record_observations(db.conn, observations)
+
+        added = self.writer.call(write)
+        assert isinstance(added, int)
+        self._alerts(observations)
+        return added
+
+    def record_session(
+        self, agent: str, session: str, project: str, model: str | None, cost_nanos: int
+    ) -> None:
+        now_ms = self._now_ms()
+
+        def write(db: Any) -> None:
+            store.put_agent_session(db.conn, agent, session, project, model, cost_nanos, now_ms)
+
+        self.writer.call(write)
+
+    def _alerts(self, observations: list[Observation]) -> list[LimitAlert]:
+        now_ms = self._now_ms()
+        newest: dict[tuple[str, str, str], Observation] = {}
+        for obs in observations:
+            if obs.source != "official" or obs.stale(now_ms):
+                continue  # an old log line is history, not news
+            if pace(obs, now_ms).state == "reset":
+                continue
+            seen = newest.get(obs.key)
+            if seen is None or obs.observed_at >= seen.observed_at:
+                newest[obs.key] = obs
+        due: list[tuple[Observation, float]] = []
+        for obs in newest.values():
+            crossed = [t for t in self.settings.limit_thresholds if obs.used_percent >= t]
+            if crossed:
+                due.append((obs, max(crossed)))
+        if not due:
+            return []
+        delivering = self.delivering
+        texts = [alert_text(obs, threshold, now_ms) for obs, threshold in due]
+
+        def claim(db: Any) -> list[bool]:
+            # Every crossed threshold is claimed, so 90 % after 70 % fires once, and a first
+            # reading at 95 % fires only the 90 % alert, not 70 % too.
+            fresh: list[bool] = []
+            for (obs, top), text in zip(due, texts, strict=True):
+                won = False
+                for t in self.settings.limit_thresholds:
+                    if obs.used_percent >= t:
+                        claimed = store.claim_limit_alert(db.conn, obs, t, text, now_ms, delivering)
+                        won = won or (claimed and t == top)
+                fresh.append(won)
+            return fresh
+
+        fresh: list[bool] = self.writer.call(claim)  # type: ignore[assignment]
+        fired: list[LimitAlert] = []
+        for (obs, threshold), text, is_new in zip(due, texts, fresh, strict=True):
+            if not is_new:
+                continue
+            alert = LimitAlert(
+                provider=obs.provider,
+                account=obs.account,
+                window=obs.window,
+                threshold=threshold,
+                used_percent=obs.used_percent,
+                text=text,
+                state="exceeded" if obs.used_percent >= 100 else "warning",
+            )
+            fired.append(alert)
+            self._deliver(alert)
+        return fired
+
+    def _deliver(self, alert: LimitAlert) -> None:
+        if not self.delivering:
+            why = "paused" if self._paused else "off in config"
+            log.info("limit alert (notifications %s): %s", why, alert.text)
+            return
+        log.warning("limit alert: %s", alert.text)
+        for notifier in list(self._notifiers):
+            try:
+                notifier.notify(alert)
+            except Exception:
+                log.exception("limit notifier %r failed", notifier)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def observations(self) -> list[Observation]:
+        """The newest official reading of every window."""
+        return store.latest_observations(self.reader.conn())
+
+    def estimate(self, now_ms: int | None = None) -> Block | None:
+        """The active 5-hour block of the Claude Code logs, if any."""
+        now_ms = self._now_ms() if now_ms is None else now_ms
+        return active_estimate(self.reader.conn(), now_ms)
+
+    def blocks(self, since_ms: int, until_ms: int | None = None) -> list[Block]:
+        return estimated_blocks(self.reader.conn(), since_ms, until_ms, self._now_ms())
+
+    def limits_json(self) -> dict[str, Any]:
+        """``GET /v1/limits``."""
+        return limits_report(self.reader.conn(), self._now_ms())
+
+    def alerts(self) -> list[dict[str, object]]:
+        return store.fired_limit_alerts(self.reader.conn())
+
+    def most_urgent(self) -> Observation | None:
+        now_ms = self._now_ms()
+        found = [o for o in self.observations() if urgency(o, now_ms) >= 0]
+        return max(found, key=lambda o: urgency(o, now_ms)) if found else None
+
+
+def active_estimate(conn: sqlite3.Connection, now_ms: int) -> Block | None:
+    rows = store.block_usage_rows(conn, ESTIMATE_SOURCE, now_ms - ESTIMATE_LOOKBACK_MS)
+    return current_block(rows, now_ms)
+
+
+def estimated_blocks(
+    conn: sqlite3.Connection, since_ms: int, until_ms: int | None, now_ms: int
+) -> list[Block]:
+    return blocks(store.block_usage_rows(conn, ESTIMATE_SOURCE, since_ms, until_ms), now_ms)
+
+
+def limits_report(conn: sqlite3.Connection, now_ms: int) -> dict[str, Any]:
+    """Official readings first (newest per window), then the estimated block, labelled."""
+    rows = [obs.to_json(now_ms) for obs in store.latest_observations(conn)]
+    block = active_estimate(conn, now_ms)
+    if block is not None:
+        rows.append(estimate_json(block, now_ms))
+    return {"limits": rows}
+
+
+def estimate_json(block: Block, now_ms: int) -> dict[str, Any]:
+    """The active block as a ``/v1/limits`` row: ``source: estimated``, ``used_percent`` null
+    (the window's size is not published), and the block's own figures under ``block``."""
+    from spendtray.limits.model import iso
+
+    return {
+        "provider": "anthropic",
+        "account": "claude-code logs",
+        "window": "five_hour",
+        "window_minutes": BLOCK_MS // 60_000,
+        "used_percent": None,
+        "resets_at": iso(block.end_ms),
+        "observed_at": iso(block.last_ms),
+        "source": "estimated",
+        "stale": False,
+        "origin": "logs",
+        "block": block.to_json(now_ms),
+    }

@@ -1,0 +1,63 @@
+"""`spendtray limits` as a real subprocess: the same rows as `/v1/limits`, as a table or JSON,
+with the app not running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from spendtray.limits.model import Observation
+from spendtray.store.db import open_for_writing
+from spendtray.store.limits import record_observations
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
+    return subprocess.run(
+        [sys.executable, "-m", "spendtray", "limits", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_limits_table_and_json(home: Path) -> None:
+    now = int(time.time())
+    db = open_for_writing(home / "spendtray.db")
+    record_observations(
+        db.conn,
+        [
+            Observation("openai", "subscription", "primary", 300, 52.0, now + 3000, now * 1000),
+            Observation("openai", "subscription", "secondary", 10080, 40.0, now + 86400, 1000),
+        ],
+    )
+    db.conn.close()
+    done = run(home, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)["limits"]
+    assert [(r["window"], r["used_percent"], r["stale"]) for r in rows] == [
+        ("primary", 52.0, False),
+        ("secondary", 40.0, True),
+    ]
+    table = run(home)
+    assert table.returncode == 0
+    lines = table.stdout.splitlines()
+    head = ["provider", "account", "window", "used", "resets", "in", "source", "pace"]
+    assert lines[0].split() == head
+    assert "52 %" in lines[2] and "official" in lines[2]
+    assert "official (stale)" in lines[3]
+
+
+def test_bad_flags_are_one_line(home: Path) -> None:
+    done = run(home, "--since", "7d")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "spendtray: --since/--until go with --blocks"
+    done = run(home, "--blocks", "--since", "someday")
+    assert done.returncode == 2 and "--since" in done.stderr and "Traceback" not in done.stderr
