@@ -24,10 +24,15 @@ $(PACKAGE_STAMP): pyproject.toml setup.py | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[package]"
 	touch $(STAMP) $(PACKAGE_STAMP)
 
+# The `spendtray` command lives in .venv/bin, which is not on PATH: say how to reach it first.
+REACH = @echo "spendtray: the command is $(CURDIR)/$(BIN)/spendtray; to type \`spendtray …\` in another terminal: source $(CURDIR)/$(BIN)/activate"
+
 run: $(STAMP)
+	$(REACH)
 	$(BIN)/spendtray
 
 serve: $(STAMP)
+	$(REACH)
 	$(BIN)/spendtray serve
 
 test: $(TEST_STAMP)

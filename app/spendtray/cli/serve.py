@@ -17,6 +17,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def serve_headless(args: argparse.Namespace, reason: str | None = None) -> int:
     from spendtray.app_headless import build_core
+    from spendtray.cli import reach
     from spendtray.core import setup_logging
     from spendtray.gc_tuning import tune_for_serving
 
@@ -27,7 +28,8 @@ def serve_headless(args: argparse.Namespace, reason: str | None = None) -> int:
     lead = f"{reason} — " if reason else ""
     print(
         f"{lead}Spendtray running headless: ingest server on {runner.url} "
-        f"(token: `spendtray token`, data: {settings.home}). Ctrl+C to stop.",
+        f"(token: `{reach.command(settings.home, 'token')}`, data: {settings.home}). "
+        "Ctrl+C to stop.",
         file=sys.stderr,
         flush=True,
     )
