@@ -180,6 +180,8 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError("config key 'runaway_min_usd': must be a dollar amount ≥ 0")
     if key == "prices_url" and not value.startswith(("https://", "http://")):
         raise ConfigError(f"config key 'prices_url': {value!r} is not an http(s) URL")
+    if key == "webhook_url" and value.strip():
+        return _check_webhook_url(value)
     if key == "timezone":
         resolve_zone(value)
     if key == "upstreams":
@@ -199,6 +201,23 @@ def _check_value(key: str, raw: Any) -> Any:
     if key == "week_start":
         return value.lower()
     return value
+
+
+def _check_webhook_url(text: str) -> str:
+    """Checked at start, not when the first alert fires: an http(s) URL with a host."""
+    from urllib.parse import urlsplit
+
+    where = "config key 'webhook_url'"
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        raise ConfigError(f"{where}: {text!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in text.strip():
+        raise ConfigError(
+            f"{where}: {text!r} is not an http(s) URL such as https://hooks.example.com/spendtray"
+        )
+    return text.strip()
 
 
 def check_upstream_url(text: str, where: str) -> str:
@@ -279,11 +298,16 @@ def load_settings(home: Path | None = None, port: int | None = None) -> Settings
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{config_path}: not valid TOML ({exc})") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path}: cannot be read ({exc})") from exc
         for key, value in raw.items():
             if key not in CONFIG_KEYS:
                 known = ", ".join(sorted(CONFIG_KEYS))
                 raise ConfigError(f"{config_path}: unknown key {key!r} (known keys: {known})")
-            values[key] = _check_value(key, value)
+            try:
+                values[key] = _check_value(key, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{config_path}: {exc}") from None
     env_port = os.environ.get("SPENDTRAY_PORT")
     if env_port:
         values["port"] = parse_port(env_port, "SPENDTRAY_PORT")

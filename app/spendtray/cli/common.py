@@ -26,6 +26,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(home=getattr(args, "home", None), port=port)
 
 
+def locations_from(args: argparse.Namespace) -> Settings:
+    """The data folder's file locations without reading config.toml, for commands that only
+    locate files (`token`, `prices path`): they must work while the config is broken, since
+    they are how a user finds the file to fix."""
+    from spendtray.datadir import data_home
+
+    return Settings(home=getattr(args, "home", None) or data_home())
+
+
 def add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--since", help="start: ISO date/time, epoch, today, week, month, 7d, 24h…")
     parser.add_argument("--until", help="end (exclusive), same forms as --since")

@@ -11,7 +11,7 @@ import argparse
 import json
 from typing import Any
 
-from spendtray.cli.common import UserError, print_table, settings_from
+from spendtray.cli.common import UserError, locations_from, print_table, settings_from
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -143,7 +143,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_path(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    settings = locations_from(args)  # works while config.toml is broken
     print(settings.user_prices_path)
     return 0
 

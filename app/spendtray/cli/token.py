@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from spendtray.cli.common import settings_from
+from spendtray.cli.common import locations_from
 from spendtray.config import ensure_token
 
 
@@ -14,7 +14,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_from(args)
+    # The token file does not depend on config.toml: this works while the config is broken.
+    settings = locations_from(args)
     token = ensure_token(settings)
     print(settings.token_path if args.path else token)
     return 0
