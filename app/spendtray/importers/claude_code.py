@@ -8,6 +8,11 @@ cache reads (``provider_usage.anthropic_tokens``). ``<synthetic>`` lines (writte
 itself, no API call) and API-error lines are skipped; lines that cannot be read are counted as
 malformed and never stop the import.
 
+Sub-agent calls (``<session>/subagents/agent-*.jsonl``, legacy ``agent-*.jsonl`` files and
+``isSidechain`` lines inline in a session) are kept with ``agent`` = ``claude-code/<type>``: the
+``agentType`` of the file's ``.meta.json``, else the line's ``attributionAgent``, else
+``claude-code/sub-agent``.
+
 Each record is keyed ``cc:<message id>:<request id>`` (``cc:<message id>:`` when the request id
 is missing); ``dedup.py`` merges streaming snapshots and replayed copies.
 """
@@ -15,6 +20,7 @@ is missing); ``dedup.py`` merges streaming snapshots and replayed copies.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 from pathlib import Path
@@ -92,6 +98,30 @@ def file_facts(root: Path, path: Path) -> tuple[str, bool]:
     return folder, subagent
 
 
+AGENT = "claude-code"
+SUBAGENT = f"{AGENT}/sub-agent"
+
+
+def _agent_name(value: Any) -> str | None:
+    if isinstance(value, str):
+        value = value.strip()
+        if value and len(value) <= 64 and value.isprintable():
+            return f"{AGENT}/{value}"
+    return None
+
+
+def subagent_type(path: str) -> str | None:
+    """``claude-code/<agentType>`` from the ``.meta.json`` Claude Code writes beside a
+    sub-agent transcript (2.1+), or None."""
+    meta = path[: -len(".jsonl")] + ".meta.json" if path.endswith(".jsonl") else ""
+    try:
+        with open(meta, "rb") as handle:
+            data = json.loads(handle.read(64 * 1024))
+    except (OSError, ValueError):
+        return None
+    return _agent_name(data.get("agentType")) if isinstance(data, dict) else None
+
+
 class ClaudeCodeParser:
     """Parses lines of one file; ``records`` collects what had usage."""
 
@@ -111,6 +141,7 @@ class ClaudeCodeParser:
         self.stats = stats
         self.now = now
         self.records: list[Record] = []
+        self.file_agent = (subagent_type(path) or SUBAGENT) if subagent else None
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
@@ -184,8 +215,14 @@ class ClaudeCodeParser:
         tier = usage.get("service_tier")
         cost = entry.get("costUSD")
         tags: dict[str, Any] = {}
+        agent = AGENT
         if sidechain:
             tags["sidechain"] = True
+            agent = (
+                self.file_agent
+                or _agent_name(entry.get("attributionAgent") or obj.get("attributionAgent"))
+                or SUBAGENT
+            )
         speed = usage.get("speed")
         if isinstance(speed, str) and speed and speed != "standard":
             tags["speed"] = speed[:64]
@@ -195,7 +232,7 @@ class ClaudeCodeParser:
             counts=counts,
             timestamp=stamp,
             project=self.projects.name(self.folder, entry.get("cwd") or obj.get("cwd")),
-            agent="claude-code",
+            agent=agent,
             session=_id(entry.get("sessionId")) or _id(obj.get("sessionId")),
             request_id=key,
             service_tier=tier.lower()[:64] if isinstance(tier, str) and tier else None,

@@ -8,11 +8,18 @@ includes ``cached_input_tokens`` and ``output_tokens`` includes ``reasoning_outp
 The model is the one named by the latest ``turn_context`` line.
 
 A forked session's file starts with its own ``session_meta``, then a copy of the parent's
-(``session_meta`` included) and of its ``token_count`` history. Each record is keyed by the
-session whose ``session_meta`` was last seen plus its running total, so the copy gets the very
-keys the parent's own file produced and is stored once; when the parent's file is gone the copy
-is the only one and still counted once. The running state (model, session, totals) survives
-between incremental reads in the file's ``context``.
+(``session_meta`` included) and of its ``token_count`` history, re-stamped with the fork's
+creation time. Each record is keyed by the session whose ``session_meta`` was last seen plus its
+running total, so the copy gets the very keys the parent's own file produced and is stored once;
+when the parent's file is gone the copy is the only one and still counted once. Copied calls are
+dated by their turn's own ``task_started.started_at`` (not the fork's time) when the log has it.
+The fork's own turns begin at the first ``task_started`` that started at or after the fork was
+created: from there records are keyed by the fork's own session again, so two forks of one
+parent never share keys for their own calls. A rollout with no ``session_meta`` at all (some
+branch copies) keys its calls by their timestamp and running total, which the copy shares with
+the original. Sub-agent rollouts (``session_meta.source = {"subagent": ...}``) are stored with
+``agent`` = ``codex/<sub-agent>``. The running state survives between incremental reads in the
+file's ``context``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from spendtray.ingest.event import (
 from spendtray.prices.calc import TokenCounts
 
 # Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
-_MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"')
+_MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"', b'"task_started"')
 TOTAL_FIELDS = (
     "input_tokens",
     "cached_input_tokens",
@@ -42,6 +49,7 @@ TOTAL_FIELDS = (
     "total_tokens",
 )
 UNKNOWN_MODEL = "unknown"
+AGENT = "codex"
 
 
 def _count(usage: dict[str, Any], key: str, where: str) -> int:
@@ -66,6 +74,18 @@ def _project(cwd: Any) -> str | None:
     return name if name and len(name) <= MAX_TEXT and name.isprintable() else None
 
 
+def _agent(source: Any) -> str:
+    """``codex``, or ``codex/<name>`` for a sub-agent's rollout (``{"subagent": "review"}`` or
+    ``{"subagent": {"thread_spawn": {...}}}``)."""
+    if isinstance(source, dict):
+        sub = source.get("subagent")
+        if isinstance(sub, dict) and sub:
+            sub = next(iter(sub))
+        if isinstance(sub, str) and sub.strip() and sub.isprintable():
+            return f"{AGENT}/{sub.strip()[:64]}"
+    return AGENT
+
+
 class CodexParser:
     """Parses lines of one rollout file; ``context`` is its persisted running state."""
 
@@ -78,7 +98,12 @@ class CodexParser:
         self.now = now
         self.records: list[Record] = []
         context.setdefault("own_session", None)
-        context.setdefault("session", Path(path).stem)
+        context.setdefault("session", None)
+        context.setdefault("own_agent", AGENT)
+        context.setdefault("agent", AGENT)
+        context.setdefault("fork_start", None)  # epoch seconds the fork was created, if forked
+        context.setdefault("replay", False)  # inside a copy of an ancestor's history
+        context.setdefault("turn_start", None)  # the latest task_started.started_at
         context.setdefault("model", None)
         context.setdefault("project", None)
         context.setdefault("totals", [0] * len(TOTAL_FIELDS))
@@ -100,16 +125,12 @@ class CodexParser:
             return
         ctx = self.context
         if kind == "session_meta":
-            session = text(payload.get("id"), "payload.id")
-            if session:
-                if ctx["own_session"] is None:
-                    ctx["own_session"] = session
-                ctx["session"] = session
-            ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
-            ctx["model"] = text(payload.get("model"), "payload.model") or ctx["model"]
+            self._session_meta(obj, payload)
         elif kind == "turn_context":
             ctx["model"] = text(payload.get("model"), "payload.model") or ctx["model"]
             ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
+        elif kind == "event_msg" and payload.get("type") == "task_started":
+            self._task_started(payload)
         elif kind == "event_msg" and payload.get("type") == "token_count":
             info = payload.get("info")
             if info is None:
@@ -117,6 +138,42 @@ class CodexParser:
             if not isinstance(info, dict):
                 raise EventError("payload.info", "must be an object")
             self._usage(obj, info)
+
+    def _namespace(self, obj: dict[str, Any]) -> str:
+        """Whose running total this is: the session last named, else the line's own time."""
+        session = self.context["session"]
+        return session if session else f"~{obj.get('timestamp')}"
+
+    def _session_meta(self, obj: dict[str, Any], payload: dict[str, Any]) -> None:
+        ctx = self.context
+        session = text(payload.get("id"), "payload.id")
+        agent = _agent(payload.get("source"))
+        if ctx["own_session"] is None:
+            ctx["own_session"] = session or ""
+            ctx["own_agent"] = agent
+            if payload.get("forked_from_id") and obj.get("timestamp") is not None:
+                ctx["fork_start"] = parse_timestamp(obj["timestamp"], self.now).timestamp()
+        if session:
+            ctx["session"] = session
+            ctx["replay"] = session != ctx["own_session"]
+            ctx["agent"] = agent if ctx["replay"] else ctx["own_agent"]
+        ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
+        ctx["model"] = text(payload.get("model"), "payload.model") or ctx["model"]
+
+    def _task_started(self, payload: dict[str, Any]) -> None:
+        ctx = self.context
+        started = payload.get("started_at")
+        if isinstance(started, bool) or not isinstance(started, int | float):
+            ctx["turn_start"] = None
+            return
+        ctx["turn_start"] = float(started)
+        fork_start = ctx["fork_start"]
+        # A turn that started once the fork existed is the fork's own (Codex re-stamps the
+        # copied lines, but started_at keeps the original turn's time).
+        if ctx["replay"] and fork_start is not None and started >= int(fork_start):
+            ctx["replay"] = False
+            ctx["session"] = ctx["own_session"] or ctx["session"]
+            ctx["agent"] = ctx["own_agent"]
 
     def _usage(self, obj: dict[str, Any], info: dict[str, Any]) -> None:
         ctx = self.context
@@ -130,11 +187,11 @@ class CodexParser:
             # A running total that went down was restarted: everything in it is new usage.
             reset = any(n < o for n, o in zip(new, old, strict=True))
             delta = new if reset else [n - o for n, o in zip(new, old, strict=True)]
-            key = f"codex:{ctx['session']}:" + ":".join(str(n) for n in new)
+            key = f"codex:{self._namespace(obj)}:" + ":".join(str(n) for n in new)
             ctx["totals"] = new
         elif info.get("last_token_usage") is not None:
             delta = _totals(info["last_token_usage"], "info.last_token_usage")
-            key = f"codex:{ctx['session']}:last:{obj.get('timestamp')}:" + ":".join(
+            key = f"codex:{self._namespace(obj)}:last:{obj.get('timestamp')}:" + ":".join(
                 str(n) for n in delta
             )
         else:
@@ -150,6 +207,10 @@ class CodexParser:
         if d_reasoning > d_output:
             raise EventError("info.total_token_usage", "reasoning grew more than output")
         model = ctx["model"] or UNKNOWN_MODEL
+        stamp = parse_timestamp(obj.get("timestamp"), self.now)
+        turn_start = ctx["turn_start"]
+        if ctx["replay"] and turn_start is not None and turn_start < stamp.timestamp():
+            stamp = dt.datetime.fromtimestamp(turn_start, dt.UTC)  # the copied call's own turn
         event = UsageEvent(
             model=model,
             provider="openai",
@@ -159,10 +220,10 @@ class CodexParser:
                 cache_read_tokens=d_cached,
                 reasoning_tokens=d_reasoning,
             ),
-            timestamp=parse_timestamp(obj.get("timestamp"), self.now),
+            timestamp=stamp,
             project=ctx["project"] or DEFAULT_PROJECT,
-            agent="codex",
-            session=ctx["own_session"] or ctx["session"],
+            agent=ctx["agent"],
+            session=ctx["own_session"] or ctx["session"] or Path(self.path).stem,
             request_id=key[:MAX_TEXT],
             source=CODEX,
             tags=(
