@@ -195,7 +195,7 @@ def refresh_times(home: Path, runs: int = 10) -> dict[str, tuple[list[float], li
 
     from spendtray.gui.charts import setup_pyqtgraph
     from spendtray.gui.dashboard import Dashboard, DashboardContext
-    from spendtray.gui.snapshot import PARTS, UnpricedMemo, ViewFilters, collect
+    from spendtray.views.snapshot import PARTS, UnpricedMemo, ViewFilters, collect
 
     app = QApplication.instance() or QApplication([])
     setup_pyqtgraph()

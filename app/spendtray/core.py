@@ -15,6 +15,7 @@ from logging.handlers import RotatingFileHandler
 
 from starlette.routing import BaseRoute
 
+from spendtray.clock import utc_now
 from spendtray.config import Settings, ensure_home, ensure_token
 from spendtray.datadir import loopback_url
 from spendtray.ingest.service import IngestService
@@ -27,10 +28,6 @@ from spendtray.store.reader import Reader
 from spendtray.store.writer import Writer
 
 log = logging.getLogger("spendtray")
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def setup_logging(settings: Settings, verbose: bool = False) -> None:

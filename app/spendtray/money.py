@@ -22,8 +22,21 @@ def usd_json(nanos: int | None) -> float | None:
     return None if nanos is None else int(nanos) / 1_000_000_000
 
 
+# Below a dollar, three significant digits tell neighbouring small calls apart ($0.0103 and
+# $0.0107); past six places nobody reads the digits, so smaller amounts say so instead.
+SIGNIFICANT = 3
+MAX_PLACES = 6
+_TINY = Decimal(1).scaleb(-MAX_PLACES)
+
+
 def format_usd(nanos: int | None, precision: int = 2) -> str:
-    """$1,234.56; small non-zero amounts keep two significant digits ($0.0042), never 0.00."""
+    """The one way Spendtray writes an amount for people (GUI, CLI, tray, notifications).
+
+    From a dollar up, ``precision`` places ($1,234.56). Below a dollar, three significant
+    digits with trailing zeros dropped down to ``precision`` places ($0.42, $0.123, $0.0042,
+    $0.00042), at most six places: a non-zero amount below $0.000001 reads "<$0.000001".
+    Never 0.00 for a non-zero amount, never eight decimals.
+    """
     if nanos is None:
         return "—"
     amount = nanos_to_decimal(nanos)
@@ -31,14 +44,19 @@ def format_usd(nanos: int | None, precision: int = 2) -> str:
     amount = abs(amount)
     if amount == 0:
         return f"${Decimal(0):.{precision}f}"
+    if amount < _TINY:
+        return f"{sign}<${_TINY:.{MAX_PLACES}f}"
     places = precision
-    smallest = Decimal(1).scaleb(-precision)
-    if amount < smallest:
-        # enough places to show two significant digits, at most 9 (one nano-dollar)
-        places = min(9, -amount.adjusted() + 1)
-    quantum = Decimal(1).scaleb(-places)
-    rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
-    return f"{sign}${rounded:,.{places}f}"
+    if amount < 1:
+        places = max(precision, min(MAX_PLACES, SIGNIFICANT - 1 - amount.adjusted()))
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = f"{rounded:,.{places}f}"
+    if places > precision:
+        # $0.0100 -> $0.01: the extra places are there for small amounts' digits, not zeros
+        whole, _, fraction = text.partition(".")
+        fraction = fraction.rstrip("0").ljust(precision, "0")
+        text = f"{whole}.{fraction}" if fraction else whole
+    return f"{sign}${text}"
 
 
 def format_tokens(count: int) -> str:

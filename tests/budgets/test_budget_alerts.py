@@ -124,7 +124,9 @@ def test_runaway_alarm_when_far_above_usual_rate(make_app: Factory) -> None:
     kinds = app.sink.kinds("runaway")
     assert kinds == [("calm", "10m", "runaway", 500.0)]
     alert = app.sink.alerts[-1]
-    assert alert.text == "calm runaway? $3.00 in the last 10 min, 450× its usual $0.0067 per 10 min"
+    assert alert.text == (
+        "calm runaway? $3.00 in the last 10 min, 450× its usual $0.00667 per 10 min"
+    )
     assert alert.ratio == 450.0
     # Still looping five minutes later: one alarm per hour, not one per call.
     app.clock.advance(minutes=5)

@@ -12,9 +12,9 @@ import pytest
 
 from spendtray.core import Core
 from spendtray.estimator.defaults import DEFAULT_MODELS
-from spendtray.estimator.display import format_estimate_usd
 from spendtray.estimator.estimate import estimate
 from spendtray.estimator.whatif import reprice_history
+from spendtray.money import format_usd
 from spendtray.store.reader import Filters
 
 PROMPT = "Rewrite this changelog entry for end users: fixed a crash when the disk is full."
@@ -83,9 +83,9 @@ def test_typing_fills_the_table_cheapest_first_with_labelled_approximations(
     assert model_order(window) == [r.model for r in expected]
     for result in expected:
         row = rows[result.model]
-        assert row["total"] == format_estimate_usd(result.total_cost_nanos)
-        assert row["input"] == format_estimate_usd(result.input_cost_nanos)
-        assert row["output"] == format_estimate_usd(result.output_cost_nanos)
+        assert row["total"] == format_usd(result.total_cost_nanos)
+        assert row["input"] == format_usd(result.input_cost_nanos)
+        assert row["output"] == format_usd(result.output_cost_nanos)
         assert row["provider"] == result.provider
         if result.exact:
             assert row["tokens"] == f"{result.input_tokens:,}"
@@ -120,11 +120,11 @@ def test_settings_change_the_what_ifs_and_projection(window: Any, core: Core, qt
     assert list(rows) == [r.model for r in expected]
     for result in expected:
         row = rows[result.model]
-        assert row["total"] == format_estimate_usd(result.total_cost_nanos)
-        assert row["monthly"] == format_estimate_usd(result.monthly_cost_nanos)
+        assert row["total"] == format_usd(result.total_cost_nanos)
+        assert row["monthly"] == format_usd(result.monthly_cost_nanos)
         assert result.cached is not None and result.batch is not None
-        assert row["cached"].startswith(format_estimate_usd(result.cached.total_cost_nanos))
-        assert row["batch"].startswith(format_estimate_usd(result.batch.total_cost_nanos))
+        assert row["cached"].startswith(format_usd(result.cached.total_cost_nanos))
+        assert row["batch"].startswith(format_usd(result.batch.total_cost_nanos))
     assert "× 10 calls" in window.status.text()
 
 
@@ -204,9 +204,7 @@ def test_whatif_tab_reprices_history(
     assert f"{expected.totals.calls:,} calls" in window.history_status.text()
     for row, result in enumerate(expected.results):
         assert window.history_table.item(row, 0).text() == result.target
-        assert window.history_table.item(row, 2).text() == format_estimate_usd(
-            result.whatif_cost_nanos
-        )
+        assert window.history_table.item(row, 2).text() == format_usd(result.whatif_cost_nanos)
 
 
 def test_accepts_a_bare_price_book(core: Core, qtbot: Any) -> None:

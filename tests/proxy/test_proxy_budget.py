@@ -49,7 +49,7 @@ def test_spent_hard_budget_refuses_in_each_providers_shape(
     error = caught.value
     assert error.status_code == 429
     assert "hard day budget of project 'capped'" in error.message
-    assert "($0.00010 today) is spent" in error.message
+    assert "($0.0001 today) is spent" in error.message
     assert error.body == {
         "message": error.body["message"],  # type: ignore[index]
         "type": "insufficient_quota",

@@ -8,7 +8,6 @@ at once. Every period given to ``set`` is validated before anything is written.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sqlite3
 import sys
@@ -30,6 +29,7 @@ from spendtray.budgets.model import (
 )
 from spendtray.budgets.text import scope_name
 from spendtray.cli.common import UserError, print_table, settings_from
+from spendtray.clock import utc_now
 from spendtray.config import Settings
 from spendtray.money import format_usd
 from spendtray.store.db import ensure_schema, open_for_writing
@@ -67,10 +67,6 @@ def register(p: argparse.ArgumentParser) -> None:
     rm.set_defaults(func=run_remove)
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def write(settings: Settings, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run ``fn`` in one write transaction on a short-lived connection."""
     db = open_for_writing(settings.db_path, settings.durability)
@@ -90,7 +86,7 @@ def write(settings: Settings, fn: Callable[[sqlite3.Connection], T]) -> T:
 
 def evaluator(settings: Settings) -> Evaluator:
     reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
-    return Evaluator(reader, settings.zone(), settings.week_start_index, _now)
+    return Evaluator(reader, settings.zone(), settings.week_start_index, utc_now)
 
 
 def budgets_from_args(args: argparse.Namespace) -> list[Budget]:
@@ -125,7 +121,7 @@ def budgets_from_args(args: argparse.Namespace) -> list[Budget]:
 def run_set(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     budgets = budgets_from_args(args)
-    now_ms = int(_now().timestamp() * 1000)
+    now_ms = int(utc_now().timestamp() * 1000)
 
     def put(conn: sqlite3.Connection) -> None:
         for budget in budgets:

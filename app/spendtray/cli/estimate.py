@@ -16,10 +16,9 @@ from typing import Any
 
 from spendtray.cli.common import UserError, print_table, settings_from
 from spendtray.estimator.defaults import DEFAULT_MODELS
-from spendtray.estimator.display import format_estimate_usd
 from spendtray.estimator.estimate import EstimateResult
 from spendtray.estimator.whatif import WhatIfReport
-from spendtray.money import format_tokens
+from spendtray.money import format_tokens, format_usd
 
 # estimate()'s argument names (how its errors start) -> the flags that set them
 _FLAGS = {
@@ -193,11 +192,9 @@ def _notes(result: EstimateResult, precision: int) -> str:
             f"over {format_tokens(result.tier_threshold)} tier: whole prompt at higher rate"
         )
     if result.cached is not None:
-        notes.append(
-            f"cached prefix {format_estimate_usd(result.cached.total_cost_nanos, precision)}"
-        )
+        notes.append(f"cached prefix {format_usd(result.cached.total_cost_nanos, precision)}")
     if result.batch is not None:
-        notes.append(f"batch {format_estimate_usd(result.batch.total_cost_nanos, precision)}")
+        notes.append(f"batch {format_usd(result.batch.total_cost_nanos, precision)}")
     return "; ".join(notes)
 
 
@@ -214,12 +211,12 @@ def write_estimate(results: list[EstimateResult], precision: int) -> None:
             r.model,
             r.provider or "",
             tokens,
-            format_estimate_usd(r.input_cost_nanos, precision),
-            format_estimate_usd(r.output_cost_nanos, precision),
-            format_estimate_usd(r.total_cost_nanos, precision),
+            format_usd(r.input_cost_nanos, precision),
+            format_usd(r.output_cost_nanos, precision),
+            format_usd(r.total_cost_nanos, precision),
         ]
         if monthly:
-            row.append(format_estimate_usd(r.monthly_cost_nanos, precision))
+            row.append(format_usd(r.monthly_cost_nanos, precision))
         row += [_context(r), _notes(r, precision)]
         rows.append(row)
     print_table(headers, rows, right=set(range(2, 6 + int(monthly))) | {6 + int(monthly)})
@@ -255,7 +252,7 @@ def write_whatif(report: WhatIfReport, precision: int, zone: Any) -> None:
     if t.calls == 0:
         print("  no stored usage matches; nothing to re-price.")
     else:
-        actual = format_estimate_usd(t.actual_cost_nanos, precision)
+        actual = format_usd(t.actual_cost_nanos, precision)
         unpriced = (
             f" (+{t.actual_unpriced_calls:,} unpriced calls)" if t.actual_unpriced_calls else ""
         )
@@ -277,8 +274,8 @@ def write_whatif(report: WhatIfReport, precision: int, zone: Any) -> None:
                 [
                     r.target,
                     r.provider,
-                    format_estimate_usd(r.whatif_cost_nanos, precision),
-                    sign + format_estimate_usd(r.difference_nanos, precision),
+                    format_usd(r.whatif_cost_nanos, precision),
+                    sign + format_usd(r.difference_nanos, precision),
                     "; ".join(notes),
                 ]
             )

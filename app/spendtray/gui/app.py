@@ -22,11 +22,11 @@ from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
 from spendtray.gui.integrations import Hooks, discover
 from spendtray.gui.refresher import TICK_MS, Refresher
-from spendtray.gui.snapshot import Snapshot
 from spendtray.gui.tray import TrayActions, TrayController
-from spendtray.gui.tray_text import BudgetView
 from spendtray.importers import KINDS, ImportReport, ImportWatcher
 from spendtray.importers.watcher import DEFAULT_INTERVAL
+from spendtray.views.snapshot import Snapshot
+from spendtray.views.tray_text import BudgetView
 
 if TYPE_CHECKING:
     from spendtray.gui.dashboard import Dashboard, DashboardContext
@@ -62,7 +62,8 @@ class GuiApp(QObject):
         self.bridge = Bridge()
         self.bridge.attach(core.writer)
         self.hooks: Hooks = discover(core, self.bridge)
-        has_budgets = self.hooks.budgets is not None
+        budgets = self.hooks.budgets
+        has_budgets = budgets is not None
         self.refresher = Refresher(
             core.reader,
             self.clock,
@@ -70,8 +71,8 @@ class GuiApp(QObject):
             budget_state=self.hooks.budget_view if has_budgets else None,
             tick_ms=tick_ms,
         )
-        if has_budgets:
-            self.hooks.budgets.add_state_listener(self.bridge.budgets_changed.emit)
+        if budgets is not None:
+            budgets.add_state_listener(self.bridge.budgets_changed.emit)
         self.bridge.committed.connect(self.refresher.request)
         self.bridge.budgets_changed.connect(self.refresher.request)
         self.bridge.alert.connect(self._show_alert)

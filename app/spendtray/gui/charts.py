@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from spendtray.gui.snapshot import STACKED_PROJECTS, Overview
+from spendtray.views.snapshot import STACKED_PROJECTS, Overview
 
 PALETTE = ("#4c6ef5", "#f59f00", "#2f9e44", "#ae3ec9", "#e8590c", "#1098ad", "#868e96")
 LINE = "#1c7ed6"

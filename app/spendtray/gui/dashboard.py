@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
 from spendtray.gui.charts import DaysChart, TodayChart
 from spendtray.gui.empty_state import EmptyState
 from spendtray.gui.icons import app_icon
-from spendtray.gui.snapshot import BREAKDOWNS, TIME_RANGES, Snapshot, ViewFilters
 from spendtray.gui.tables import (
     RowsModel,
     breakdown_columns,
@@ -43,6 +42,7 @@ from spendtray.gui.tables import (
     call_columns,
 )
 from spendtray.money import format_usd
+from spendtray.views.snapshot import BREAKDOWNS, TIME_RANGES, Snapshot, ViewFilters
 
 BREAKDOWN_TITLES = {
     "project": "Project",
@@ -248,7 +248,9 @@ class Dashboard(QMainWindow):
             return
         combo = self.combos[dimension]
         index = combo.findData(value)
-        if index < 0:
+        if value is None:
+            index = 0
+        elif index < 0:
             combo.addItem(value, value)
             index = combo.count() - 1
         combo.setCurrentIndex(index)

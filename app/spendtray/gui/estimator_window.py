@@ -42,12 +42,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from spendtray.clock import utc_now
 from spendtray.estimator.defaults import DEFAULT_MODELS
-from spendtray.estimator.display import format_estimate_usd
 from spendtray.estimator.estimate import DEFAULT_OUTPUT_TOKENS, EstimateResult
 from spendtray.estimator.latest_worker import LatestOnlyWorker
 from spendtray.estimator.whatif import WhatIfReport
-from spendtray.money import format_tokens
+from spendtray.money import format_tokens, format_usd
 from spendtray.prices.book import PriceBook
 
 DEBOUNCE_MS = 250
@@ -155,7 +155,7 @@ class EstimatorWindow(QWidget):
             self.book: PriceBook = core
             self.reader: Any = None
             self.settings: Any = None
-            self.clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+            self.clock: Callable[[], dt.datetime] = utc_now
         else:
             self.book = core.prices
             self.reader = core.reader
@@ -574,8 +574,11 @@ class EstimatorWindow(QWidget):
         finally:
             self.table.setUpdatesEnabled(True)
 
+    def _usd(self, nanos: int | None) -> str:
+        return format_usd(nanos, self.precision)
+
     def _result_items(self, r: EstimateResult) -> list[QTableWidgetItem]:
-        usd = lambda nanos: format_estimate_usd(nanos, self.precision)  # noqa: E731
+        usd = self._usd
         tokens = f"{r.input_tokens:,}" if r.exact else f"≈{r.input_tokens:,}"
         token_item = _item(tokens, right=True, tip=r.method)
         method = _item(
@@ -732,7 +735,7 @@ class EstimatorWindow(QWidget):
             combo.setCurrentIndex(max(0, index))
 
     def _show_history(self, report: WhatIfReport) -> None:
-        usd = lambda nanos: format_estimate_usd(nanos, self.precision)  # noqa: E731
+        usd = self._usd
         t = report.totals
         self.history_status.setStyleSheet("")
         scope = self.history_project.currentText()

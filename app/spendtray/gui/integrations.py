@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QWidget
 
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
-from spendtray.gui.tray_text import BudgetView, budget_line
+from spendtray.views.tray_text import BudgetView, budget_line
 
 log = logging.getLogger(__name__)
 _SEVERITY = ("ok", "warning", "exceeded")

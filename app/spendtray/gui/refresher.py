@@ -14,7 +14,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
-from spendtray.gui.snapshot import (
+from spendtray.clock import utc_now
+from spendtray.store.reader import Reader
+from spendtray.views.snapshot import (
     PARTS,
     BudgetLines,
     Snapshot,
@@ -22,8 +24,7 @@ from spendtray.gui.snapshot import (
     ViewFilters,
     collect,
 )
-from spendtray.gui.tray_text import BudgetView
-from spendtray.store.reader import Reader
+from spendtray.views.tray_text import BudgetView
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +32,6 @@ COALESCE_MS = 120  # a burst of commits inside this window costs one refresh
 TICK_MS = 60_000  # re-read once a minute so "today" and the hour axis roll over by themselves
 
 BudgetState = Callable[[], BudgetView | None]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class _Worker(QObject):

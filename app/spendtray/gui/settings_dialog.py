@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from spendtray import autostart
-from spendtray.config import DEFAULT_PORT, ConfigError, Settings
+from spendtray.config import ConfigError, Settings
 from spendtray.config_write import save_settings
+from spendtray.datadir import DEFAULT_PORT
 from spendtray.money import format_usd
 
 

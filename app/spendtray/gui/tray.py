@@ -13,9 +13,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from spendtray.gui import tray_text
 from spendtray.gui.icons import state_icon
-from spendtray.gui.snapshot import Snapshot, TrayFigures
+from spendtray.views import tray_text
+from spendtray.views.snapshot import Snapshot, TrayFigures
 
 NOTIFY_MS = 10_000
 FOLLOW_LOGS = "Follow Claude Code / Codex logs"

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from spendtray.clock import utc_now
 from spendtray.importers.claude_code import ClaudeCodeParser, ProjectNames, file_facts
 from spendtray.importers.codex import CodexParser
 from spendtray.importers.dedup import merge_claude
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 KINDS = (CLAUDE_CODE, CODEX)
 BATCH_EVENTS = 5_000
 QUIET = dt.timedelta(minutes=10)
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass
@@ -94,7 +91,7 @@ class Importer:
         kind: str,
         paths: list[Path] | None = None,
         batch_events: int = BATCH_EVENTS,
-        clock: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown log kind {kind!r}; expected one of {', '.join(KINDS)}")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from spendtray.clock import utc_now
 from spendtray.fields import TOKEN_FIELDS
 from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
 from spendtray.money import usd_json
@@ -50,10 +51,6 @@ class IngestResult:
     projects: frozenset[str]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
@@ -77,7 +74,7 @@ def _usage_json(usage: dict[str, Any]) -> str:
 
 class IngestService:
     def __init__(
-        self, prices: PriceBook, writer: Writer, clock: Callable[[], dt.datetime] = _now
+        self, prices: PriceBook, writer: Writer, clock: Callable[[], dt.datetime] = utc_now
     ) -> None:
         self.prices = prices
         self.writer = writer

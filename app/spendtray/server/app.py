@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from spendtray import __version__
+from spendtray.clock import utc_now
 from spendtray.config import Settings
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook, UnknownModel
@@ -40,7 +41,7 @@ class ServerContext:
     batcher: CommitBatcher
     budget_status: BudgetStatus | None = None
     extra_routes: list[BaseRoute] = field(default_factory=list)
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    clock: Callable[[], dt.datetime] = utc_now
 
 
 def filters_from_query(request: Request, ctx: ServerContext) -> Filters:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spendtray.gui.snapshot import TrayFigures
 from spendtray.money import format_usd
+from spendtray.views.snapshot import TrayFigures
 
 # Worst first: a blown budget outranks a warning, which outranks usage we cannot price.
 STATE_ORDER = ("exceeded", "warning", "unpriced", "ok")

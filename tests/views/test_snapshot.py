@@ -11,7 +11,7 @@ import pytest
 
 from spendtray.config import load_settings
 from spendtray.core import Core
-from spendtray.gui.snapshot import PARTS, ViewFilters, collect
+from spendtray.views.snapshot import PARTS, ViewFilters, collect
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The last Sunday of October 2026: clocks go back at 03:00, so 02:00–03:00 happens twice.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from spendtray.gui.snapshot import TrayFigures
-from spendtray.gui.tray_text import BudgetView, budget_line, tooltip, tray_state
+from spendtray.views.snapshot import TrayFigures
+from spendtray.views.tray_text import BudgetView, budget_line, tooltip, tray_state
 
 
 def _figures(unpriced: int = 0, calls: int = 3) -> TrayFigures:
