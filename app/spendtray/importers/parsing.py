@@ -31,6 +31,13 @@ class ParseStats:
         if len(self.malformed_examples) < MAX_EXAMPLES:
             self.malformed_examples.append(f"{path} @ byte {offset}: {problem}")
 
+    def refused(self, event: UsageEvent, problem: str) -> None:
+        """A parsed call the ingest bounds refused (ingest.bounds): skipped and counted."""
+        self.malformed += 1
+        if len(self.malformed_examples) < MAX_EXAMPLES:
+            when = event.timestamp.strftime("%Y-%m-%d %H:%M:%S")
+            self.malformed_examples.append(f"{event.model} call at {when} UTC: {problem}")
+
     def add(self, other: ParseStats) -> None:
         self.lines += other.lines
         self.usage_lines += other.usage_lines

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from spendtray.config import Settings
-from spendtray.ingest.event import TOKEN_FIELDS, UsageEvent
+from spendtray.ingest.bounds import check_counts
+from spendtray.ingest.event import TOKEN_FIELDS, EventError, UsageEvent
 from spendtray.ingest.service import IngestResult
 from spendtray.money import nanos_to_decimal
 
@@ -85,6 +86,34 @@ class ServerSink:
         )
 
     def __call__(self, events: Sequence[UsageEvent]) -> IngestResult:
+        """Post ``events``; one the server refuses (its 400 names the index: a batch is
+        all-or-nothing) is left out and the rest posted again, so one bad line never stops
+        an import. The token bounds are checked here first, saving those round trips."""
+        refused: list[tuple[int, EventError]] = []
+        indexes: list[int] = []  # the index in ``events`` of each event still to send
+        for index, event in enumerate(events):
+            try:
+                check_counts(event.counts)
+            except EventError as exc:
+                refused.append((index, exc))
+            else:
+                indexes.append(index)
+        while indexes:
+            data = self._post([events[i] for i in indexes])
+            if "accepted" in data:
+                return IngestResult(
+                    accepted=int(data["accepted"]),
+                    duplicates=int(data["duplicates"]),
+                    events=list(data.get("events", [])),
+                    projects=frozenset(e.project for e in events),
+                    refused=tuple(sorted(refused, key=lambda item: item[0])),
+                )
+            at, error = data["refused"]
+            refused.append((indexes.pop(at), error))
+        return IngestResult(0, 0, [], frozenset(), tuple(sorted(refused, key=lambda x: x[0])))
+
+    def _post(self, events: list[UsageEvent]) -> dict[str, Any]:
+        """The 202 reply, or {"refused": (index, error)} for a 400 naming one event."""
         import httpx
 
         body = {"events": [event_payload(e) for e in events]}
@@ -92,19 +121,25 @@ class ServerSink:
             answer = self._client.post("/v1/usage", json=body)
         except httpx.HTTPError as exc:
             raise RemoteError(f"the running Spendtray did not take the events: {exc}") from exc
-        if answer.status_code != 202:
-            try:
-                message = answer.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = answer.text[:200]
-            raise RemoteError(f"the running Spendtray refused the events: {message}")
-        data = answer.json()
-        return IngestResult(
-            accepted=int(data["accepted"]),
-            duplicates=int(data["duplicates"]),
-            events=list(data.get("events", [])),
-            projects=frozenset(e.project for e in events),
-        )
+        try:
+            data = answer.json()
+        except ValueError:
+            data = None
+        if answer.status_code == 202 and isinstance(data, dict):
+            return data
+        try:
+            error = data["error"]  # type: ignore[index]
+            message = str(error["message"])
+        except (KeyError, TypeError):
+            raise RemoteError(
+                f"the running Spendtray refused the events: HTTP {answer.status_code}"
+            ) from None
+        detail = (error.get("details") or [{}])[0]
+        at = detail.get("index") if isinstance(detail, dict) else None
+        if answer.status_code == 400 and isinstance(at, int) and 0 <= at < len(events):
+            problem = EventError(str(detail.get("field")), str(detail.get("problem")))
+            return {"refused": (at, problem)}
+        raise RemoteError(f"the running Spendtray refused the events: {message}")
 
     def close(self) -> None:
         self._client.close()

@@ -245,7 +245,11 @@ class Importer:
             report.calls += len(events)
             report.duplicates += merged
             for start in range(0, len(events), self.batch_events):
-                result = self.store(events[start : start + self.batch_events])
+                chunk = events[start : start + self.batch_events]
+                result = self.store(chunk)
+                for index, error in result.refused:
+                    report.stats.refused(chunk[index], str(error))
+                report.calls -= len(result.refused)
                 report.stored += result.accepted
                 report.duplicates += result.duplicates
                 report.unpriced += sum(1 for e in result.events if not e["priced"])

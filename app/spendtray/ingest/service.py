@@ -16,6 +16,7 @@ from typing import Any
 
 from spendtray.clock import utc_now
 from spendtray.fields import TOKEN_FIELDS
+from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
 from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
 from spendtray.money import usd_json
 from spendtray.prices.book import PriceBook
@@ -49,6 +50,8 @@ class IngestResult:
     duplicates: int
     events: list[dict[str, Any]]  # [{"id", "cost_usd", "priced"}]
     projects: frozenset[str]
+    # Events built in code that were out of bounds and left out: (index, error).
+    refused: tuple[tuple[int, EventError], ...] = ()
 
 
 def _ms(stamp: dt.datetime) -> int:
@@ -101,6 +104,8 @@ class IngestService:
             except PricingError as exc:
                 reason = f"cannot price this usage: {exc}"
             else:
+                if cost > MAX_EVENT_COST_NANOS:
+                    check_cost(cost, event.model)
                 reason, stored = None, found.stored_fields
         tags, raw_usage = event.tags, event.raw_usage
         values: list[object] = [
@@ -154,25 +159,43 @@ class IngestService:
             except EventError as exc:
                 raise BatchError(index, exc) from None
             stamp = event.timestamp
-            row, p = price(event, now_ms if stamp is now else _ms(stamp), now_ms)
+            try:
+                row, p = price(event, now_ms if stamp is now else _ms(stamp), now_ms)
+            except EventError as exc:
+                raise BatchError(index, exc) from None
             add_row(row)
             add_priced(p)
         return rows, priced
 
     def prepare_events(
-        self, events: Sequence[UsageEvent]
+        self,
+        events: Sequence[UsageEvent],
+        refused: list[tuple[int, EventError]] | None = None,
     ) -> tuple[list[EventRow], list[PricedEvent]]:
-        """Price events that were built in code (importers, receivers) rather than posted."""
+        """Check the bounds of and price events that were built in code (importers,
+        receivers) rather than posted. An event out of bounds raises ``BatchError``, or, given
+        a ``refused`` list, is left out and listed there as (index, error)."""
         rows: list[EventRow] = []
         priced: list[PricedEvent] = []
-        for event in events:
-            row, p = self.price(event)
+        for index, event in enumerate(events):
+            try:
+                check_counts(event.counts)
+                row, p = self.price(event)
+            except EventError as exc:
+                if refused is None:
+                    raise BatchError(index, exc) from None
+                refused.append((index, exc))
+                continue
             rows.append(row)
             priced.append(p)
         return rows, priced
 
     @staticmethod
-    def result(priced: list[PricedEvent], outcomes: list[WriteOutcome]) -> IngestResult:
+    def result(
+        priced: list[PricedEvent],
+        outcomes: list[WriteOutcome],
+        refused: Sequence[tuple[int, EventError]] = (),
+    ) -> IngestResult:
         duplicates = 0
         events: list[dict[str, Any]] = []
         add = events.append
@@ -194,6 +217,7 @@ class IngestService:
             duplicates=duplicates,
             events=events,
             projects=frozenset(p.event.project for p in priced),
+            refused=tuple(refused),
         )
 
     def ingest(self, raw_events: Sequence[Any], source: str = "api") -> IngestResult:
@@ -203,6 +227,9 @@ class IngestService:
         return self.result(priced, outcomes)
 
     def ingest_events(self, events: Sequence[UsageEvent]) -> IngestResult:
-        rows, priced = self.prepare_events(events)
+        """Blocking: store the events built in code (importers); those out of bounds are left
+        out and listed in the result's ``refused``."""
+        refused: list[tuple[int, EventError]] = []
+        rows, priced = self.prepare_events(events, refused)
         outcomes = self.writer.write(rows) if rows else []
-        return self.result(priced, outcomes)
+        return self.result(priced, outcomes, refused)

@@ -37,6 +37,7 @@ from spendtray.receivers.otlp_spans import events_from_spans
 from spendtray.receivers.otlp_wire import decode_json, decode_protobuf, export_response
 from spendtray.server.guard import ApiError, Guard, error_response, read_body
 from spendtray.server.payload import decode_events
+from spendtray.server.usage_endpoint import committed_budget
 from spendtray.store.reader import Reader
 from spendtray.store.rows import EventRow
 from spendtray.store.telemetry import projects_of_sessions, sessions_with_calls
@@ -82,7 +83,7 @@ def _traces(
     data = inflate(body, encoding, limit)
     spans = decode_json(data) if as_json else decode_protobuf(data)
     events, rejected = events_from_spans(spans, service.clock())
-    rows, priced = service.prepare_events(events)
+    rows, priced = _within_bounds(service, events, rejected)
     return rows, priced, rejected
 
 
@@ -100,6 +101,17 @@ def _with_session_projects(reader: Reader, events: list[UsageEvent]) -> None:
         event.project = found.get(str(event.session), event.project)
 
 
+def _within_bounds(
+    service: IngestService, events: list[UsageEvent], rejected: list[str]
+) -> Prepared:
+    """Rows of the events within the ingest bounds; the others are named in ``rejected`` (OTLP
+    answers partial success)."""
+    refused: list[tuple[int, EventError]] = []
+    prepared = service.prepare_events(events, refused)
+    rejected.extend(f"{events[index].model}: {error}" for index, error in refused)
+    return prepared
+
+
 def _logs(
     service: IngestService,
     reader: Reader,
@@ -112,7 +124,7 @@ def _logs(
     records = decode_logs_json(data) if as_json else decode_logs_protobuf(data)
     events, rejected = events_from_logs(records, service.clock())
     _with_session_projects(reader, events)
-    rows, _ = service.prepare_events(events)
+    rows, _ = _within_bounds(service, events, rejected)
     return rows, rejected
 
 
@@ -140,7 +152,7 @@ def _metrics(
         except EventError as exc:
             rejected.append(f"{window.model}: {exc}")
     _with_session_projects(reader, events)
-    rows, _ = service.prepare_events(events)
+    rows, _ = _within_bounds(service, events, rejected)
     return rows, rejected
 
 
@@ -245,9 +257,7 @@ def build_routes(core: Core) -> list[BaseRoute]:
             return error_response(400, f"nothing stored: {exc}", exc.details())
         outcomes = await batcher.commit(rows)
         result = service.result(priced, outcomes)
-        budget: dict[str, Any] = {}
-        if core.budget_status is not None:
-            budget = core.budget_status(result.projects)
+        budget = committed_budget(core.budget_status, result.projects)
         return JSONResponse(
             {
                 "accepted": result.accepted,

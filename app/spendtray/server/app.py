@@ -25,7 +25,7 @@ from spendtray.config import Settings
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook, UnknownModel
 from spendtray.server.commit_batcher import CommitBatcher
-from spendtray.server.guard import ApiError, Guard, error_response
+from spendtray.server.guard import ApiError, Guard, answer_error, error_response
 from spendtray.server.usage_endpoint import BudgetStatus, UsageEndpoint
 from spendtray.store.reader import GROUPS, Filters, QueryError, Reader, summary_row_json
 from spendtray.timeparse import TimeParseError, parse_when
@@ -181,7 +181,8 @@ def build_app(ctx: ServerContext) -> ASGIApp:
         return error_response(405, f"{request.method} is not allowed on {request.url.path}")
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        return error_response(500, "internal error; see the spendtray log")
+        error = answer_error(exc, f"{request.method} {request.url.path}")
+        return error_response(error.status, error.message, error.details)
 
     starlette = Starlette(
         routes=routes,

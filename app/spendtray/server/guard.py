@@ -9,12 +9,18 @@ called with a form content type, and anything without the token.
 from __future__ import annotations
 
 import hmac
+import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
+
+from spendtray.ingest.bounds import TotalsFull
+
+log = logging.getLogger("spendtray.server")
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -63,6 +69,29 @@ def error_response(
     return JSONResponse(error_body(message, details), status_code=status)
 
 
+def refusal(exc: BaseException) -> ApiError | None:
+    """The error to answer for an exception that names what the request or the machine got
+    wrong (rather than a bug): None for anything else, which is a logged 500."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, TotalsFull):
+        return ApiError(400, f"nothing stored: {exc}")
+    if isinstance(exc, RecursionError):
+        return ApiError(400, "the JSON body is nested too deeply")
+    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+        return ApiError(507, "disk full: nothing stored; free some space and send again")
+    return None
+
+
+def answer_error(exc: Exception, what: str) -> ApiError:
+    """``refusal(exc)``, or a 500 that is logged with its traceback to spendtray.log."""
+    known = refusal(exc)
+    if known is not None:
+        return known
+    log.error("%s failed", what, exc_info=exc)
+    return ApiError(500, "internal error; see the spendtray log")
+
+
 def host_is_loopback(host_header: str | None) -> bool:
     if not host_header:
         return False
@@ -108,8 +137,11 @@ class Guard:
             try:
                 self.check(request, authenticate)
                 return await handler(request)
-            except ApiError as exc:
-                return error_response(exc.status, exc.message, exc.details)
+            except ClientDisconnect:
+                raise
+            except Exception as exc:
+                error = answer_error(exc, f"{request.method} {request.url.path}")
+                return error_response(error.status, error.message, error.details)
 
         return run
 

@@ -22,8 +22,8 @@ from spendtray.config import Settings
 from spendtray.ingest.service import BatchError, IngestService
 from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.guard import (
-    ApiError,
     Guard,
+    answer_error,
     check_declared_length,
     error_body,
     json_media_type,
@@ -35,6 +35,20 @@ from spendtray.server.payload import decode_events
 log = logging.getLogger(__name__)
 
 BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
+
+
+def committed_budget(status: BudgetStatus | None, projects: frozenset[str]) -> dict[str, Any]:
+    """The budget object of a reply to events already committed. Whatever goes wrong reading
+    it is logged and said in the object: answering 5xx would make a client that sends no
+    request ids retry, and count the events twice."""
+    if status is None:
+        return {}
+    try:
+        return status(projects)
+    except Exception:
+        log.exception("budget status after a commit failed")
+        return {"error": "budget status unavailable; see the spendtray log"}
+
 
 # Large batches are validated and priced off the event loop so small requests keep flowing.
 INLINE_EVENTS = 200
@@ -66,13 +80,11 @@ class UsageEndpoint:
             return
         try:
             status, payload = await self._ingest(scope, receive)
-        except ApiError as exc:
-            status, payload = exc.status, error_body(exc.message, exc.details)
         except ClientDisconnect:
             return
-        except Exception:
-            log.exception("POST /v1/usage failed")
-            status, payload = 500, error_body("internal error; see the spendtray log")
+        except Exception as exc:
+            error = answer_error(exc, "POST /v1/usage")
+            status, payload = error.status, error_body(error.message, error.details)
         # Encoded with orjson and sent straight to ``send``: the JSON encoding and the
         # Response object were a tenth of a single-event POST.
         body = orjson.dumps(payload)
@@ -103,7 +115,7 @@ class UsageEndpoint:
         outcomes = await self.batcher.commit(rows)
         result = service.result(priced, outcomes)
         # A few indexed reads on the loop's own read connection: cheaper than a thread hop.
-        budget = self.budget_status(result.projects) if self.budget_status is not None else {}
+        budget = committed_budget(self.budget_status, result.projects)
         return 202, {
             "accepted": result.accepted,
             "duplicates": result.duplicates,

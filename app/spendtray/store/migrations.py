@@ -291,3 +291,25 @@ def m0008(db: Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@migrations(name="0010_hardening_bounds")
+def m0010(db: Database) -> None:
+    # Before the ingest bounds (ingest.bounds), one event could cost more than any sum can
+    # hold: thirteen made every rollup fold, summary and budget read fail with "integer
+    # overflow", for good. Such events keep their tokens but lose the cost no call can have;
+    # the rollups are then rebuilt from the events (the writer folds everything above id 0).
+    # The numbers are the bounds as they were when this shipped: $10,000 a call, 10^12 tokens.
+    fields = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
+    out_of_bounds = " OR ".join(
+        ["cost_nanos > 10000000000000", *(f"{f} > 1000000000000" for f in fields)]
+    )
+    changed = db.execute(
+        "UPDATE events SET cost_nanos = NULL, priced = 0, price_id = NULL, "
+        "unpriced_reason = 'out of bounds: stored before Spendtray bounded what one call may "
+        f"count and cost' WHERE {out_of_bounds}"
+    ).rowcount
+    if changed:
+        db.execute("DELETE FROM rollup")
+        db.execute("DELETE FROM rollup_dim")
+        db.execute("UPDATE meta SET value = '0' WHERE key = 'rollup_folded_id'")

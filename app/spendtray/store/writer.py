@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 from sqlite_utils import Database
 
+from spendtray.ingest.bounds import SUM_LIMIT, TotalsFull
 from spendtray.store.db import open_for_writing
 from spendtray.store.fold import fold, folded_through, put_back, take_out
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, PRICE_FIELDS, EventRow, PriceFields
@@ -83,6 +84,8 @@ _FOLD = object()
 _values = attrgetter("values")
 _PROJECT_AT, _TS_AT = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
 _PRICE_AT = COLUMN_INDEX["price_id"]
+_COST_AT = COLUMN_INDEX["cost_nanos"]
+_INPUT_AT, _OUTPUT_AT = COLUMN_INDEX["input_tokens"], COLUMN_INDEX["output_tokens"]
 PriceIds = dict[PriceFields | None, int | None]
 
 
@@ -245,6 +248,9 @@ class Writer:
         self._unfolded_since = 0.0
         self._fold_asked = False
         self._prices = _PricesUsed()
+        # The database's total cost and input + output tokens (ingest.bounds): read when this
+        # writer starts and whenever another process has written, then kept up to date.
+        self._totals: tuple[int, int] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -411,9 +417,12 @@ class Writer:
                 conn.execute("BEGIN IMMEDIATE")
                 # Another process (a CLI import, a second tool) may have written since our last
                 # transaction; the write lock is ours now, so the max id is stable.
-                top = conn.execute("SELECT max(id) FROM events").fetchone()[0]
-                self._next_id = max(self._next_id, int(top or 0) + 1)
-                outcomes, info = self._apply(conn, batches)
+                top = int(conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
+                totals = self._totals
+                if totals is None or top >= first_id:
+                    totals = stored_totals(conn)
+                self._next_id = max(self._next_id, top + 1)
+                outcomes, info, totals = self._apply(conn, batches, totals)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -421,6 +430,7 @@ class Writer:
                 self._next_id = first_id
                 self._prices.rolled_back()
                 raise
+            self._totals = totals
             self._prices.committed()
             if info.stored and not self._unfolded:
                 self._unfolded_since = time.monotonic()
@@ -464,8 +474,8 @@ class Writer:
         return outcomes
 
     def _apply(
-        self, conn: sqlite3.Connection, batches: list[list[EventRow]]
-    ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
+        self, conn: sqlite3.Connection, batches: list[list[EventRow]], totals: tuple[int, int]
+    ) -> tuple[list[list[WriteOutcome]], CommitInfo, tuple[int, int]]:
         # The request ids of the batch (None is the one other value the column takes); built
         # with C-level maps, since most batches have none and this still visits every row.
         request_id = itemgetter(COLUMN_INDEX["request_id"])
@@ -478,13 +488,14 @@ class Writer:
             plan.sort_out(conn, batches, wanted)
         else:
             plan.all_new(batches)  # the usual batch: no per-row duplicate checks
+        totals = _within_limit(totals, plan)
         self._next_id = plan.next_id
         if plan.inserts:
             _insert(conn, plan.inserts)
         if plan.replaced:
             self._replace(conn, plan.replaced, plan.projects)
         info = CommitInfo(plan.stored, plan.dups, frozenset(plan.projects), plan.newest)
-        return plan.outcomes, info
+        return plan.outcomes, info, totals
 
     @staticmethod
     def _replace(
@@ -501,6 +512,41 @@ class Writer:
             projects.add(str(values[_PROJECT_AT]))
         if ids:
             put_back(conn, ids)
+
+
+def stored_totals(conn: sqlite3.Connection) -> tuple[int, int]:
+    """The database's total cost (nano-dollars) and input + output tokens: the rollups plus
+    the events not folded into them yet. Summed as floats (``total()``), which cannot fail
+    even on a file an older version filled past the int64 range; exact enough for a bound."""
+    folded = folded_through(conn)
+    cost, tokens = conn.execute(
+        "SELECT total(cost_nanos), total(input_tokens) + total(output_tokens) "
+        "FROM rollup_dim WHERE dim = 'total'"
+    ).fetchone()
+    new_cost, new_tokens = conn.execute(
+        "SELECT total(cost_nanos), total(input_tokens) + total(output_tokens) "
+        "FROM events WHERE id > ?",
+        (folded,),
+    ).fetchone()
+    return int(cost + new_cost), int(tokens + new_tokens)
+
+
+def _within_limit(totals: tuple[int, int], plan: _Plan) -> tuple[int, int]:
+    """The totals once ``plan`` is stored, or ``TotalsFull`` when they would pass
+    ``SUM_LIMIT``. A bigger duplicate counts whole (its smaller copy is not taken off):
+    a slight overestimate, re-read exactly at the next start."""
+    rows = plan.inserts + [values for _, values in plan.replaced]
+    cost = sum(filter(None, map(itemgetter(_COST_AT), rows)))  # type: ignore[arg-type]
+    tokens = sum(map(itemgetter(_INPUT_AT), rows)) + sum(  # type: ignore[arg-type]
+        map(itemgetter(_OUTPUT_AT), rows)  # type: ignore[arg-type]
+    )
+    new = (totals[0] + cost, totals[1] + tokens)
+    if new[0] > SUM_LIMIT or new[1] > SUM_LIMIT:
+        raise TotalsFull(
+            f"storing these {len(rows)} events would take the database's total past "
+            f"{SUM_LIMIT:,} nano-dollars or tokens, the most its sums can hold"
+        )
+    return new
 
 
 @lru_cache(maxsize=64)
