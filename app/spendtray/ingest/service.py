@@ -19,10 +19,14 @@ from spendtray.fields import TOKEN_FIELDS
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
 from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
 from spendtray.money import usd_json
-from spendtray.prices.book import PriceBook
+from spendtray.prices.book import PriceBook, ResolvedPrice
 from spendtray.prices.calc import PricingError
 from spendtray.store.rows import EventRow, PriceFields
 from spendtray.store.writer import WriteOutcome, Writer
+
+# The unpriced reason of a call whose usage never arrived (tag ``usage: missing``: an OpenAI
+# stream without ``include_usage``): its cost is unknown, not $0.
+USAGE_MISSING = "the call reported no token usage (tag usage: missing), so its cost is unknown"
 
 
 class BatchError(ValueError):
@@ -90,9 +94,13 @@ class IngestService:
         self, event: UsageEvent, ts_ms: int, received_ms: int
     ) -> tuple[EventRow, PricedEvent]:
         """``price`` with the event's time and the receive time already in epoch ms."""
-        found = self.prices.price_at(
-            event.model, event.provider, event.timestamp, ts_ms, event.service_tier, event.batch
-        )
+        tags = event.tags
+        if tags and tags.get("usage") == "missing":
+            found: ResolvedPrice | str = USAGE_MISSING  # no counts: $0 would be a guess
+        else:
+            found = self.prices.price_at(
+                event.model, event.provider, event.timestamp, ts_ms, event.service_tier, event.batch
+            )
         c = event.counts
         cost: int | None = None
         stored: PriceFields | None = None
@@ -107,7 +115,7 @@ class IngestService:
                 if cost > MAX_EVENT_COST_NANOS:
                     check_cost(cost, event.model)
                 reason, stored = None, found.stored_fields
-        tags, raw_usage = event.tags, event.raw_usage
+        raw_usage = event.raw_usage
         values: list[object] = [
             None,
             ts_ms,

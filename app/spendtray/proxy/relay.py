@@ -7,7 +7,9 @@ client chunk by chunk, unchanged, while a tap reads the usage. Runs on the serve
   ``StreamUsage`` (a partial line at most is kept); JSON bodies are copied up to
   ``MAX_JSON_COPY`` for parsing once the response has ended.
 - For streams a watcher notices the client going away and closes the upstream at once (the
-  upstream then stops generating), and the call is recorded as ``client closed``.
+  upstream then stops generating), and the call is recorded as ``client closed`` — unless the
+  stream had already sent its end marker (``[DONE]``, ``message_stop``…): then the client has
+  the whole answer and only the upstream's last bytes were still on their way.
 - After the last byte (or a break) the call is recorded via ``on_done``, shielded from
   cancellation; recording never raises into the response.
 """
@@ -162,7 +164,9 @@ class Relay(Response):
                     message: Message = await receive()
                     if message["type"] == "http.disconnect":
                         if not self._ended:
-                            self._exchange.failure = CLIENT_CLOSED
+                            stream = self._tap.stream
+                            if stream is None or not stream.complete:
+                                self._exchange.failure = CLIENT_CLOSED
                             group.cancel_scope.cancel()
                         return
 

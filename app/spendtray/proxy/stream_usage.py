@@ -11,6 +11,9 @@ SPEC §5 stream rules, never summing chunks:
   cumulative: its non-null fields are laid over what we have.
 An error event inside a stream (Anthropic ``event: error``, an OpenAI ``{"error": ...}`` chunk,
 ``response.failed``) marks the call failed.
+``complete`` turns true at the stream's own end marker (OpenAI ``[DONE]``, Anthropic
+``message_stop``, a terminal ``response.*`` event): a client hanging up after it has the whole
+answer (the OpenAI SDK closes right after ``[DONE]``) did not cut the call short.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class StreamUsage:
         self.response_id: str | None = None
         self.service_tier: str | None = None
         self.error: str | None = None
+        self.complete = False
         self._partial = b""
         self._data: list[bytes] = []
         self._seen_payload = False
@@ -73,7 +77,10 @@ class StreamUsage:
         payload = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
         self._data = []
         if payload == b"[DONE]":
+            self.complete = True
             return
+        if b'"message_stop"' in payload:
+            self.complete = True
         first = not self._seen_payload
         self._seen_payload = True
         if not first and not _INTERESTING.search(payload):
@@ -111,6 +118,8 @@ class StreamUsage:
             response = obj.get("response")
             if isinstance(response, dict):
                 self._identify(response)
+                if kind in _TERMINAL:
+                    self.complete = True
                 if kind in _TERMINAL and isinstance(response.get("usage"), dict):
                     self.usage = response["usage"]
                     self._tier(response.get("service_tier"))
