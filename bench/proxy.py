@@ -5,8 +5,9 @@ Three processes, like real use: the fake OpenAI upstream (tests/proxy/fake_llm_u
 
 1. Latency the proxy adds to a non-streamed chat completion: the same request sent directly
    to the upstream and through the proxy, interleaved; p50 / p99 of each and of the difference.
-   Once for a project without budgets and once for a project with a hard budget (the budget
-   check runs on every call).
+   Once for a project without budgets and once for a project with a hard budget: there every
+   call's worst case is worked out (tokenizer count of the request, output cap, price), reserved
+   against the budget before forwarding and released once its cost is stored (SPEC §13).
 2. Streams (upstream pauses ``--gap`` ms between SSE frames): time to first byte and to the
    last byte, direct vs through the proxy.
 3. Every proxied call was recorded: the count of stored proxy events.
@@ -142,7 +143,7 @@ def main() -> None:
         with httpx.Client(timeout=30) as client:
             print("1a. non-streamed chat completion, project without budgets")
             latency(client, direct, f"{base}/p/bench/openai/v1/chat/completions", args.calls)
-            print("1b. same, project with a hard budget (checked on every call)")
+            print("1b. same, project with a hard budget (reserve + settle on every call)")
             latency(client, direct, f"{base}/p/capped/openai/v1/chat/completions", args.calls)
             print(f"2. SSE stream of 9 frames, {args.gap:g} ms apart, {args.streams} each")
             streams(client, direct, f"{base}/p/bench/openai/v1/chat/completions", args.streams)

@@ -39,7 +39,8 @@ def test_spent_hard_budget_refuses_in_each_providers_shape(
 ) -> None:
     put_budget(proxy_core, "capped", 0.0001, "hard")
     client = openai_sdk(proxy_core, "capped")
-    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # still allowed
+    # still allowed: its worst case (a few input tokens, 5 output) fits the limit
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=5)
     [spent] = events_of("capped", 1)
     assert spent["cost_usd"] > 0.0001
 

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from spendtray.budgets.model import GLOBAL, STATES, Budget
+from spendtray.budgets.reservations import Reservations
 from spendtray.budgets.spend import SpendCache
 from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.reader import Filters, Reader
@@ -53,6 +54,8 @@ class BudgetStatus:
     period_start: dt.datetime  # UTC
     period_end: dt.datetime  # UTC, exclusive
     now: dt.datetime
+    # Held by proxied calls in flight (``Reservations``); counted by ``refuses`` only.
+    reserved_nanos: int = 0
 
     @property
     def remaining_nanos(self) -> int:
@@ -83,11 +86,13 @@ class BudgetStatus:
         return self.forecast_nanos is not None and self.forecast_nanos > self.budget.limit_nanos
 
     def refuses(self, estimate_nanos: int) -> bool:
-        """A hard budget refuses once it is used up or the estimate would pass its limit."""
+        """A hard budget refuses once it is used up, or when the estimate on top of the spend
+        and of what calls in flight hold would pass its limit."""
         if not self.budget.hard:
             return False
         limit = self.budget.limit_nanos
-        return self.spent_nanos >= limit or self.spent_nanos + estimate_nanos > limit
+        spent = self.spent_nanos
+        return spent >= limit or spent + self.reserved_nanos + estimate_nanos > limit
 
     def to_json(self, zone: ZoneInfo) -> dict[str, Any]:
         b = self.budget
@@ -98,6 +103,7 @@ class BudgetStatus:
             "mode": b.mode,
             "thresholds": [int(t) if t.is_integer() else t for t in b.thresholds],
             "spent_usd": usd(self.spent_nanos),
+            "reserved_usd": usd(self.reserved_nanos),
             "remaining_usd": usd(self.remaining_nanos),
             "ratio": round(self.ratio, 4),
             "state": self.state,
@@ -140,6 +146,7 @@ class CheckResult:
                 "state": "ok",
                 "period": None,
                 "spent_usd": None,
+                "reserved_usd": None,
                 "limit_usd": None,
                 "remaining_usd": None,
                 "forecast_usd": None,
@@ -151,6 +158,7 @@ class CheckResult:
             "state": s.state,
             "period": s.budget.period,
             "spent_usd": usd(s.spent_nanos),
+            "reserved_usd": usd(s.reserved_nanos),
             "limit_usd": usd(s.budget.limit_nanos),
             "remaining_usd": usd(s.remaining_nanos),
             "forecast_usd": forecast_usd(s.forecast_nanos),
@@ -165,7 +173,7 @@ def decide(statuses: list[BudgetStatus], estimate_nanos: int) -> CheckResult:
         return CheckResult(True, None, estimate_nanos)
 
     def room(s: BudgetStatus) -> tuple[int, float]:
-        return (s.budget.limit_nanos - s.spent_nanos - estimate_nanos, -s.ratio)
+        return (s.budget.limit_nanos - s.spent_nanos - s.reserved_nanos - estimate_nanos, -s.ratio)
 
     refusing = [s for s in statuses if s.refuses(estimate_nanos)]
     if refusing:
@@ -183,12 +191,14 @@ class Evaluator:
         week_start: int,
         clock: Callable[[], dt.datetime],
         cache: SpendCache | None = None,
+        reservations: Reservations | None = None,
     ) -> None:
         self.reader = reader
         self.zone = zone
         self.week_start = week_start
         self.clock = clock
         self.cache = cache
+        self.reservations = reservations
 
     def spend(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
         if self.cache is not None:
@@ -208,7 +218,8 @@ class Evaluator:
         projected: int | None = None
         if forecast:
             projected = self.forecast(budget, spent, now, end)
-        return BudgetStatus(budget, spent, projected, start, end, now)
+        held = self.reservations.reserved(budget.project) if self.reservations else 0
+        return BudgetStatus(budget, spent, projected, start, end, now, held)
 
     def forecast(self, budget: Budget, spent: int, now: dt.datetime, end: dt.datetime) -> int:
         left = end - now

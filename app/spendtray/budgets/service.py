@@ -24,6 +24,7 @@ from spendtray.budgets import store
 from spendtray.budgets.evaluate import BudgetStatus, CheckResult, Evaluator, decide, worst
 from spendtray.budgets.model import GLOBAL, Budget
 from spendtray.budgets.notify import Alert, LogNotifier, Notifier
+from spendtray.budgets.reservations import Reservation, Reservations
 from spendtray.budgets.runaway import RunawayDetector, RunawayRule
 from spendtray.budgets.spend import SpendCache
 from spendtray.budgets.text import forecast_text, runaway_text, threshold_text
@@ -61,7 +62,10 @@ class BudgetService:
         self.clock = clock
         self.zone = reader.zone
         self.spend_cache = SpendCache(reader)
-        self.evaluator = Evaluator(reader, reader.zone, reader.week_start, clock, self.spend_cache)
+        self.reservations = Reservations()
+        self.evaluator = Evaluator(
+            reader, reader.zone, reader.week_start, clock, self.spend_cache, self.reservations
+        )
         self.runaway_rule = runaway or RunawayRule()
         self.runaway = RunawayDetector(reader, self.runaway_rule)
         self.log_notifier = LogNotifier()
@@ -346,6 +350,30 @@ class BudgetService:
         """The tightest of the project's and the global budgets decides."""
         budgets = store.load_budgets(self.reader.conn(), frozenset({project}))
         return decide(self.evaluator.statuses(budgets, self.clock()), estimate_nanos)
+
+    def hard_budget_applies(self, project: str) -> bool:
+        """A hard budget of ``project`` or a global one exists (budget list cached, see
+        ``_all_budgets_cached``): only then is a call's worst case worth working out."""
+        return any(
+            b.hard and (b.project == project or b.is_global) for b in self._all_budgets_cached()
+        )
+
+    def reserve(self, project: str, nanos: int) -> tuple[CheckResult, Reservation | None]:
+        """Hold ``nanos`` for a call of ``project`` unless a hard budget (the project's or the
+        global one) would pass its limit with it on top of the spend and of what calls in
+        flight hold. The decision and the hold are one step under the reservations' lock."""
+        budgets = [
+            b
+            for b in self._all_budgets_cached()
+            if b.hard and (b.project == project or b.is_global)
+        ]
+        if not budgets:
+            return CheckResult(True, None, nanos), None
+        with self.reservations.lock:
+            result = decide(self.evaluator.statuses(budgets, self.clock(), False), nanos)
+            if not result.allow:
+                return result, None
+            return result, self.reservations.add(project, nanos)
 
     def worst_state(self, now: dt.datetime | None = None) -> str:
         """ok | warning | exceeded over every budget (the tray icon's colour)."""

@@ -5,7 +5,8 @@ never the API key. A spent hard budget answers 429 in the provider's own error s
 
 Modules (threads: everything runs on the server's event loop unless said otherwise):
 - ``upstreams``: named upstream base URLs (defaults, config.toml ``[upstreams]``, env).
-- ``routes``: the routes and the shared ``httpx.AsyncClient``; budget check; one call.
+- ``routes``: the routes and the shared ``httpx.AsyncClient``; budget reservation; one call.
+- ``worst_case``: the most a call can cost, from its request (what a reservation holds).
 - ``forward``: request headers and body, model/stream sniffing, include_usage injection.
 - ``relay``: the streaming ASGI response and the usage tap on the body.
 - ``stream_usage``: usage from SSE streams (OpenAI Chat/Responses, Anthropic).

@@ -44,17 +44,26 @@ def api_error(
 
 
 def refusal_text(result: CheckResult, project: str) -> str:
-    """'Spendtray refused this call: the hard budget of acme ($5 today) is spent ...'"""
+    """'Spendtray refused this call: the hard day budget of project 'acme' ($5 today) is
+    spent ...' or '... has no room for this call (up to $0.40) ...'."""
     status = result.status
     if status is None:  # decide() never refuses without a budget; kept total for safety
         return f"Spendtray refused this call for project {project!r}: a hard budget is spent"
     b = status.budget
     whose = "of all projects" if b.project == "*" else f"of project {scope_name(b.project)!r}"
+    budget = f"the hard {b.period} budget {whose} ({limit_usd(b.limit_nanos)} {PHRASE[b.period]})"
+    if status.spent_nanos >= b.limit_nanos:
+        why = f"is spent — {format_usd(status.spent_nanos)} used"
+    else:
+        # Not spent yet, but this call's worst case does not fit beside the calls in flight.
+        why = (
+            f"has no room for this call (up to {format_usd(result.estimate_nanos)}) — "
+            f"{format_usd(status.spent_nanos)} used, "
+            f"{format_usd(status.reserved_nanos)} held by calls in flight"
+        )
     return (
-        f"Spendtray refused this call: the hard {b.period} budget {whose} "
-        f"({limit_usd(b.limit_nanos)} {PHRASE[b.period]}) is spent — "
-        f"{format_usd(status.spent_nanos)} used, {time_left(status)} in the period. "
-        "Raise it with `spendtray budget set` or wait for the next period."
+        f"Spendtray refused this call: {budget} {why}, {time_left(status)} in the period. "
+        "Raise it with `spendtray budget set`, lower max_tokens, or wait for the next period."
     )
 
 

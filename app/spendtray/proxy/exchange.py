@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,14 @@ class Exchange:
     stream: StreamUsage | None = None
     failure: str | None = None  # CLIENT_CLOSED, UNREACHABLE
     latency_ms: float | None = None
+    # Releases the call's budget reservation: once its cost is stored, or known to be none.
+    release: Callable[[], object] | None = None
+
+    def settle(self) -> None:
+        """Release the reservation (once; any thread)."""
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
     def finish(self) -> None:
         self.latency_ms = round((time.perf_counter() - self.started) * 1000, 1)

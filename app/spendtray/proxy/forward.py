@@ -99,6 +99,7 @@ class Outgoing:
     length: int | None
     model: str | None = None
     stream: bool = False
+    parsed: dict[str, Any] | None = None  # the JSON body as sent (the call's worst case)
 
 
 def _is_json(request: Request) -> bool:
@@ -145,7 +146,9 @@ async def read_outgoing(
     stream = parsed.get("stream") is True
     if inject_usage and api == "openai" and stream and rest.endswith(_INJECT_PATHS):
         body = with_include_usage(body, parsed)
-    return Outgoing(body, len(body), model if isinstance(model, str) and model else None, stream)
+    return Outgoing(
+        body, len(body), model if isinstance(model, str) and model else None, stream, parsed
+    )
 
 
 def with_include_usage(body: bytes, parsed: dict[str, Any]) -> bytes:

@@ -1,5 +1,7 @@
 """Turns a finished proxied call into a stored usage event. Called on the server's event loop
 once the response has ended; a large JSON body is parsed on a worker thread.
+The call's budget reservation is released once its event is committed (writer thread), or at
+once when the call leaves no event.
 
 The event is validated and priced by the same ``IngestService.prepare`` as a ``POST
 /v1/usage`` (source "proxy"), then handed to the store's writer thread with ``Writer.submit``:
@@ -11,6 +13,7 @@ never reaches the client, whose response has already gone out.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from starlette.concurrency import run_in_threadpool
@@ -23,10 +26,17 @@ from spendtray.store.writer import WriteOutcome
 log = logging.getLogger("spendtray.proxy")
 
 
-def _log_write_failure(future: Future[list[WriteOutcome]]) -> None:
-    exc = future.exception()
-    if exc is not None:
-        log.error("proxy: a call's usage event was not stored: %s", exc)
+def _stored(exchange: Exchange) -> Callable[[Future[list[WriteOutcome]]], None]:
+    """Writer-thread callback: the event is committed (its cost now counts as spend), so the
+    call's reservation can go."""
+
+    def done(future: Future[list[WriteOutcome]]) -> None:
+        exchange.settle()
+        exc = future.exception()
+        if exc is not None:
+            log.error("proxy: a call's usage event was not stored: %s", exc)
+
+    return done
 
 
 class Recorder:
@@ -42,10 +52,12 @@ class Recorder:
                 self.record_now(exchange)
         except Exception:
             log.exception("proxy: recording a call failed")
+            exchange.settle()
 
     def record_now(self, exchange: Exchange) -> None:
         event = exchange.to_event()
         if event is None:
+            exchange.settle()
             return
         if event.get("tags") == {"usage": "missing"}:
             self._warn_missing(event["project"], event["model"])
@@ -58,8 +70,9 @@ class Recorder:
                 exchange.project,
                 exc,
             )
+            exchange.settle()
             return
-        self.service.writer.submit(rows).add_done_callback(_log_write_failure)
+        self.service.writer.submit(rows).add_done_callback(_stored(exchange))
 
     def _warn_missing(self, project: str, model: str) -> None:
         key = (project, model)

@@ -7,8 +7,10 @@ Routes (SPEC §4; no Spendtray token, but the Host/Origin guard of every route):
 - ``/proxy/{upstream}/...`` — project from the ``X-Spendtray-Project`` header, else "default".
 ``X-Spendtray-Agent`` optionally attributes the call to an agent.
 
-Per call: refuse with 429 when a hard budget of the project (or the global one) is spent;
-otherwise forward, relay the answer unchanged, and record usage once the response has ended.
+Per call, when a hard budget applies to the project (its own or the global one): reserve the
+call's worst case (``worst_case``) and refuse with 429 when that would pass the limit on top of
+the spend and of the other calls' reservations. Then forward, relay the answer unchanged, and
+record usage once the response has ended; the reservation goes once the cost is stored.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 import httpx
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -28,10 +31,11 @@ from spendtray.ingest.event import DEFAULT_PROJECT, MAX_TEXT
 from spendtray.ingest.service import IngestService
 from spendtray.proxy.errors import api_error, budget_refusal
 from spendtray.proxy.exchange import UNREACHABLE, Exchange
-from spendtray.proxy.forward import read_outgoing, upstream_headers
+from spendtray.proxy.forward import Outgoing, read_outgoing, upstream_headers
 from spendtray.proxy.recorder import Recorder
 from spendtray.proxy.relay import Relay
 from spendtray.proxy.upstreams import Upstream
+from spendtray.proxy.worst_case import needs_worker, worst_case
 from spendtray.server.guard import ApiError, Guard
 
 if TYPE_CHECKING:
@@ -59,6 +63,7 @@ class Proxy:
         include_usage: bool = False,
     ) -> None:
         self.upstreams = upstreams
+        self.prices = service.prices
         self.guard = guard
         self.budgets = budgets
         self.include_usage = include_usage
@@ -115,18 +120,51 @@ class Proxy:
             agent = _agent(request.headers.get(AGENT_HEADER))
         except BudgetError as exc:
             return api_error(api, 400, f"Spendtray proxy: {exc}")
-        if self.budgets is not None:
-            # A few indexed reads on the loop's own read connection, like POST /v1/usage.
-            verdict = self.budgets.check(project, 0)
-            if not verdict.allow:
-                log.info("proxy: refused a %s call of project %r: hard budget spent", name, project)
-                return budget_refusal(api, verdict, project)
         exchange = Exchange(upstream, project, agent, None)
         try:
             outgoing = await read_outgoing(request, api, rest, self.include_usage, MAX_JSON_REQUEST)
         except ApiError as exc:
             return api_error(api, exc.status, f"Spendtray proxy: {exc.message}")
         exchange.request_model = outgoing.model
+        if self.budgets is not None and self.budgets.hard_budget_applies(project):
+            refusal = await self._reserve(exchange, outgoing, api)
+            if refusal is not None:
+                return refusal
+        try:
+            return await self._send(request, exchange, outgoing, rest)
+        except BaseException:
+            exchange.settle()  # cancelled or failed before the relay took the call over
+            raise
+
+    async def _reserve(self, exchange: Exchange, outgoing: Outgoing, api: str) -> Response | None:
+        """Hold the call's worst case against the hard budgets, or answer the refusal."""
+        assert self.budgets is not None
+        provider = exchange.upstream.provider
+        length = outgoing.length or 0
+        model = outgoing.model
+        if model is not None and needs_worker(length, model, provider):
+            worst = await run_in_threadpool(
+                worst_case, self.prices, model, provider, outgoing.parsed, length
+            )
+        else:
+            worst = worst_case(self.prices, model, provider, outgoing.parsed, length)
+        verdict, held = self.budgets.reserve(exchange.project, worst.nanos)
+        if held is None:
+            log.info(
+                "proxy: refused a %s call of project %r: hard budget has no room",
+                exchange.upstream.name,
+                exchange.project,
+            )
+            return budget_refusal(api, verdict, exchange.project)
+        reservations = self.budgets.reservations
+        exchange.release = lambda: reservations.release(held)
+        return None
+
+    async def _send(
+        self, request: Request, exchange: Exchange, outgoing: Outgoing, rest: str
+    ) -> Response:
+        upstream = exchange.upstream
+        name, api = upstream.name, upstream.api
         upstream_request = httpx.Request(
             request.method,
             upstream.target(rest, request.scope.get("query_string", b"").decode("latin-1")),
