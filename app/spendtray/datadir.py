@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +56,14 @@ def data_home() -> Path:
 def read_config(home: Path) -> dict[str, Any]:
     """``<home>/config.toml`` as a dict; ``{}`` when it is missing or not valid TOML."""
     try:
-        return tomllib.loads((home / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        text = (home / CONFIG_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    import tomllib  # only when there is a file: quick commands (statusline) start without it
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return {}
 
 

@@ -52,9 +52,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run a command with its OpenAI/Anthropic API calls going through the proxy",
     ),
     "limits": ("spendtray.cli.limits", "subscription windows: use, reset time, pace"),
+    "statusline": (
+        "spendtray.cli.statusline",
+        "Claude Code statusline: records subscription windows, prints one line (--install)",
+    ),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
-QUICK_COMMANDS = ("token",)
+QUICK_COMMANDS = ("token", "statusline")
 # What a quick command must not import: each costs tens of milliseconds or more.
 HEAVY_MODULES = (
     "sqlite_utils",

@@ -10,8 +10,12 @@ out from local logs). A reading older than ``STALE_AFTER`` is ``stale``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+
+# Not ``typing.TYPE_CHECKING``: ``spendtray statusline`` imports this module on every Claude
+# Code update, and importing typing (and dataclasses) costs more than the rest of its start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STALE_AFTER_MS = 10 * 60 * 1000
 SOURCES = ("official", "estimated")
@@ -30,17 +34,55 @@ class LimitError(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True)
 class Observation:
-    provider: str
-    account: str
-    window: str
-    window_minutes: int | None
-    used_percent: float
-    resets_at: int | None  # epoch seconds UTC
-    observed_at: int  # epoch milliseconds UTC
-    source: str = "official"
-    origin: str = "api"
+    """One reading; immutable by convention (a plain class: see ``TYPE_CHECKING`` above)."""
+
+    __slots__ = (
+        "account",
+        "observed_at",
+        "origin",
+        "provider",
+        "resets_at",
+        "source",
+        "used_percent",
+        "window",
+        "window_minutes",
+    )
+
+    def __init__(
+        self,
+        provider: str,
+        account: str,
+        window: str,
+        window_minutes: int | None,
+        used_percent: float,
+        resets_at: int | None,  # epoch seconds UTC
+        observed_at: int,  # epoch milliseconds UTC
+        source: str = "official",
+        origin: str = "api",
+    ) -> None:
+        self.provider = provider
+        self.account = account
+        self.window = window
+        self.window_minutes = window_minutes
+        self.used_percent = used_percent
+        self.resets_at = resets_at
+        self.observed_at = observed_at
+        self.source = source
+        self.origin = origin
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Observation) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Observation({inner})"
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -162,7 +204,6 @@ def observation_from_json(data: Any, now_ms: int, origin: str = "api") -> Observ
     )
 
 
-@dataclass(frozen=True)
 class Pace:
     """Where the window is heading at its average rate since it started.
 
@@ -171,11 +212,30 @@ class Pace:
     rate it ends below 100 %), ``ahead`` (at this rate it reaches 100 % before the reset, after
     ``full_in_seconds``, ``margin_seconds`` before it)."""
 
-    state: str
-    resets_in_seconds: int | None = None
-    full_in_seconds: int | None = None
-    margin_seconds: int | None = None
-    projected_percent: float | None = None
+    __slots__ = (
+        "full_in_seconds",
+        "margin_seconds",
+        "projected_percent",
+        "resets_in_seconds",
+        "state",
+    )
+
+    def __init__(
+        self,
+        state: str,
+        resets_in_seconds: int | None = None,
+        full_in_seconds: int | None = None,
+        margin_seconds: int | None = None,
+        projected_percent: float | None = None,
+    ) -> None:
+        self.state = state
+        self.resets_in_seconds = resets_in_seconds
+        self.full_in_seconds = full_in_seconds
+        self.margin_seconds = margin_seconds
+        self.projected_percent = projected_percent
+
+    def __repr__(self) -> str:
+        return f"Pace({self.to_json()!r})"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -15,25 +15,27 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
-from typing import Any
 
 from spendtray.limits.model import LimitError, Observation, epoch_seconds, percent
+
+TYPE_CHECKING = False  # see limits.model: typing is not imported on the statusline's path
+if TYPE_CHECKING:
+    from typing import Any
 
 CLAUDE_WINDOWS = {"five_hour": 300, "seven_day": 7 * 24 * 60}
 MAX_COST_USD = 1_000_000.0
 
 
-@dataclass
 class StatuslineInput:
-    session: str | None = None
-    model: str | None = None
-    model_name: str | None = None
-    project: str | None = None
-    cost_usd: float | None = None
-    context_percent: float | None = None
-    observations: list[Observation] = field(default_factory=list)
-    ignored: list[dict[str, str]] = field(default_factory=list)
+    def __init__(self) -> None:
+        self.session: str | None = None
+        self.model: str | None = None
+        self.model_name: str | None = None
+        self.project: str | None = None
+        self.cost_usd: float | None = None
+        self.context_percent: float | None = None
+        self.observations: list[Observation] = []
+        self.ignored: list[dict[str, str]] = []
 
     def skip(self, name: str, problem: str) -> None:
         self.ignored.append({"field": name, "problem": problem})
