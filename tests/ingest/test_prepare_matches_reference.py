@@ -279,6 +279,7 @@ def ref_row(book: PriceBook, event: UsageEvent, received: dt.datetime) -> list[o
         event.status,
         json.dumps(event.tags, separators=(",", ":")) if event.tags else None,
         json.dumps(event.raw_usage, separators=(",", ":")) if event.raw_usage else None,
+        None,  # call_key: set by importers and receivers only
     ]
 
 

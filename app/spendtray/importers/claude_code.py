@@ -28,6 +28,7 @@ from typing import Any
 
 from spendtray.importers.parsing import ParseStats, Record, json_lines, text
 from spendtray.importers.sources import CLAUDE_CODE
+from spendtray.ingest.call_keys import claude_code_call_key
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, parse_timestamp, parse_usd
 from spendtray.ingest.provider_usage import anthropic_tokens
 from spendtray.prices.calc import TokenCounts
@@ -226,6 +227,7 @@ class ClaudeCodeParser:
         speed = usage.get("speed")
         if isinstance(speed, str) and speed and speed != "standard":
             tags["speed"] = speed[:64]
+        session = _id(entry.get("sessionId")) or _id(obj.get("sessionId"))
         event = UsageEvent(
             model=model_name,
             provider="anthropic",
@@ -233,7 +235,7 @@ class ClaudeCodeParser:
             timestamp=stamp,
             project=self.projects.name(self.folder, entry.get("cwd") or obj.get("cwd")),
             agent=agent,
-            session=_id(entry.get("sessionId")) or _id(obj.get("sessionId")),
+            session=session,
             request_id=key,
             service_tier=tier.lower()[:64] if isinstance(tier, str) and tier else None,
             source=CLAUDE_CODE,
@@ -244,6 +246,13 @@ class ClaudeCodeParser:
             ),
             tags=tags or None,
             raw_usage=usage,
+            call_key=claude_code_call_key(
+                session,
+                model_name,
+                counts.input_tokens,
+                counts.cache_read_tokens,
+                counts.cache_write_tokens,
+            ),
         )
         return Record(event, message_id, request_id is not None, sidechain)
 

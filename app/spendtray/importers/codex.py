@@ -30,6 +30,7 @@ from typing import Any
 
 from spendtray.importers.parsing import ParseStats, Record, json_lines, text
 from spendtray.importers.sources import CODEX
+from spendtray.ingest.call_keys import codex_call_key
 from spendtray.ingest.event import (
     DEFAULT_PROJECT,
     MAX_TEXT,
@@ -211,6 +212,7 @@ class CodexParser:
         turn_start = ctx["turn_start"]
         if ctx["replay"] and turn_start is not None and turn_start < stamp.timestamp():
             stamp = dt.datetime.fromtimestamp(turn_start, dt.UTC)  # the copied call's own turn
+        session = ctx["own_session"] or ctx["session"] or Path(self.path).stem
         event = UsageEvent(
             model=model,
             provider="openai",
@@ -223,7 +225,7 @@ class CodexParser:
             timestamp=stamp,
             project=ctx["project"] or DEFAULT_PROJECT,
             agent=ctx["agent"],
-            session=ctx["own_session"] or ctx["session"] or Path(self.path).stem,
+            session=session,
             request_id=key[:MAX_TEXT],
             source=CODEX,
             tags=(
@@ -234,5 +236,6 @@ class CodexParser:
             raw_usage=info.get("last_token_usage")
             if isinstance(info.get("last_token_usage"), dict)
             else None,
+            call_key=codex_call_key(session, d_input, d_cached, d_output, d_reasoning),
         )
         self.records.append(Record(event))

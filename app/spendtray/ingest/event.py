@@ -68,6 +68,8 @@ class UsageEvent:
     status: str | None = None
     tags: dict[str, Any] | None = None
     raw_usage: dict[str, Any] | None = field(default=None)
+    # Set by importers and receivers, never posted: see spendtray.ingest.call_keys.
+    call_key: str | None = None
 
     @property
     def total_tokens(self) -> int:

@@ -147,6 +147,7 @@ class IngestService:
             event.status,
             _COMPACT.encode(tags) if tags else None,
             _usage_json(raw_usage) if raw_usage else None,
+            event.call_key,
         ]
         return EventRow(values), PricedEvent(event, cost, reason)
 

@@ -27,7 +27,7 @@ usage. Text attributes other than ids and names are never read — ``prompt``,
 Keys: an exporter that retries sends the same record again, so each event's ``request_id`` is
 built from what identifies the call inside the agent (session + prompt + sequence for Claude
 Code, the response id or span for the others). A call that also reaches Spendtray from the
-agent's log files: see the README's "Telemetry and log files together".
+agent's log files is matched by its ``call_key`` (``spendtray.ingest.call_keys``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
+from spendtray.ingest.call_keys import claude_code_call_key, codex_call_key
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, normalize_event
 from spendtray.receivers.common import token_value
 from spendtray.receivers.otlp_signals import LogEvent
@@ -98,7 +99,7 @@ def claude_code(record: LogEvent, now: dt.datetime) -> UsageEvent:
     sequence = _text(attrs, "event.sequence")
     prompt = _text(attrs, "prompt.id")
     total_input = uncached + cache_read + cache_write
-    return _event(
+    event = _event(
         {
             "model": model,
             "provider": "anthropic",
@@ -121,6 +122,8 @@ def claude_code(record: LogEvent, now: dt.datetime) -> UsageEvent:
         },
         now,
     )
+    event.call_key = claude_code_call_key(session, model, total_input, cache_read, cache_write)
+    return event
 
 
 def codex(record: LogEvent, now: dt.datetime) -> UsageEvent:
@@ -134,7 +137,7 @@ def codex(record: LogEvent, now: dt.datetime) -> UsageEvent:
     output = _tokens(attrs, "output_token_count")
     reasoning = _tokens(attrs, "reasoning_token_count")
     stamp = _when(record)
-    return _event(
+    event = _event(
         {
             "model": model,
             "provider": _text(attrs, "model_provider") or "openai",
@@ -155,6 +158,10 @@ def codex(record: LogEvent, now: dt.datetime) -> UsageEvent:
         },
         now,
     )
+    event.call_key = codex_call_key(
+        conversation, event.counts.input_tokens, cached, event.counts.output_tokens, reasoning
+    )
+    return event
 
 
 def gemini_cli(record: LogEvent, now: dt.datetime) -> UsageEvent:

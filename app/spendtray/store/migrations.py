@@ -313,3 +313,11 @@ def m0010(db: Database) -> None:
         db.execute("DELETE FROM rollup")
         db.execute("DELETE FROM rollup_dim")
         db.execute("UPDATE meta SET value = '0' WHERE key = 'rollup_folded_id'")
+
+
+@migrations(name="0015_call_keys")
+def m0015(db: Database) -> None:
+    # A second identity for a call that reaches Spendtray by two ways that share no id (an
+    # agent's OTLP telemetry and its log files): see spendtray.ingest.call_keys.
+    db.execute("ALTER TABLE events ADD COLUMN call_key TEXT")
+    db.execute("CREATE INDEX events_call_key ON events (call_key) WHERE call_key IS NOT NULL")

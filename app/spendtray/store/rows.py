@@ -35,6 +35,7 @@ EVENT_COLUMNS = (
     "status",
     "tags",
     "raw_usage",
+    "call_key",
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 # The summed columns of both rollup tables (store.fold sums events into them).
@@ -70,6 +71,11 @@ class EventRow:
     @property
     def request_id(self) -> str | None:
         value = self.values[COLUMN_INDEX["request_id"]]
+        return value if isinstance(value, str) else None
+
+    @property
+    def call_key(self) -> str | None:
+        value = self.values[COLUMN_INDEX["call_key"]]
         return value if isinstance(value, str) else None
 
     @property

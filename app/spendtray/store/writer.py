@@ -8,6 +8,9 @@ grows with load instead of paying one commit per request.
 
 Idempotency lives here because only the writer sees every row: a ``request_id`` already stored
 is not stored twice; the copy with more tokens is kept (rollups adjusted by the difference).
+A ``call_key`` (the same call reaching us by two ways that share no id, ``ingest.call_keys``)
+is a second identity, checked the same way when the request id is new, between copies from
+different sources only.
 So does ``prices_used``: each distinct price an event was costed with is stored once, and the
 event row keeps its id.
 
@@ -86,6 +89,7 @@ _PROJECT_AT, _TS_AT = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
 _PRICE_AT = COLUMN_INDEX["price_id"]
 _COST_AT = COLUMN_INDEX["cost_nanos"]
 _INPUT_AT, _OUTPUT_AT = COLUMN_INDEX["input_tokens"], COLUMN_INDEX["output_tokens"]
+_SOURCE_AT = COLUMN_INDEX["source"]
 PriceIds = dict[PriceFields | None, int | None]
 
 
@@ -139,6 +143,30 @@ def _price_id(conn: sqlite3.Connection, fields: PriceFields) -> int:
     return int(cursor.lastrowid or 0)
 
 
+def _stored_copies(
+    conn: sqlite3.Connection, column: str, wanted: set[str | None]
+) -> dict[str, tuple[int, int]]:
+    """Key -> (id, input + output tokens) of the stored events whose ``column`` is in ``wanted``."""
+    return {key: (i, t) for key, (i, t, _) in _stored_with_source(conn, column, wanted).items()}
+
+
+def _stored_with_source(
+    conn: sqlite3.Connection, column: str, wanted: set[str | None]
+) -> dict[str, tuple[int, int, str]]:
+    found: dict[str, tuple[int, int, str]] = {}
+    values = [v for v in wanted if v is not None]
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        cursor = conn.execute(
+            f"SELECT {column}, id, input_tokens + output_tokens, source FROM events "
+            f"WHERE {column} IN ({', '.join('?' * len(chunk))})",
+            chunk,
+        )
+        for key, event_id, total, source in cursor:
+            found.setdefault(key, (int(event_id), int(total), str(source)))
+    return found
+
+
 class _Plan:
     """What one transaction does with its rows: which are inserted under which new id, which
     are duplicates of a stored or earlier row (and which of those replace a smaller copy)."""
@@ -171,26 +199,53 @@ class _Plan:
         self.stored = len(self.inserts)
 
     def sort_out(
-        self, conn: sqlite3.Connection, batches: list[list[EventRow]], wanted: set[str | None]
+        self,
+        conn: sqlite3.Connection,
+        batches: list[list[EventRow]],
+        wanted: set[str | None],
+        keys: set[str | None] | None = None,
     ) -> None:
-        """Rows some of which carry request ids: a request id already stored, or seen earlier
-        in these batches, is a duplicate; the copy with more tokens is the one kept."""
-        existing: dict[str, tuple[int, int]] = {}  # request_id -> stored id, its tokens
-        ids = list(wanted)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            cursor = conn.execute(
-                "SELECT request_id, id, input_tokens + output_tokens FROM events "
-                f"WHERE request_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            for rid, event_id, total in cursor:
-                existing[rid] = (int(event_id), int(total))
+        """Rows some of which carry request ids or call keys: a request id (or else a call key)
+        already stored, or seen earlier in these batches, is a duplicate; the copy with more
+        tokens is the one kept."""
+        existing = _stored_copies(conn, "request_id", wanted)  # -> stored id, its tokens
+        # A call key only matches a copy from another source (telemetry vs. log file): within
+        # one source the request id is the identity, and equal counts are two calls.
+        by_key = _stored_with_source(conn, "call_key", keys or set())
         pending_new: dict[str, list[object]] = {}  # request_id -> values inserted this batch
+        pending_keys: dict[str, list[object]] = {}  # call_key -> values inserted this batch
         for rows in batches:
             job_out: list[WriteOutcome] = []
             for row in rows:
                 rid = row.request_id
+                ckey = row.call_key
+                known_rid = rid is not None and (rid in pending_new or rid in existing)
+                source = row.values[_SOURCE_AT]
+                if (
+                    not known_rid
+                    and ckey is not None
+                    and ckey in pending_keys
+                    and pending_keys[ckey][_SOURCE_AT] != source
+                ):
+                    values = pending_keys[ckey]
+                    if row.total_tokens > EventRow(values).total_tokens:
+                        values[1:] = self._stored(row)[1:]
+                    job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
+                    self.dups += 1
+                    continue
+                if (
+                    not known_rid
+                    and ckey is not None
+                    and ckey in by_key
+                    and by_key[ckey][2] != source
+                ):
+                    event_id, total, stored_source = by_key[ckey]
+                    if row.total_tokens > total:
+                        self.replaced.append((event_id, self._stored(row)))
+                        by_key[ckey] = (event_id, row.total_tokens, stored_source)
+                    job_out.append(WriteOutcome(event_id, True))
+                    self.dups += 1
+                    continue
                 if rid is not None and rid in pending_new:
                     values = pending_new[rid]
                     if row.total_tokens > EventRow(values).total_tokens:
@@ -212,6 +267,8 @@ class _Plan:
                 self.inserts.append(values)
                 if rid is not None:
                     pending_new[rid] = values
+                if ckey is not None:
+                    pending_keys[ckey] = values
                 job_out.append(WriteOutcome(self.next_id, False))
                 self.next_id += 1
                 self.stored += 1
@@ -479,13 +536,17 @@ class Writer:
         # The request ids of the batch (None is the one other value the column takes); built
         # with C-level maps, since most batches have none and this still visits every row.
         request_id = itemgetter(COLUMN_INDEX["request_id"])
+        call_key = itemgetter(COLUMN_INDEX["call_key"])
         wanted: set[str | None] = set()
+        keys: set[str | None] = set()
         for rows in batches:
             wanted.update(map(request_id, map(_values, rows)))
+            keys.update(map(call_key, map(_values, rows)))
         wanted.discard(None)
+        keys.discard(None)
         plan = _Plan(self._next_id, self._prices.ids(conn, batches))
-        if wanted:
-            plan.sort_out(conn, batches, wanted)
+        if wanted or keys:
+            plan.sort_out(conn, batches, wanted, keys)
         else:
             plan.all_new(batches)  # the usual batch: no per-row duplicate checks
         totals = _within_limit(totals, plan)
