@@ -30,7 +30,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
-from spendtray.budgets import install_budgets  # noqa: E402
 from spendtray.budgets.model import make_budget  # noqa: E402
 from spendtray.config import load_settings  # noqa: E402
 from spendtray.core import Core  # noqa: E402
@@ -85,7 +84,7 @@ def fill(core: Core, n: int, now: dt.datetime) -> None:
             }
         )
         if len(batch) == 10_000 or i == n - 1:
-            core.service.ingest(batch)
+            core.ingest.ingest(batch)
             batch = []
 
 
@@ -93,7 +92,7 @@ def ingest_rate(core: Core, n: int) -> float:
     event = {"model": "bench-small", "provider": "benchco", "project": "project-00"}
     t0 = time.perf_counter()
     for i in range(n):
-        core.service.ingest([{**event, "input_tokens": 100 + i}])
+        core.ingest.ingest([{**event, "input_tokens": 100 + i}])
     return n / (time.perf_counter() - t0)
 
 
@@ -114,8 +113,8 @@ def main() -> None:
         core.stop()
 
         core = make_core(tmp / "home")
-        service = install_budgets(core)
-        core.start_store()
+        service = core.budgets
+        core.start()  # the store and the budget worker: the listener follows every commit
         for p in PROJECTS:
             service.put(make_budget(p, "month", 500))
         service.put(make_budget("*", "month", 5_000))
@@ -146,7 +145,6 @@ def main() -> None:
             f"single-event blocking ingest: {plain_rate:,.0f}/s without budgets, "
             f"{budget_rate:,.0f}/s with the budget listener ({budget_rate / plain_rate:.0%})"
         )
-        service.stop()
         core.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -127,13 +127,13 @@ def bench_gui_typing(text: str, runs: int = 3) -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from spendtray.app_headless import build_core
     from spendtray.config import load_settings
+    from spendtray.core import Core
     from spendtray.gui.estimator_window import EstimatorWindow
 
     app = QApplication.instance() or QApplication([])
     with tempfile.TemporaryDirectory() as home:
-        core = build_core(load_settings(home=Path(home), port=0))
+        core = Core(load_settings(home=Path(home), port=0))
         core.start_store()
         window = EstimatorWindow(core)
         window.show()

@@ -117,7 +117,7 @@ def fill(home: Path, n: int) -> float:
             }
             for _ in range(min(batch, n - start))
         ]
-        core.service.ingest(events)
+        core.ingest.ingest(events)
     elapsed = time.perf_counter() - t0
     core.stop()
     return n / elapsed

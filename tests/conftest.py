@@ -34,9 +34,7 @@ def settings(home: Path) -> Settings:
 
 @pytest.fixture
 def core(settings: Settings) -> Iterator[Core]:
-    from spendtray.app_headless import build_core
-
-    c = build_core(settings)
+    c = Core(settings, warm_tokenizers=True)
     c.start_background()
     try:
         yield c

@@ -1,31 +1,47 @@
-"""The composition root: builds and wires the store, prices, ingest service and server.
+"""The composition root: ``Core`` creates, types, starts and stops every part of the app.
 
-Both ``spendtray serve`` (headless) and the GUI start a ``Core``; the GUI then connects its Qt
-bridge to ``core.writer`` commit notifications. Nothing here imports Qt.
-Threads: the caller's (start/stop), "spendtray-writer", "spendtray-http".
+Both ``spendtray serve`` (headless) and the GUI build one ``Core``; the GUI then connects its Qt
+bridge to ``core.writer`` commit notifications. Nothing here imports Qt. Feature packages never
+attach themselves to the core: each part is a typed attribute created in ``__init__`` in
+dependency order (a part takes the parts it needs as constructor arguments, so the order is
+checked by the type checker, not by a comment), and every HTTP route is in one table
+(``server/routes.py``).
+
+Lifecycle (caller's thread): ``start_store`` (the writer thread alone: CLI commands that only
+store) → ``start`` (plus every worker in ``_workers``) → ``start_background`` (plus the HTTP
+server thread) or ``build_server`` + ``runner.run()`` (server on the calling thread).
+``stop`` undoes whatever was started, in reverse order, and closes every SQLite connection.
+Threads: the caller's, "spendtray-writer", "spendtray-budgets", "spendtray-webhook",
+"spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Sequence
 from logging.handlers import RotatingFileHandler
-
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from spendtray.clock import utc_now
 from spendtray.config import Settings, ensure_home, ensure_token
 from spendtray.datadir import loopback_url
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook
-from spendtray.server.app import ServerContext, build_app
-from spendtray.server.commit_batcher import CommitBatcher
-from spendtray.server.runner import ServerRunner
-from spendtray.server.usage_endpoint import BudgetStatus
 from spendtray.store.reader import Reader
 from spendtray.store.writer import Writer
+
+if TYPE_CHECKING:
+    from spendtray.budgets.notify import WebhookNotifier
+    from spendtray.budgets.runaway import RunawayRule
+    from spendtray.budgets.service import BudgetService
+    from spendtray.importers.watcher import ImportWatcher
+    from spendtray.limits.service import LimitsService
+    from spendtray.proxy.routes import Proxy
+    from spendtray.server.commit_batcher import CommitBatcher
+    from spendtray.server.routes import Endpoint
+    from spendtray.server.runner import ServerRunner
 
 log = logging.getLogger("spendtray")
 
@@ -49,53 +65,127 @@ def setup_logging(settings: Settings, verbose: bool = False) -> None:
     root.addHandler(stream)
 
 
-@dataclass
+class Worker(Protocol):
+    """A part with a thread of its own: started by ``Core.start``, stopped by ``Core.stop``
+    (which must join its thread and close its connections)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+W = TypeVar("W", bound=Worker)
+
+
 class Core:
-    """Everything the app runs, wired once."""
+    """Every part of the running app, wired once (see the module docstring for the lifecycle).
 
-    settings: Settings
-    clock: Callable[[], dt.datetime] = utc_now
-    extra_routes: list[BaseRoute] = field(default_factory=list)
-    budget_status: BudgetStatus | None = None
+    ``runaway`` and ``budget_min_gap`` tune the budget service (tests pass a disabled rule and
+    0 s); ``warm_tokenizers`` loads the tiktoken files on a daemon thread at ``start`` so the
+    first estimate does not wait ~0.6 s — they cost ~50 MB resident, so the tray app passes
+    False and loads them when the estimator is first used.
+    """
 
-    def __post_init__(self) -> None:
-        ensure_home(self.settings)
-        self.token = ensure_token(self.settings)
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], dt.datetime] = utc_now,
+        *,
+        runaway: RunawayRule | None = None,
+        budget_min_gap: float = 0.1,
+        warm_tokenizers: bool = False,
+    ) -> None:
+        from spendtray.budgets.notify import WebhookNotifier
+        from spendtray.budgets.service import BudgetService, runaway_rule
+        from spendtray.limits.service import LimitsService
+        from spendtray.proxy.routes import Proxy
+        from spendtray.proxy.upstreams import resolve_upstreams
+        from spendtray.server.commit_batcher import CommitBatcher
+        from spendtray.server.routes import route_table
+
+        self.settings = settings
+        self.clock = clock
+        self.warm_tokenizers = warm_tokenizers
+        ensure_home(settings)
+        self.token = ensure_token(settings)
+        self._workers: list[Worker] = []
+
+        # -- parts, in dependency order; ``stop`` undoes ``start`` in reverse -------------
         self.prices = PriceBook.load(
-            user_file=self.settings.user_prices_path, data_dir=self.settings.prices_data_dir
+            user_file=settings.user_prices_path, data_dir=settings.prices_data_dir
         )
-        self.writer = Writer(self.settings.db_path, self.settings.durability)
-        self.reader = Reader(
-            self.settings.db_path, self.settings.zone(), self.settings.week_start_index
-        )
-        self.service = IngestService(self.prices, self.writer, self.clock)
+        self.writer = Writer(settings.db_path, settings.durability)
+        self.reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
+        self.ingest = IngestService(self.prices, self.writer, clock)
         # One group-commit point for every route that stores events on the event loop.
-        self.batcher = CommitBatcher(self.writer)
+        self.batcher: CommitBatcher = CommitBatcher(self.writer)
+        # Before the budget service: started first, it is running when the first alert fires.
+        self.webhook: WebhookNotifier | None = (
+            self._worker(WebhookNotifier(settings.webhook_url)) if settings.webhook_url else None
+        )
+        self.budgets: BudgetService = self._worker(
+            BudgetService(
+                self.writer,
+                self.reader,
+                settings,
+                clock,
+                runaway or runaway_rule(settings),
+                min_gap=budget_min_gap,
+            )
+        )
+        if self.webhook is not None:
+            self.budgets.add_notifier(self.webhook)
+        # Raises ConfigError for a bad [upstreams] entry, before anything starts.
+        self.proxy: Proxy = Proxy(
+            resolve_upstreams(settings), self.ingest, self.budgets, settings.proxy_include_usage
+        )
+        self.limits: LimitsService = LimitsService(self.writer, self.reader, settings, clock)
+        # New parts register here, one line each, after the parts they use — a part with a
+        # thread of its own as ``self.part = self._worker(Part(...))`` — and their routes go
+        # in server/routes.py.
+
+        self.routes: list[Endpoint] = route_table(self)
         self.runner: ServerRunner | None = None
+        self.watcher: ImportWatcher | None = None
+        self._warmup: threading.Thread | None = None
+        self._started = False
+
+    def _worker(self, part: W) -> W:
+        self._workers.append(part)
+        return part
+
+    # -- lifecycle ------------------------------------------------------------------------
 
     def start_store(self) -> None:
         """Open (and migrate) the database and start the writer thread."""
         if not self.writer.running:
             self.writer.start()
 
-    def build_server(self) -> ServerRunner:
+    def start(self) -> None:
+        """The store, then every worker (webhook, budget evaluation), then the tokenizer
+        warm-up."""
         self.start_store()
-        ctx = ServerContext(
-            settings=self.settings,
-            token=self.token,
-            service=self.service,
-            reader=self.reader,
-            prices=self.prices,
-            budget_status=self.budget_status,
-            batcher=self.batcher,
-            extra_routes=self.extra_routes,
-            clock=self.clock,
-        )
-        self.runner = ServerRunner(build_app(ctx), self.settings.host, self.settings.port)
+        if self._started:
+            return
+        self._started = True
+        for worker in self._workers:
+            worker.start()
+        if self.warm_tokenizers:
+            from spendtray.estimator import tokenizers
+
+            self._warmup = tokenizers.warm_up()
+
+    def build_server(self) -> ServerRunner:
+        """Start every part and bind the HTTP server (run it with ``runner.run()``)."""
+        from spendtray.server.app import build_app
+        from spendtray.server.runner import ServerRunner
+
+        self.start()
+        self.runner = ServerRunner(build_app(self), self.settings.host, self.settings.port)
         return self.runner
 
     def start_background(self) -> ServerRunner:
-        """Store + server on background threads (GUI process, tests)."""
+        """Every part, with the HTTP server on its own thread (GUI process, tests)."""
         runner = self.build_server()
         runner.start_in_thread()
         if not runner.wait_started():
@@ -103,13 +193,50 @@ class Core:
         log.info("listening on %s", runner.url)
         return runner
 
+    def follow_agent_logs(
+        self,
+        kinds: Sequence[str] | None = None,
+        interval: float | None = None,
+        prepare: Callable[[ImportWatcher], None] | None = None,
+    ) -> ImportWatcher:
+        """Start following the agents' logs (Claude Code, Codex) on a watcher thread; the
+        core stops it with everything else. ``prepare`` sees the watcher before its first
+        pass (the GUI adds its bridge as a listener). Returns the running watcher."""
+        from spendtray.importers.runner import KINDS
+        from spendtray.importers.watcher import DEFAULT_INTERVAL, ImportWatcher
+
+        if self.watcher is None:
+            watcher = ImportWatcher(
+                self, kinds=kinds or KINDS, interval=interval or DEFAULT_INTERVAL
+            )
+            if prepare is not None:
+                prepare(watcher)
+            watcher.start()
+            self.watcher = watcher
+        return self.watcher
+
+    def stop_following_agent_logs(self) -> None:
+        """Join the watcher thread: the pass in progress finishes and its events commit."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
     def stop(self) -> None:
-        """Stop accepting requests, then drain and close the writer."""
+        """Stop in reverse order: log watcher, server (no new requests), workers (budget
+        evaluation, webhook), the writer (drains every acknowledged event), then close every
+        read connection. Safe to call twice, and on a core that never started."""
+        self.stop_following_agent_logs()
         if self.runner is not None:
             self.runner.stop()
             self.runner = None
+        for worker in reversed(self._workers):
+            worker.stop()
+        if self._warmup is not None:
+            self._warmup.join()
+            self._warmup = None
         self.writer.stop()
         self.reader.close()
+        self._started = False
 
     @property
     def url(self) -> str:

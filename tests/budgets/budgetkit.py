@@ -71,7 +71,7 @@ class App:
         self.spend_many([event(usd, project, at or self.clock.now)])
 
     def spend_many(self, events: list[dict[str, Any]]) -> None:
-        self.core.service.ingest(events)
+        self.core.ingest.ingest(events)
         assert self.service.flush()
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from budgetkit import PRICES, UTC, App, Clock, Collect, Factory
 
-from spendtray.budgets import RunawayRule, install_budgets
+from spendtray.budgets import RunawayRule
 from spendtray.config import load_settings
 from spendtray.core import Core
 
@@ -30,8 +30,10 @@ def make_app(home: Path, clock: Clock) -> Iterator[Factory]:
         home.mkdir(parents=True, exist_ok=True)
         (home / "prices.toml").write_text(PRICES, encoding="utf-8")
         settings = replace(load_settings(home=home, port=0), **{"timezone": "UTC", **overrides})
-        core = Core(settings, clock=clock)
-        service = install_budgets(core, runaway or RunawayRule(enabled=False), min_gap=0)
+        core = Core(
+            settings, clock=clock, runaway=runaway or RunawayRule(enabled=False), budget_min_gap=0
+        )
+        service = core.budgets
         sink = Collect()
         service.add_notifier(sink)
         core.start_background()

@@ -34,7 +34,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> subprocess.Complete
 def filled(home: Path) -> Path:
     core = Core(load_settings(home=home, port=0))
     core.start_store()
-    core.service.ingest(
+    core.ingest.ingest(
         [
             {
                 "model": "gpt-4o",

@@ -62,14 +62,14 @@ def spendtray(
 
 @pytest.fixture
 def served(home: Path) -> Iterator[tuple[Core, FakeUpstream]]:
-    from spendtray.app_headless import build_core
+    from spendtray.core import Core
 
     fake = FakeUpstream().start()
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(
         f'[upstreams]\nopenai = "{fake.url}"\nanthropic = "{fake.url}"\n', encoding="utf-8"
     )
-    core = build_core(load_settings(home=home, port=0), warm_tokenizers=False)
+    core = Core(load_settings(home=home, port=0), warm_tokenizers=False)
     core.start_background()
     try:
         yield core, fake

@@ -11,14 +11,13 @@ from typing import Any
 
 import httpx
 
-from spendtray.app_headless import build_core
 from spendtray.config import load_settings
 from spendtray.core import Core
 
 
 @contextmanager
 def running_app(home: Path, port: int) -> Iterator[Core]:
-    core = build_core(load_settings(home=home, port=port), warm_tokenizers=False)
+    core = Core(load_settings(home=home, port=port), warm_tokenizers=False)
     core.start_background()
     try:
         yield core

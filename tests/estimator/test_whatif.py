@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from spendtray.app_headless import build_core
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.estimator.whatif import WhatIfError, reprice_history
@@ -64,7 +63,7 @@ def _events() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def second_core(tmp_path: Path) -> Iterator[Core]:
-    other = build_core(load_settings(home=tmp_path / "second-home", port=0))
+    other = Core(load_settings(home=tmp_path / "second-home", port=0))
     other.start_background()
     try:
         yield other

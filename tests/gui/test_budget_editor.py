@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from sharedkit import UNIT_PRICES
-from spendtray.budgets import BudgetService, install_budgets
+from spendtray.budgets import BudgetService
 from spendtray.budgets.model import make_budget
 from spendtray.config import load_settings
 from spendtray.core import Core
@@ -25,18 +25,16 @@ def running(home: Path) -> Iterator[tuple[Core, BudgetService]]:
     home.mkdir(parents=True, exist_ok=True)
     (home / "prices.toml").write_text(UNIT_PRICES, encoding="utf-8")
     settings = replace(load_settings(home=home, port=0), timezone="UTC")
-    core = Core(settings, clock=lambda: NOW)
-    service = install_budgets(core, min_gap=0)
-    core.start_store()
+    core = Core(settings, clock=lambda: NOW, budget_min_gap=0)
+    core.start()
     try:
-        yield core, service
+        yield core, core.budgets
     finally:
-        service.stop()
         core.stop()
 
 
 def spend(core: Core, service: BudgetService, usd: float, project: str) -> None:
-    core.service.ingest(
+    core.ingest.ingest(
         [
             {
                 "model": "unit-model",

@@ -34,10 +34,10 @@ def test_second_instance_wakes_the_first(home: Path, qtbot: Any) -> None:
 
 
 def test_quit_stops_server_and_drains_writer(settings: Settings, qtbot: Any) -> None:
-    from spendtray.app_headless import build_core
+    from spendtray.core import Core
     from spendtray.gui.app import GuiApp
 
-    core = build_core(settings)
+    core = Core(settings)
     core.start_background()
     app = GuiApp(core, use_tray=True)
     app.start()

@@ -15,7 +15,7 @@ def test_tray_state_crosses_budget_thresholds(
     gui: Any, client: httpx.Client, post: Any, qtbot: Any
 ) -> None:
     if gui.hooks.budgets is None:
-        raise AssertionError("budgets are installed by build_core; the GUI must find them")
+        raise AssertionError("the core has a budget service; the GUI must find it")
     response = client.put("/v1/budgets/acme", json={"period": "day", "limit_usd": 0.01})
     assert response.status_code == 200, response.text
     seen: list[str] = []

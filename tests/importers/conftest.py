@@ -27,7 +27,7 @@ def make_importer(core: Core) -> Iterator[Callable[..., Importer]]:
 
     def make(kind: str, *paths: Path, **kwargs: Any) -> Importer:
         importer = Importer(
-            core.service.ingest_events,
+            core.ingest.ingest_events,
             core.writer,
             core.settings.db_path,
             kind,

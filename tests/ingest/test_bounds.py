@@ -100,9 +100,7 @@ def test_sums_stop_at_the_limit_with_a_clear_refusal(
 def test_a_database_bricked_by_an_older_version_is_repaired_at_start(
     settings: Settings,
 ) -> None:
-    from spendtray.app_headless import build_core
-
-    core = build_core(settings, warm_tokenizers=False)
+    core = Core(settings)
     core.start_background()
     with httpx.Client(base_url=core.url, headers={"Authorization": f"Bearer {core.token}"}) as c:
         assert c.post("/v1/usage", json=good(1)).status_code == 202
@@ -130,7 +128,7 @@ def test_a_database_bricked_by_an_older_version_is_repaired_at_start(
     with pytest.raises(sqlite3.OperationalError, match="integer overflow"):
         conn.execute("SELECT sum(cost_nanos) FROM events").fetchone()
     conn.close()
-    core = build_core(settings, warm_tokenizers=False)
+    core = Core(settings)
     core.start_background()
     try:
         with httpx.Client(
@@ -150,15 +148,13 @@ def test_a_database_bricked_by_an_older_version_is_repaired_at_start(
 
 
 def test_a_budget_failure_after_the_commit_still_answers_202(
-    settings: Settings, caplog: pytest.LogCaptureFixture
+    settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from spendtray.app_headless import build_core
-
     def broken(projects: frozenset[str]) -> dict[str, object]:
         raise sqlite3.OperationalError("integer overflow")
 
-    core = build_core(settings, warm_tokenizers=False)
-    core.budget_status = broken
+    core = Core(settings)
+    monkeypatch.setattr(core.budgets, "ingest_status", broken)
     core.start_background()
     try:
         with httpx.Client(

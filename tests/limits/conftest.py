@@ -15,7 +15,6 @@ from limitskit import UTC, Clock, Collect, LimitsApp, LimitsFactory
 
 from spendtray.config import load_settings
 from spendtray.core import Core
-from spendtray.limits import install_limits
 
 
 @pytest.fixture
@@ -31,7 +30,7 @@ def make_limits(home: Path, clock: Clock) -> Iterator[LimitsFactory]:
         home.mkdir(parents=True, exist_ok=True)
         settings = replace(load_settings(home=home, port=0), **{"timezone": "UTC", **overrides})
         core = Core(settings, clock=clock)
-        service = install_limits(core)
+        service = core.limits
         sink = Collect()
         service.add_notifier(sink)
         core.start_background()

@@ -33,9 +33,9 @@ provider = "openrouter"
 
 
 def start_core(home: Path) -> Core:
-    from spendtray.app_headless import build_core
+    from spendtray.core import Core
 
-    core = build_core(load_settings(home=home, port=0), warm_tokenizers=False)
+    core = Core(load_settings(home=home, port=0), warm_tokenizers=False)
     core.start_background()
     return core
 

@@ -156,9 +156,9 @@ def test_browser_origin_is_403(client: httpx.Client) -> None:
 def test_allowed_origin_passes(settings: Any) -> None:
     from dataclasses import replace
 
-    from spendtray.app_headless import build_core
+    from spendtray.core import Core
 
-    core = build_core(replace(settings, allowed_origins=("http://localhost:3000",)))
+    core = Core(replace(settings, allowed_origins=("http://localhost:3000",)))
     core.start_background()
     try:
         r = httpx.post(

@@ -55,7 +55,7 @@ def _events(rng: random.Random, n: int, rids: list[str]) -> list[dict[str, Any]]
 def store(tmp_path: Path) -> Any:
     core = Core(load_settings(home=tmp_path / "home", port=0), clock=lambda: NOW)
     core.start_store()
-    yield core.settings.db_path, core.writer, core.service, core.reader
+    yield core.settings.db_path, core.writer, core.ingest, core.reader
     core.stop()
 
 

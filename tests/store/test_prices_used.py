@@ -28,14 +28,14 @@ def test_a_price_is_stored_once_and_events_read_back_with_it(tmp_path: Path) -> 
     core = Core(load_settings(home=tmp_path, port=0))
     core.start_store()
     try:
-        first = core.service.ingest(
+        first = core.ingest.ingest(
             [
                 {"model": "gpt-4o", "input_tokens": 1000, "output_tokens": 100},
                 {"model": "gpt-4o", "input_tokens": 2000, "output_tokens": 10},
                 {"model": "no-such-model-xyz", "input_tokens": 5, "output_tokens": 5},
             ]
         )
-        core.service.ingest([{"model": "gpt-4o", "input_tokens": 7, "output_tokens": 7}])
+        core.ingest.ingest([{"model": "gpt-4o", "input_tokens": 7, "output_tokens": 7}])
         events, _ = Reader(core.settings.db_path, UTC).events(Filters(), limit=10)
     finally:
         core.stop()
@@ -59,7 +59,7 @@ def test_a_price_is_stored_once_and_events_read_back_with_it(tmp_path: Path) -> 
 
 def test_a_price_stored_by_a_rolled_back_transaction_is_stored_again(tmp_path: Path) -> None:
     core = Core(load_settings(home=tmp_path, port=0))
-    rows, _ = core.service.prepare([{"model": "gpt-4o", "input_tokens": 9, "output_tokens": 1}])
+    rows, _ = core.ingest.prepare([{"model": "gpt-4o", "input_tokens": 9, "output_tokens": 1}])
     good = rows[0]
     bad = EventRow(list(good.values))
     bad.values[COLUMN_INDEX["project"]] = None  # NOT NULL: the whole transaction rolls back

@@ -38,7 +38,7 @@ def test_rollup_summary_equals_raw_events(core: Core) -> None:
         }
         for _ in range(3000)
     ]
-    core.service.ingest(events)
+    core.ingest.ingest(events)
     for _ in range(25):
         a = base + dt.timedelta(seconds=rng.randint(0, 30 * 86400))
         b = a + dt.timedelta(seconds=rng.randint(1, 10 * 86400))
@@ -52,7 +52,7 @@ def test_days_follow_dst_in_the_zone(core: Core) -> None:
     zone = ZoneInfo("Europe/Berlin")
     start = dt.datetime(2026, 10, 25, 0, 0, tzinfo=zone)
     hours = [start.astimezone(dt.UTC) + dt.timedelta(hours=h) for h in range(25)]
-    core.service.ingest(
+    core.ingest.ingest(
         [{"model": "gpt-4o", "input_tokens": 1, "timestamp": h.isoformat()} for h in hours]
     )
     summary = core.reader.summary("day", Filters(), zone)
@@ -66,7 +66,7 @@ def test_days_follow_dst_in_the_zone(core: Core) -> None:
 
 def test_half_hour_zone_days(core: Core) -> None:
     zone = ZoneInfo("Asia/Kolkata")  # UTC+5:30
-    core.service.ingest(
+    core.ingest.ingest(
         [
             {"model": "gpt-4o", "input_tokens": 1, "timestamp": "2026-11-21T18:29:00Z"},
             {"model": "gpt-4o", "input_tokens": 1, "timestamp": "2026-11-21T18:31:00Z"},

@@ -42,7 +42,7 @@ def _call(when: dt.datetime, project: str, model: str = "gpt-4o") -> dict[str, o
 def test_today_has_25_local_hours_on_the_dst_day(berlin_core: Core) -> None:
     first_two = dt.datetime(2026, 10, 25, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     second_two = dt.datetime(2026, 10, 25, 2, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
-    berlin_core.service.ingest([_call(first_two, "a"), _call(second_two, "b")])
+    berlin_core.ingest.ingest([_call(first_two, "a"), _call(second_two, "b")])
     snapshot = collect(berlin_core.reader, 1, NOW.astimezone(dt.UTC), ViewFilters())
     overview = snapshot.dashboard.overview
     assert len(overview.hour_labels) == 25
@@ -62,7 +62,7 @@ def test_thirty_days_stack_the_costliest_projects_and_lump_the_rest(berlin_core:
         for _ in range(i + 1):
             calls.append(_call(NOW - dt.timedelta(days=i), f"p{i}"))
     calls.append(_call(NOW - dt.timedelta(days=40), "ancient"))  # outside the 30 days
-    berlin_core.service.ingest(calls)
+    berlin_core.ingest.ingest(calls)
     data = collect(berlin_core.reader, 1, NOW.astimezone(dt.UTC), ViewFilters()).dashboard
     series = data.overview.day_series
     assert list(series) == ["p7", "p6", "p5", "p4", "p3", "p2", "other projects"]
@@ -72,7 +72,7 @@ def test_thirty_days_stack_the_costliest_projects_and_lump_the_rest(berlin_core:
 
 
 def test_live_parts_read_only_what_is_asked(berlin_core: Core) -> None:
-    berlin_core.service.ingest([_call(NOW, "a"), _call(NOW, "b", model="my-own-model-x")])
+    berlin_core.ingest.ingest([_call(NOW, "a"), _call(NOW, "b", model="my-own-model-x")])
     now = NOW.astimezone(dt.UTC)
     only_calls = collect(berlin_core.reader, 1, now, ViewFilters(), frozenset({"calls"}))
     board = only_calls.dashboard

@@ -1,4 +1,4 @@
-"""Budget routes of SPEC §4 (``/v1/budgets...``), mounted through ``core.extra_routes``.
+"""Budget routes of SPEC §4 (``/v1/budgets...``), listed in the route table (``server/routes.py``).
 
 Handlers run on the server's event loop; reads and writes go to Starlette's thread pool (each
 pool thread has its own SQLite read connection; writes go through the writer thread). The same
@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from spendtray.budgets.model import BudgetError, budget_from_json, check_period, check_project
 from spendtray.budgets.service import BudgetService
 from spendtray.config import Settings
 from spendtray.prices.calc import to_nanos
-from spendtray.server.guard import ApiError, Guard, read_body
+from spendtray.server.guard import ApiError, Guard, Handler, read_body
 
 MAX_BUDGET_BODY = 64 * 1024
 
@@ -52,11 +52,17 @@ def parse_estimate(text: str | None) -> int:
     return to_nanos(amount)
 
 
-def budget_routes(service: BudgetService, token: str, settings: Settings) -> list[BaseRoute]:
-    guard = Guard(token, settings.require_token, settings.allowed_origins)
-    zone = service.zone
+class BudgetHandlers(NamedTuple):
+    list_all: Handler
+    check: Handler
+    get: Handler
+    put: Handler
+    delete: Handler
 
-    guarded = guard.protect
+
+def budget_handlers(service: BudgetService, settings: Settings) -> BudgetHandlers:
+    """The budget routes' handlers over ``service``."""
+    zone = service.zone
 
     async def list_budgets(request: Request) -> Response:
         project = request.query_params.get("project") or None
@@ -70,7 +76,7 @@ def budget_routes(service: BudgetService, token: str, settings: Settings) -> lis
 
     async def put_budget(request: Request) -> Response:
         project = _project(request)
-        guard.json_content_type(request)
+        Guard.json_content_type(request)
         body = await read_body(request, min(settings.max_body_bytes, MAX_BUDGET_BODY))
         try:
             data = json.loads(body)
@@ -103,10 +109,4 @@ def budget_routes(service: BudgetService, token: str, settings: Settings) -> lis
         result = await run_in_threadpool(service.check, project, estimate)
         return JSONResponse(result.to_json())
 
-    return [
-        Route("/v1/budgets", guarded(list_budgets), methods=["GET"]),
-        Route("/v1/budgets/{project}/check", guarded(check), methods=["GET"]),
-        Route("/v1/budgets/{project}", guarded(get_project), methods=["GET"]),
-        Route("/v1/budgets/{project}", guarded(put_budget), methods=["PUT"]),
-        Route("/v1/budgets/{project}", guarded(delete_budget), methods=["DELETE"]),
-    ]
+    return BudgetHandlers(list_budgets, check, get_project, put_budget, delete_budget)

@@ -62,8 +62,13 @@ class WebhookNotifier:
         self.timeout = timeout
         self._transport = transport
         self._queue: queue.Queue[Alert | None] = queue.Queue(maxsize=100)
-        self._thread = threading.Thread(target=self._run, name="spendtray-webhook", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the posting thread (alerts queued before are posted then)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="spendtray-webhook", daemon=True)
+            self._thread.start()
 
     def notify(self, alert: Alert) -> None:
         try:
@@ -71,9 +76,14 @@ class WebhookNotifier:
         except queue.Full:
             log.warning("webhook queue full; alert not posted: %s", alert.text)
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(self.timeout + 1)
+    def stop(self) -> None:
+        """Post what is queued, then end the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(self.timeout + 1)
+            self._thread = None
+
+    close = stop
 
     def drain(self) -> None:
         """Block until everything queued so far has been posted (tests, shutdown)."""

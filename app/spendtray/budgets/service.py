@@ -40,6 +40,15 @@ BUDGETS_TTL = 1.0
 StateListener = Callable[[str], None]
 
 
+def runaway_rule(settings: Settings) -> RunawayRule:
+    """The runaway rule of ``settings`` (config.toml ``runaway_*``)."""
+    return RunawayRule(
+        factor=float(settings.runaway_factor),
+        window=dt.timedelta(minutes=settings.runaway_window_minutes),
+        min_nanos=round(settings.runaway_min_usd * 1_000_000_000),
+    )
+
+
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
@@ -78,6 +87,7 @@ class BudgetService:
         self._pending = 0
         self._idle = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._listening = False
         # Seconds the worker rests between evaluations: commits arriving meanwhile are
         # evaluated together, so a flood of ingests costs a bounded share of the CPU (and of
         # the GIL) while the tray still follows within a fraction of a second.
@@ -91,8 +101,13 @@ class BudgetService:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> None:
+        """Listen to the writer's commits and start the evaluation worker."""
         if self._thread is not None:
             return
+        if not self._listening:
+            self._listening = True
+            self.writer.add_listener(self.on_commit)
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="spendtray-budgets", daemon=True)
         self._thread.start()
 

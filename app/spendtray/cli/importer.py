@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from spendtray.importers.remote import RemoteError, ServerSink, running_server
     from spendtray.importers.watcher import ImportWatcher
 
-    # A plain core: the estimator and budget hooks of the app are not needed to import.
+    # Only the store is started: budget evaluation and alerts belong to the running app.
     core = Core(settings)
     core.start_store()
     url = running_server(settings)

@@ -16,14 +16,13 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def serve_headless(args: argparse.Namespace, reason: str | None = None) -> int:
-    from spendtray.app_headless import build_core
     from spendtray.cli import reach
-    from spendtray.core import setup_logging
+    from spendtray.core import Core, setup_logging
     from spendtray.gc_tuning import tune_for_serving
 
     settings = settings_from(args)
     setup_logging(settings, getattr(args, "verbose", False))
-    core = build_core(settings)
+    core = Core(settings, warm_tokenizers=True)
     runner = core.build_server()
     lead = f"{reason} — " if reason else ""
     print(

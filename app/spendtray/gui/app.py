@@ -1,8 +1,9 @@
 """The GUI shell: wires a started ``Core`` to the bridge, refresher, tray and windows.
 
 GUI thread. ``GuiApp`` owns every Qt object of the app and the order of shutdown: stop the
-refresher, hide the tray, stop the agent-log watcher (its pass in progress is committed), then
-``Core.stop()`` (server stopped, writer drained).
+refresher, hide the tray and windows, then ``Core.stop()``, which stops every part the core owns
+(agent-log watcher — its pass in progress is committed —, server, budget worker, writer drained,
+read connections closed).
 """
 
 from __future__ import annotations
@@ -80,7 +81,6 @@ class GuiApp(QObject):
         self.bridge.imported.connect(self._on_imported)
         self.refresher.ready.connect(self._on_snapshot)
         self.refresher.failed.connect(self._on_failed)
-        self.watcher: ImportWatcher | None = None
         self.import_interval = import_interval
         self.import_note = ""  # the last line about imported agent logs (status bar)
         self._shown_import_error: str | None = None
@@ -95,7 +95,7 @@ class GuiApp(QObject):
                 notifications_enabled=lambda: self.settings.notifications,
                 open_estimator=self.open_estimator if self.hooks.estimator_available else None,
                 pause_changed=self.hooks.set_paused,
-                following_logs=lambda: self.watcher is not None,
+                following_logs=lambda: self.core.watcher is not None,
                 follow_logs_changed=self.set_follow_logs,
             )
         )
@@ -222,22 +222,23 @@ class GuiApp(QObject):
         # the re-read file would drop a one-run --port override, so only this key changes
         self.settings = with_overrides(self.settings, follow_agent_logs=on)
 
+    @property
+    def watcher(self) -> ImportWatcher | None:
+        """The core's agent-log watcher, while the logs are followed."""
+        return self.core.watcher
+
     def _follow_logs(self, on: bool) -> None:
-        if on and self.watcher is None:
+        if on and self.core.watcher is None:
             try:
-                watcher = ImportWatcher(self.core, kinds=KINDS, interval=self.import_interval)
+                self.core.follow_agent_logs(KINDS, self.import_interval, self.bridge.follow)
             except Exception as exc:  # never worth crashing the tray over
                 log.exception("could not start following the agent logs")
                 self._status(f"Could not follow the Claude Code / Codex logs: {exc}")
                 return
-            self.bridge.follow(watcher)
-            watcher.start()
-            self.watcher = watcher
             log.info("following the Claude Code / Codex logs")
-        elif not on and self.watcher is not None:
+        elif not on and self.core.watcher is not None:
             # joins the watcher thread: at most the pass in progress, whose events then commit
-            self.watcher.stop()
-            self.watcher = None
+            self.core.stop_following_agent_logs()
             log.info("stopped following the Claude Code / Codex logs")
 
     def _on_imported(self, reports: list[ImportReport], error: str | None) -> None:
@@ -272,7 +273,7 @@ class GuiApp(QObject):
     # -- stop -----------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Stop everything, once: refresher, tray, budgets, then the core (server + writer)."""
+        """Stop everything, once: refresher, tray and windows, then the core (every part)."""
         if self._stopped:
             return
         self._stopped = True
@@ -284,8 +285,6 @@ class GuiApp(QObject):
                 window.hide()
         if self.estimator is not None and hasattr(self.estimator, "shutdown"):
             self.estimator.shutdown()
-        self.hooks.stop()
-        self._follow_logs(False)
         self.core.stop()
         log.info("stopped; every acknowledged event is stored")
         self.stopped.emit()

@@ -1,9 +1,9 @@
-"""The one place the GUI plugs into optional capabilities: budgets and the estimator.
+"""The one place the GUI plugs into the core's budget service and the estimator.
 
 GUI thread builds the ``Hooks``; ``budget_view``/``budget_lines`` then run on the refresh
 worker thread (they only read), ``GuiNotifier.notify`` on the budget worker thread (it only
-emits a bridge signal). When a capability is missing the hook is None and the GUI simply
-does without it.
+emits a bridge signal). The core owns the budget service and stops it; the estimator may be
+left out of a build, and the GUI then does without it.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtWidgets import QWidget
 
+from spendtray.budgets.notify import Alert
+from spendtray.budgets.service import BudgetService
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
 from spendtray.views.tray_text import BudgetView, budget_line
@@ -30,13 +31,13 @@ class GuiNotifier:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
 
-    def notify(self, alert: Any) -> None:
+    def notify(self, alert: Alert) -> None:
         self.bridge.alert.emit(alert)
 
 
 @dataclass
 class Hooks:
-    budgets: Any | None = None  # spendtray.budgets.BudgetService when budgets are installed
+    budgets: BudgetService | None = None
     estimator_available: bool = False
 
     def budget_view(self) -> BudgetView | None:
@@ -73,23 +74,9 @@ class Hooks:
         service = self.budgets
         return lambda: budget_editor.BudgetEditor(service)
 
-    def stop(self) -> None:
-        if self.budgets is not None:
-            self.budgets.stop()
-
 
 def discover(core: Core, bridge: Bridge) -> Hooks:
-    hooks = Hooks()
-    try:
-        from spendtray.budgets import service_of
-    except ImportError:
-        log.info("budgets are not available; the tray colours by unpriced usage only")
-    else:
-        try:
-            hooks.budgets = service_of(core)
-        except RuntimeError:
-            hooks.budgets = None
-    if hooks.budgets is not None:
-        hooks.budgets.add_notifier(GuiNotifier(bridge))
+    hooks = Hooks(budgets=core.budgets)
+    core.budgets.add_notifier(GuiNotifier(bridge))
     hooks.estimator_available = importlib.util.find_spec("spendtray.estimator.estimate") is not None
     return hooks

@@ -87,16 +87,16 @@ def run_gui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
-    from spendtray.app_headless import build_core
+    from spendtray.core import Core
     from spendtray.gc_tuning import tune_for_serving
     from spendtray.gui.app import NO_TRAY_MESSAGE, GuiApp
 
-    core = build_core(settings, warm_tokenizers=False)
+    core = Core(settings)
     try:
         core.start_background()
     except BaseException as exc:
         instance.release()
-        _stop_quietly(core)
+        core.stop()
         if isinstance(exc, OSError) and QGuiApplication.platformName() != "offscreen":
             # started from a menu there is no terminal to read the one-line reason in
             QMessageBox.critical(None, "Spendtray cannot start", str(exc))
@@ -117,13 +117,3 @@ def run_gui(args: argparse.Namespace) -> int:
         instance.release()
     print("spendtray: stopped; every acknowledged event is stored.", file=sys.stderr)
     return 0
-
-
-def _stop_quietly(core: object) -> None:
-    try:
-        from spendtray.budgets import service_of
-
-        service_of(core).stop()  # type: ignore[arg-type]
-    except (ImportError, RuntimeError):
-        pass
-    core.stop()  # type: ignore[attr-defined]

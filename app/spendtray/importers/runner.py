@@ -121,7 +121,7 @@ class Importer:
         store: Callable[[Sequence[UsageEvent]], IngestResult] | None = None,
     ) -> Importer:
         return cls(
-            store or core.service.ingest_events,
+            store or core.ingest.ingest_events,
             core.writer,
             core.settings.db_path,
             kind,

@@ -42,7 +42,7 @@ class ImportWatcher:
         store: Callable[[Sequence[UsageEvent]], IngestResult] | None = None,
     ) -> None:
         """``paths`` per kind replace the default places; ``store`` replaces
-        ``core.service.ingest_events`` (the CLI passes a running server's sink)."""
+        ``core.ingest.ingest_events`` (the CLI passes a running server's sink)."""
         if interval <= 0:
             raise ValueError("interval must be > 0 seconds")
         self.interval = interval

@@ -1,6 +1,6 @@
-"""Limit routes (SPEC §12), behind the same guard as every route (loopback Host, no foreign
-Origin, token, JSON bodies). Handlers run on the server's event loop; reads and writes go to
-Starlette's thread pool.
+"""Limit routes (SPEC §12), listed in the route table (``server/routes.py``) behind the same
+guard as every route (loopback Host, no foreign Origin, token); JSON bodies are checked here.
+Handlers run on the server's event loop; reads and writes go to Starlette's thread pool.
 
 - ``GET /v1/limits``: the newest reading of each window plus the estimated 5-hour block.
 - ``GET /v1/limits/blocks?since=&until=``: estimated 5-hour blocks of the Claude Code logs.
@@ -15,17 +15,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from spendtray.limits.model import LimitError, observation_from_json
 from spendtray.limits.service import LimitsService
 from spendtray.limits.statusline_payload import parse_statusline
-from spendtray.server.guard import ApiError, Guard, read_body
+from spendtray.server.guard import ApiError, Guard, Handler, read_body
 from spendtray.store.reader import Filters
 from spendtray.timeparse import TimeParseError, parse_when
 
@@ -47,9 +46,15 @@ def _usd(nanos: int) -> float:
     return float(Decimal(nanos) / Decimal(1_000_000_000))
 
 
-def limit_routes(
-    service: LimitsService, guard: Guard, budgets: BudgetService | None = None
-) -> list[BaseRoute]:
+class LimitHandlers(NamedTuple):
+    get: Handler
+    post: Handler
+    blocks: Handler
+    statusline: Handler
+
+
+def limit_handlers(service: LimitsService, budgets: BudgetService | None = None) -> LimitHandlers:
+    """The limit routes' handlers; ``budgets`` names the project's budget in the statusline."""
     settings = service.settings
     reader = service.reader
 
@@ -82,7 +87,7 @@ def limit_routes(
         return JSONResponse({"blocks": [b.to_json(now_ms) for b in found]})
 
     async def post_limits(request: Request) -> Response:
-        guard.json_content_type(request)
+        Guard.json_content_type(request)
         data = _json(await read_body(request, min(settings.max_body_bytes, MAX_LIMITS_BODY)))
         if isinstance(data, dict) and "observations" in data:
             data = data["observations"]
@@ -137,14 +142,8 @@ def limit_routes(
         return reply
 
     async def post_statusline(request: Request) -> Response:
-        guard.json_content_type(request)
+        Guard.json_content_type(request)
         data = _json(await read_body(request, min(settings.max_body_bytes, MAX_LIMITS_BODY)))
         return JSONResponse(await run_in_threadpool(statusline, data))
 
-    g = guard.protect
-    return [
-        Route("/v1/limits", g(get_limits), methods=["GET"]),
-        Route("/v1/limits", g(post_limits), methods=["POST"]),
-        Route("/v1/limits/blocks", g(get_blocks), methods=["GET"]),
-        Route("/v1/statusline", g(post_statusline), methods=["POST"]),
-    ]
+    return LimitHandlers(get_limits, post_limits, get_blocks, post_statusline)

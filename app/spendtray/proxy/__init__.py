@@ -5,7 +5,8 @@ never the API key. A spent hard budget answers 429 in the provider's own error s
 
 Modules (threads: everything runs on the server's event loop unless said otherwise):
 - ``upstreams``: named upstream base URLs (defaults, config.toml ``[upstreams]``, env).
-- ``routes``: the routes and the shared ``httpx.AsyncClient``; budget reservation; one call.
+- ``routes``: the handlers and the shared ``httpx.AsyncClient``; budget reservation; one call.
+  ``Core`` creates the one ``Proxy``; ``server/routes.py`` lists its two routes.
 - ``worst_case``: the most a call can cost, from its request (what a reservation holds).
 - ``forward``: request headers and body, model/stream sniffing, include_usage injection.
 - ``relay``: the streaming ASGI response and the usage tap on the body.
@@ -27,37 +28,7 @@ is left alone.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from spendtray.proxy.routes import Proxy
 from spendtray.proxy.upstreams import Upstream, resolve_upstreams
 
-if TYPE_CHECKING:
-    from spendtray.core import Core
-
-__all__ = ["Proxy", "Upstream", "install_proxy", "resolve_upstreams"]
-
-
-def install_proxy(core: Core) -> Proxy:
-    """Add the proxy routes to ``core`` (caller's thread, before the server starts). Uses the
-    budget service when budgets are installed. Raises ``ConfigError`` for a bad upstream."""
-    from spendtray.budgets import service_of
-    from spendtray.budgets.service import BudgetService
-    from spendtray.server.guard import Guard
-
-    settings = core.settings
-    budgets: BudgetService | None
-    try:
-        budgets = service_of(core)
-    except RuntimeError:
-        budgets = None
-    proxy = Proxy(
-        resolve_upstreams(settings),
-        core.service,
-        Guard(core.token, settings.require_token, settings.allowed_origins),
-        budgets,
-        settings.proxy_include_usage,
-    )
-    core.extra_routes.extend(proxy.routes())
-    setattr(core, "proxy", proxy)  # noqa: B010 - Core has no field for optional capabilities
-    return proxy
+__all__ = ["Proxy", "Upstream", "resolve_upstreams"]

@@ -1,8 +1,9 @@
-"""The proxy's HTTP routes and its one upstream HTTP client. Handlers run on the server's
+"""The proxy's HTTP handlers and its one upstream HTTP client. Handlers run on the server's
 event loop; the ``httpx.AsyncClient`` is created on that loop at the first call and pools
 connections per upstream host.
 
-Routes (SPEC §4; no Spendtray token, but the Host/Origin guard of every route):
+Routes (SPEC §4; listed in ``server/routes.py``; no Spendtray token, but the Host/Origin guard
+of every route):
 - ``/p/{project}/{upstream}/...`` — project in the path (what ``spendtray run`` sets);
 - ``/proxy/{upstream}/...`` — project from the ``X-Spendtray-Project`` header, else "default".
 ``X-Spendtray-Agent`` optionally attributes the call to an agent.
@@ -24,7 +25,6 @@ import httpx
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from spendtray.budgets.model import BudgetError, check_call_project
 from spendtray.ingest.event import DEFAULT_PROJECT, MAX_TEXT
@@ -36,7 +36,7 @@ from spendtray.proxy.recorder import Recorder
 from spendtray.proxy.relay import Relay
 from spendtray.proxy.upstreams import Upstream
 from spendtray.proxy.worst_case import needs_worker, worst_case
-from spendtray.server.guard import ApiError, Guard
+from spendtray.server.guard import ApiError
 
 if TYPE_CHECKING:
     from spendtray.budgets.service import BudgetService
@@ -58,13 +58,11 @@ class Proxy:
         self,
         upstreams: dict[str, Upstream],
         service: IngestService,
-        guard: Guard,
         budgets: BudgetService | None = None,
         include_usage: bool = False,
     ) -> None:
         self.upstreams = upstreams
         self.prices = service.prices
-        self.guard = guard
         self.budgets = budgets
         self.include_usage = include_usage
         self.recorder = Recorder(service)
@@ -80,23 +78,16 @@ class Proxy:
             self._client_loop = loop
         return self._client
 
-    def routes(self) -> list[BaseRoute]:
-        protect = self.guard.protect
-        return [
-            Route(
-                "/p/{project}/{upstream}{rest:path}", protect(self._by_path, False), methods=METHODS
-            ),
-            Route("/proxy/{upstream}{rest:path}", protect(self._by_header, False), methods=METHODS),
-        ]
-
     # -- routing --------------------------------------------------------------------------
 
-    async def _by_path(self, request: Request) -> Response:
+    async def by_path(self, request: Request) -> Response:
+        """``/p/{project}/{upstream}/...``"""
         parts = _raw_path(request).split("/", 4)  # "", "p", project, upstream, rest
         rest = "/" + parts[4] if len(parts) > 4 else ""
         return await self.forward(request, unquote(parts[3]), unquote(parts[2]), rest)
 
-    async def _by_header(self, request: Request) -> Response:
+    async def by_header(self, request: Request) -> Response:
+        """``/proxy/{upstream}/...`` with the project in ``X-Spendtray-Project``."""
         parts = _raw_path(request).split("/", 3)  # "", "proxy", upstream, rest
         rest = "/" + parts[3] if len(parts) > 3 else ""
         project = request.headers.get(PROJECT_HEADER) or DEFAULT_PROJECT

@@ -1,5 +1,5 @@
 """Where the proxy forwards to: the named upstream APIs. Pure; built once on the caller's
-thread (``install_proxy``), read on the server's event loop.
+thread (``Core`` creating the proxy), read on the server's event loop.
 
 Two upstreams always exist, ``openai`` (https://api.openai.com) and ``anthropic``
 (https://api.anthropic.com). config.toml's ``[upstreams]`` table adds more (OpenRouter, Azure,

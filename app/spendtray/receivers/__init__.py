@@ -9,24 +9,6 @@
 
 Only usage and attribution are kept: prompt and completion text (span content attributes and
 events, LiteLLM ``messages``/``response``) is never read into an event nor stored (SPEC §10).
-``receiver_routes`` is called once by ``app_headless.build_core`` on the caller's thread; the
-handlers themselves run on the server's event loop (``routes``).
+``routes.receiver_handlers`` is called once by the route table (``server/routes.py``) on the
+caller's thread; the handlers themselves run on the server's event loop.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from starlette.routing import BaseRoute
-
-if TYPE_CHECKING:
-    from spendtray.core import Core
-
-__all__ = ["receiver_routes"]
-
-
-def receiver_routes(core: Core) -> list[BaseRoute]:
-    """The receiver routes for ``core``, to append to ``core.extra_routes``."""
-    from spendtray.receivers.routes import build_routes
-
-    return build_routes(core)

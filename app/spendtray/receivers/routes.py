@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from spendtray.ingest.event import DEFAULT_PROJECT, EventError, UsageEvent
 from spendtray.ingest.service import BatchError, IngestService, PricedEvent
@@ -35,7 +34,7 @@ from spendtray.receivers.otlp_signals import (
 )
 from spendtray.receivers.otlp_spans import events_from_spans
 from spendtray.receivers.otlp_wire import decode_json, decode_protobuf, export_response
-from spendtray.server.guard import ApiError, Guard, error_response, read_body
+from spendtray.server.guard import ApiError, Guard, Handler, error_response, read_body
 from spendtray.server.payload import decode_events
 from spendtray.server.usage_endpoint import committed_budget
 from spendtray.store.reader import Reader
@@ -180,11 +179,19 @@ def _rejection_message(rejected: list[str], what: str = "GenAI span(s)") -> str:
     return f"{len(rejected)} {what} not recorded: {shown}{suffix}"
 
 
-def build_routes(core: Core) -> list[BaseRoute]:
+class ReceiverHandlers(NamedTuple):
+    traces: Handler
+    logs: Handler
+    metrics: Handler
+    litellm: Handler
+
+
+def receiver_handlers(core: Core) -> ReceiverHandlers:
+    """The receivers' handlers: events through ``core.ingest``, committed by its batcher."""
     settings = core.settings
-    guard = Guard(core.token, settings.require_token, settings.allowed_origins)
-    service = core.service
+    service = core.ingest
     batcher = core.batcher
+    budget_status = core.budgets.ingest_status
     limit = settings.max_body_bytes
 
     async def off_loop_if_big(size: int, fn: Callable[..., T], *args: Any) -> T:
@@ -246,7 +253,7 @@ def build_routes(core: Core) -> list[BaseRoute]:
         )
 
     async def post_litellm(request: Request) -> Response:
-        media = guard.json_content_type(request)
+        media = Guard.json_content_type(request)
         body = await read_body(request, limit)
         encoding = request.headers.get("content-encoding")
         try:
@@ -257,7 +264,7 @@ def build_routes(core: Core) -> list[BaseRoute]:
             return error_response(400, f"nothing stored: {exc}", exc.details())
         outcomes = await batcher.commit(rows)
         result = service.result(priced, outcomes)
-        budget = committed_budget(core.budget_status, result.projects)
+        budget = committed_budget(budget_status, result.projects)
         return JSONResponse(
             {
                 "accepted": result.accepted,
@@ -268,9 +275,4 @@ def build_routes(core: Core) -> list[BaseRoute]:
             status_code=202,
         )
 
-    return [
-        Route(TRACES_PATH, guard.protect(post_traces), methods=["POST"]),
-        Route(LOGS_PATH, guard.protect(post_logs), methods=["POST"]),
-        Route(METRICS_PATH, guard.protect(post_metrics), methods=["POST"]),
-        Route(LITELLM_PATH, guard.protect(post_litellm), methods=["POST"]),
-    ]
+    return ReceiverHandlers(post_traces, post_logs, post_metrics, post_litellm)

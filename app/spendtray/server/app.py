@@ -1,16 +1,16 @@
-"""The Starlette application: routes of SPEC §4. Handlers run on the server's event loop;
-blocking reads go to Starlette's thread pool, each pool thread with its own SQLite reader.
+"""The Starlette application built from the one route table (``server/routes.py``), and the
+read routes of SPEC §4 (health, usage, summary, prices).
 
-Later capabilities (budgets, estimator, receivers, proxy) plug in through ``ServerContext``:
-their routes are appended to ``extra_routes`` by the composition root.
+Handlers run on the server's event loop; blocking reads go to Starlette's thread pool, each pool
+thread with its own SQLite reader. ``POST /v1/usage`` is answered before the router by
+``UsageEndpoint`` (``server/usage_endpoint.py``), listed in the table like every other route.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -20,34 +20,20 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from spendtray import __version__
-from spendtray.clock import utc_now
-from spendtray.config import Settings
-from spendtray.ingest.service import IngestService
-from spendtray.prices.book import PriceBook, UnknownModel
-from spendtray.server.commit_batcher import CommitBatcher
-from spendtray.server.guard import ApiError, Guard, answer_error, error_response
-from spendtray.server.usage_endpoint import BudgetStatus, UsageEndpoint
+from spendtray.prices.book import UnknownModel
+from spendtray.server.guard import ApiError, Guard, Handler, answer_error, error_response
+from spendtray.server.usage_endpoint import UsageEndpoint
 from spendtray.store.reader import GROUPS, Filters, QueryError, Reader, summary_row_json
 from spendtray.timeparse import TimeParseError, parse_when
 
-
-@dataclass
-class ServerContext:
-    settings: Settings
-    token: str
-    service: IngestService
-    reader: Reader
-    prices: PriceBook
-    batcher: CommitBatcher
-    budget_status: BudgetStatus | None = None
-    extra_routes: list[BaseRoute] = field(default_factory=list)
-    clock: Callable[[], dt.datetime] = utc_now
+if TYPE_CHECKING:
+    from spendtray.core import Core
+    from spendtray.server.routes import Endpoint
 
 
-def filters_from_query(request: Request, ctx: ServerContext) -> Filters:
+def filters_from_query(request: Request, reader: Reader, now: dt.datetime) -> Filters:
     q = request.query_params
-    now = ctx.clock()
-    zone = ctx.reader.zone
+    zone = reader.zone
     tz = q.get("tz")
     if tz:
         zone = _zone(tz)
@@ -57,7 +43,7 @@ def filters_from_query(request: Request, ctx: ServerContext) -> Filters:
         if value is None or value == "":
             return None
         try:
-            return parse_when(value, now, zone, ctx.reader.week_start)
+            return parse_when(value, now, zone, reader.week_start)
         except TimeParseError as exc:
             raise ApiError(400, f"{name}: {exc}", [{"field": name, "problem": str(exc)}]) from None
 
@@ -72,8 +58,8 @@ def filters_from_query(request: Request, ctx: ServerContext) -> Filters:
     )
 
 
-def _zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+def _zone(name: str) -> ZoneInfo:
+    from zoneinfo import ZoneInfoNotFoundError
 
     try:
         return ZoneInfo(name)
@@ -85,17 +71,25 @@ def _zone(name: str) -> Any:
         ) from None
 
 
-def build_app(ctx: ServerContext) -> ASGIApp:
-    settings = ctx.settings
-    guard = Guard(ctx.token, settings.require_token, settings.allowed_origins)
-    service = ctx.service
-    reader = ctx.reader
+class ReadHandlers(NamedTuple):
+    healthz: Handler
+    usage: Handler
+    summary: Handler
+    prices: Handler
+    price: Handler
+
+
+def read_handlers(core: Core) -> ReadHandlers:
+    """The read routes' handlers over ``core``'s reader and price book."""
+    reader = core.reader
+    prices = core.prices
+    clock = core.clock
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def get_usage(request: Request) -> Response:
-        filters = filters_from_query(request, ctx)
+        filters = filters_from_query(request, reader, clock())
         q = request.query_params
         try:
             limit = int(q.get("limit", "100"))
@@ -120,7 +114,7 @@ def build_app(ctx: ServerContext) -> ASGIApp:
                 f"group_by: must be one of {', '.join(GROUPS)}",
                 [{"field": "group_by", "problem": f"unknown grouping {group_by!r}"}],
             )
-        filters = filters_from_query(request, ctx)
+        filters = filters_from_query(request, reader, clock())
         zone = _zone(q["tz"]) if q.get("tz") else None
         try:
             summary = await run_in_threadpool(reader.summary, group_by, filters, zone)
@@ -144,7 +138,7 @@ def build_app(ctx: ServerContext) -> ASGIApp:
         from spendtray.prices.listing import list_prices
 
         q = request.query_params
-        rows = await run_in_threadpool(list_prices, ctx.prices, q.get("q"), q.get("provider"))
+        rows = await run_in_threadpool(list_prices, prices, q.get("q"), q.get("provider"))
         return JSONResponse({"prices": rows, "count": len(rows)})
 
     async def get_price(request: Request) -> Response:
@@ -155,24 +149,34 @@ def build_app(ctx: ServerContext) -> ASGIApp:
         at = None
         if q.get("at"):
             try:
-                at = parse_when(q["at"], ctx.clock(), reader.zone)
+                at = parse_when(q["at"], clock(), reader.zone)
             except TimeParseError as exc:
                 raise ApiError(400, f"at: {exc}", [{"field": "at", "problem": str(exc)}]) from None
         try:
-            detail = price_detail(ctx.prices, model, q.get("provider"), at, q.get("service_tier"))
+            detail = price_detail(prices, model, q.get("provider"), at, q.get("service_tier"))
         except UnknownModel as exc:
             raise ApiError(404, exc.reason) from None
         return JSONResponse(detail)
 
-    g = guard.protect
-    routes: list[BaseRoute] = [
-        Route("/healthz", guard.protect(healthz, authenticate=False), methods=["GET"]),
-        Route("/v1/usage", g(get_usage), methods=["GET"]),
-        Route("/v1/summary", g(get_summary), methods=["GET"]),
-        Route("/v1/prices", g(get_prices), methods=["GET"]),
-        Route("/v1/prices/{model:path}", g(get_price), methods=["GET"]),
-        *ctx.extra_routes,
-    ]
+    return ReadHandlers(healthz, get_usage, get_summary, get_prices, get_price)
+
+
+def build_app(core: Core) -> ASGIApp:
+    """The ASGI app serving ``core.routes``, each behind the guard its access names."""
+    from spendtray.server.routes import Access
+
+    settings = core.settings
+    guard = Guard(core.token, settings.require_token, settings.allowed_origins)
+    routes: list[BaseRoute] = []
+    fast: list[Endpoint] = []
+    for endpoint in core.routes:
+        if endpoint.handler is None:
+            fast.append(endpoint)
+            continue
+        handler = guard.protect(endpoint.handler, authenticate=endpoint.access is Access.TOKEN)
+        routes.append(Route(endpoint.path, handler, methods=list(endpoint.methods)))
+    if [(e.methods, e.path) for e in fast] != [(("POST",), UsageEndpoint.PATH)]:
+        raise RuntimeError(f"only POST {UsageEndpoint.PATH} has a fast path, not {fast}")
 
     async def not_found(request: Request, exc: Exception) -> Response:
         return error_response(404, f"no route {request.method} {request.url.path}")
@@ -188,4 +192,6 @@ def build_app(ctx: ServerContext) -> ASGIApp:
         routes=routes,
         exception_handlers={404: not_found, 405: method_not_allowed, 500: server_error},
     )
-    return UsageEndpoint(starlette, guard, settings, service, ctx.batcher, ctx.budget_status)
+    return UsageEndpoint(
+        starlette, guard, settings, core.ingest, core.batcher, core.budgets.ingest_status
+    )

@@ -4,26 +4,25 @@
 Handlers run on the server's event loop; counting, pricing and re-pricing (CPU- or IO-bound, up
 to a few hundred milliseconds for a megabyte, about a second per model for a million stored
 calls) go to Starlette's thread pool so ingest keeps flowing.
-Plugged in by ``app_headless.build_core`` through ``core.extra_routes``, behind the same guard
-(Host, Origin, token, JSON content type, body size) as every other route.
+Listed in the route table (``server/routes.py``), behind the same guard (Host, Origin, token)
+as every other route; the handlers check the JSON content type and body size themselves.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from spendtray.estimator.chat import InvalidMessages
 from spendtray.estimator.defaults import DEFAULT_MODELS
 from spendtray.estimator.estimate import CacheTtl, EstimateError, estimate
 from spendtray.estimator.whatif import WhatIfError, reprice_history
-from spendtray.server.guard import ApiError, Guard, read_body
+from spendtray.server.guard import ApiError, Guard, Handler, read_body
 from spendtray.store.reader import DIMENSIONS, Filters
 from spendtray.timeparse import TimeParseError, parse_when
 
@@ -122,15 +121,17 @@ def _arguments(body: object) -> dict[str, Any]:
     }
 
 
-def estimate_routes(core: Core) -> list[BaseRoute]:
-    """The estimator's routes, bound to ``core``'s prices and guard settings."""
-    settings = core.settings
-    guard = Guard(core.token, settings.require_token, settings.allowed_origins)
+class EstimateHandlers(NamedTuple):
+    estimate: Handler
+    whatif: Handler
 
-    guarded = guard.protect
+
+def estimate_handlers(core: Core) -> EstimateHandlers:
+    """The estimator's handlers, bound to ``core``'s prices and reader."""
+    settings = core.settings
 
     async def post_estimate(request: Request) -> Response:
-        guard.json_content_type(request)
+        Guard.json_content_type(request)
         raw = await read_body(request, settings.max_body_bytes)
         try:
             body = json.loads(raw)
@@ -185,7 +186,4 @@ def estimate_routes(core: Core) -> list[BaseRoute]:
             raise _bad("target", str(exc)) from None
         return JSONResponse(report.to_dict())
 
-    return [
-        Route("/v1/estimate", guarded(post_estimate), methods=["POST"]),
-        Route("/v1/whatif", guarded(get_whatif), methods=["GET"]),
-    ]
+    return EstimateHandlers(post_estimate, get_whatif)

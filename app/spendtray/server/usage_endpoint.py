@@ -58,6 +58,8 @@ _JSON = (b"content-type", b"application/json")
 class UsageEndpoint:
     """ASGI app: ``POST /v1/usage`` here, everything else to ``app``."""
 
+    PATH = "/v1/usage"  # spelled out in ``__call__``: an attribute lookup per request
+
     def __init__(
         self,
         app: ASGIApp,

@@ -113,11 +113,17 @@ class Reader:
         self.zone = zone
         self.week_start = week_start
         self._local = threading.local()
+        # Every thread's connection, so ``close`` (on the stopping thread) closes them all;
+        # a thread whose connection was closed opens a new one on its next read.
+        self._opened: list[sqlite3.Connection] = []
+        self._opened_lock = threading.Lock()
 
     def conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = open_for_reading(self.db_path)
+            with self._opened_lock:
+                self._opened.append(conn)
             self._local.conn = conn
         return conn
 
@@ -381,10 +387,13 @@ class Reader:
         return {int(b): int(n) for b, n in per_bucket.items()}
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close the connection of every thread that read (the app is stopping: no reads run)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+            # a new generation of thread-locals: no thread keeps a closed connection
+            self._local = threading.local()
+        for conn in opened:
             conn.close()
-            self._local.conn = None
 
 
 def event_json(row: dict[str, Any]) -> dict[str, Any]:
