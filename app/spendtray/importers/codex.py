@@ -20,6 +20,9 @@ branch copies) keys its calls by their timestamp and running total, which the co
 the original. Sub-agent rollouts (``session_meta.source = {"subagent": ...}``) are stored with
 ``agent`` = ``codex/<sub-agent>``. The running state survives between incremental reads in the
 file's ``context``.
+
+``rate_limits`` on ``event_msg`` lines (the subscription's windows) become ``self.limits``
+(``limits.codex_rate_limits``), except inside a copy of an ancestor's history.
 """
 
 from __future__ import annotations
@@ -38,10 +41,18 @@ from spendtray.ingest.event import (
     UsageEvent,
     parse_timestamp,
 )
+from spendtray.limits.codex_rate_limits import codex_observations
+from spendtray.limits.model import Observation
 from spendtray.prices.calc import TokenCounts
 
 # Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
-_MARKS = (b'"token_count"', b'"turn_context"', b'"session_meta"', b'"task_started"')
+_MARKS = (
+    b'"token_count"',
+    b'"turn_context"',
+    b'"session_meta"',
+    b'"task_started"',
+    b'"rate_limits"',
+)
 TOTAL_FIELDS = (
     "input_tokens",
     "cached_input_tokens",
@@ -98,6 +109,7 @@ class CodexParser:
         self.stats = stats
         self.now = now
         self.records: list[Record] = []
+        self.limits: list[Observation] = []  # subscription windows (limits.codex_rate_limits)
         context.setdefault("own_session", None)
         context.setdefault("session", None)
         context.setdefault("own_agent", AGENT)
@@ -132,13 +144,20 @@ class CodexParser:
             ctx["project"] = _project(payload.get("cwd")) or ctx["project"]
         elif kind == "event_msg" and payload.get("type") == "task_started":
             self._task_started(payload)
-        elif kind == "event_msg" and payload.get("type") == "token_count":
+        if kind == "event_msg" and "rate_limits" in payload and not ctx["replay"]:
+            self._rate_limits(obj, payload["rate_limits"])
+        if kind == "event_msg" and payload.get("type") == "token_count":
             info = payload.get("info")
             if info is None:
                 return  # rate-limit-only update, no usage
             if not isinstance(info, dict):
                 raise EventError("payload.info", "must be an object")
             self._usage(obj, info)
+
+    def _rate_limits(self, obj: dict[str, Any], rate_limits: Any) -> None:
+        # A bad window is skipped, not counted as a malformed line: the line's usage is fine.
+        seen = parse_timestamp(obj.get("timestamp"), self.now)
+        self.limits.extend(codex_observations(rate_limits, int(seen.timestamp() * 1000)))
 
     def _namespace(self, obj: dict[str, Any]) -> str:
         """Whose running total this is: the session last named, else the line's own time."""

@@ -36,7 +36,10 @@ from spendtray.importers.state import load_cursors, save_cursors
 from spendtray.importers.tail import FileCursor, head_hash, read_lines, start_offset
 from spendtray.ingest.event import UsageEvent
 from spendtray.ingest.service import IngestResult
+from spendtray.limits.codex_rate_limits import collapse
+from spendtray.limits.model import Observation
 from spendtray.store.db import open_for_reading
+from spendtray.store.limits import record_observations
 from spendtray.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -92,6 +95,7 @@ class Importer:
         paths: list[Path] | None = None,
         batch_events: int = BATCH_EVENTS,
         clock: Callable[[], dt.datetime] = utc_now,
+        record_limits: Callable[[list[Observation]], object] | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown log kind {kind!r}; expected one of {', '.join(KINDS)}")
@@ -104,6 +108,10 @@ class Importer:
             self.roots()  # a wrong --path fails here, before anything runs
         self.batch_events = batch_events
         self.clock = clock
+        # Codex's subscription windows: the app's LimitsService (which also notifies), else
+        # straight into the store through the writer thread.
+        self.record_limits = record_limits or self._store_limits
+        self._limits: list[Observation] = []
         self._lister = LogLister()
         self._projects = ProjectNames()
         self._conn: sqlite3.Connection | None = None
@@ -120,6 +128,9 @@ class Importer:
         paths: list[Path] | None = None,
         store: Callable[[Sequence[UsageEvent]], IngestResult] | None = None,
     ) -> Importer:
+        from spendtray.limits import limits_of
+
+        service = limits_of(core)
         return cls(
             store or core.ingest.ingest_events,
             core.writer,
@@ -127,6 +138,7 @@ class Importer:
             kind,
             paths,
             clock=core.clock,
+            record_limits=service.record if service is not None else None,
         )
 
     def roots(self) -> list[LogRoot]:
@@ -221,6 +233,9 @@ class Importer:
                 position = end
                 pending.extend(parser.records)
                 parser.records.clear()
+                if isinstance(parser, CodexParser) and parser.limits:
+                    self._limits.extend(parser.limits)
+                    parser.limits.clear()
                 state.offset = end
                 state.context = copy.deepcopy(context)
                 touched[name] = copy.copy(state)
@@ -236,6 +251,9 @@ class Importer:
     def _flush(
         self, pending: list[Record], touched: dict[str, FileCursor], report: ImportReport
     ) -> None:
+        if self._limits:
+            self.record_limits(collapse(self._limits))
+            self._limits.clear()
         if pending:
             events: list[UsageEvent]
             if self.kind == CLAUDE_CODE:
@@ -264,6 +282,9 @@ class Importer:
             if self._cursors is not None:
                 self._cursors.update(touched)
             touched.clear()
+
+    def _store_limits(self, observations: list[Observation]) -> None:
+        self.writer.call(lambda db: record_observations(db.conn, observations))
 
     def _now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)

@@ -19,6 +19,14 @@ _COLUMNS = (
 )
 # A reset time that moved by less than this is the same window (Codex jitters by a second).
 SAME_WINDOW_SECONDS = 600
+RESET_JITTER_SECONDS = 5
+
+
+def same_reset(a: int | None, b: int | None) -> bool:
+    """Two reset times of one reading: Codex writes the same reset a second apart."""
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= RESET_JITTER_SECONDS
 
 
 def record_observations(conn: sqlite3.Connection, observations: Iterable[Observation]) -> int:
@@ -32,8 +40,12 @@ def record_observations(conn: sqlite3.Connection, observations: Iterable[Observa
             "ORDER BY observed_at DESC LIMIT 1",
             obs.key,
         ).fetchone()
-        values = (obs.window_minutes, obs.used_percent, obs.resets_at, obs.source)
-        if latest is not None and (*latest[1:4], latest[5]) == values:
+        if (
+            latest is not None
+            and (latest[1], latest[2], latest[5])
+            == (obs.window_minutes, obs.used_percent, obs.source)
+            and same_reset(latest[3], obs.resets_at)
+        ):
             if obs.observed_at > latest[4]:
                 conn.execute(
                     "UPDATE limit_observations SET observed_at = ?, origin = ? WHERE id = ?",
