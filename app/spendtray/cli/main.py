@@ -56,9 +56,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "spendtray.cli.statusline",
         "Claude Code statusline: records subscription windows, prints one line (--install)",
     ),
+    "check": ("spendtray.cli.check", "may a project spend? exit 0 ok, 10 warning, 11 exceeded"),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
-QUICK_COMMANDS = ("token", "statusline")
+QUICK_COMMANDS = ("token", "statusline", "check")
 # What a quick command must not import: each costs tens of milliseconds or more.
 HEAVY_MODULES = (
     "sqlite_utils",
