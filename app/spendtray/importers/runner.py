@@ -128,9 +128,6 @@ class Importer:
         paths: list[Path] | None = None,
         store: Callable[[Sequence[UsageEvent]], IngestResult] | None = None,
     ) -> Importer:
-        from spendtray.limits import limits_of
-
-        service = limits_of(core)
         return cls(
             store or core.ingest.ingest_events,
             core.writer,
@@ -138,7 +135,7 @@ class Importer:
             kind,
             paths,
             clock=core.clock,
-            record_limits=service.record if service is not None else None,
+            record_limits=core.limits.record,
         )
 
     def roots(self) -> list[LogRoot]:
