@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -84,3 +85,12 @@ def ccusage(pytestconfig: pytest.Config) -> Callable[..., Any]:
         return json.loads(done.stdout)
 
     return run
+
+
+@pytest.fixture
+def no_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI at a port where nothing listens, so it writes the database itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SPENDTRAY_PORT", str(port))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -72,15 +71,6 @@ def test_watcher_poll_once_reports_each_kind(core: Core, tmp_path: Path) -> None
     assert [r.stored for r in reports] == [7, 5]
     assert [r.files_read for r in watcher.poll_once()] == [0, 0]
     watcher.stop()
-
-
-@pytest.fixture
-def no_server(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point the CLI at a port where nothing listens, so it writes the database itself."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    monkeypatch.setenv("SPENDTRAY_PORT", str(port))
 
 
 def test_cli_import_twice_then_report(

@@ -1,33 +1,40 @@
-"""`spendtray import claude-code|codex [--path P] [--watch]`: copy coding agents' usage logs into
-the database, incrementally; with ``--watch`` keep following them. Main thread (the store's
-writer runs on its own thread)."""
+"""`spendtray import [SOURCE] [--path P] [--watch]`: copy coding agents' usage logs into the
+database, incrementally; with no SOURCE every source found on this machine; with ``--watch``
+keep following them. Main thread (the store's writer runs on its own thread)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from pathlib import Path
 
 from spendtray.cli.common import UserError, settings_from
-from spendtray.importers.runner import KINDS, ImportReport
-from spendtray.importers.sources import CLAUDE_CODE, ImportPathError
+from spendtray.importers.registry import KINDS, source
+from spendtray.importers.runner import ImportReport
+from spendtray.importers.source import ImportPathError
 
 
 def register(p: argparse.ArgumentParser) -> None:
     p.description = (
-        "Import the usage that coding agents log locally. Claude Code: "
-        "~/.claude/projects and ~/.config/claude/projects, or $CLAUDE_CONFIG_DIR (comma list). "
-        "Codex: ${CODEX_HOME:-~/.codex}/sessions and archived_sessions. Only lines not imported "
-        "before are read; the same call seen twice is stored once."
+        "Import the usage that coding agents log locally; with no SOURCE, every source found "
+        "on this machine (`spendtray sources` lists them and where each is looked for). Only "
+        "lines not imported before are read; the same call seen twice is stored once."
     )
-    p.add_argument("kind", choices=KINDS, help="which agent's logs")
+    p.add_argument(
+        "kind",
+        nargs="?",
+        choices=KINDS,
+        metavar="SOURCE",
+        help=f"which agent's logs: {', '.join(KINDS)} (default: all found)",
+    )
     p.add_argument(
         "--path",
         type=Path,
         action="append",
-        help="a config folder, logs folder or single .jsonl file instead of the default places "
-        "(repeatable)",
+        help="a config folder, logs folder or single log file instead of the default places "
+        "(repeatable; needs SOURCE)",
     )
     p.add_argument("--watch", action="store_true", help="keep following the logs (Ctrl+C stops)")
     p.add_argument(
@@ -50,11 +57,20 @@ def _print(report: ImportReport, quiet_when_idle: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.interval > 3600:
         raise UserError("--interval: must be between 0 and 3600 seconds")
+    if args.path and args.kind is None:
+        raise UserError("--path: name the SOURCE its logs belong to (spendtray sources lists them)")
     settings = settings_from(args)
     from spendtray.core import Core
     from spendtray.importers.remote import RemoteError, ServerSink, running_server
     from spendtray.importers.watcher import ImportWatcher
 
+    if args.kind is not None:
+        kinds = [args.kind]
+    else:
+        kinds = [name for name in KINDS if source(name).roots() and not source(name).no_usage]
+        if not kinds:
+            print("spendtray: no agent logs found (spendtray sources says where it looked)")
+            return 0
     # Only the store is started: budget evaluation and alerts belong to the running app.
     core = Core(settings)
     core.start_store()
@@ -67,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             watcher = ImportWatcher(
                 core,
-                [args.kind],
+                kinds,
                 args.interval,
                 {args.kind: args.path} if args.path else None,
                 store=sink,
@@ -79,17 +95,16 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"import failed: {watcher.last_error}")
         for report in reports:
             if not report.roots:
-                where = (
-                    "~/.claude/projects, ~/.config/claude/projects or $CLAUDE_CONFIG_DIR"
-                    if args.kind == CLAUDE_CODE
-                    else "${CODEX_HOME:-~/.codex}/sessions and archived_sessions"
+                where = ", ".join(
+                    str(p) for p in source(report.kind).places(os.environ, Path.home())
                 )
-                print(f"spendtray: no {args.kind} logs found (looked in {where})", flush=True)
+                print(f"spendtray: no {report.kind} logs found (looked in {where})", flush=True)
             else:
                 _print(report, quiet_when_idle=False)
         if args.watch:
             print(
-                f"spendtray: watching {args.kind} logs every {args.interval:g} s; Ctrl+C stops",
+                f"spendtray: watching {', '.join(kinds)} logs every {args.interval:g} s; "
+                "Ctrl+C stops",
                 file=sys.stderr,
                 flush=True,
             )

@@ -45,8 +45,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "budget": ("spendtray.cli.budget", "money limits per project: set, list, remove"),
     "import": (
         "spendtray.cli.importer",
-        "import Claude Code or Codex CLI usage logs (incremental; --watch to follow)",
+        "import coding agents' usage logs, all found or one source (incremental; --watch)",
     ),
+    "sources": ("spendtray.cli.sources", "which agents' usage logs were found, and their state"),
     "run": (
         "spendtray.cli.run",
         "run a command with its OpenAI/Anthropic API calls going through the proxy",

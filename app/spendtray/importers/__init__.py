@@ -9,7 +9,8 @@ imports Qt.
 
 from __future__ import annotations
 
-from spendtray.importers.runner import KINDS, Importer, ImportReport
+from spendtray.importers.registry import KINDS
+from spendtray.importers.runner import Importer, ImportReport
 from spendtray.importers.watcher import ImportWatcher
 
 __all__ = ["KINDS", "ImportReport", "ImportWatcher", "Importer"]

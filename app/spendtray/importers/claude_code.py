@@ -23,11 +23,13 @@ import datetime as dt
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spendtray.importers.dedup import merge_claude
 from spendtray.importers.parsing import ParseStats, Record, json_lines, text
-from spendtray.importers.sources import CLAUDE_CODE
+from spendtray.importers.source import FileJob, LogSource, split_paths, suffix, xdg_config
 from spendtray.ingest.call_keys import claude_code_call_key
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, parse_timestamp, parse_usd
 from spendtray.ingest.provider_usage import anthropic_tokens
@@ -35,6 +37,7 @@ from spendtray.prices.calc import TokenCounts
 
 # Skips json.loads' per-call encoding sniffing: transcripts are UTF-8.
 USAGE_MARK = b'"usage"'
+CLAUDE_CODE = "claude-code"
 SYNTHETIC_MODEL = "<synthetic>"
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 
@@ -269,3 +272,60 @@ def _id(value: Any) -> str | None:
         if value and len(value) <= 120 and value.isprintable():
             return str(value)
     return None
+
+
+def _entry(path: Path) -> Path:
+    """A config folder holding ``projects/``, or the ``projects/`` folder itself."""
+    if path.is_dir() and (path / "projects").is_dir():
+        return path / "projects"
+    return path
+
+
+def places(env: Mapping[str, str], home: Path) -> list[Path]:
+    """``$CLAUDE_CONFIG_DIR`` (a comma list) if set, else ``$XDG_CONFIG_HOME/claude/projects``
+    and ``~/.claude/projects``, both."""
+    configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    if configured:
+        return [_entry(p) for p in split_paths(configured)]
+    return [xdg_config(env, home) / "claude" / "projects", home / ".claude" / "projects"]
+
+
+def retention_warnings(env: Mapping[str, str], home: Path) -> list[str]:
+    """Claude Code deletes transcripts older than ``cleanupPeriodDays`` (default 30) at start."""
+    days: Any = 30
+    configured = env.get("CLAUDE_CONFIG_DIR", "").strip()
+    folders = split_paths(configured) if configured else [home / ".claude"]
+    for folder in folders:
+        try:
+            settings = json.loads((folder / "settings.json").read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(settings, dict) and "cleanupPeriodDays" in settings:
+            days = settings["cleanupPeriodDays"]
+            break
+    if isinstance(days, int) and not isinstance(days, bool) and days >= 3650:
+        return []
+    return [
+        f"Claude Code deletes transcripts older than {days} days (cleanupPeriodDays in "
+        "~/.claude/settings.json); keep Spendtray importing (the app follows the logs) or "
+        'raise it, e.g. "cleanupPeriodDays": 3650'
+    ]
+
+
+def _parser(job: FileJob) -> ClaudeCodeParser:
+    folder, subagent = file_facts(job.root, Path(job.path))
+    projects = job.shared.setdefault("projects", ProjectNames())
+    return ClaudeCodeParser(job.path, folder, subagent, projects, job.stats, job.now)
+
+
+SOURCE = LogSource(
+    name=CLAUDE_CODE,
+    label="Claude Code",
+    places=places,
+    wants=suffix(".jsonl"),
+    parser=_parser,
+    env=("CLAUDE_CONFIG_DIR", "XDG_CONFIG_HOME"),
+    path_entries=lambda path: [_entry(path)],
+    warnings=retention_warnings,
+    merge=merge_claude,
+)

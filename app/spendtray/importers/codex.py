@@ -28,11 +28,12 @@ file's ``context``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spendtray.importers.parsing import ParseStats, Record, json_lines, text
-from spendtray.importers.sources import CODEX
+from spendtray.importers.source import FileJob, LogSource, split_paths, suffix
 from spendtray.ingest.call_keys import codex_call_key
 from spendtray.ingest.event import (
     DEFAULT_PROJECT,
@@ -61,6 +62,7 @@ TOTAL_FIELDS = (
     "total_tokens",
 )
 UNKNOWN_MODEL = "unknown"
+CODEX = "codex"
 AGENT = "codex"
 
 
@@ -258,3 +260,33 @@ class CodexParser:
             call_key=codex_call_key(session, d_input, d_cached, d_output, d_reasoning),
         )
         self.records.append(Record(event))
+
+
+def _entries(path: Path) -> list[Path]:
+    # Archived (older) sessions first: a fork's copy of its parent's history is then met after
+    # the parent's own lines, and the calls keep the parent's timestamps.
+    found = [path / name for name in ("archived_sessions", "sessions") if (path / name).is_dir()]
+    return found or [path]
+
+
+def places(env: Mapping[str, str], home: Path) -> list[Path]:
+    """``$CODEX_HOME`` (a comma list, default ``~/.codex``): its ``archived_sessions/`` and
+    ``sessions/``."""
+    configured = env.get("CODEX_HOME", "").strip()
+    homes = split_paths(configured) if configured else [home / ".codex"]
+    return [home_dir / name for home_dir in homes for name in ("archived_sessions", "sessions")]
+
+
+def _parser(job: FileJob) -> CodexParser:
+    return CodexParser(job.path, job.context, job.stats, job.now)
+
+
+SOURCE = LogSource(
+    name=CODEX,
+    label="Codex CLI",
+    places=places,
+    wants=suffix(".jsonl"),
+    parser=_parser,
+    env=("CODEX_HOME",),
+    path_entries=_entries,
+)

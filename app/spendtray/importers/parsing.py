@@ -25,9 +25,11 @@ class ParseStats:
     skipped_errors: int = 0
     skipped_repeats: int = 0  # Codex token_count lines with unchanged running totals
     malformed_examples: list[str] = field(default_factory=list)
+    last_problem: str | None = None
 
     def bad(self, path: str, offset: int, problem: str) -> None:
         self.malformed += 1
+        self.last_problem = f"byte {offset}: {problem}"
         if len(self.malformed_examples) < MAX_EXAMPLES:
             self.malformed_examples.append(f"{path} @ byte {offset}: {problem}")
 

@@ -20,20 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spendtray.clock import utc_now
-from spendtray.importers.claude_code import ClaudeCodeParser, ProjectNames, file_facts
-from spendtray.importers.codex import CodexParser
-from spendtray.importers.dedup import merge_claude
 from spendtray.importers.parsing import ParseStats, Record
-from spendtray.importers.sources import (
-    CLAUDE_CODE,
-    CODEX,
-    LogLister,
-    LogRoot,
-    default_roots,
-    roots_for_path,
-)
+from spendtray.importers.registry import KINDS, source
+from spendtray.importers.source import DOCUMENT, FileJob, LogRoot
+from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
-from spendtray.importers.tail import FileCursor, head_hash, read_lines, start_offset
+from spendtray.importers.tail import FileCursor, head_hash, read_document, read_lines, start_offset
 from spendtray.ingest.event import UsageEvent
 from spendtray.ingest.service import IngestResult
 from spendtray.limits.codex_rate_limits import collapse
@@ -45,7 +37,8 @@ from spendtray.store.writer import Writer
 if TYPE_CHECKING:
     from spendtray.core import Core
 
-KINDS = (CLAUDE_CODE, CODEX)
+__all__ = ["KINDS", "ImportReport", "Importer"]
+
 BATCH_EVENTS = 5_000
 QUIET = dt.timedelta(minutes=10)
 
@@ -97,8 +90,7 @@ class Importer:
         clock: Callable[[], dt.datetime] = utc_now,
         record_limits: Callable[[list[Observation]], object] | None = None,
     ) -> None:
-        if kind not in KINDS:
-            raise ValueError(f"unknown log kind {kind!r}; expected one of {', '.join(KINDS)}")
+        self.source = source(kind)  # ValueError naming the known sources
         self.store = store  # IngestService.ingest_events, or a running server's (remote.py)
         self.writer = writer  # for import_state
         self.db_path = db_path
@@ -113,7 +105,7 @@ class Importer:
         self.record_limits = record_limits or self._store_limits
         self._limits: list[Observation] = []
         self._lister = LogLister()
-        self._projects = ProjectNames()
+        self._shared: dict[str, object] = {}  # the source parsers' per-importer caches
         self._conn: sqlite3.Connection | None = None
         # Loaded once, then kept in step with what this importer saves. Another process
         # importing the same files meanwhile only makes this one re-read lines, which the
@@ -142,8 +134,8 @@ class Importer:
         """From ``paths``, else the default places; looked up each pass, so logs folders
         created after the watcher started are found."""
         if self._paths is None:
-            return default_roots(self.kind)
-        return [root for path in self._paths for root in roots_for_path(self.kind, path)]
+            return self.source.roots()
+        return [root for path in self._paths for root in self.source.roots_for_path(path)]
 
     def close(self) -> None:
         if self._conn is not None:
@@ -174,7 +166,7 @@ class Importer:
         touched: dict[str, FileCursor] = {}
         listed: set[str] = set()
         for root in roots:
-            for path in self._lister.files(root):
+            for path in self._lister.files(root, self.source.wants):
                 name = str(path)
                 if name in listed:
                     continue
@@ -213,19 +205,35 @@ class Importer:
             return  # vanished or unreadable between listing and reading; next pass retries
         if start is None:
             return
+        document = self.source.mode == DOCUMENT
+        if document:
+            start = 0  # rewritten as a whole: read it whole; stored calls are recognised
         context = copy.deepcopy(cursor.context) if cursor is not None and start else {}
         state = FileCursor(name, self.kind, st.st_ino, st.st_size, st.st_mtime_ns, start, "", {})
-        parser: ClaudeCodeParser | CodexParser
-        if self.kind == CLAUDE_CODE:
-            folder, subagent = file_facts(root.path, path)
-            parser = ClaudeCodeParser(name, folder, subagent, self._projects, report.stats, now)
-        else:
-            parser = CodexParser(name, context, report.stats, now)
+        if cursor is not None and start:
+            state.malformed, state.problem = cursor.malformed, cursor.problem
+        bad_before = report.stats.malformed
+        report.stats.last_problem = None
+        job = FileJob(name, root.path, context, report.stats, now, self._shared)
+        parser = self.source.parser(job)
         report.files_read += 1
         position = start
         try:
+            if document:
+                try:
+                    data = read_document(name)
+                except OSError:
+                    return  # unreadable or too big: nothing recorded, the next pass retries
+                parser.document(data)  # type: ignore[union-attr]
+                report.bytes_read += len(data)
+                pending.extend(parser.records)
+                parser.records.clear()
+                state.offset = len(data)
+                _count_bad(state, report.stats, bad_before)
+                touched[name] = state
+                return
             for lines, end in read_lines(name, start):
-                parser.feed(lines, position)
+                parser.feed(lines, position)  # type: ignore[union-attr]
                 report.bytes_read += end - position
                 position = end
                 pending.extend(parser.records)
@@ -235,6 +243,8 @@ class Importer:
                     parser.limits.clear()
                 state.offset = end
                 state.context = copy.deepcopy(context)
+                _count_bad(state, report.stats, bad_before)
+                bad_before = report.stats.malformed
                 touched[name] = copy.copy(state)
                 if len(pending) >= self.batch_events:
                     self._flush(pending, touched, report)
@@ -253,8 +263,8 @@ class Importer:
             self._limits.clear()
         if pending:
             events: list[UsageEvent]
-            if self.kind == CLAUDE_CODE:
-                events, merged = merge_claude(pending, self._read_conn())
+            if self.source.merge is not None:
+                events, merged = self.source.merge(pending, self._read_conn())
             else:
                 events, merged = [r.event for r in pending], 0
             report.calls += len(events)
@@ -285,6 +295,13 @@ class Importer:
 
     def _now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
+
+
+def _count_bad(state: FileCursor, stats: ParseStats, before: int) -> None:
+    """Adds the bad lines parsed since ``before`` to the file's own count."""
+    if stats.malformed > before:
+        state.malformed += stats.malformed - before
+        state.problem = stats.last_problem
 
 
 def _under(path: str, roots: list[LogRoot]) -> bool:

@@ -16,29 +16,39 @@ from spendtray.store.writer import Writer
 
 _UPSERT = """
 INSERT INTO import_state (path, kind, inode, size, mtime_ns, offset, head_hash, context,
-    updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+    updated_at, malformed, problem)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (path) DO UPDATE SET
     kind = excluded.kind, inode = excluded.inode, size = excluded.size,
     mtime_ns = excluded.mtime_ns, offset = excluded.offset, head_hash = excluded.head_hash,
-    context = excluded.context, updated_at = excluded.updated_at
+    context = excluded.context, updated_at = excluded.updated_at,
+    malformed = excluded.malformed, problem = excluded.problem
 """
 
 
 def load_cursors(conn: sqlite3.Connection, kind: str) -> dict[str, FileCursor]:
     rows = conn.execute(
-        "SELECT path, kind, inode, size, mtime_ns, offset, head_hash, context "
-        "FROM import_state WHERE kind = ?",
+        "SELECT path, kind, inode, size, mtime_ns, offset, head_hash, context, malformed, "
+        "problem FROM import_state WHERE kind = ?",
         (kind,),
     )
     out: dict[str, FileCursor] = {}
-    for path, k, inode, size, mtime_ns, offset, head, context in rows:
+    for path, k, inode, size, mtime_ns, offset, head, context, malformed, problem in rows:
         try:
             ctx = json.loads(context)
         except ValueError:
             ctx = {}
         out[path] = FileCursor(
-            path, k, inode, size, mtime_ns, offset, head, ctx if isinstance(ctx, dict) else {}
+            path,
+            k,
+            inode,
+            size,
+            mtime_ns,
+            offset,
+            head,
+            ctx if isinstance(ctx, dict) else {},
+            malformed,
+            problem,
         )
     return out
 
@@ -58,6 +68,8 @@ def save_cursors(
             c.head_hash,
             json.dumps(c.context, separators=(",", ":")),
             now_ms,
+            c.malformed,
+            c.problem,
         )
         for c in cursors
     ]

@@ -18,6 +18,7 @@ from typing import Any
 
 CHUNK_BYTES = 4 * 1024 * 1024
 HEAD_BYTES = 1024
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -32,6 +33,8 @@ class FileCursor:
     offset: int
     head_hash: str
     context: dict[str, Any] = field(default_factory=dict)
+    malformed: int = 0  # bad lines in what was read of this file
+    problem: str | None = None  # the latest of them
 
 
 def head_hash(path: str, upto: int) -> str:
@@ -91,3 +94,13 @@ def read_lines(
         carry = b"".join(parts)
         if carry and _complete_json(carry):
             yield [carry], offset + len(carry)
+
+
+def read_document(path: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """A whole JSON document (sources that rewrite their files). Larger than ``limit``: an
+    OSError, so the file is skipped and retried rather than read into memory unbounded."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(f"{path}: larger than {limit // (1024 * 1024)} MB")
+    return data

@@ -17,7 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spendtray.importers.runner import KINDS, Importer, ImportReport
+from spendtray.importers.registry import KINDS
+from spendtray.importers.runner import Importer, ImportReport
 from spendtray.ingest.event import UsageEvent
 from spendtray.ingest.service import IngestResult
 

@@ -293,6 +293,14 @@ def m0008(db: Database) -> None:
     )
 
 
+@migrations(name="0009_sources")
+def m0009(db: Database) -> None:
+    # Bad lines per agent log file, so `spendtray sources` can say how many and the last
+    # problem without re-reading anything. Counts restart when a file is read from the start.
+    db.execute("ALTER TABLE import_state ADD COLUMN malformed INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE import_state ADD COLUMN problem TEXT")
+
+
 @migrations(name="0010_hardening_bounds")
 def m0010(db: Database) -> None:
     # Before the ingest bounds (ingest.bounds), one event could cost more than any sum can
