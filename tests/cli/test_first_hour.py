@@ -76,15 +76,31 @@ def test_make_run_says_how_to_reach_the_command() -> None:
     assert "source .venv/bin/activate" in quick
 
 
-def cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli_env(
+    home: Path, extra_env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`spendtray ARGS` run to its end — or, with a short ``timeout``, stopped then with
+    ``returncode`` None (it was still running)."""
     env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
-    return subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "spendtray", *args],
-        env=env,
-        capture_output=True,
+        env={**env, **extra_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=60,
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        code: int | None = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+        code = None
+    return subprocess.CompletedProcess(proc.args, code, out, err)  # type: ignore[arg-type]
+
+
+def cli(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return cli_env(home, {}, *args, timeout=timeout)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -145,3 +161,63 @@ def test_commands_that_only_locate_files_work_with_a_broken_config(home: Path) -
     assert prices_path.stdout.strip() == str(home / "prices.toml")
     other = cli(home, "--home", str(home / "elsewhere"), "token", "--path")
     assert other.stdout.strip() == str(home / "elsewhere" / "token")
+
+
+def serving(
+    home: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "spendtray", *args],
+        env={**env, **(extra_env or {})},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = first_line(proc)
+    url = re.search(r"http://127\.0\.0\.1:\d+", line)
+    assert url, line
+    wait_healthy(url.group(0))
+    return proc, url.group(0)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_second_server_on_the_same_data_folder_names_the_first(home: Path) -> None:
+    first, url = serving(home, "serve", "--port", "0")
+    try:
+        line = one_line_error(cli(home, "serve", "--port", "0"))  # "--port" as the old advice
+        assert "already serving the data folder" in line and str(home) in line
+        assert f"pid {first.pid}" in line and url in line and "`spendtray serve`" in line
+        headless = one_line_error(  # `spendtray` without a display serves headless
+            cli_env(home, {"DISPLAY": "", "WAYLAND_DISPLAY": ""}, "--port", "0")
+        )
+        assert f"pid {first.pid}" in headless
+        other = cli(home, "--home", str(home / "other"), "serve", "--port", "0", timeout=3)
+        assert other.returncode is None  # another folder: still serving when stopped
+    finally:
+        stop(first)
+    second, _ = serving(home, "serve", "--port", "0")  # the lock went with the first
+    stop(second)
+
+
+def test_a_killed_server_leaves_no_stale_claim(home: Path) -> None:
+    first, _ = serving(home, "serve", "--port", "0")
+    first.kill()
+    first.wait(timeout=30)
+    second, _ = serving(home, "serve", "--port", "0")
+    stop(second)
+
+
+def test_the_tray_app_started_while_serve_runs_says_so_on_stderr(home: Path) -> None:
+    pytest.importorskip("PySide6")
+    first, url = serving(home, "serve", "--port", "0")
+    try:
+        gui = cli_env(home, {"QT_QPA_PLATFORM": "offscreen", "DISPLAY": ":0"}, "--port", "0")
+        line = one_line_error(gui)
+        assert f"pid {first.pid}" in line and url in line
+    finally:
+        stop(first)

@@ -84,6 +84,7 @@ USER_ERRORS = (
     ("spendtray.store.reader", "QueryError"),
     ("spendtray.prices.overrides", "PriceFileError"),
     ("spendtray.prices.book", "UnknownModel"),
+    ("spendtray.instance_lock", "AlreadyServing"),
 )
 _GLOBAL_WITH_VALUE = ("--port", "--home")
 

@@ -7,6 +7,8 @@ import argparse
 import sys
 
 from spendtray.cli.common import settings_from
+from spendtray.config import Settings
+from spendtray.instance_lock import InstanceLock
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -16,14 +18,27 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def serve_headless(args: argparse.Namespace, reason: str | None = None) -> int:
-    from spendtray.cli import reach
-    from spendtray.core import Core, setup_logging
-    from spendtray.gc_tuning import tune_for_serving
+    from spendtray.core import setup_logging
 
     settings = settings_from(args)
     setup_logging(settings, getattr(args, "verbose", False))
+    lock = InstanceLock(settings.home)
+    # Before the port: a second server for this folder names the first instead of binding.
+    lock.acquire("spendtray serve" if reason is None else "spendtray (headless)")
+    try:
+        return _serve(settings, lock, reason)
+    finally:
+        lock.release()
+
+
+def _serve(settings: Settings, lock: InstanceLock, reason: str | None) -> int:
+    from spendtray.cli import reach
+    from spendtray.core import Core
+    from spendtray.gc_tuning import tune_for_serving
+
     core = Core(settings, warm_tokenizers=True)
     runner = core.build_server()
+    lock.describe(runner.url)
     lead = f"{reason} — " if reason else ""
     print(
         f"{lead}Spendtray running headless: ingest server on {runner.url} "

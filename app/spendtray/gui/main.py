@@ -87,33 +87,50 @@ def run_gui(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 0
+    from spendtray.cli import reach
     from spendtray.core import Core
     from spendtray.gc_tuning import tune_for_serving
-    from spendtray.gui.app import NO_TRAY_MESSAGE, GuiApp
+    from spendtray.gui.app import GuiApp
+    from spendtray.instance_lock import AlreadyServing, InstanceLock
 
-    core = Core(settings)
+    # A `spendtray serve` (no Qt, so no single-instance socket) may serve this folder already.
+    lock = InstanceLock(settings.home)
+    core = None
     try:
+        lock.acquire("spendtray (tray app)")
+        core = Core(settings)
         core.start_background()
     except BaseException as exc:
         instance.release()
-        core.stop()
-        if isinstance(exc, OSError) and QGuiApplication.platformName() != "offscreen":
-            # started from a menu there is no terminal to read the one-line reason in
-            QMessageBox.critical(None, "Spendtray cannot start", str(exc))
+        lock.release()
+        if core is not None:
+            core.stop()
+        if isinstance(exc, OSError | AlreadyServing):
+            # stderr first: a modal dialog would hold the one-line reason back until dismissed
+            print(f"spendtray: {exc}", file=sys.stderr, flush=True)
+            if QGuiApplication.platformName() != "offscreen":
+                # started from a menu there is no terminal to read the one-line reason in
+                QMessageBox.critical(None, "Spendtray cannot start", str(exc))
+            return 2
         raise
+    lock.describe(core.url)
     gui = GuiApp(core)
     instance.activated.connect(gui.open_dashboard)
-    if not gui.use_tray:
-        print(f"spendtray: {NO_TRAY_MESSAGE}", file=sys.stderr)
     waker = SignalWaker(gui.quit)
-    print(f"spendtray: ingest server on {core.url} (token: `spendtray token`)", file=sys.stderr)
     try:
-        gui.start()
+        gui.start()  # without a tray it says so once (log warning -> stderr, status bar)
+        print(
+            f"spendtray: ingest server on {core.url} "
+            f"(token: `{reach.command(settings.home, 'token')}`)",
+            file=sys.stderr,
+            flush=True,
+        )
         tune_for_serving()
         app.exec()
     finally:
         gui.shutdown()
         waker.close()
         instance.release()
+        lock.release()
     print("spendtray: stopped; every acknowledged event is stored.", file=sys.stderr)
     return 0
