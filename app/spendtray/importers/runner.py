@@ -238,9 +238,10 @@ class Importer:
                 position = end
                 pending.extend(parser.records)
                 parser.records.clear()
-                if isinstance(parser, CodexParser) and parser.limits:
-                    self._limits.extend(parser.limits)
-                    parser.limits.clear()
+                limits = getattr(parser, "limits", None)  # Codex: rate-limit readings
+                if limits:
+                    self._limits.extend(limits)
+                    limits.clear()
                 state.offset = end
                 state.context = copy.deepcopy(context)
                 _count_bad(state, report.stats, bad_before)
