@@ -139,3 +139,21 @@ def test_signal_exit_status(spendtray: Callable[..., Ran]) -> None:
     kill = "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"
     result = spendtray("--port", "9", "run", "--", sys.executable, "-c", kill)
     assert result.returncode == 128 + 15
+
+
+def test_run_refuses_a_server_that_is_not_this_folders_spendtray(
+    spendtray: Callable[..., Ran], served: tuple[Core, FakeUpstream], tmp_path: Path
+) -> None:
+    """Another data folder's Spendtray on the port: the child would send it its API keys."""
+    core, _ = served
+    port = str(core.runner.port if core.runner else 0)
+    marker = tmp_path / "child-ran"
+    child = f"open({str(marker)!r}, 'w').write('ran')"
+    result = spendtray(
+        "--home", str(tmp_path / "other-home"), "run", "--port", port, "-p", "acme", "--",
+        sys.executable, "-c", child,
+    )  # fmt: skip
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    assert "not the Spendtray of this data folder" in line
+    assert not marker.exists()

@@ -2,7 +2,9 @@
 
 Real sockets on 127.0.0.1, each on its own daemon thread: ``refused`` (a closed port), ``500``,
 ``html`` (a 200 that is not Spendtray's JSON), ``junk`` (bytes that are not HTTP), ``hang``
-(accepts, reads, never answers), ``401`` and ``record`` (202 like the app, keeping each body).
+(accepts, reads, never answers), ``401``, ``record`` (proves the identity of the client's
+home and answers 202 like the app, keeping each body) and ``squat`` (the same, proving another
+home's identity).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from spendtray import identity
+
 
 @dataclass
 class Sink:
@@ -21,6 +25,7 @@ class Sink:
     port: int
     bodies: list[bytes] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
+    token: str = "t0k3n"  # what "record" proves it holds
 
 
 def free_port() -> int:
@@ -66,7 +71,16 @@ def _answer(mode: str, sink: Sink, conn: socket.socket, stop: threading.Event) -
             if mode == "junk":
                 conn.sendall(b"\x00\xff garbage that is not HTTP at all \x13\x37\r\n\r\n")
                 return
-            if mode == "record":
+            if mode in ("record", "squat") and head.startswith("GET /v1/identity?nonce="):
+                # The app's identity answer (spendtray.identity), with the sink's own token:
+                # "record" holds the client's token, "squat" another one.
+                sink.headers.append(head)
+                nonce = head.split("nonce=", 1)[1].split(" ", 1)[0]
+                token = sink.token if mode == "record" else "a squatter's token"
+                proof = identity.proof(token, nonce, sink.port)
+                payload = json.dumps({"app": "spendtray", "proof": proof}).encode()
+                status, ctype = "200 OK", "application/json"
+            elif mode in ("record", "squat"):
                 sink.bodies.append(body)
                 sink.headers.append(head)
                 n = len(json.loads(body)["events"])

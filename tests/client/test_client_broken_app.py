@@ -48,7 +48,7 @@ def timed_calls(client: openai.OpenAI) -> list[float]:
     return times
 
 
-@pytest.mark.parametrize("mode", ["refused", "500", "html", "junk", "hang", "401"])
+@pytest.mark.parametrize("mode", ["refused", "500", "html", "junk", "hang", "401", "squat"])
 def test_broken_app_never_hurts_the_call(
     mode: str, home: Path, upstream: Upstream, reset_client: Callable[..., None]
 ) -> None:
@@ -125,7 +125,9 @@ def test_only_usage_leaves_the_process(
     body = b"".join(app.bodies)
     events = [e for b in app.bodies for e in json.loads(b)["events"]]
     assert len(events) == 6
-    assert "Authorization: Bearer t0k3n" in app.headers[0]
+    assert "Authorization: Bearer t0k3n" in app.headers[1]
+    assert app.headers[0].startswith("GET /v1/identity?nonce=")
+    assert "t0k3n" not in app.headers[0]
     for secret in (PROMPT_SECRET, COMPLETION_SECRET, API_KEY):
         assert secret.encode() not in body
     allowed = {
@@ -135,3 +137,20 @@ def test_only_usage_leaves_the_process(
     for event in events:
         assert set(event) <= allowed, set(event) - allowed
         assert set(event.get("tags", {})) <= {"response_id"}
+
+
+def test_a_squatter_gets_neither_token_nor_events(
+    home: Path, reset_client: Callable[..., None], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Something else on the port that answers like the app (even its identity route, with
+    another home's proof): it is sent nothing, and the events wait on disk."""
+    with sink("squat") as app:
+        reset_client(url=app.url, token="t0k3n")
+        for i in range(3):
+            st.record(model="gpt-4o", input_tokens=i + 1, output_tokens=1, project="squat")
+        assert st.flush(3) is False
+    assert app.bodies == []
+    assert all("t0k3n" not in head for head in app.headers)
+    assert all(head.startswith("GET /v1/identity?nonce=") for head in app.headers)
+    assert sorted(e["input_tokens"] for e in spooled_events(home)) == [1, 2, 3]
+    assert "not the Spendtray of this data folder" in caplog.text

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--path: name the SOURCE its logs belong to (spendtray sources lists them)")
     settings = settings_from(args)
     from spendtray.core import Core
+    from spendtray.identity import NotSpendtray
     from spendtray.importers.remote import RemoteError, ServerSink, running_server
     from spendtray.importers.watcher import ImportWatcher
 
@@ -74,7 +75,11 @@ def run(args: argparse.Namespace) -> int:
     # Only the store is started: budget evaluation and alerts belong to the running app.
     core = Core(settings)
     core.start_store()
-    url = running_server(settings)
+    try:
+        url = running_server(settings, core.token)
+    except NotSpendtray as exc:
+        core.stop()
+        raise UserError(f"import: {exc}") from None
     sink = ServerSink(url, core.token) if url else None
     if url:
         print(f"spendtray: sending to the running Spendtray at {url}", file=sys.stderr)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from spendtray.cli.common import UserError, settings_from
 from spendtray.config import Settings
-from spendtray.datadir import loopback_url
+from spendtray.datadir import loopback_url, read_token
 
 BASE_URL_VARS = {
     "OPENAI_BASE_URL": "openai/v1",
@@ -54,14 +54,20 @@ def proxy_env(base: str, project: str, environ: dict[str, str]) -> dict[str, str
     return env
 
 
-def server_answers(base: str) -> bool:
-    import httpx
+def server_answers(base: str, token: str | None) -> bool:
+    """True when this data folder's Spendtray answers at ``base``; False when nothing does.
+    Something else answering is a ``UserError``: CMD would send it its API keys."""
+    from spendtray.identity import NotSpendtray, Unreachable, verify
 
     try:
-        r = httpx.get(f"{base}/healthz", timeout=1.0)
-        return r.status_code == 200 and r.json().get("status") == "ok"
-    except (httpx.HTTPError, ValueError, AttributeError):
+        verify(base, token, timeout=2.0)
+    except Unreachable:
         return False
+    except NotSpendtray as exc:
+        raise UserError(
+            f"run: not starting the command, its API keys would go there: {exc}"
+        ) from None
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         project = check_call_project(args.project)
     except BudgetError as exc:
         raise UserError(f"run: --project: {exc.problem}") from None
-    base = server_base(settings_from(args))
+    settings = settings_from(args)
+    base = server_base(settings)
     env = proxy_env(base, project, dict(os.environ))
     for name in BASE_URL_VARS:
         before = os.environ.get(name)
@@ -86,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 "instead (set [upstreams] in config.toml to change where it goes)",
                 file=sys.stderr,
             )
-    if not server_answers(base):
+    if not server_answers(base, read_token(settings.home)):
         print(
             f"spendtray: warning: no Spendtray server answers at {base} — start it with "
             f"`spendtray serve` (or the tray app); until then {command[0]}'s API calls will fail",

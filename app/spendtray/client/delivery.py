@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from spendtray.client.settings import ClientSettings
+from spendtray.identity import NotSpendtray, Unreachable, forget, verify
 
 log = logging.getLogger("spendtray.client")
 MAX_BATCH = 1000
@@ -31,6 +32,7 @@ class Delivery:
         )
         self._endpoint: tuple[str, str | None] | None = None
         self._warned_auth = False
+        self._warned_identity = False
 
     def close(self) -> None:
         self._http.close()
@@ -55,6 +57,9 @@ class Delivery:
         if self._endpoint is None:
             self._endpoint = self._settings.endpoint()
         url, token = self._endpoint
+        if not self._proven(url, token):
+            self._endpoint = None
+            return False
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -64,6 +69,7 @@ class Delivery:
         except httpx.HTTPError as exc:
             log.debug("spendtray: app not reachable at %s (%s); keeping events", url, exc)
             self._endpoint = None
+            forget(url)
             return False
         status = response.status_code
         reply = _json(response)
@@ -106,6 +112,23 @@ class Delivery:
             )
         rest = [e for i, e in enumerate(batch) if i not in bad]
         return [rest] if rest else True
+
+    def _proven(self, url: str, token: str | None) -> bool:
+        """Whether the server at ``url`` proved it is the Spendtray holding ``token``
+        (spendtray.identity); nothing is sent to anything else."""
+        try:
+            verify(url, token, self._settings.connect_timeout + self._settings.read_timeout)
+        except Unreachable:
+            log.debug("spendtray: app not reachable at %s; keeping events", url)
+            return False
+        except NotSpendtray as exc:
+            if not self._warned_identity:
+                self._warned_identity = True
+                log.warning(
+                    "spendtray: %s; usage events are kept in %s", exc, self._settings.spool_folder()
+                )
+            return False
+        return True
 
     def _warn_auth(self, url: str, status: int) -> None:
         if self._warned_auth:

@@ -28,28 +28,23 @@ class RemoteError(RuntimeError):
     """The running server refused the events; the message says why."""
 
 
-def running_server(settings: Settings, timeout: float = 0.5) -> str | None:
-    """The base URL of a Spendtray server answering on the configured port, else None."""
+def running_server(settings: Settings, token: str, timeout: float = 2.0) -> str | None:
+    """The base URL of this data folder's Spendtray when it answers on the configured port,
+    else None. Something else on the port raises ``identity.NotSpendtray`` (one line)."""
+    from spendtray.identity import Unreachable, verify
+
     if settings.port == 0:
         return None
     try:  # a refused connection answers in microseconds; skip the HTTP round trip then
         socket.create_connection(("127.0.0.1", settings.port), timeout=timeout).close()
     except OSError:
         return None
-    import httpx  # only when something listens: keeps `spendtray import` quick to start
-
     url = f"http://127.0.0.1:{settings.port}"
     try:
-        answer = httpx.get(f"{url}/healthz", timeout=timeout)
-    except httpx.HTTPError:
+        verify(url, token, timeout)
+    except Unreachable:
         return None
-    if answer.status_code != 200:
-        return None
-    try:
-        body = answer.json()
-    except ValueError:
-        return None
-    return url if isinstance(body, dict) and body.get("status") == "ok" else None
+    return url
 
 
 def event_payload(event: UsageEvent) -> dict[str, Any]:
@@ -81,6 +76,7 @@ class ServerSink:
     def __init__(self, url: str, token: str, timeout: float = 120.0) -> None:
         import httpx
 
+        self._url, self._token = url, token
         self._client: httpx.Client = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
         )
@@ -116,6 +112,12 @@ class ServerSink:
         """The 202 reply, or {"refused": (index, error)} for a 400 naming one event."""
         import httpx
 
+        from spendtray.identity import NotSpendtray, Unreachable, verify
+
+        try:  # remembered for a while; whatever took the port since must prove itself
+            verify(self._url, self._token)
+        except (NotSpendtray, Unreachable) as exc:
+            raise RemoteError(str(exc)) from None
         body = {"events": [event_payload(e) for e in events]}
         try:
             answer = self._client.post("/v1/usage", json=body)

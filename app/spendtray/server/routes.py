@@ -47,6 +47,7 @@ TOKEN, LOOPBACK = Access.TOKEN, Access.LOOPBACK
 
 def route_table(core: Core) -> list[Endpoint]:
     from spendtray.budgets.api import budget_handlers
+    from spendtray.identity import IDENTITY_PATH
     from spendtray.limits.api import limit_handlers
     from spendtray.receivers.routes import (
         LITELLM_PATH,
@@ -57,6 +58,7 @@ def route_table(core: Core) -> list[Endpoint]:
     )
     from spendtray.server.app import read_handlers
     from spendtray.server.estimate_routes import estimate_handlers
+    from spendtray.server.identity_route import identity_handler
 
     read = read_handlers(core)
     estimator = estimate_handlers(core)
@@ -68,6 +70,7 @@ def route_table(core: Core) -> list[Endpoint]:
     return [
         # health
         E(GET, "/healthz", read.healthz, LOOPBACK),
+        E(GET, IDENTITY_PATH, identity_handler(core.token), LOOPBACK),  # spendtray.identity
         # usage in: events, OTLP traces, LiteLLM's logger
         E(POST, "/v1/usage", FAST_PATH, TOKEN),  # server/usage_endpoint.py
         E(POST, TRACES_PATH, receivers.traces, TOKEN),
