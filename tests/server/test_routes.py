@@ -29,11 +29,13 @@ def test_the_table_lists_every_route_once(core: Core) -> None:
     keys = [(m, e.path) for e in core.routes for m in e.methods]
     assert len(keys) == len(set(keys))
     assert ("POST", "/v1/usage") in keys and ("GET", "/healthz") in keys
-    # SPEC §4: only the health check and the proxy (whose callers send their provider's key)
-    # go without the token.
+    # SPEC §4: only the health check, the identity proof (spendtray.identity: asked before
+    # the token is sent) and the proxy (whose callers send their provider's key) go without
+    # the token.
     open_paths = {e.path for e in core.routes if e.access is Access.LOOPBACK}
     assert open_paths == {
         "/healthz",
+        "/v1/identity",
         "/p/{project}/{upstream}{rest:path}",
         "/proxy/{upstream}{rest:path}",
     }
