@@ -140,6 +140,7 @@ class Core:
             resolve_upstreams(settings), self.ingest, self.budgets, settings.proxy_include_usage
         )
         self.limits: LimitsService = LimitsService(self.writer, self.reader, settings, clock)
+        self.proxy.rate_limits_seen = self.limits.headers_seen
         # New parts register here, one line each, after the parts they use — a part with a
         # thread of its own as ``self.part = self._worker(Part(...))`` — and their routes go
         # in server/routes.py.

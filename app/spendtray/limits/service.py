@@ -34,6 +34,7 @@ from spendtray.store.writer import Writer
 log = logging.getLogger("spendtray.limits")
 
 ESTIMATE_SOURCE = "claude-code"
+MIN_ALERT_WINDOW_MINUTES = 60
 # How far back the active-block estimate reads: enough to find the gap that opened its chain.
 ESTIMATE_LOOKBACK_MS = 48 * 60 * 60 * 1000
 
@@ -122,6 +123,26 @@ class LimitsService:
         self._alerts(observations)
         return added
 
+    def headers_seen(self, provider: str, headers: Any) -> None:
+        """The proxy got an upstream response (server's event loop): its rate-limit headers are
+        read here and recorded on a pool thread, so the response is never held up."""
+        import asyncio
+
+        from spendtray.limits.rate_limit_headers import observations_from_headers
+
+        names = [k for k in headers if "ratelimit" in k or k.startswith("x-codex-")]
+        if not names:
+            return
+        found = observations_from_headers(names, headers.get, provider, self._now_ms())
+        if found:
+            asyncio.get_running_loop().run_in_executor(None, self._record_quietly, found)
+
+    def _record_quietly(self, observations: list[Observation]) -> None:
+        try:
+            self.record(observations)
+        except Exception:  # a pool thread: nobody would see it otherwise
+            log.exception("recording rate-limit headers failed")
+
     def record_session(
         self, agent: str, session: str, project: str, model: str | None, cost_nanos: int
     ) -> None:
@@ -138,6 +159,8 @@ class LimitsService:
         for obs in observations:
             if obs.source != "official" or obs.stale(now_ms):
                 continue  # an old log line is history, not news
+            if not obs.window_minutes or obs.window_minutes < MIN_ALERT_WINDOW_MINUTES:
+                continue  # an API key's refilling bucket: near-full every busy minute
             if pace(obs, now_ms).state == "reset":
                 continue
             seen = newest.get(obs.key)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
@@ -68,6 +69,8 @@ class Proxy:
         self.recorder = Recorder(service)
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        # (provider, response headers) of each upstream answer: LimitsService.headers_seen
+        self.rate_limits_seen: Callable[[str, httpx.Headers], None] | None = None
 
     def client(self) -> httpx.AsyncClient:
         """The pooled client of the running loop (a restarted server gets a fresh one: pooled
@@ -176,6 +179,8 @@ class Proxy:
                 f"Spendtray proxy could not reach upstream {name!r} ({host}): {type(exc).__name__}",
             )
         exchange.http_status = response.status_code
+        if self.rate_limits_seen is not None:
+            self.rate_limits_seen(upstream.provider, response.headers)
         exchange.header_request_id = response.headers.get("x-request-id") or response.headers.get(
             "request-id"
         )
