@@ -118,7 +118,7 @@ def test_logged_calls_show_live_and_the_source_filter_narrows_them(
     assert combo.itemText(0) == "All sources"
     board.show_tab("breakdown")
     qtbot.waitUntil(
-        lambda: [r.key for r in board.breakdown_models["provider"].rows] == ["anthropic", "Total"],
+        lambda: [r.key for r in board.breakdown_models["provider"].rows] == ["anthropic"],
         timeout=5000,
     )
     board.show_tab("calls")

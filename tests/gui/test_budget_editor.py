@@ -16,6 +16,7 @@ from spendtray.budgets.model import make_budget
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.gui.budget_editor import BudgetEditor
+from spendtray.views.budget_rows import COLUMNS
 
 NOW = dt.datetime(2026, 11, 18, 12, 0, tzinfo=dt.UTC)
 
@@ -81,13 +82,15 @@ def test_lists_adds_edits_and_removes(
     assert stored[("acme", "month")].mode == "hard"
     assert editor.table.rowCount() == 2
     row = [cell(editor, r, 0) for r in range(2)].index("acme")
-    assert [cell(editor, row, c) for c in (1, 2, 3, 6, 7)] == [
+    headers = [editor.table.horizontalHeaderItem(c).text() for c in range(len(COLUMNS))]
+    assert headers == list(COLUMNS) and "Forecast" in headers
+    assert [cell(editor, row, headers.index(c)) for c in ("Period", "Limit", "When spent")] == [
         "month",
-        "$50.00",
-        "hard",
-        "82 %",
-        "warning",
+        "$50",
+        "block new calls",
     ]
+    assert [cell(editor, row, headers.index(c)) for c in ("Used", "State")] == ["82 %", "warning"]
+    assert cell(editor, row, headers.index("Forecast")).startswith("$")
     assert "Saved: $50.00 per month for acme." in editor.message.text()
     editor.grab().save(str(tmp_path / "budget_editor.png"))
 
@@ -158,8 +161,9 @@ def test_state_column_follows_spend(qtbot: object, running: tuple[Core, BudgetSe
     service.put(make_budget("acme", "day", 10))
     editor = BudgetEditor(service)
     qtbot.addWidget(editor)  # type: ignore[attr-defined]
-    assert cell(editor, 0, 7) == "ok"
+    state, used = COLUMNS.index("State"), COLUMNS.index("Used")
+    assert cell(editor, 0, state) == "on track"
     spend(core, service, 11, "acme")
     editor.refresh()
-    assert cell(editor, 0, 7) == "exceeded"
-    assert cell(editor, 0, 6) == "110 %"
+    assert cell(editor, 0, state) == "over budget"
+    assert cell(editor, 0, used) == "110 %"

@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from spendtray.budgets.evaluate import burn_forecast
 from spendtray.config import load_settings
 from spendtray.core import Core
+from spendtray.store.reader import Filters
 from spendtray.views.snapshot import PARTS, ViewFilters, collect
+from spendtray.views.trend import month_trend
 
 BERLIN = ZoneInfo("Europe/Berlin")
 # The last Sunday of October 2026: clocks go back at 03:00, so 02:00–03:00 happens twice.
@@ -88,3 +91,55 @@ def test_live_parts_read_only_what_is_asked(berlin_core: Core) -> None:
         collect(berlin_core.reader, 3, now, ViewFilters(), frozenset({"graphs"}))
     with pytest.raises(ValueError, match="time range"):
         ViewFilters(time_range="fortnight")
+
+
+def test_cards_follow_the_filters_while_the_tray_counts_everything(berlin_core: Core) -> None:
+    berlin_core.ingest.ingest(
+        [
+            _call(NOW, "a"),
+            _call(NOW, "b"),
+            _call(NOW, "b"),
+            _call(NOW - dt.timedelta(days=3), "b"),  # this month, not today
+        ]
+    )
+    now = NOW.astimezone(dt.UTC)
+    million = 2_500_000_000
+    everything = collect(berlin_core.reader, 1, now, ViewFilters()).dashboard.cards
+    assert (everything.today_nanos, everything.month_nanos) == (3 * million, 4 * million)
+    assert everything.top_project == ("b", 3 * million)
+    snapshot = collect(berlin_core.reader, 2, now, ViewFilters(project="a"))
+    cards = snapshot.dashboard.cards
+    assert (cards.today_nanos, cards.today_calls) == (million, 1)
+    assert (cards.month_nanos, cards.month_calls) == (million, 1)
+    assert cards.top_project == ("a", million)
+    assert snapshot.tray.today_nanos == 3 * million  # the tray is not filtered
+
+
+def test_month_trend_draws_each_day_at_its_end_and_forecasts_at_the_recent_pace(
+    berlin_core: Core,
+) -> None:
+    million = 2_500_000_000
+    # Oct 1 (old pace) and the last three days and today (the recent pace)
+    calls = [_call(dt.datetime(2026, 10, 1, 12, tzinfo=BERLIN), "a") for _ in range(4)]
+    calls += [_call(NOW - dt.timedelta(days=d), "a") for d in (3, 2, 1)]
+    calls.append(_call(NOW - dt.timedelta(hours=1), "b"))
+    berlin_core.ingest.ingest(calls)
+    now = NOW.astimezone(dt.UTC)
+    trend = month_trend(berlin_core.reader, Filters(), now, budget_nanos=9 * million)
+    assert len(trend.day_keys) == 31 and trend.today_index == 24
+    assert trend.day_costs[0] == 4 * million and trend.spent_nanos == 8 * million
+    xs, ys = trend.points()
+    assert xs[:3] == [0.0, 1.0, 2.0]  # Oct 1's spend is drawn where Oct 1 ends
+    assert ys[1] == 4 * million
+    # today's point sits at "now": 15:30 of a 25-hour day is 16.5 hours in
+    assert xs[-1] == pytest.approx(24 + 16.5 / 25)
+    # the budgets' rule: spent + (last 3 days and today) / elapsed × time left
+    # (in UTC: subtracting two Berlin wall-clock times would ignore the 25-hour day)
+    since = dt.datetime(2026, 10, 22, tzinfo=BERLIN).astimezone(dt.UTC)
+    month_end = dt.datetime(2026, 11, 1, tzinfo=BERLIN).astimezone(dt.UTC)
+    expected = burn_forecast(8 * million, 4 * million, now - since, month_end - now)
+    assert trend.forecast_nanos == expected > 8 * million
+    assert trend.forecast_points() == ([xs[-1], 31.0], [8 * million, expected])
+    assert trend.over_budget() == (expected > 9 * million)
+    only_b = month_trend(berlin_core.reader, Filters(project="b"), now, None)
+    assert only_b.spent_nanos == million and only_b.budget_nanos is None

@@ -30,6 +30,16 @@ FORECAST_LOOKBACK = {
 }
 
 
+def burn_forecast(spent: int, recent: int, elapsed: dt.timedelta, left: dt.timedelta) -> int:
+    """Spend by the end of a period: ``spent`` plus ``recent`` (spent over ``elapsed``, the
+    look-back) carried on at the same pace for the ``left`` time. Integer nano-dollars. The
+    budgets and the dashboard's month trend forecast with this one rule."""
+    if left <= dt.timedelta(0) or elapsed <= dt.timedelta(0):
+        return spent
+    tick = dt.timedelta(microseconds=1)
+    return spent + recent * (left // tick) // (elapsed // tick)
+
+
 def usd(nanos: int) -> float:
     """Nano-dollars -> a JSON number of dollars (edge only; never summed)."""
     return round(nanos / 1e9, 9)
@@ -230,9 +240,7 @@ class Evaluator:
         back = int((now - FORECAST_LOOKBACK[budget.period]).timestamp())
         since = dt.datetime.fromtimestamp(back - back % BUCKET_SECONDS, dt.UTC)
         recent = self.spend(budget.project, since, end)
-        tick = dt.timedelta(microseconds=1)
-        # Integer arithmetic in nano-dollars: rate = recent / elapsed, times the time left.
-        return spent + recent * (left // tick) // ((now - since) // tick)
+        return burn_forecast(spent, recent, now - since, left)
 
     def statuses(
         self, budgets: Iterable[Budget], now: dt.datetime | None = None, forecast: bool = True

@@ -42,10 +42,9 @@ from spendtray.budgets.model import (
 )
 from spendtray.budgets.service import BudgetService
 from spendtray.money import format_usd
+from spendtray.views.budget_rows import COLUMNS, MODE_CHOICES, RIGHT, budget_row
 
-COLUMNS = ("Project", "Period", "Limit", "Mode", "Notify at", "Spent", "Used", "State", "Resets")
 STATE_COLOURS = {"ok": "#2f9e44", "warning": "#f08c00", "exceeded": "#e03131"}
-MODES = (("soft", "soft — notify"), ("hard", "hard — refuse at check"))
 
 
 class BudgetEditor(QWidget):
@@ -80,7 +79,7 @@ class BudgetEditor(QWidget):
         self.limit = QLineEdit()
         self.limit.setPlaceholderText("US dollars, e.g. 50")
         self.mode = QComboBox()
-        for value, label in MODES:
+        for value, label in MODE_CHOICES:
             self.mode.addItem(label, value)
         self.thresholds = QLineEdit("50, 80, 100")
         self.thresholds.setToolTip("Percents of the limit that notify, ascending, up to 100")
@@ -89,7 +88,7 @@ class BudgetEditor(QWidget):
         form.addRow("Project", self.project)
         form.addRow("Period", self.period)
         form.addRow("Limit ($)", self.limit)
-        form.addRow("Mode", self.mode)
+        form.addRow("When spent", self.mode)
         form.addRow("Notify at (%)", self.thresholds)
 
         self.save_button = QPushButton("Save budget")
@@ -122,32 +121,22 @@ class BudgetEditor(QWidget):
     def refresh(self) -> None:
         """Reload budgets and their standing (call after ingest or on a timer)."""
         selected = self.selected_key()
-        self.statuses = self.service.statuses(forecast=False)
+        self.statuses = self.service.statuses(forecast=True)
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.statuses))
         zone = self.service.zone
         for row, status in enumerate(self.statuses):
             b = status.budget
-            end = status.period_end.astimezone(zone)
-            cells = (
-                "* (all projects)" if b.project == GLOBAL else b.project,
-                b.period,
-                format_usd(b.limit_nanos),
-                b.mode,
-                ", ".join(percent_text(t) for t in b.thresholds) + " %",
-                format_usd(status.spent_nanos),
-                f"{status.ratio * 100:.0f} %",
-                status.state,
-                f"{end:%b} {end.day}, {end:%H:%M}",
-            )
-            for col, text in enumerate(cells):
+            for col, text in enumerate(budget_row(status, zone)):
                 item = QTableWidgetItem(text)
-                if col in (2, 5, 6):
+                if COLUMNS[col] in RIGHT:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                     )
-                if col == 7:
+                if COLUMNS[col] == "State":
                     item.setForeground(QColor(STATE_COLOURS[status.state]))
+                if COLUMNS[col] == "Forecast" and status.forecast_over:
+                    item.setForeground(QColor(STATE_COLOURS["exceeded"]))
                 self.table.setItem(row, col, item)
             if (b.project, b.period) == selected:
                 self.table.selectRow(row)

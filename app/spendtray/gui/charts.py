@@ -1,5 +1,6 @@
-"""The dashboard's pyqtgraph charts: today's cumulative spend by hour and the last 30 days
-stacked by project, each against its budget line. GUI thread.
+"""The dashboard's pyqtgraph charts: today's cumulative spend by hour, this month's cumulative
+spend with its forecast to the month's end, and the last 30 days stacked by project, each
+against its budget line. GUI thread.
 
 Plotted values are dollars as floats: the chart is a picture, not a ledger. Totals shown as
 text come from the integer nano-dollar sums, formatted by ``spendtray.money``.
@@ -15,11 +16,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from spendtray.money import format_usd
 from spendtray.views.snapshot import STACKED_PROJECTS, Overview
+from spendtray.views.trend import MonthTrend
 
 PALETTE = ("#4c6ef5", "#f59f00", "#2f9e44", "#ae3ec9", "#e8590c", "#1098ad", "#868e96")
 LINE = "#1c7ed6"
 BUDGET = "#e03131"
+FORECAST = "#868e96"
 
 
 def dollars(nanos: int) -> float:
@@ -152,7 +156,7 @@ class DaysChart:
         for bar in self.bars:
             plot.removeItem(bar)
         self.bars = []
-        for index, name in enumerate(names):
+        for index in range(len(names)):
             colour = PALETTE[index % len(PALETTE)]
             bar = pg.BarGraphItem(
                 x=list(range(n)),
@@ -161,10 +165,16 @@ class DaysChart:
                 width=0.75,
                 brush=colour,
                 pen=pg.mkPen(colour),
-                name=name,
             )
             plot.addItem(bar)
             self.bars.append(bar)
+        # The legend draws a bar item as a line in its pen: a square swatch says "this colour"
+        # without the stray line beside it.
+        self.legend.clear()
+        for index, name in enumerate(names):
+            colour = PALETTE[index % len(PALETTE)]
+            swatch = pg.ScatterPlotItem(symbol="s", size=11, brush=colour, pen=None)
+            self.legend.addItem(swatch, name)
         self.names = names
 
     def set_data(self, data: Overview) -> None:
@@ -187,6 +197,59 @@ class DaysChart:
         top = max([*base, limit, 0.0])
         self.widget.setXRange(-0.6, n - 0.4, padding=0)
         self.widget.setYRange(0, top * 1.3 if top > 0 else 0.01, padding=0)
+
+
+class MonthChart:
+    """This month's cumulative spend, day by day, with a dashed forecast to the month's end
+    and the monthly budget line."""
+
+    def __init__(self) -> None:
+        self.widget = _plot("This month — cumulative spend and forecast", "day of month")
+        self.curve = self.widget.plot(
+            [],
+            [],
+            pen=pg.mkPen(LINE, width=2.5),
+            symbol="o",
+            symbolSize=5,
+            symbolBrush=LINE,
+            symbolPen=None,
+            fillLevel=0,
+            brush=QColor(76, 110, 245, 40),
+        )
+        self.forecast = self.widget.plot(
+            [], [], pen=pg.mkPen(FORECAST, width=2, style=Qt.PenStyle.DashLine)
+        )
+        self.budget = BudgetLine(self.widget, "monthly budget")
+        self.note = pg.TextItem(anchor=(1, 0), color="#495057", fill=(255, 255, 255, 220))
+        self.note.setZValue(30)
+        self.widget.addItem(self.note, ignoreBounds=True)
+        self.xs: list[float] = []
+        self.ys: list[float] = []
+        self._ticks: list[tuple[float, str]] = []
+
+    def set_data(self, trend: MonthTrend, precision: int = 2) -> None:
+        xs, ys = trend.points()
+        self.xs, self.ys = xs, [dollars(y) for y in ys]
+        self.curve.setData(self.xs, self.ys)
+        fx, fy = trend.forecast_points()
+        self.forecast.setData(fx, [dollars(y) for y in fy])
+        n = len(trend.day_keys)
+        ticks = [(float(i), str(i + 1)) for i in range(0, n, 5)]
+        ticks.append((float(n), _short_day(trend.day_keys[-1])))
+        if ticks != self._ticks:
+            self._ticks = ticks
+            self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])
+        budget = trend.budget_nanos
+        limit = self.budget.set((budget, "monthly budget") if budget else None)
+        top = max([*self.ys, dollars(trend.forecast_nanos), limit, 0.0])
+        self.widget.setXRange(0, n, padding=0.02)
+        self.widget.setYRange(0, top * 1.25 if top > 0 else 0.01, padding=0)
+        last_day = _short_day(trend.day_keys[-1])
+        text = f"forecast {format_usd(trend.forecast_nanos, precision)} by {last_day}"
+        if budget:
+            text += f" · budget {format_usd(budget, precision)}"
+        self.note.setText(text, color=BUDGET if trend.over_budget() else "#495057")
+        self.note.setPos(n, top * 1.22 if top > 0 else 0.01)
 
 
 def _short_day(key: str) -> str:

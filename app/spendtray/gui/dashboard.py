@@ -1,7 +1,10 @@
-"""The dashboard window: headline figures, filter bar, charts, breakdowns, recent calls.
+"""The dashboard window: headline figures, filter bar, and one tab per view: Overview charts,
+Breakdown (share bars beside the table, totals always in sight), Recent calls, Budgets.
 
 GUI thread only. It never queries anything itself: it shows the ``Snapshot`` the refresher
-sends and reports filter changes back through ``filters_changed``.
+sends and reports filter changes back through ``filters_changed``. What the tabs say is computed
+by the Qt-free ``spendtray.views`` modules; a new tab is one widget and one ``add_tab`` call,
+a new filter one entry in ``FILTER_DIMENSIONS``.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
+    QButtonGroup,
     QComboBox,
     QFrame,
-    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -32,23 +34,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from spendtray.gui.charts import DaysChart, TodayChart
+from spendtray.gui.charts import DaysChart, MonthChart, TodayChart
 from spendtray.gui.empty_state import EmptyState
 from spendtray.gui.icons import app_icon
-from spendtray.gui.tables import (
-    RowsModel,
-    breakdown_columns,
-    breakdown_rows,
-    call_columns,
-)
+from spendtray.gui.share_bars import ShareBars
+from spendtray.gui.tables import RowsModel, fit_columns, table_view
 from spendtray.money import format_usd
-from spendtray.views.snapshot import BREAKDOWNS, TIME_RANGES, Snapshot, ViewFilters
+from spendtray.store.reader import Summary
+from spendtray.views.breakdown import breakdown_columns, breakdown_rows, share_bars, totals_text
+from spendtray.views.calls import call_columns
+from spendtray.views.snapshot import BREAKDOWNS, TIME_RANGES, Cards, Snapshot, ViewFilters
 
 BREAKDOWN_TITLES = {
     "project": "Project",
     "model": "Model",
     "provider": "Provider",
     "agent": "Agent",
+    "source": "Source",
 }
 FILTER_DIMENSIONS = ("project", "model", "provider", "source")
 
@@ -66,29 +68,6 @@ class DashboardContext:
     home: Path | None = None  # the data folder, shown on the first-run page
 
 
-def _table(model: RowsModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(22)
-    # Sizing columns to their contents measures every cell, so not on every refresh: only when
-    # the table is on screen and its number of rows changed since it was last sized.
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.horizontalHeader().setStretchLastSection(True)
-    model.modelReset.connect(lambda: fit_columns(view))
-    return view
-
-
-def fit_columns(view: QTableView) -> None:
-    rows = view.model().rowCount()
-    if rows and view.isVisible() and view.property("sized_rows") != rows:
-        view.resizeColumnsToContents()
-        view.setProperty("sized_rows", rows)
-
-
 def _figure(caption: str) -> tuple[QWidget, QLabel]:
     box = QFrame()
     box.setObjectName("figure")
@@ -103,6 +82,86 @@ def _figure(caption: str) -> tuple[QWidget, QLabel]:
     layout.addWidget(label)
     layout.addWidget(value)
     return box, value
+
+
+class BreakdownPage(QWidget):
+    """One dimension at a time: its cost shares as bars beside its table, the totals below."""
+
+    def __init__(self, precision: Callable[[], int]) -> None:
+        super().__init__()
+        self.precision = precision
+        self.group = BREAKDOWNS[0]
+        self.summaries: dict[str, Summary] = {}
+        layout = QVBoxLayout(self)
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("By"))
+        self.buttons = QButtonGroup(self)
+        self.buttons.setExclusive(True)
+        for group in BREAKDOWNS:
+            button = QPushButton(BREAKDOWN_TITLES[group])
+            button.setCheckable(True)
+            button.setChecked(group == self.group)
+            button.setProperty("group", group)
+            self.buttons.addButton(button)
+            chooser.addWidget(button)
+        self.buttons.buttonClicked.connect(lambda b: self.show_group(str(b.property("group"))))
+        chooser.addStretch(1)
+        layout.addLayout(chooser)
+
+        self.models = {
+            group: RowsModel(breakdown_columns(BREAKDOWN_TITLES[group], precision))
+            for group in BREAKDOWNS
+        }
+        self.bars = ShareBars()
+        bars_box = QScrollArea()
+        bars_box.setWidget(self.bars)
+        bars_box.setWidgetResizable(True)
+        bars_box.setFrameShape(QFrame.Shape.NoFrame)
+        self.bars_title = QLabel()
+        self.bars_title.setStyleSheet("font-weight: 600;")
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.bars_title)
+        left_layout.addWidget(bars_box, 1)
+        self.table = table_view(self.models[self.group])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(self.table)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setChildrenCollapsible(False)
+        layout.addWidget(split, 1)
+        self.totals = QLabel("—")
+        self.totals.setStyleSheet("font-weight: 600; padding: 4px 2px;")
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.totals)
+
+    def set_summaries(self, summaries: dict[str, Summary]) -> None:
+        self.summaries = summaries
+        for group, model in self.models.items():
+            summary = summaries.get(group)
+            if summary is not None:
+                model.set_rows(breakdown_rows(summary))
+        self._show_current()
+
+    def show_group(self, group: str) -> None:
+        self.group = group
+        for button in self.buttons.buttons():
+            button.setChecked(button.property("group") == group)
+        self.table.setModel(self.models[group])
+        self.table.setProperty("sized_rows", None)
+        self._show_current()
+        fit_columns(self.table)
+
+    def _show_current(self) -> None:
+        summary = self.summaries.get(self.group)
+        if summary is None:
+            return
+        precision = self.precision()
+        self.bars.set_bars(share_bars(summary, precision), precision)
+        self.bars_title.setText(f"Share of cost by {self.group}")
+        self.totals.setText(totals_text(summary, precision))
 
 
 class Dashboard(QMainWindow):
@@ -125,7 +184,7 @@ class Dashboard(QMainWindow):
         outer.setContentsMargins(10, 8, 10, 6)
         self.setCentralWidget(root)
 
-        # headline figures
+        # headline figures (under the filter bar's project/model/provider/source)
         figures = QHBoxLayout()
         box, self.today_value = _figure("Today")
         figures.addWidget(box)
@@ -184,44 +243,34 @@ class Dashboard(QMainWindow):
         self.tabs = QTabWidget()
         self.stack.addWidget(self.tabs)
         outer.addWidget(self.stack, 1)
-
         self.tab_parts: dict[QWidget, str] = {}
-        overview = QSplitter(Qt.Orientation.Vertical)
-        self.today_chart = TodayChart(str(ctx.zone))
-        self.days_chart = DaysChart()
-        overview.addWidget(self.today_chart.widget)
-        overview.addWidget(self.days_chart.widget)
-        self.tabs.addTab(overview, "Overview")
-        self.tab_parts[overview] = "overview"
-
-        breakdown_page = QWidget()
-        grid = QGridLayout(breakdown_page)
-        self.breakdown_models: dict[str, RowsModel] = {}
         self.tables: list[QTableView] = []
-        for i, group in enumerate(BREAKDOWNS):
-            model = RowsModel(breakdown_columns(BREAKDOWN_TITLES[group], ctx.precision))
-            self.breakdown_models[group] = model
-            cell = QVBoxLayout()
-            title = QLabel(f"By {group}")
-            title.setStyleSheet("font-weight: 600;")
-            cell.addWidget(title)
-            view = _table(model)
-            self.tables.append(view)
-            cell.addWidget(view)
-            grid.addLayout(cell, i // 2, i % 2)
-        self.tabs.addTab(breakdown_page, "Breakdown")
-        self.tab_parts[breakdown_page] = "breakdown"
+
+        self.today_chart = TodayChart(str(ctx.zone))
+        self.month_chart = MonthChart()
+        self.days_chart = DaysChart()
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.today_chart.widget)
+        top.addWidget(self.month_chart.widget)
+        overview = QSplitter(Qt.Orientation.Vertical)
+        overview.addWidget(top)
+        overview.addWidget(self.days_chart.widget)
+        self.add_tab(overview, "Overview", "overview")
+
+        self.breakdown = BreakdownPage(ctx.precision)
+        self.breakdown_models = self.breakdown.models
+        self.tables.append(self.breakdown.table)
+        self.add_tab(self.breakdown, "Breakdown", "breakdown")
 
         self.calls_model = RowsModel(call_columns(ctx.zone, ctx.now, ctx.precision))
-        self.calls_view = _table(self.calls_model)
+        self.calls_view = table_view(self.calls_model)
         self.tables.append(self.calls_view)
-        self.tabs.addTab(self.calls_view, "Recent calls")
-        self.tab_parts[self.calls_view] = "calls"
+        self.add_tab(self.calls_view, "Recent calls", "calls")
 
         self.budget_editor: QWidget | None = None
         if ctx.budget_editor is not None:
             self.budget_editor = ctx.budget_editor()
-            self.tabs.addTab(self.budget_editor, "Budgets")
+            self.add_tab(self.budget_editor, "Budgets", "")
         self.tabs.currentChanged.connect(self._tab_changed)
 
         self.status = QLabel()
@@ -229,6 +278,13 @@ class Dashboard(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
         self.empty.set_target(ctx.url(), ctx.token(), ctx.require_token(), ctx.home)
         self.stack.setCurrentWidget(self.empty)
+
+    def add_tab(self, widget: QWidget, title: str, part: str) -> None:
+        """Add a tab; ``part`` names the snapshot part it shows (see ``views.snapshot.PARTS``),
+        "" when it reads its own data."""
+        self.tabs.addTab(widget, title)
+        if part:
+            self.tab_parts[widget] = part
 
     # -- filters --------------------------------------------------------------------------
 
@@ -292,11 +348,14 @@ class Dashboard(QMainWindow):
         self.snapshot = snapshot
         precision = self.ctx.precision()
         tray = snapshot.tray
-        self.today_value.setText(format_usd(tray.today_nanos, precision))
-        self.month_value.setText(format_usd(tray.month_nanos, precision))
+        cards = data.cards or Cards(
+            tray.today_nanos, tray.today_calls, tray.month_nanos, tray.month_calls, tray.top_project
+        )
+        self.today_value.setText(format_usd(cards.today_nanos, precision))
+        self.month_value.setText(format_usd(cards.month_nanos, precision))
         self.top_value.setText(
-            f"{tray.top_project[0]} · {format_usd(tray.top_project[1], precision)}"
-            if tray.top_project
+            f"{cards.top_project[0]} · {format_usd(cards.top_project[1], precision)}"
+            if cards.top_project
             else "—"
         )
         total = data.range_total
@@ -318,6 +377,8 @@ class Dashboard(QMainWindow):
         if data.overview is not None:
             self.today_chart.set_data(data.overview)
             self.days_chart.set_data(data.overview)
+            if data.overview.month is not None:
+                self.month_chart.set_data(data.overview.month, precision)
         if data.breakdowns is not None:
             self._learn_keys(
                 {
@@ -326,8 +387,7 @@ class Dashboard(QMainWindow):
                     if d in data.breakdowns
                 }
             )
-            for group, model in self.breakdown_models.items():
-                model.set_rows(breakdown_rows(data.breakdowns[group]), bold_last=True)
+            self.breakdown.set_summaries(dict(data.breakdowns))
         if data.events is not None:
             self.calls_model.set_rows(data.events)
         self._refresh_budget_editor()

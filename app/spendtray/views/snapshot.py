@@ -15,6 +15,7 @@ from typing import Any
 
 from spendtray.store.reader import Filters, Reader, Summary, SummaryRow
 from spendtray.store.timebuckets import current_period, ranges
+from spendtray.views.trend import MonthTrend, month_trend
 
 # Time ranges offered by the dashboard's filter bar: label -> how far back from now.
 TIME_RANGES: dict[str, str] = {
@@ -24,7 +25,7 @@ TIME_RANGES: dict[str, str] = {
     "month": "This month",
     "all": "All time",
 }
-BREAKDOWNS = ("project", "model", "provider", "agent")
+BREAKDOWNS = ("project", "model", "provider", "agent", "source")
 STACKED_PROJECTS = 6  # more than this many colours in one bar stops being readable
 DAYS_SHOWN = 30
 RECENT_CALLS = 200
@@ -101,6 +102,7 @@ class Overview:
     day_series: dict[str, list[int]]  # project -> nano-dollars per day (costliest first)
     budget_lines: dict[str, int] = field(default_factory=dict)
     days_in_month: int = 30  # this local month's length, for a monthly budget's daily pace
+    month: MonthTrend | None = None  # this month day by day, with its forecast
 
     def daily_line(self) -> tuple[int, str] | None:
         """The line a day's spend is measured against: the daily budget, else the daily pace
@@ -114,12 +116,25 @@ class Overview:
 
 
 @dataclass(frozen=True)
+class Cards:
+    """The dashboard's headline figures, under its project/model/provider/source filters
+    (the tray's figures are the same over everything)."""
+
+    today_nanos: int
+    today_calls: int
+    month_nanos: int
+    month_calls: int
+    top_project: tuple[str, int] | None  # this month's costliest project under the filters
+
+
+@dataclass(frozen=True)
 class DashboardData:
     """What one refresh read; parts the user is not looking at may be None (not read)."""
 
     filters: ViewFilters
     range_total: SummaryRow  # the selected range, with the filters
     unpriced: list[dict[str, Any]]  # models without a price in the selected range
+    cards: Cards | None = None
     overview: Overview | None = None
     breakdowns: dict[str, Summary] | None = None
     events: list[dict[str, Any]] | None = None
@@ -133,6 +148,22 @@ class Snapshot:
     tray: TrayFigures
     dashboard: DashboardData | None  # None when only the tray asked
     seconds: float  # how long collecting took
+
+
+def collect_cards(reader: Reader, filters: ViewFilters, now: dt.datetime) -> Cards:
+    zone = reader.zone
+    day_lo, day_hi = current_period(now, "day", zone)
+    month_lo, month_hi = current_period(now, "month", zone)
+    month = reader.summary("project", filters.reader_filters(month_lo, month_hi))
+    today = reader.summary("month", filters.reader_filters(day_lo, day_hi)).total
+    top = month.rows[0] if month.rows and month.rows[0].cost_nanos > 0 else None
+    return Cards(
+        today_nanos=today.cost_nanos,
+        today_calls=today.calls,
+        month_nanos=month.total.cost_nanos,
+        month_calls=month.total.calls,
+        top_project=(top.key, top.cost_nanos) if top else None,
+    )
 
 
 def collect_tray(reader: Reader, now: dt.datetime) -> TrayFigures:
@@ -208,6 +239,7 @@ def collect_overview(
 ) -> Overview:
     hour_labels, hour_costs, current_hour, fraction = _today_by_hour(reader, filters, now)
     day_keys, day_series = _last_days(reader, filters, now)
+    lines = budget_lines(filters.project) if budget_lines else {}
     return Overview(
         hour_labels=hour_labels,
         hour_costs=hour_costs,
@@ -215,8 +247,9 @@ def collect_overview(
         hour_fraction=fraction,
         day_keys=day_keys,
         day_series=day_series,
-        budget_lines=budget_lines(filters.project) if budget_lines else {},
+        budget_lines=lines,
         days_in_month=len(ranges(*current_period(now, "month", reader.zone), "day", reader.zone)),
+        month=month_trend(reader, filters.reader_filters(), now, lines.get("month")),
     )
 
 
@@ -275,6 +308,7 @@ def collect_dashboard(
         filters=filters,
         range_total=total,
         unpriced=unpriced,
+        cards=collect_cards(reader, filters, now),
         overview=(
             collect_overview(reader, filters, now, budget_lines) if "overview" in parts else None
         ),
