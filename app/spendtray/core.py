@@ -12,7 +12,8 @@ store) → ``start`` (plus every worker in ``_workers``) → ``start_background`
 server thread) or ``build_server`` + ``runner.run()`` (server on the calling thread).
 ``stop`` undoes whatever was started, in reverse order, and closes every SQLite connection.
 Threads: the caller's, "spendtray-writer", "spendtray-budgets", "spendtray-webhook",
-"spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup".
+"spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup",
+"spendtray-prices-watch".
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from spendtray.budgets.service import BudgetService
     from spendtray.importers.watcher import ImportWatcher
     from spendtray.limits.service import LimitsService
+    from spendtray.prices.reloader import PriceReloader
     from spendtray.proxy.routes import Proxy
     from spendtray.server.commit_batcher import CommitBatcher
     from spendtray.server.routes import Endpoint
@@ -98,6 +100,7 @@ class Core:
         from spendtray.budgets.notify import WebhookNotifier
         from spendtray.budgets.service import BudgetService, runaway_rule
         from spendtray.limits.service import LimitsService
+        from spendtray.prices.reloader import PriceReloader
         from spendtray.proxy.routes import Proxy
         from spendtray.proxy.upstreams import resolve_upstreams
         from spendtray.server.commit_batcher import CommitBatcher
@@ -141,6 +144,9 @@ class Core:
         )
         self.limits: LimitsService = LimitsService(self.writer, self.reader, settings, clock)
         self.proxy.rate_limits_seen = self.limits.headers_seen
+        self.price_reloader: PriceReloader = self._worker(
+            PriceReloader(self.prices, settings.user_prices_path, settings.prices_data_dir)
+        )
         # New parts register here, one line each, after the parts they use — a part with a
         # thread of its own as ``self.part = self._worker(Part(...))`` — and their routes go
         # in server/routes.py.

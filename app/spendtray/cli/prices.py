@@ -1,8 +1,8 @@
 """`spendtray prices list|show|path|update`: what Spendtray would charge for a model, and why.
 
 `update` fetches newer genai-prices data (``prices_url`` in config.toml, or ``--from URL|FILE``)
-into the data folder. A running `spendtray` / `spendtray serve` keeps the prices it loaded at
-start; restart it to use the new data.
+into the data folder. A running `spendtray` / `spendtray serve` picks it up within a second, as it
+does an edited ``prices.toml`` (``prices.reloader``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def register(p: argparse.ArgumentParser) -> None:
         help="fetch newer genai-prices data (prices_url in config.toml by default)",
         description="Download genai-prices' data file, validate it, and use it instead of the "
         "data bundled with the installed genai-prices. On any failure the current data stays. "
-        "A running Spendtray picks the new data up when restarted.",
+        "A running Spendtray uses the new data within a second, no restart needed.",
     )
     update.add_argument(
         "--from",
@@ -158,4 +158,5 @@ def run_update(args: argparse.Namespace) -> int:
     except PriceDataError as exc:
         raise UserError(f"prices update: {exc}; current price data unchanged") from None
     print(result.summary())
+    print("A running Spendtray uses it within a second (stored events keep their prices).")
     return 0

@@ -19,7 +19,7 @@ from spendtray.fields import TOKEN_FIELDS
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
 from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
 from spendtray.money import usd_json
-from spendtray.prices.book import PriceBook, ResolvedPrice
+from spendtray.prices.book import UNKNOWN_PROVIDER, PriceBook, ResolvedPrice
 from spendtray.prices.calc import PricingError
 from spendtray.store.rows import EventRow, PriceFields
 from spendtray.store.writer import WriteOutcome, Writer
@@ -104,9 +104,14 @@ class IngestService:
         c = event.counts
         cost: int | None = None
         stored: PriceFields | None = None
+        provider = event.provider
         if isinstance(found, str):
             reason: str | None = found
         else:
+            if provider == UNKNOWN_PROVIDER:
+                # Not given, not inferable from the name: the price override that matched
+                # names it (a fine-tune priced with provider = "openai").
+                provider = found.provider_id
             try:
                 cost = found.compiled.cost_nanos(c)
             except PricingError as exc:
@@ -122,7 +127,7 @@ class IngestService:
             received_ms,
             event.project,
             event.model,
-            event.provider,
+            provider,
             event.agent or "",
             event.user,
             event.session,

@@ -5,6 +5,11 @@ the spellings from ``names.candidates``; its bundled catalogue, or the newer one
 ``spendtray prices update`` downloaded — see ``engine_data``). A model none of them knows
 raises ``UnknownModel`` with the reason; callers store such usage unpriced — never at $0 and
 never at a guessed price.
+An event's provider ``unknown`` (none given, none inferable from the model name) counts as not
+given: the overrides can still name the provider (``provider = "openai"`` on a fine-tune).
+``adopt`` swaps in newly loaded prices while the app runs (``prices.reloader``); answers cached
+from the old prices are dropped, and a look-up that started before the swap never caches its
+answer after it.
 Resolutions are cached, so the hot path (batch ingest, through ``price_at``) pays for one
 dictionary look-up and the arithmetic in ``calc``, not for genai-prices' catalogue search.
 """
@@ -38,6 +43,7 @@ from spendtray.prices.overrides import OverrideEntry, discounted, load_layers
 __all__ = ["PriceBook", "ResolvedPrice", "TokenCounts", "UnknownModel"]
 
 ENGINE_SOURCE = f"genai-prices {version('genai-prices')}"  # the bundled catalogue's label
+UNKNOWN_PROVIDER = "unknown"  # what an event stores when no provider is given or inferable
 
 
 class UnknownModel(LookupError):
@@ -151,6 +157,7 @@ class PriceBook:
         self.engine_source = self.engine.source_label
         self._snapshot = self.engine.snapshot
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by adopt(): caches filled before it are dropped
         self._matches: dict[tuple[str, str | None], _Match] = {}
         self._resolved: dict[tuple[Any, ...], ResolvedPrice] = {}
         # price_at's answers by (model, provider, service tier, batch, UTC day) — or minute,
@@ -172,6 +179,20 @@ class PriceBook:
 
             shipped_dir = pricing_dir()
         return cls(load_layers(shipped_dir, user_file), load_engine_data(data_dir))
+
+    def adopt(self, other: PriceBook) -> None:
+        """Use ``other``'s prices from now on (a reload): its overrides and genai-prices data,
+        with empty caches. Thread-safe; events priced before keep the prices they got."""
+        with self._lock:
+            self._generation += 1
+            self._overrides = other._overrides
+            self.engine = other.engine
+            self.engine_source = other.engine_source
+            self._snapshot = other._snapshot
+            self._matches = {}
+            self._resolved = {}
+            self._by_day = {}
+            self._by_minute = {}
 
     @property
     def overrides(self) -> list[OverrideEntry]:
@@ -231,8 +252,10 @@ class PriceBook:
         cached = self._matches.get(key)
         if cached is not None:
             return cached
+        generation = self._generation
         spellings = names.candidates(model)
-        prov = names.canonical_provider(provider) or names.infer_provider(model)
+        given = None if provider == UNKNOWN_PROVIDER else provider
+        prov = names.canonical_provider(given) or names.infer_provider(model)
         engine_hit = self._find_engine(prov, spellings)
         result: _Match
         overrides = self._find_overrides(prov, spellings, engine_hit)
@@ -247,7 +270,8 @@ class PriceBook:
                 f"{self.engine_source} and the pricing overrides)"
             )
         with self._lock:
-            self._matches[key] = result
+            if generation == self._generation:
+                self._matches[key] = result
         return result
 
     def resolve(
@@ -270,11 +294,14 @@ class PriceBook:
         hit = self._resolved.get(cache_key)
         if hit is not None:
             return hit
+        generation = self._generation
         match = self._match(model, provider)
         if isinstance(match, str):
             raise UnknownModel(match)
         resolved = self._build(match, when, context)
         with self._lock:
+            if generation != self._generation:
+                return resolved
             if len(self._resolved) > 50_000:
                 self._resolved.clear()
             self._resolved[cache_key] = resolved
@@ -301,18 +328,20 @@ class PriceBook:
         key = (model, provider, service_tier, batch, when_ms // _DAY_MS)
         hit = self._by_day.get(key)
         if hit is None:
+            generation = self._generation
             if self._timed(model, provider):
                 hit = _TIMED
             else:
                 hit = self._resolve_or_reason(model, provider, when, service_tier, batch)
-            self._remember(self._by_day, key, hit)
+            self._remember(self._by_day, key, hit, generation)
         if hit is not _TIMED:
             return hit
         key = (model, provider, service_tier, batch, when_ms // _MINUTE_MS)
         priced = self._by_minute.get(key)
         if priced is None:
+            generation = self._generation
             priced = self._resolve_or_reason(model, provider, when, service_tier, batch)
-            self._remember(self._by_minute, key, priced)
+            self._remember(self._by_minute, key, priced, generation)
         return priced
 
     def _resolve_or_reason(
@@ -328,8 +357,12 @@ class PriceBook:
         except UnknownModel as exc:
             return exc.reason
 
-    def _remember(self, cache: dict[_PriceKey, _V], key: _PriceKey, value: _V) -> None:
+    def _remember(
+        self, cache: dict[_PriceKey, _V], key: _PriceKey, value: _V, generation: int
+    ) -> None:
         with self._lock:
+            if generation != self._generation:
+                return  # computed from the prices before a reload
             if len(cache) > 50_000:
                 cache.clear()
             cache[key] = value
