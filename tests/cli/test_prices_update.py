@@ -72,6 +72,7 @@ def test_update_then_show_uses_the_new_price(home: Path, upstream: FakeUpstream)
     assert r.stdout == (
         f"updated: {MODELS:,} models from {len(bundled_providers)} providers "
         f"(was {MODELS:,}, bundled) · 1 price changed\n"
+        "A running Spendtray uses it within a second (stored events keep their prices).\n"
     )
     assert input_price(home) == "2.75"
 
