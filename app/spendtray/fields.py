@@ -3,6 +3,9 @@ the client stays light)."""
 
 from __future__ import annotations
 
+# The longest project, agent, user… name an event may carry.
+MAX_TEXT = 256
+
 # The parts of cache_write_tokens by cache lifetime; the rollup tables keep only the total.
 CACHE_WRITE_TTL_FIELDS = ("cache_write_5m_tokens", "cache_write_1h_tokens")
 # Every token count of a usage event (SPEC §5), in the order of TokenCounts and of the events

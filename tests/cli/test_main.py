@@ -16,8 +16,9 @@ import pytest
 from spendtray.cli.main import COMMANDS, QUICK_COMMANDS, build_parser, chosen_command
 
 ROOT = Path(__file__).resolve().parents[2]
-# Exit codes of quick commands run with no app: `check` answers "unknown" (SPEC §13).
-QUICK_EXIT = {"check": 20}
+# Exit codes of quick commands run bare with no app: `check` answers "unknown" (SPEC §13),
+# `hooks` wants an action.
+QUICK_EXIT = {"check": 20, "hooks": 2}
 
 # Runs one command in a fresh interpreter and reports which of HEAVY_MODULES it imported.
 PROBE = """

@@ -58,9 +58,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Claude Code statusline: records subscription windows, prints one line (--install)",
     ),
     "check": ("spendtray.cli.check", "may a project spend? exit 0 ok, 10 warning, 11 exceeded"),
+    "hooks": ("spendtray.cli.hooks", "Claude Code hook that stops a session over its hard budget"),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
-QUICK_COMMANDS = ("token", "statusline", "check")
+QUICK_COMMANDS = ("token", "statusline", "check", "hooks")
 # What a quick command must not import: each costs tens of milliseconds or more.
 HEAVY_MODULES = (
     "sqlite_utils",

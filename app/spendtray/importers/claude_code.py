@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from spendtray.claude_code_projects import ProjectNames
 from spendtray.importers.dedup import merge_claude
 from spendtray.importers.parsing import ParseStats, Record, json_lines, text
 from spendtray.importers.source import FileJob, LogSource, split_paths, suffix, xdg_config
 from spendtray.ingest.call_keys import claude_code_call_key
-from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, parse_timestamp, parse_usd
+from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp, parse_usd
 from spendtray.ingest.provider_usage import anthropic_tokens
 from spendtray.prices.calc import TokenCounts
 
@@ -39,56 +38,6 @@ from spendtray.prices.calc import TokenCounts
 USAGE_MARK = b'"usage"'
 CLAUDE_CODE = "claude-code"
 SYNTHETIC_MODEL = "<synthetic>"
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
-
-
-def folder_code(path: str) -> str:
-    """How Claude Code names a project folder after its working directory."""
-    return _NOT_ALNUM.sub("-", path)
-
-
-class ProjectNames:
-    """Project name from the working directory, stable for a whole projects folder.
-
-    A session may ``cd`` into sub-folders; the project is the ancestor of ``cwd`` whose encoded
-    path is the folder's name, so one repository stays one project. Lines without ``cwd`` use
-    what the folder's other lines said, else the folder name itself.
-    """
-
-    def __init__(self) -> None:
-        self._by_cwd: dict[tuple[str, str], str] = {}
-        self._by_folder: dict[str, str] = {}
-
-    def name(self, folder: str, cwd: Any) -> str:
-        if not isinstance(cwd, str) or not cwd:
-            return self._by_folder.get(folder) or folder.strip("-") or "default"
-        key = (folder, cwd)
-        hit = self._by_cwd.get(key)
-        if hit is None:
-            hit = self._resolve(folder, cwd)
-            if len(hit) > MAX_TEXT or not hit.isprintable():
-                hit = "default"  # a path no report could show; the usage still counts
-            self._by_cwd[key] = hit
-            self._by_folder.setdefault(folder, hit)
-        return hit
-
-    @staticmethod
-    def _resolve(folder: str, cwd: str) -> str:
-        path = cwd.rstrip("/\\") or cwd
-        candidate = path
-        while candidate:
-            if folder_code(candidate) == folder:
-                return _basename(candidate)
-            parent = os.path.dirname(candidate)
-            if parent == candidate:
-                break
-            candidate = parent
-        return _basename(path)
-
-
-def _basename(path: str) -> str:
-    name = re.split(r"[\\/]", path.rstrip("/\\"))[-1]
-    return name or path or "default"
 
 
 def file_facts(root: Path, path: Path) -> tuple[str, bool]:

@@ -19,13 +19,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from spendtray.fields import EVENT_FIELDS, TEXT_FIELDS
+from spendtray.fields import MAX_TEXT as MAX_TEXT  # re-exported (receivers, importers)
 from spendtray.fields import TOKEN_FIELDS as TOKEN_FIELDS  # re-exported (importers.remote)
 from spendtray.prices.calc import TokenCounts, to_nanos
 from spendtray.prices.names import canonical_provider, infer_provider
 
 # The posted fields (spendtray.fields: the client checks against the same set).
 KNOWN_FIELDS = EVENT_FIELDS
-MAX_TEXT = 256
 MAX_TOKENS = 10**12
 MAX_LATENCY_MS = 10**12
 DEFAULT_PROJECT = "default"

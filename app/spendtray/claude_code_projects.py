@@ -1,0 +1,79 @@
+"""Which Spendtray project a Claude Code working directory belongs to: one mapping for the
+transcript importer and the Claude Code hook, so a session's budget check asks about the same
+project its imported calls are stored under. Standard library only (the hook runs before every
+tool call); any thread, one ``ProjectNames`` per thread.
+
+Claude Code keeps a session's transcript in ``projects/<folder>/<session>.jsonl`` where
+``<folder>`` is the session's starting directory with every non-alphanumeric character turned
+into ``-``; the project is that directory's name, also when the session has ``cd``-ed deeper.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from spendtray.fields import MAX_TEXT
+
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+
+
+def folder_code(path: str) -> str:
+    """How Claude Code names a project folder after its working directory."""
+    return _NOT_ALNUM.sub("-", path)
+
+
+class ProjectNames:
+    """Project name from the working directory, stable for a whole projects folder.
+
+    A session may ``cd`` into sub-folders; the project is the ancestor of ``cwd`` whose encoded
+    path is the folder's name, so one repository stays one project. Lines without ``cwd`` use
+    what the folder's other lines said, else the folder name itself.
+    """
+
+    def __init__(self) -> None:
+        self._by_cwd: dict[tuple[str, str], str] = {}
+        self._by_folder: dict[str, str] = {}
+
+    def name(self, folder: str, cwd: Any) -> str:
+        if not isinstance(cwd, str) or not cwd:
+            return self._by_folder.get(folder) or folder.strip("-") or "default"
+        key = (folder, cwd)
+        hit = self._by_cwd.get(key)
+        if hit is None:
+            hit = self._resolve(folder, cwd)
+            if len(hit) > MAX_TEXT or not hit.isprintable():
+                hit = "default"  # a path no report could show; the usage still counts
+            self._by_cwd[key] = hit
+            self._by_folder.setdefault(folder, hit)
+        return hit
+
+    @staticmethod
+    def _resolve(folder: str, cwd: str) -> str:
+        path = cwd.rstrip("/\\") or cwd
+        candidate = path
+        while candidate:
+            if folder_code(candidate) == folder:
+                return _basename(candidate)
+            parent = os.path.dirname(candidate)
+            if parent == candidate:
+                break
+            candidate = parent
+        return _basename(path)
+
+
+def _basename(path: str) -> str:
+    name = re.split(r"[\\/]", path.rstrip("/\\"))[-1]
+    return name or path or "default"
+
+
+def session_project(cwd: Any, transcript_path: Any) -> str:
+    """The project of a live session, from what a Claude Code hook receives: its ``cwd`` and
+    its ``transcript_path`` (whose parent folder is the session's projects folder)."""
+    folder = ""
+    if isinstance(transcript_path, str) and transcript_path:
+        folder = os.path.basename(os.path.dirname(transcript_path))
+    if not folder and isinstance(cwd, str):
+        folder = folder_code(cwd.rstrip("/\\") or cwd)
+    return ProjectNames().name(folder, cwd)
