@@ -12,12 +12,12 @@ reason; an answered error (a bad argument) is ``AppError``.
 from __future__ import annotations
 
 import http.client
-import importlib
 import json
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from spendtray import identity
 from spendtray.datadir import data_home, loopback_url, read_token, server_url
 
 MAX_REPLY_BYTES = 8 * 1024 * 1024
@@ -63,13 +63,6 @@ class LocalApp:
             raise AppDown(
                 "Spendtray is not running: it has never run with this data folder (no token)"
             )
-        try:
-            identity = importlib.import_module("spendtray.identity")
-        except ImportError:
-            # SEAM: spendtray.identity (issue 21) has not landed on this branch yet; once it
-            # has, this import becomes a plain one and the fallback goes.
-            self._verified = True
-            return
         try:
             identity.verify(self.url, self.token, self.timeout)
         except identity.Unreachable as exc:

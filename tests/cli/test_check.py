@@ -125,3 +125,34 @@ def test_bad_input_is_one_line_exit_2(core: Core, home: Path) -> None:
     assert err == "spendtray: --estimate-usd: 'lots' is not an amount in US dollars ≥ 0"
     code, out, err = check(home, port, "--project", "x" * 300)
     assert code == 2 and err.startswith("spendtray: ") and len(err.splitlines()) == 1
+
+
+def test_a_squatter_on_the_port_never_gets_the_token(home: Path) -> None:
+    import http.server
+    import threading
+
+    seen: list[dict[str, str]] = []
+
+    class Squatter(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(dict(self.headers))
+            body = b'{"allow": true, "state": "ok", "period": null}'
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Squatter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "token").write_text("secret-token-of-this-folder\n", encoding="utf-8")
+        code, out, _ = check(home, server.server_address[1], "--project", "acme")
+    finally:
+        server.shutdown()
+    assert code == 20
+    assert out.startswith("unknown: the server on 127.0.0.1:") and "is not Spendtray" in out
+    assert seen and all("secret-token" not in json.dumps(h) for h in seen)
