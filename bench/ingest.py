@@ -1,37 +1,51 @@
-"""Ingest benchmarks (issue 2). Prints figures; asserts nothing.
+"""Ingest under real traffic (issue 19). Prints figures with their spread; asserts nothing.
 
-1. Single-event POST rate over keep-alive (wrk, 8 connections) as a % of a no-op
-   uvicorn+Starlette endpoint that only parses the same JSON, measured in the same run: both
-   servers stay up and the runs alternate, round by round; the median round is the figure.
-2. Batch ingest events/s (POSTs of 1,000 events), five runs and their median.
-3. Median time of the dashboard's summary queries with 1,000,000 stored events.
-4. Peak RSS of `spendtray serve` during all of the above.
+Traffic is what real senders post (bench/traffic.py): a unique ``request_id`` per event,
+timestamps over the last 90 days with some arriving late for old days, 20 projects × 5 agents
+× 6 models of 3 providers, cache reads, raw provider usage objects as well as canonical fields.
 
-Usage: python bench/ingest.py [--events 1000000] [--seconds 6] [--rounds 3] [--http-only]
+1. Single-event POSTs (wrk, 8 connections, every request a new event) as a % of a no-op
+   uvicorn+Starlette endpoint that only parses the same JSON. Both servers stay up and the runs
+   alternate round by round; the figure is the median of same-round ratios.
+2. Batch ingest events/s: 1,000-event POSTs from one sender, then from two concurrent senders
+   (together), several runs each.
+3. Latency of single-event POSTs and of /healthz while `spendtray import claude-code` sends a
+   large history (the real Claude Code logs of ../shared/corpora scaled to --import-size with
+   unique ids per copy) to the same server — and without the import, just before, as reference.
+4. Peak RSS of `spendtray serve`.
+
+Targets: single ≥ 60 % of the baseline; batch ≥ 50,000 events/s; two senders ≥ one;
+p99 of single POSTs ≤ 20 ms during the import. Summaries: bench/summary.py.
+
+Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--runs 5] [--import-size 300M]
+       [--skip-import]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import random
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
+sys.path.insert(0, str(ROOT / "bench"))
 
-EVENT = {"model": "gpt-4o", "input_tokens": 1200, "output_tokens": 300, "project": "bench"}
+from traffic import AGENTS, DAYS, MODELS, PROJECTS, Traffic, scale_claude_logs  # noqa: E402
+
+BATCH = 1000
 
 
 def free_port() -> int:
@@ -40,8 +54,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_up(url: str) -> None:
-    port = int(url.rsplit(":", 1)[1])
+def wait_up(port: int) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
@@ -49,22 +62,57 @@ def wait_up(url: str) -> None:
             return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"server at {url} did not start")
+    raise SystemExit(f"server on port {port} did not start")
 
 
-def wrk(url: str, seconds: int, token: str | None) -> float:
-    script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    headers = 'wrk.headers["Content-Type"] = "application/json"\n'
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    """median (min–max over n)"""
+    return (
+        f"{fmt.format(statistics.median(values))} "
+        f"({fmt.format(min(values))}–{fmt.format(max(values))} over {len(values)})"
+    )
+
+
+def wrk_script(token: str | None) -> Path:
+    """A wrk script posting a new event per request, shaped like bench/traffic.py's."""
+    lua = [
+        'wrk.method = "POST"',
+        'wrk.headers["Content-Type"] = "application/json"',
+        f'local run = "{uuid.uuid4().hex[:10]}"',
+        f"local projects = {{{', '.join(json.dumps(p) for p in PROJECTS)}}}",
+        f"local agents = {{{', '.join(json.dumps(a) for a in AGENTS)}}}",
+        f"local models = {{{', '.join(json.dumps(m) for m in MODELS)}}}",
+        f"local now = {int(time.time())}",
+        "local counter = 0",
+        "local thread_no = 0",
+        "setup = function(thread) thread_no = thread_no + 1; thread:set('tid', thread_no) end",
+        "request = function()",
+        "  counter = counter + 1",
+        "  local age = math.random(0, " + str(DAYS * 86400) + ")",
+        "  local inp = math.random(200, 60000)",
+        "  local body = string.format("
+        '\'{"request_id":"%s-%s-%d","timestamp":%d,"project":"%s","agent":"%s",'
+        '"model":"%s","input_tokens":%d,"cache_read_tokens":%d,"output_tokens":%d}\','
+        " run, tostring(tid), counter, now - age, projects[math.random(#projects)],"
+        " agents[math.random(#agents)], models[math.random(#models)], inp,"
+        " math.random(0, math.floor(inp / 2)), math.random(20, 4000))",
+        "  return wrk.format(nil, nil, nil, body)",
+        "end",
+    ]
     if token:
-        headers += f'wrk.headers["Authorization"] = "Bearer {token}"\n'
-    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(EVENT))}\n{headers}')
+        lua.insert(2, f'wrk.headers["Authorization"] = "Bearer {token}"')
+    path = Path(tempfile.mkstemp(suffix=".lua")[1])
+    path.write_text("\n".join(lua) + "\n")
+    return path
+
+
+def wrk(url: str, seconds: int, script: Path) -> float:
     out = subprocess.run(
         ["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", str(script), f"{url}/v1/usage"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    script.unlink()
     non2xx = [line for line in out.splitlines() if "Non-2xx" in line]
     if non2xx:
         raise SystemExit(f"wrk saw errors: {non2xx}")
@@ -81,80 +129,91 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def fill(home: Path, n: int) -> float:
-    """Store n realistic events over the last 30 days through the real ingest path."""
-    from spendtray.config import load_settings
-    from spendtray.core import Core
-
-    core = Core(load_settings(home=home, port=0))
-    core.start_store()
-    rng = random.Random(1)
-    now = dt.datetime.now(dt.UTC)
-    models = [
-        "gpt-4o",
-        "gpt-4o-mini",
-        "claude-sonnet-4-5",
-        "claude-haiku-4-5",
-        "gemini-2.5-flash",
-        "o3",
-        "deepseek-chat",
-        "local-thing",
-    ]
-    projects = [f"project-{i}" for i in range(12)]
-    agents = [None, "coder", "reviewer", "planner"]
-    t0 = time.perf_counter()
-    batch = 20_000
-    for start in range(0, n, batch):
-        events = [
-            {
-                "model": rng.choice(models),
-                "project": rng.choice(projects),
-                "agent": rng.choice(agents),
-                "input_tokens": (inp := rng.randint(100, 60_000)),
-                "cache_read_tokens": rng.randint(0, inp // 2),
-                "output_tokens": rng.randint(10, 4000),
-                "timestamp": (now - dt.timedelta(seconds=rng.randint(0, 30 * 86400))).timestamp(),
-            }
-            for _ in range(min(batch, n - start))
-        ]
-        core.ingest.ingest(events)
-    elapsed = time.perf_counter() - t0
-    core.stop()
-    return n / elapsed
+def client(url: str, token: str) -> httpx.Client:
+    return httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        timeout=60,
+    )
 
 
-def summary_medians(home: Path) -> dict[str, float]:
-    from spendtray.config import load_settings
-    from spendtray.store.reader import Filters, Reader
-    from spendtray.timeparse import parse_when
+def post_all(url: str, token: str, bodies: list[bytes]) -> None:
+    with client(url, token) as c:
+        for body in bodies:
+            r = c.post("/v1/usage", content=body)
+            if r.status_code != 202:
+                raise SystemExit(f"batch refused: {r.status_code} {r.text[:300]}")
 
-    settings = load_settings(home=home, port=0)
-    zone = settings.zone()
-    reader = Reader(settings.db_path, zone)
-    now = dt.datetime.now(dt.UTC)
-    today = parse_when("today", now, zone)
-    month_ago = parse_when("30d", now, zone)
-    month = parse_when("month", now, zone)
-    queries = {
-        "today by hour": lambda: reader.summary("hour", Filters(since=today)),
-        "30 days by day": lambda: reader.summary("day", Filters(since=month_ago)),
-        "month by project": lambda: reader.summary("project", Filters(since=month)),
-        "month by model": lambda: reader.summary("model", Filters(since=month)),
-        "30 days by agent": lambda: reader.summary("agent", Filters(since=month_ago)),
-        "30 days, one project, by day": lambda: reader.summary(
-            "day", Filters(project="project-3", since=month_ago)
-        ),
-    }
-    out: dict[str, float] = {}
-    for name, q in queries.items():
-        q()
-        times = []
-        for _ in range(15):
-            t = time.perf_counter()
-            q()
-            times.append((time.perf_counter() - t) * 1000)
-        out[name] = statistics.median(times)
-    return out
+
+def batch_rate(url: str, token: str, traffic: Traffic, senders: int, batches: int) -> float:
+    """Events/s of ``senders`` concurrent senders posting ``batches`` 1,000-event POSTs each."""
+    work = [list(traffic.bodies(batches, BATCH)) for _ in range(senders)]
+    threads = [threading.Thread(target=post_all, args=(url, token, w)) for w in work]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return senders * batches * BATCH / (time.perf_counter() - start)
+
+
+class Probe:
+    """Single-event POSTs one after another (and a /healthz every tenth), timed each."""
+
+    def __init__(self, url: str, token: str, traffic: Traffic) -> None:
+        self.url, self.token, self.traffic = url, token, traffic
+        self.posts: list[float] = []
+        self.health: list[float] = []
+        self.errors: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        with client(self.url, self.token) as c:
+            n = 0
+            while not self._stop.is_set():
+                n += 1
+                if n % 10 == 0:
+                    t = time.perf_counter()
+                    c.get("/healthz")
+                    self.health.append((time.perf_counter() - t) * 1000)
+                body = json.dumps(self.traffic.event()).encode()
+                t = time.perf_counter()
+                r = c.post("/v1/usage", content=body)
+                elapsed = (time.perf_counter() - t) * 1000
+                if r.status_code == 202:
+                    self.posts.append(elapsed)
+                else:
+                    self.errors[r.status_code] = self.errors.get(r.status_code, 0) + 1
+                time.sleep(0.002)  # a busy agent fleet, not a flood: ~300 POSTs/s at most
+
+
+def latency_line(name: str, values: list[float]) -> str:
+    if len(values) < 2:
+        return f"  {name}: too few samples ({len(values)})"
+    q = statistics.quantiles(values, n=100)
+    return (
+        f"  {name}: n={len(values):,}  p50 {q[49]:.1f}  p90 {q[89]:.1f}  p99 {q[98]:.1f}  "
+        f"max {max(values):.1f} ms"
+    )
+
+
+def start_serve(env: dict[str, str], home: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "spendtray", "serve", "--port", str(port)],
+        env={**env, "SPENDTRAY_HOME": str(home)},
+        stderr=subprocess.DEVNULL,
+    )
+    wait_up(port)
+    return serve, (home / "token").read_text().strip()
 
 
 def machine_speed() -> float:
@@ -170,106 +229,122 @@ def machine_speed() -> float:
     return best * 1000
 
 
-def start_serve(env: dict[str, str], home: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    port = free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "spendtray", "serve", "--port", str(port)],
-        env={**env, "SPENDTRAY_HOME": str(home)},
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_up(url)
-    return serve, url, (home / "token").read_text().strip()
-
-
-def batch_rate(url: str, token: str, n_batches: int) -> float:
-    """Events/s posting ``n_batches`` 1,000-event batches one after another."""
-    batch_body = json.dumps([EVENT] * 1000)
-    with httpx.Client(
-        base_url=url,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    ) as c:
-        t = time.perf_counter()
-        for _ in range(n_batches):
-            r = c.post("/v1/usage", content=batch_body, timeout=60)
-            assert r.status_code == 202, r.text
-        return n_batches * 1000 / (time.perf_counter() - t)
+def parse_size(text: str) -> int:
+    units = {"K": 10**3, "M": 10**6, "G": 10**9}
+    text = text.strip().upper().removesuffix("B")
+    return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=int, default=6, help="per wrk run")
+    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved baseline/ours rounds")
-    parser.add_argument("--http-only", action="store_true", help="skip the 1M-event summary part")
+    parser.add_argument("--runs", type=int, default=5, help="batch runs per case")
+    parser.add_argument("--batches", type=int, default=40, help="1,000-event POSTs per run")
+    parser.add_argument("--import-size", default="300M")
+    parser.add_argument("--skip-import", action="store_true")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
+    traffic = Traffic(seed=int(time.time()))
+    try:
+        speed_before = machine_speed()
+        noop_port = free_port()
+        noop = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(noop_port)], env=env
+        )
+        wait_up(noop_port)
+        port = free_port()
+        serve, token = start_serve(env, work / "serve", port)
+        url, noop_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{noop_port}"
+        ours_script, noop_script = wrk_script(token), wrk_script(None)
+        wrk(noop_url, 1, noop_script)  # warm-up
+        wrk(url, 1, ours_script)
+        rounds: list[tuple[float, float]] = []
+        for i in range(args.rounds):
+            if i % 2:
+                ours = wrk(url, args.seconds, ours_script)
+                baseline = wrk(noop_url, args.seconds, noop_script)
+            else:
+                baseline = wrk(noop_url, args.seconds, noop_script)
+                ours = wrk(url, args.seconds, ours_script)
+            rounds.append((baseline, ours))
+        noop.terminate()
+        noop.wait()
 
-    speed_before = machine_speed()
-    # Both servers stay up and the runs alternate: this machine's speed drifts by tens of
-    # per cent over minutes, and a ratio is only meaningful between runs made side by side.
-    noop_port = free_port()
-    noop_url = f"http://127.0.0.1:{noop_port}"
-    noop = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(noop_port)], env=env
-    )
-    wait_up(noop_url)
-    serve, url, token = start_serve(env, work / "serve")
-    wrk(noop_url, 1, None)  # warm-up
-    wrk(url, 1, token)
-    rounds: list[tuple[float, float]] = []
-    for i in range(args.rounds):
-        if i % 2:
-            ours = wrk(url, args.seconds, token)
-            baseline = wrk(noop_url, args.seconds, None)
-        else:
-            baseline = wrk(noop_url, args.seconds, None)
-            ours = wrk(url, args.seconds, token)
-        rounds.append((baseline, ours))
-    noop.terminate()
-    noop.wait()
-    batch_rate(url, token, 10)  # warm-up
-    batches = [batch_rate(url, token, 100) for _ in range(5)]
-    rss = peak_rss_mb(serve.pid)
-    serve.terminate()
-    serve.wait()
-    speed_after = machine_speed()
+        batch_rate(url, token, traffic, 1, 5)  # warm-up
+        one: list[float] = []
+        two: list[float] = []
+        for _ in range(args.runs):  # alternating, so both see the same machine
+            one.append(batch_rate(url, token, traffic, 1, args.batches))
+            two.append(batch_rate(url, token, traffic, 2, args.batches // 2))
 
-    if not args.http_only:
-        big = work / "big"
-        fill_rate = fill(big, args.events)
-        medians = summary_medians(big)
-        db_mb = (big / "spendtray.db").stat().st_size / 1e6
+        quiet = during = None
+        imported = (0, 0)
+        import_wall = 0.0
+        if not args.skip_import:
+            logs = work / "claude-logs"
+            imported = scale_claude_logs(logs, parse_size(args.import_size))
+            with Probe(url, token, traffic) as quiet:
+                time.sleep(4)
+            with Probe(url, token, traffic) as during:
+                t = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", "spendtray", "--port", str(port), "import",
+                     "claude-code", "--path", str(logs / "projects")],
+                    env={**env, "SPENDTRAY_HOME": str(work / "serve")},
+                    capture_output=True,
+                    text=True,
+                )  # fmt: skip
+                import_wall = time.perf_counter() - t
+            if done.returncode != 0:
+                raise SystemExit(f"import failed: {done.stderr.strip()[-400:]}")
+            import_summary = done.stdout.strip().splitlines()[-1:]
+        rss = peak_rss_mb(serve.pid)
+        serve.terminate()
+        serve.wait()
+        speed_after = machine_speed()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
     print(
-        f"machine speed (fixed Python workload, lower is faster): {speed_before:.0f} ms before "
-        f"the HTTP runs, {speed_after:.0f} ms after"
+        f"machine speed (fixed Python workload, lower is faster): {speed_before:.0f} ms before, "
+        f"{speed_after:.0f} ms after"
     )
-    print(f"single-event POST, wrk 8 connections, {args.rounds} rounds of {args.seconds}s each:")
+    print(
+        f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} rounds "
+        f"of {args.seconds}s:"
+    )
     for i, (baseline, ours) in enumerate(rounds, 1):
         print(
             f"  round {i}: no-op uvicorn+starlette {baseline:8.0f} req/s, "
             f"spendtray {ours:8.0f} req/s = {100 * ours / baseline:.0f} %"
         )
-    ratio = statistics.median(100 * ours / baseline for baseline, ours in rounds)
-    print(f"  median of the rounds: {ratio:.0f} % of the same-round baseline (target ≥ 60 %)")
-    shown = ", ".join(f"{b / 1000:.1f}k" for b in batches)
-    print(f"batch ingest (HTTP, 1,000-event POSTs, 5 runs of 100): {shown} events/s")
-    print(f"  median {statistics.median(batches):,.0f} events/s (target ≥ 50,000/s)")
-    if not args.http_only:
-        print(f"in-process ingest, filling {args.events:,} events: {fill_rate:,.0f} events/s")
-        print(f"database size: {db_mb:,.0f} MB")
-        print(f"dashboard summary queries with {args.events:,} events (median of 15):")
-        for name, ms in medians.items():
-            print(f"  {name:32s} {ms:7.1f} ms")
+    ratios = [100 * ours / baseline for baseline, ours in rounds]
+    print(f"  ratio: {spread(ratios, '{:.0f} %')} (target ≥ 60 %)")
+    print(f"2. batch ingest, {BATCH:,}-event POSTs, {args.batches} per run, events/s:")
+    print(f"  one sender:          {spread(one)} (target ≥ 50,000)")
+    print(f"  two senders, total:  {spread(two)} (target ≥ one sender)")
+    ratio_two = [b / a for a, b in zip(one, two, strict=True)]
+    print(f"  two / one, same run: {spread(ratio_two, '{:.2f}')}")
+    if quiet is not None and during is not None:
+        files, size = imported
         print(
-            f"  worst median                     {max(medians.values()):7.1f} ms (target ≤ 50 ms)"
+            f"3. `spendtray import claude-code` of {size / 1e6:,.0f} MB ({files:,} files, real "
+            f"logs scaled with unique ids) into the running server took {import_wall:.1f} s"
+            f" — {' '.join(import_summary)}"
         )
-    print(f"peak RSS of `spendtray serve`: {rss:.0f} MB (target ≤ 200 MB)")
-    shutil.rmtree(work, ignore_errors=True)
+        print("  without the import (4 s, reference):")
+        print(latency_line("single POST", quiet.posts))
+        print(latency_line("/healthz   ", quiet.health))
+        print("  during the import (target: p99 of single POSTs ≤ 20 ms):")
+        print(latency_line("single POST", during.posts))
+        print(latency_line("/healthz   ", during.health))
+        if during.errors or quiet.errors:
+            print(f"  non-202 answers: {quiet.errors} before, {during.errors} during")
+    print(f"4. peak RSS of `spendtray serve`: {rss:.0f} MB")
 
 
 if __name__ == "__main__":
