@@ -111,7 +111,7 @@ def test_summaries_are_exact_folded_or_not(store: Any) -> None:
     rids: list[str] = []
     for round_ in range(6):
         rows, _ = service.prepare(_events(rng, 400, rids))
-        writer.write_direct([rows])  # the server's path: nothing folded by the commit itself
+        writer.write(rows)
         for group in ("project", "model", "agent"):
             for project in (None, "b"):
                 assert _summarised(reader, group, project) == _raw(db_path, group, project)
@@ -178,21 +178,22 @@ def _wal_restarts(wal: Path) -> int:
 
 
 def test_the_wal_starts_over_under_continuous_writes(store: Any) -> None:
-    # Commits from the event loop never pause; the checkpoint after each fold must still
+    # Commits never pause; the checkpoint after each fold must still
     # complete, so the WAL is reused from its start instead of growing with every commit.
     db_path, writer, service, _ = store
     # Calls happening now, as an agent posts them: the inserts, not the folds, fill the WAL.
     events = [{"model": "gpt-4o", "project": f"p{i % 3}", "input_tokens": 900} for i in range(40)]
     wal = db_path.with_name(db_path.name + "-wal")
-    writer.write_direct([service.prepare(events)[0]])
+    writer.write(service.prepare(events)[0])
     restarts_before = _wal_restarts(wal)
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        writer.write_direct([service.prepare(events)[0]])
+        writer.write(service.prepare(events)[0])
         time.sleep(0.001)  # the event loop answers the requests between commits
     # The WAL header counts the times the log started over (its checkpoint sequence number);
     # a fold comes every quarter second, so two seconds should see several.
     assert _wal_restarts(wal) - restarts_before >= 3
-    # The WAL file keeps its largest size; without restarts that is every frame ever written,
-    # and the checkpoints would have copied them all into a database file no smaller.
-    assert 0 < wal.stat().st_size < db_path.stat().st_size
+    # The WAL file keeps its largest size; without restarts that is every frame ever written
+    # (each commit rewrites its index pages: many times the database's size). With restarts it
+    # stays near what a quarter second of commits writes, about the size of this small file.
+    assert 0 < wal.stat().st_size < 2 * db_path.stat().st_size

@@ -186,7 +186,7 @@ def build_app(core: Core) -> ASGIApp:
 
     async def server_error(request: Request, exc: Exception) -> Response:
         error = answer_error(exc, f"{request.method} {request.url.path}")
-        return error_response(error.status, error.message, error.details)
+        return error_response(error.status, error.message, error.details, error.headers)
 
     starlette = Starlette(
         routes=routes,

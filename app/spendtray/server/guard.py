@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive
 
 from spendtray.ingest.bounds import TotalsFull
+from spendtray.store.writer import StoreBusy
 
 log = logging.getLogger("spendtray.server")
 
@@ -45,14 +46,23 @@ JSON_TYPES = frozenset(
 )
 
 
+# Seconds a client should wait before sending again after a 503 (the store was busy).
+RETRY_AFTER_SECONDS = 1
+
+
 class ApiError(Exception):
     def __init__(
-        self, status: int, message: str, details: list[dict[str, Any]] | None = None
+        self,
+        status: int,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.details = details or []
+        self.headers = headers or {}
 
 
 def error_body(message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -64,9 +74,12 @@ def error_body(message: str, details: list[dict[str, Any]] | None = None) -> dic
 
 
 def error_response(
-    status: int, message: str, details: list[dict[str, Any]] | None = None
+    status: int,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(error_body(message, details), status_code=status)
+    return JSONResponse(error_body(message, details), status_code=status, headers=headers)
 
 
 def refusal(exc: BaseException) -> ApiError | None:
@@ -76,6 +89,12 @@ def refusal(exc: BaseException) -> ApiError | None:
         return exc
     if isinstance(exc, TotalsFull):
         return ApiError(400, f"nothing stored: {exc}")
+    if isinstance(exc, StoreBusy):
+        return ApiError(
+            503,
+            "nothing stored: the database is locked by another process; retry after a moment",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, RecursionError):
         return ApiError(400, "the JSON body is nested too deeply")
     if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
@@ -141,7 +160,7 @@ class Guard:
                 raise
             except Exception as exc:
                 error = answer_error(exc, f"{request.method} {request.url.path}")
-                return error_response(error.status, error.message, error.details)
+                return error_response(error.status, error.message, error.details, error.headers)
 
         return run
 

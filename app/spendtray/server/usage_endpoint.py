@@ -80,6 +80,7 @@ class UsageEndpoint:
         if scope["type"] != "http" or scope["path"] != "/v1/usage" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        headers = [_JSON]
         try:
             status, payload = await self._ingest(scope, receive)
         except ClientDisconnect:
@@ -87,6 +88,7 @@ class UsageEndpoint:
         except Exception as exc:
             error = answer_error(exc, "POST /v1/usage")
             status, payload = error.status, error_body(error.message, error.details)
+            headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
         # Encoded with orjson and sent straight to ``send``: the JSON encoding and the
         # Response object were a tenth of a single-event POST.
         body = orjson.dumps(payload)
@@ -94,7 +96,7 @@ class UsageEndpoint:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-length", b"%d" % len(body)), _JSON],
+                "headers": [(b"content-length", b"%d" % len(body)), *headers],
             }
         )
         await send({"type": "http.response.body", "body": body})

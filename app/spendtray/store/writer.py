@@ -1,10 +1,17 @@
 """The single writer: a thread that owns the write connection and commits in batches.
 
-Runs on its own thread ("spendtray-writer"). Callers (server event loop, CLI, importers)
-``submit`` rows and get a ``Future`` that resolves only after the transaction holding those
-rows has COMMITTED — that is what lets the server acknowledge an event only once it is durable.
+Runs on its own thread ("spendtray-writer"), the only thread that writes: callers (the
+server's event loop, CLI, importers) ``submit`` rows and get a ``Future`` that resolves only
+after the transaction holding those rows has COMMITTED — that is what lets the server
+acknowledge an event only once it is durable, without its event loop ever waiting on SQLite.
 Whatever is queued while a commit runs goes into the next one (group commit), so throughput
 grows with load instead of paying one commit per request.
+
+Another process may hold SQLite's write lock (a second tool, a CLI import without the app).
+Each job says how long it may wait for the lock (``lock_wait``); a transaction waits at most
+until the earliest of its jobs' deadlines, then the jobs past theirs fail with ``StoreBusy``
+(nothing of them stored; the server answers 503 with Retry-After) and the others try again
+with whatever was queued meanwhile. So one held lock never freezes the writer for everyone.
 
 Idempotency lives here because only the writer sees every row: a ``request_id`` already stored
 is not stored twice; the copy with more tokens is kept (rollups adjusted by the difference).
@@ -50,6 +57,13 @@ FOLD_SECONDS = 0.25
 FOLD_EVENTS = 2_000
 _INSERT_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _INSERT = _INSERT_HEAD + f"({', '.join('?' * len(EVENT_COLUMNS))})"
+# How long a job may wait for SQLite's write lock by default (CLI, importers, budget calls);
+# the server passes its own, shorter wait (``submit(..., lock_wait=...)``).
+LOCK_WAIT = 30.0
+# The longest one attempt waits for the lock before the writer looks at its queue again.
+LOCK_SLICE = 0.25
+# A fold does not wait long for a lock another process holds: it is retried a moment later.
+FOLD_LOCK_WAIT = 0.1
 # Rows per multi-row INSERT (see ``_insert``); 50 rows of parameters stay far below SQLite's
 # limit of 32,766.
 INSERT_ROWS = 50
@@ -64,6 +78,11 @@ class WriteOutcome(NamedTuple):
     duplicate: bool  # the request_id was already stored (the bigger copy is what is kept)
 
 
+class StoreBusy(RuntimeError):
+    """Another process held SQLite's write lock longer than the job could wait; nothing of the
+    job was stored."""
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """Passed to commit listeners, on the writer thread, after each commit."""
@@ -76,12 +95,28 @@ class CommitInfo:
 
 @dataclass
 class _Job:
-    rows: list[EventRow]
-    future: Future[list[WriteOutcome]] = field(default_factory=Future)
+    """Batches committed together, all or nothing; the future gets their outcomes, batch by
+    batch, or ``StoreBusy`` once ``deadline`` (monotonic seconds) passed with the lock held."""
+
+    batches: list[list[EventRow]]
+    deadline: float
+    future: Future[list[list[WriteOutcome]]] = field(default_factory=Future)
+
+    @property
+    def n_rows(self) -> int:
+        return sum(map(len, self.batches))
+
+
+@dataclass
+class _Call:
+    """A function run on the writer thread in a transaction of its own (``Writer.call``)."""
+
+    fn: Callable[[Database], object]
+    deadline: float
+    future: Future[object] = field(default_factory=Future)
 
 
 _STOP = object()
-_FOLD = object()
 
 
 _values = attrgetter("values")
@@ -297,13 +332,9 @@ class Writer:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._next_id = 1
-        # One connection, one transaction at a time: the writer thread and ``write_direct``
-        # callers (the server's event loop) take turns through this lock.
-        self._tx_lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._unfolded = 0  # events this writer committed that the rollups do not include yet
         self._unfolded_since = 0.0
-        self._fold_asked = False
         self._prices = _PricesUsed()
         # The database's total cost and input + output tokens (ingest.bounds): read when this
         # writer starts and whenever another process has written, then kept up to date.
@@ -337,8 +368,28 @@ class Writer:
 
     # -- submitting ----------------------------------------------------------------------
 
-    def submit(self, rows: list[EventRow]) -> Future[list[WriteOutcome]]:
-        job = _Job(rows)
+    def submit(
+        self, rows: list[EventRow], lock_wait: float = LOCK_WAIT
+    ) -> Future[list[WriteOutcome]]:
+        single: Future[list[WriteOutcome]] = Future()
+
+        def one(done: Future[list[list[WriteOutcome]]]) -> None:
+            error = done.exception()
+            if error is not None:
+                single.set_exception(error)
+            else:
+                single.set_result(done.result()[0])
+
+        self.submit_batches([rows], lock_wait).add_done_callback(one)
+        return single
+
+    def submit_batches(
+        self, batches: list[list[EventRow]], lock_wait: float = LOCK_WAIT
+    ) -> Future[list[list[WriteOutcome]]]:
+        """Commit ``batches`` in one transaction on the writer thread; the future resolves
+        after COMMIT with each batch's outcomes (the server's group commit: every request
+        that arrived while the previous commit ran)."""
+        job = _Job(batches, time.monotonic() + lock_wait)
         if not self.running:
             job.future.set_exception(RuntimeError("the store writer is not running"))
             return job.future
@@ -351,9 +402,9 @@ class Writer:
 
     def call(self, fn: Callable[[Database], object], timeout: float | None = 60.0) -> object:
         """Run ``fn(db)`` on the writer thread inside its own transaction (budget state etc.)."""
-        result: Future[object] = Future()
-        self._queue.put((fn, result))
-        return result.result(timeout)
+        call = _Call(fn, time.monotonic() + LOCK_WAIT)
+        self._queue.put(call)
+        return call.future.result(timeout)
 
     # -- writer thread -------------------------------------------------------------------
 
@@ -372,61 +423,65 @@ class Writer:
         self._fold()
         self._ready.set()
         stopping = False
-        while not stopping:
-            try:
-                first = self._queue.get(timeout=FOLD_SECONDS)
-            except queue.Empty:
-                if self._fold_due():
-                    self._fold()
-                continue
-            items: list[object] = [first]
-            n_rows = len(first.rows) if isinstance(first, _Job) else 0
-            while n_rows < MAX_BATCH_ROWS:
+        retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
+        while not stopping or retry:
+            items: list[object] = list(retry)
+            if not stopping:
+                try:
+                    items.append(self._queue.get(timeout=0 if retry else FOLD_SECONDS))
+                except queue.Empty:
+                    if not retry:
+                        if self._fold_due():
+                            self._fold()
+                        continue
+            n_rows = sum(item.n_rows for item in items if isinstance(item, _Job))
+            while n_rows < MAX_BATCH_ROWS and not stopping:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 items.append(item)
                 if isinstance(item, _Job):
-                    n_rows += len(item.rows)
-            jobs: list[_Job] = []
-            calls: list[tuple[Callable[[Database], object], Future[object]]] = []
-            fold_asked = False
-            for item in items:
-                if item is _STOP:
-                    stopping = True
-                elif item is _FOLD:
-                    fold_asked = True
-                elif isinstance(item, _Job):
-                    jobs.append(item)
-                elif isinstance(item, tuple):
-                    calls.append(item)
+                    n_rows += item.n_rows
+            jobs = [item for item in items if isinstance(item, _Job)]
+            stopping = stopping or _STOP in items
+            retry = []
             if jobs:
-                self._commit_jobs(jobs)
-            for fn, future in calls:
-                try:
-                    with self._tx_lock:
-                        conn.execute("BEGIN IMMEDIATE")
-                        try:
-                            value = fn(db)
-                            conn.execute("COMMIT")
-                        except BaseException:
-                            if conn.in_transaction:
-                                conn.execute("ROLLBACK")
-                            raise
-                except BaseException as exc:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(value)
-            if fold_asked or self._fold_due():
+                retry.extend(self._commit_jobs(jobs))
+            for call in items:
+                if isinstance(call, _Call) and not self._run_call(db, call):
+                    retry.append(call)
+            if self._fold_due():
                 self._fold()
         self._fold()
-        with self._tx_lock:
-            self._conn = None
+        self._conn = None
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+
+    def _run_call(self, db: Database, call: _Call) -> bool:
+        """Run one ``call`` in its own transaction; False when it should be tried again (the
+        write lock is held elsewhere and its deadline has not passed)."""
+        conn = db.conn
+        try:
+            _begin(conn, _attempt_wait(call.deadline))
             try:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            finally:
-                conn.close()
+                value = call.fn(db)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except StoreBusy as exc:
+            if call.deadline > time.monotonic():
+                return False
+            call.future.set_exception(exc)
+        except BaseException as exc:
+            call.future.set_exception(exc)
+        else:
+            call.future.set_result(value)
+        return True
 
     def _fold_due(self) -> bool:
         unfolded = self._unfolded
@@ -436,67 +491,61 @@ class Writer:
 
     def _fold(self) -> None:
         """Bring the rollups up to date in one transaction (writer thread)."""
-        with self._tx_lock:
-            conn = self._conn
-            if conn is None:
-                return
-            self._fold_asked = False
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                fold(conn)
-                conn.execute("COMMIT")
-            except Exception:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                # Nothing is lost: readers add unfolded events themselves; the next fold retries.
-                log.exception("folding new events into the rollups failed")
-                return
-            self._unfolded = 0
-            # The checkpoint runs here, between transactions and under the lock, rather than
-            # inside whichever COMMIT crosses SQLite's automatic mark — that was an event-loop
-            # commit every few hundred POSTs. Nothing can append while it copies, so it always
-            # completes and the next transaction starts the WAL over instead of growing it.
-            try:
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            except sqlite3.Error:
-                log.exception("WAL checkpoint failed; the next fold retries")
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            _begin(conn, FOLD_LOCK_WAIT)
+            fold(conn)
+            conn.execute("COMMIT")
+        except StoreBusy:
+            return  # another process writes; readers add unfolded events meanwhile
+        except Exception:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            # Nothing is lost: readers add unfolded events themselves; the next fold retries.
+            log.exception("folding new events into the rollups failed")
+            return
+        self._unfolded = 0
+        # The checkpoint runs here, between transactions, rather than inside whichever COMMIT
+        # crosses SQLite's automatic mark. Nothing of ours can append while it copies, so it
+        # completes and the next transaction starts the WAL over instead of growing it.
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error:
+            log.exception("WAL checkpoint failed; the next fold retries")
 
     def _transact(
-        self, batches: list[list[EventRow]]
+        self, batches: list[list[EventRow]], lock_wait: float = LOCK_WAIT
     ) -> tuple[list[list[WriteOutcome]], CommitInfo]:
-        """One transaction for ``batches``; returns after COMMIT, raises after ROLLBACK."""
-        with self._tx_lock:
-            conn = self._conn
-            if conn is None:
-                raise RuntimeError("the store writer is not running")
-            first_id = self._next_id
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                # Another process (a CLI import, a second tool) may have written since our last
-                # transaction; the write lock is ours now, so the max id is stable.
-                top = int(conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
-                totals = self._totals
-                if totals is None or top >= first_id:
-                    totals = stored_totals(conn)
-                self._next_id = max(self._next_id, top + 1)
-                outcomes, info, totals = self._apply(conn, batches, totals)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._next_id = first_id
-                self._prices.rolled_back()
-                raise
-            self._totals = totals
-            self._prices.committed()
-            if info.stored and not self._unfolded:
-                self._unfolded_since = time.monotonic()
-            self._unfolded += info.stored
-            ask = self._unfolded >= FOLD_EVENTS and not self._fold_asked
-            if ask:
-                self._fold_asked = True
-        if ask and threading.current_thread() is not self._thread:
-            self._queue.put(_FOLD)  # the writer thread folds; this thread answers HTTP
+        """One transaction for ``batches`` (writer thread); returns after COMMIT, raises after
+        ROLLBACK (``StoreBusy`` when the write lock stayed held elsewhere for ``lock_wait``)."""
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("the store writer is not running")
+        first_id = self._next_id
+        _begin(conn, lock_wait)
+        try:
+            # Another process (a CLI import, a second tool) may have written since our last
+            # transaction; the write lock is ours now, so the max id is stable.
+            top = int(conn.execute("SELECT max(id) FROM events").fetchone()[0] or 0)
+            totals = self._totals
+            if totals is None or top >= first_id:
+                totals = stored_totals(conn)
+            self._next_id = max(self._next_id, top + 1)
+            outcomes, info, totals = self._apply(conn, batches, totals)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._next_id = first_id
+            self._prices.rolled_back()
+            raise
+        self._totals = totals
+        self._prices.committed()
+        if info.stored and not self._unfolded:
+            self._unfolded_since = time.monotonic()
+        self._unfolded += info.stored
         return outcomes, info
 
     def _notify(self, info: CommitInfo) -> None:
@@ -506,29 +555,34 @@ class Writer:
             except Exception:
                 log.exception("commit listener failed")
 
-    def _commit_jobs(self, jobs: list[_Job]) -> None:
+    def _commit_jobs(self, jobs: list[_Job]) -> list[_Job]:
+        """Commit ``jobs`` in one transaction; returns the jobs to try again (the write lock
+        was held elsewhere and their deadline has not passed)."""
+        batches = [rows for job in jobs for rows in job.batches]
         try:
-            outcomes, info = self._transact([job.rows for job in jobs])
+            outcomes, info = self._transact(batches, _attempt_wait(min(j.deadline for j in jobs)))
+        except StoreBusy as exc:
+            now = time.monotonic()
+            expired = [job for job in jobs if job.deadline <= now]
+            if expired:
+                log.warning(
+                    "the database is locked by another process; %d job(s) refused", len(expired)
+                )
+            for job in expired:
+                job.future.set_exception(exc)
+            return [job for job in jobs if job.deadline > now]
         except BaseException as exc:
             log.exception("store write failed; %d request(s) answered with an error", len(jobs))
             for job in jobs:
                 job.future.set_exception(exc)
-            return
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            job.future.set_result(outcome)
+            return []
+        start = 0
+        for job in jobs:
+            end = start + len(job.batches)
+            job.future.set_result(outcomes[start:end])
+            start = end
         self._notify(info)
-
-    def write_direct(self, batches: list[list[EventRow]]) -> list[list[WriteOutcome]]:
-        """Commit ``batches`` in one transaction on the CALLING thread; returns after COMMIT.
-
-        For the server's event loop: handing each request to the writer thread costs a GIL
-        hand-off per commit, which caps single-event POSTs; committing every request that
-        arrived in one loop iteration right there is both faster and still one writer
-        connection, one transaction at a time.
-        """
-        outcomes, info = self._transact(batches)
-        self._notify(info)
-        return outcomes
+        return []
 
     def _apply(
         self, conn: sqlite3.Connection, batches: list[list[EventRow]], totals: tuple[int, int]
@@ -608,6 +662,24 @@ def _within_limit(totals: tuple[int, int], plan: _Plan) -> tuple[int, int]:
             f"{SUM_LIMIT:,} nano-dollars or tokens, the most its sums can hold"
         )
     return new
+
+
+def _attempt_wait(deadline: float) -> float:
+    """How long one attempt waits for the write lock: until ``deadline``, but no more than
+    ``LOCK_SLICE`` — so jobs queued meanwhile (whose deadlines may be sooner) are seen."""
+    return min(LOCK_SLICE, max(0.0, deadline - time.monotonic()))
+
+
+def _begin(conn: sqlite3.Connection, lock_wait: float) -> None:
+    """BEGIN IMMEDIATE, waiting at most ``lock_wait`` seconds for a write lock another
+    connection holds; ``StoreBusy`` when it stays held."""
+    conn.execute(f"PRAGMA busy_timeout = {max(0, int(lock_wait * 1000))}")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise StoreBusy("the database is locked by another process") from None
+        raise
 
 
 @lru_cache(maxsize=64)
