@@ -206,10 +206,10 @@ class Core:
         interval: float | None = None,
         prepare: Callable[[ImportWatcher], None] | None = None,
     ) -> ImportWatcher:
-        """Start following the agents' logs (Claude Code, Codex) on a watcher thread; the
+        """Start following every agent log source (``importers.registry``) on a watcher thread; the
         core stops it with everything else. ``prepare`` sees the watcher before its first
         pass (the GUI adds its bridge as a listener). Returns the running watcher."""
-        from spendtray.importers.runner import KINDS
+        from spendtray.importers.registry import KINDS
         from spendtray.importers.watcher import DEFAULT_INTERVAL, ImportWatcher
 
         if self.watcher is None:

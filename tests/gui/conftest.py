@@ -29,6 +29,10 @@ def agent_logs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "agent-logs"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root / "claude"))
     monkeypatch.setenv("CODEX_HOME", str(root / "codex"))
+    # Every other source is looked for under HOME (spendtray.importers.registry).
+    monkeypatch.setenv("HOME", str(root / "home"))
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
     return root
 
 

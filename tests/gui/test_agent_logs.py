@@ -128,6 +128,28 @@ def test_logged_calls_show_live_and_the_source_filter_narrows_them(
     qtbot.waitUntil(lambda: len(board.calls_model.rows) == 4, timeout=5000)
 
 
+def test_source_filter_offers_every_source_found_before_its_first_call(
+    core: Core, qtbot: Any, claude_log: Path, agent_logs: Path
+) -> None:
+    from spendtray.gui.app import GuiApp
+
+    (agent_logs / "home" / ".gemini" / "tmp").mkdir(parents=True)  # found, nothing logged yet
+    gui = GuiApp(core, use_tray=False, import_interval=0.05)
+    gui.start()
+    try:
+        qtbot.waitUntil(lambda: gui.is_ready, timeout=5000)
+        assert gui.dashboard is not None
+        qtbot.addWidget(gui.dashboard)
+        combo = gui.dashboard.combos["source"]
+        qtbot.waitUntil(
+            lambda: {combo.itemData(i) for i in range(combo.count())} >= {"gemini-cli"},
+            timeout=10_000,
+        )
+        assert "codex" not in {combo.itemData(i) for i in range(combo.count())}  # not found
+    finally:
+        gui.shutdown()
+
+
 def test_tray_item_turns_following_off_and_on_and_saves_it(
     app: Any, settings: Any, qtbot: Any
 ) -> None:

@@ -359,3 +359,28 @@ def test_the_agents_own_cost_is_kept_as_reported_cost(
     assert all(r is not None and r > 0 for r in reported)
     # Computed cost stays ours, from prices, next to what the agent said.
     assert all(e["priced"] and e["cost_usd"] != e["reported_cost_usd"] for e in rows)
+
+
+def test_real_gemini_cli_chats_match_ccusage_per_day(
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
+) -> None:
+    gemini = CORPORA / "gemini_cli"
+    data = tmp_path / "home" / ".gemini" / "tmp"
+    shutil.copytree(gemini / "toktrack", data)
+    shutil.copytree(gemini / "agent-sessions", data / "agent-sessions" / "chats")
+    make_importer("gemini-cli", data).run()
+    ours = day_rows(core, "gemini-cli")
+    days = ccusage("gemini", "daily", env={"HOME": str(tmp_path / "home")})["daily"]
+    theirs = {d["date"]: d for d in days}
+    # toktrack's session-abc123.json names its model once at the top, not per message: ccusage
+    # drops such messages, Spendtray uses the session's model.
+    assert set(ours) - set(theirs) == {"2026-01-15"}
+    assert ours["2026-01-15"]["calls"] == 2
+    for day, their in theirs.items():
+        mine = ours[day]
+        assert their["inputTokens"] == mine["input_tokens"] - mine["cache_read_tokens"], day
+        assert their["cacheReadTokens"] == mine["cache_read_tokens"], day
+        assert their["outputTokens"] == mine["output_tokens"] - mine["reasoning_tokens"], day
+        assert abs(their["totalCost"] - mine["cost_nanos"] / 1e9) < 1e-9, day
+    sub = [e for e in events(core, "gemini-cli") if e["agent"] == "gemini-cli/sub-agent"]
+    assert len(sub) == 1 and sub[0]["input_tokens"] == 40

@@ -63,6 +63,7 @@ def test_watcher_poll_once_reports_each_kind(core: Core, tmp_path: Path) -> None
     write_codex(tmp_path / "codex")
     watcher = ImportWatcher(
         core,
+        ["claude-code", "codex"],
         interval=2,
         paths={"claude-code": [tmp_path / "claude"], "codex": [tmp_path / "codex"]},
     )

@@ -48,6 +48,8 @@ def _serve(settings: Settings, lock: InstanceLock, reason: str | None) -> int:
         flush=True,
     )
     tune_for_serving()
+    if settings.follow_agent_logs:
+        core.follow_agent_logs()  # every agent log source found, live (`spendtray sources`)
     try:
         runner.run()
     finally:

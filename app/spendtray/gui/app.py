@@ -25,6 +25,7 @@ from spendtray.gui.integrations import Hooks, discover
 from spendtray.gui.refresher import TICK_MS, Refresher
 from spendtray.gui.tray import TrayActions, TrayController
 from spendtray.importers import KINDS, ImportReport, ImportWatcher
+from spendtray.importers.registry import source
 from spendtray.importers.watcher import DEFAULT_INTERVAL
 from spendtray.views.snapshot import Snapshot
 from spendtray.views.tray_text import BudgetView
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOG_NAMES = {"claude-code": "Claude Code logs", "codex": "Codex logs"}
 
 NO_TRAY_MESSAGE = (
     "No system tray found: Spendtray opens its dashboard as a normal window instead "
@@ -233,13 +233,13 @@ class GuiApp(QObject):
                 self.core.follow_agent_logs(KINDS, self.import_interval, self.bridge.follow)
             except Exception as exc:  # never worth crashing the tray over
                 log.exception("could not start following the agent logs")
-                self._status(f"Could not follow the Claude Code / Codex logs: {exc}")
+                self._status(f"Could not follow the agent logs: {exc}")
                 return
-            log.info("following the Claude Code / Codex logs")
+            log.info("following the agent logs (%s)", ", ".join(KINDS))
         elif not on and self.core.watcher is not None:
             # joins the watcher thread: at most the pass in progress, whose events then commit
             self.core.stop_following_agent_logs()
-            log.info("stopped following the Claude Code / Codex logs")
+            log.info("stopped following the agent logs")
 
     def _on_imported(self, reports: list[ImportReport], error: str | None) -> None:
         if error is not None:
@@ -249,10 +249,13 @@ class GuiApp(QObject):
                 self._status(f"Reading the agent logs failed: {error}")
             return
         self._shown_import_error = None
+        if self.dashboard is not None:
+            # every source found on this machine is offered in the Source filter, calls or not
+            self.dashboard.add_filter_keys("source", [r.kind for r in reports if r.roots])
         stored = {r.kind: r.stored for r in reports if r.stored}
         if stored:
             total = sum(stored.values())
-            where = " and ".join(LOG_NAMES.get(kind, kind) for kind in sorted(stored))
+            where = " and ".join(f"{source(kind).label} logs" for kind in sorted(stored))
             self._status(f"Imported {total:,} new call{'' if total == 1 else 's'} from {where}")
 
     def _status(self, text: str) -> None:

@@ -322,6 +322,10 @@ class Dashboard(QMainWindow):
             if name == part:
                 self.tabs.setCurrentWidget(widget)
 
+    def add_filter_keys(self, dimension: str, keys: list[str]) -> None:
+        """Offer ``keys`` in a filter before any call of theirs is stored (found sources)."""
+        self._learn_keys({dimension: keys})
+
     def _learn_keys(self, found: dict[str, list[str]]) -> None:
         for dim in FILTER_DIMENSIONS:
             keys = set(found.get(dim, ()))

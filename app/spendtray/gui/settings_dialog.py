@@ -67,7 +67,7 @@ class SettingsDialog(QDialog):
         self.notifications = QCheckBox("Show desktop notifications for budget alerts")
         self.notifications.setChecked(settings.notifications)
         form.addRow("", self.notifications)
-        self.follow_agent_logs = QCheckBox("Follow Claude Code / Codex logs")
+        self.follow_agent_logs = QCheckBox("Follow coding agents' logs")
         self.follow_agent_logs.setChecked(settings.follow_agent_logs)
         self.follow_agent_logs.setToolTip(
             "Import the usage these coding agents log on disk, as they log it"

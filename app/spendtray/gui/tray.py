@@ -18,7 +18,7 @@ from spendtray.views import tray_text
 from spendtray.views.snapshot import Snapshot, TrayFigures
 
 NOTIFY_MS = 10_000
-FOLLOW_LOGS = "Follow Claude Code / Codex logs"
+FOLLOW_LOGS = "Follow coding agents' logs"
 
 
 @dataclass

@@ -110,3 +110,41 @@ def text(value: Any, name: str, required: bool = False) -> str | None:
     if required:
         raise EventError(name, "is missing")
     return None
+
+
+def whole(value: Any, name: str) -> int:
+    """A token count from a log: a whole number ≥ 0 (integral floats accepted, None is 0)."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise EventError(name, f"must be a whole number ≥ 0, got {value!r}")
+    return value
+
+
+def provider_of(model: str, default: str = "unknown") -> str:
+    """The provider a model belongs to (``anthropic/…`` prefixes and family names), else
+    ``default`` — the price lookup then says the model is unknown rather than guessing."""
+    from spendtray.prices.names import infer_provider
+
+    return infer_provider(model) or default
+
+
+def project_name(path: Any) -> str | None:
+    """The last folder of a working directory, as a project name, or None."""
+    if not isinstance(path, str):
+        return None
+    name = path.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1]
+    return name if name and len(name) <= MAX_TEXT and name.isprintable() else None
+
+
+def line_objects(
+    lines: list[bytes], offset: int, marks: tuple[bytes, ...], path: str, stats: ParseStats
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``json_lines`` keeping JSON objects only; any other JSON value is a bad line."""
+    for here, obj in json_lines(lines, offset, marks, path, stats):
+        if isinstance(obj, dict):
+            yield here, obj
+        else:
+            stats.bad(path, here, "not a JSON object")

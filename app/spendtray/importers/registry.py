@@ -13,6 +13,8 @@ from spendtray.importers.source import LogSource
 SOURCE_MODULES: dict[str, str] = {
     "claude-code": "spendtray.importers.claude_code",
     "codex": "spendtray.importers.codex",
+    "gemini-cli": "spendtray.importers.gemini_cli",
+    "qwen-code": "spendtray.importers.qwen_code",
 }
 KINDS = tuple(SOURCE_MODULES)
 

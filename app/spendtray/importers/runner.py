@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from spendtray.clock import utc_now
 from spendtray.importers.parsing import ParseStats, Record
 from spendtray.importers.registry import KINDS, source
-from spendtray.importers.source import DOCUMENT, FileJob, LogRoot
+from spendtray.importers.source import FileJob, LogRoot
 from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
 from spendtray.importers.tail import FileCursor, head_hash, read_document, read_lines, start_offset
@@ -205,7 +205,7 @@ class Importer:
             return  # vanished or unreadable between listing and reading; next pass retries
         if start is None:
             return
-        document = self.source.mode == DOCUMENT
+        document = self.source.is_document(name)
         if document:
             start = 0  # rewritten as a whole: read it whole; stored calls are recognised
         context = copy.deepcopy(cursor.context) if cursor is not None and start else {}

@@ -91,7 +91,9 @@ def xdg_config(env: Mapping[str, str], home: Path) -> Path:
 @dataclass(frozen=True)
 class LogSource:
     """One agent's logs. ``places(env, home)`` lists every folder looked in (existing or not);
-    ``wants(file name)`` picks the files that hold usage; ``parser(job)`` reads one file."""
+    ``wants(file path)`` picks the files that hold usage; ``parser(job)`` reads one file;
+    ``mode`` says how (``documents(path)``, when given, picks the document files of a source
+    that keeps both kinds)."""
 
     name: str
     label: str
@@ -99,6 +101,7 @@ class LogSource:
     wants: Callable[[str], bool]
     parser: Callable[[FileJob], Parser | DocumentParser]
     mode: str = LINES
+    documents: Callable[[str], bool] | None = None
     env: tuple[str, ...] = ()  # environment variables that move the logs (documented)
     # ``--path`` given a folder: the folders under it to import (default: itself).
     path_entries: Callable[[Path], list[Path]] | None = None
@@ -125,6 +128,9 @@ class LogSource:
             return [LogRoot(self.name, path.resolve())]
         return unique_roots(self.name, self.path_entries(path))
 
+    def is_document(self, path: str) -> bool:
+        return self.mode == DOCUMENT or (self.documents is not None and self.documents(path))
+
 
 def unique_roots(kind: str, paths: list[Path]) -> list[LogRoot]:
     seen: set[Path] = set()
@@ -139,4 +145,4 @@ def unique_roots(kind: str, paths: list[Path]) -> list[LogRoot]:
 
 def suffix(*endings: str) -> Callable[[str], bool]:
     """``wants`` for files whose names end with one of ``endings``."""
-    return lambda name: name.endswith(endings)
+    return lambda path: path.endswith(endings)

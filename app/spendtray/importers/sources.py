@@ -77,7 +77,7 @@ class LogLister:
                         try:
                             if entry.is_dir(follow_symlinks=False):
                                 subdirs.append(entry.path)
-                            elif wants(entry.name) and entry.is_file():
+                            elif wants(entry.path) and entry.is_file():
                                 files.append(entry.path)
                         except OSError:
                             continue

@@ -1,0 +1,123 @@
+"""What the shared per-source tests need to know about each source: its fixture home
+(``data/<source>/home``, laid out as in a user's home, so ``HOME=`` it works for Spendtray and
+ccusage alike), the ccusage command reading the same logs, how ccusage's columns map onto ours,
+the days where the two differ on purpose, and how to write one more call into a log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data"
+# Environment variables that would point a source somewhere other than HOME.
+AGENT_ENV = (
+    "CLAUDE_CONFIG_DIR",
+    "CODEX_HOME",
+    "GEMINI_DATA_DIR",
+    "QWEN_DATA_DIR",
+    "OPENCODE_DATA_DIR",
+    "COPILOT_HOME",
+    "AMP_DATA_DIR",
+    "DROID_SESSIONS_DIR",
+    "PI_AGENT_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class SourceCase:
+    kind: str
+    ccusage: str | None  # ccusage's name for the source, None when ccusage does not read it
+    log: str  # a JSONL log in the fixture home that grows (relative to home)
+    new_call: Callable[[int], str]  # the n-th extra call, one line without its newline
+    new_call_input: int  # canonical input tokens of each such call
+    # ccusage day -> (uncached input, cache read, output) in ccusage's terms, from our day
+    ours_as_ccusage: Callable[[dict[str, int]], tuple[int, int, int]]
+    theirs: Callable[[dict[str, Any]], tuple[int, int, int]] = lambda d: (
+        d["inputTokens"],
+        d["cacheReadTokens"],
+        d["outputTokens"],
+    )
+    # day -> why the two differ there (tokens or cost); every other day must be equal.
+    differences: dict[str, str] = field(default_factory=dict)
+    cost_differences: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def home(self) -> Path:
+        return DATA / self.kind / "home"
+
+
+def _gemini_call(n: int) -> str:
+    return dumps(
+        {
+            "id": f"g-extra-{n}",
+            "timestamp": "2026-11-05T12:00:00.000Z",
+            "type": "gemini",
+            "content": "",
+            "tokens": {"input": 1000, "output": 10, "cached": 0, "thoughts": 0, "tool": 0},
+            "model": "gemini-2.5-flash",
+        }
+    )
+
+
+def _qwen_call(n: int) -> str:
+    return dumps(
+        {
+            "uuid": f"q-extra-{n}",
+            "sessionId": "3c1d5e7f-9a2b-4c4d-8e6f-0a1b2c3d4e5f",
+            "timestamp": "2026-11-12T09:00:00.000Z",
+            "type": "assistant",
+            "cwd": "/home/dev/src/api",
+            "model": "qwen3-coder-plus",
+            "usageMetadata": {"promptTokenCount": 1000, "candidatesTokenCount": 10},
+        }
+    )
+
+
+def _uncached_reasoning_apart(day: dict[str, int]) -> tuple[int, int, int]:
+    """ccusage shows uncached input and output without reasoning for these sources."""
+    return (
+        day["input_tokens"] - day["cache_read_tokens"] - day["cache_write_tokens"],
+        day["cache_read_tokens"],
+        day["output_tokens"] - day["reasoning_tokens"],
+    )
+
+
+CASES: dict[str, SourceCase] = {
+    "gemini-cli": SourceCase(
+        kind="gemini-cli",
+        ccusage="gemini",
+        log=".gemini/tmp/5f1c0a9e3b7d42c8a6e1f0b9d3c7a2e4f6b8d0c1e3a5b7c9d1f3e5a7b9c1d3e5/chats/"
+        "session-2026-11-03T09-14-ab12cd34.jsonl",
+        new_call=_gemini_call,
+        new_call_input=1000,
+        ours_as_ccusage=_uncached_reasoning_apart,
+    ),
+    "qwen-code": SourceCase(
+        kind="qwen-code",
+        ccusage="qwen",
+        log=".qwen/projects/-home-dev-src-api/chats/3c1d5e7f-9a2b-4c4d-8e6f-0a1b2c3d4e5f.jsonl",
+        new_call=_qwen_call,
+        new_call_input=1000,
+        # ccusage adds Qwen's cachedContentTokenCount to promptTokenCount, which already holds
+        # it (Gemini's convention, which Qwen Code's usageMetadata follows): its input is our
+        # whole input, not the uncached part.
+        ours_as_ccusage=lambda day: (
+            day["input_tokens"],
+            day["cache_read_tokens"],
+            day["output_tokens"] - day["reasoning_tokens"],
+        ),
+        cost_differences={
+            "*": "qwen3-coder-plus is not in genai-prices: Spendtray stores it unpriced, ccusage "
+            "prices it from LiteLLM's table (and charges cached tokens twice)"
+        },
+    ),
+}

@@ -1,0 +1,151 @@
+"""The same checks for every source beyond Claude Code and Codex (which have their own files):
+its fixture home against ccusage per day, and the incremental rules — a re-import reads
+nothing, a line written in two goes counts once it is whole, a truncated or replaced file adds
+nothing twice, a bad line is counted and named, and the watcher follows appends live."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from importkit import day_rows, total_row
+from sourcekit import AGENT_ENV, CASES, SourceCase
+
+from spendtray.core import Core
+from spendtray.importers import Importer, ImportReport, ImportWatcher
+
+KINDS = sorted(CASES)
+
+
+@pytest.fixture(params=KINDS)
+def case(request: pytest.FixtureRequest) -> SourceCase:
+    return CASES[request.param]
+
+
+@pytest.fixture
+def user_home(case: SourceCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A writable copy of the source's fixture home, with HOME pointing at it."""
+    home = tmp_path / "user"
+    shutil.copytree(case.home, home)
+    monkeypatch.setenv("HOME", str(home))
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    yield home
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def test_fixture_home_matches_ccusage_per_day(
+    case: SourceCase,
+    core: Core,
+    make_importer: Callable[..., Importer],
+    user_home: Path,
+    ccusage: Any,
+) -> None:
+    report = make_importer(case.kind).run()  # the default places under HOME
+    assert report.roots and report.stored > 0
+    assert report.stats.malformed == 0
+    ours = day_rows(core, case.kind)
+    if case.ccusage is None:
+        pytest.skip(f"ccusage does not read {case.kind}")
+    days = ccusage(case.ccusage, "daily", env={"HOME": str(user_home)})["daily"]
+    theirs = {d.get("date") or d.get("period"): d for d in days}
+    assert set(theirs) ^ set(ours) <= set(case.differences), (set(theirs), set(ours))
+    for day in set(theirs) & set(ours):
+        if day in case.differences:
+            continue
+        assert case.theirs(theirs[day]) == case.ours_as_ccusage(ours[day]), day
+        cost = theirs[day].get("totalCost", theirs[day].get("costUSD"))
+        if day not in case.cost_differences and "*" not in case.cost_differences:
+            assert abs(cost - ours[day]["cost_nanos"] / 1e9) < 1e-9, day
+
+
+def test_reimport_reads_nothing(
+    case: SourceCase, core: Core, make_importer: Callable[..., Importer], user_home: Path
+) -> None:
+    importer = make_importer(case.kind)
+    first = importer.run()
+    assert first.bytes_read > 0
+    again = make_importer(case.kind).run()  # a new importer: what it knows comes from the db
+    assert (again.files_read, again.bytes_read, again.stored) == (0, 0, 0)
+    assert again.files_seen == first.files_seen
+
+
+def test_a_line_written_in_two_goes_counts_once_whole(
+    case: SourceCase, core: Core, make_importer: Callable[..., Importer], user_home: Path
+) -> None:
+    importer = make_importer(case.kind)
+    importer.run()
+    before = total_row(core, case.kind)
+    line = case.new_call(1)
+    log = user_home / case.log
+    _append(log, line[: len(line) // 2])
+    assert importer.run().stored == 0
+    _append(log, line[len(line) // 2 :] + "\n")
+    assert importer.run().stored == 1
+    after = total_row(core, case.kind)
+    assert after["calls"] == before["calls"] + 1
+    assert after["input_tokens"] == before["input_tokens"] + case.new_call_input
+
+
+def test_truncated_then_replaced_file_counts_nothing_twice(
+    case: SourceCase, core: Core, make_importer: Callable[..., Importer], user_home: Path
+) -> None:
+    log = user_home / case.log
+    original = log.read_bytes()
+    importer = make_importer(case.kind)
+    importer.run()
+    before = total_row(core, case.kind)
+    log.write_bytes(original[: len(original) // 3].rsplit(b"\n", 1)[0] + b"\n")  # truncated
+    assert importer.run().stored == 0
+    assert total_row(core, case.kind) == before  # what was stored stays
+    replacement = log.with_name(log.name + ".new")
+    replacement.write_bytes(original + (case.new_call(2) + "\n").encode())
+    os.replace(replacement, log)  # a new inode: read from the start
+    report = importer.run()
+    assert report.stored == 1
+    assert total_row(core, case.kind)["calls"] == before["calls"] + 1
+
+
+def test_bad_line_is_counted_and_named(
+    case: SourceCase, core: Core, make_importer: Callable[..., Importer], user_home: Path
+) -> None:
+    importer = make_importer(case.kind)
+    importer.run()
+    before = total_row(core, case.kind)
+    _append(user_home / case.log, '{"type": "half a line\n' + case.new_call(3) + "\n")
+    report = importer.run()
+    assert report.stats.malformed == 1
+    assert case.log.rsplit("/", 1)[-1] in report.stats.malformed_examples[0]
+    assert report.stored == 1
+    assert total_row(core, case.kind)["calls"] == before["calls"] + 1
+
+
+def test_watcher_follows_the_source_live(case: SourceCase, core: Core, user_home: Path) -> None:
+    watcher = ImportWatcher(core, [case.kind], interval=0.05)
+    stored = threading.Event()
+    seen: list[ImportReport] = []
+
+    def listener(reports: list[ImportReport]) -> None:
+        seen.extend(reports)
+        if any(r.stored for r in seen):
+            stored.set()
+
+    first = watcher.poll_once()
+    assert first[0].stored > 0
+    watcher.add_listener(listener)
+    watcher.start()
+    try:
+        _append(user_home / case.log, case.new_call(4) + "\n")
+        assert stored.wait(20), f"the watcher did not pick up the new {case.kind} call"
+    finally:
+        watcher.stop()
+    assert watcher.last_error is None
