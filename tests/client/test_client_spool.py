@@ -177,7 +177,7 @@ def test_refused_event_is_dropped_not_retried(
     with caplog.at_level(logging.WARNING, logger="spendtray.client"):
         st.record(model="gpt-4o", input_tokens=-5, project="mixed")
         st.record(model="gpt-4o", input_tokens=50, output_tokens=5, project="mixed")
-        assert st.flush(5) is True
+        assert st.flush(5) is False  # not everything was stored (issue 21)
     events = stored(tracked_app, project="mixed")
     assert [e["input_tokens"] for e in events] == [50]
     assert any("refused a usage event" in r.getMessage() for r in caplog.records)

@@ -56,6 +56,9 @@ def record(
     (``request_id``, ``timestamp``, ``tags``, ``latency_ms``, ``status``, ``user``,
     ``session``, ``service_tier``, ``cost_usd``, ...); an unknown keyword is a ``TypeError``.
     ``project``/``agent`` default to ``$SPENDTRAY_PROJECT``/``$SPENDTRAY_AGENT``.
+    A value JSON cannot carry (NaN, infinity) is a ``ValueError`` here, so that it never
+    reaches the app (which would refuse the batch it is in); a lone surrogate in text is
+    replaced by U+FFFD.
     """
     recorder = default_recorder()
     settings = recorder.settings
@@ -72,7 +75,8 @@ def record(
 
 
 def flush(timeout: float = 5.0) -> bool:
-    """Wait up to ``timeout`` s until every event so far is sent (True) or kept on disk (False)."""
+    """Wait up to ``timeout`` s until every event so far is stored by the app (True); False
+    when some are kept on disk for later, were refused by the app, or time ran out."""
     return default_recorder().flush(timeout)
 
 

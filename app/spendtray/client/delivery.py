@@ -33,12 +33,16 @@ class Delivery:
         self._endpoint: tuple[str, str | None] | None = None
         self._warned_auth = False
         self._warned_identity = False
+        self.refused = 0  # events dropped because the app refused them (or none could read them)
 
     def close(self) -> None:
         self._http.close()
 
     def send(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Deliver what can be delivered now; returns the events to keep for later."""
+        """Deliver what can be delivered now; returns the events to keep for later. Events the
+        app refuses (or that no app could read: a spool an older client wrote with NaN or a
+        lone surrogate) are dropped one by one, with a warning, and counted in ``refused``."""
+        events = [e for e in events if self._encodable(e)]
         pending = [events[i : i + MAX_BATCH] for i in range(0, len(events), MAX_BATCH)]
         while pending:
             batch = pending.pop(0)
@@ -63,7 +67,7 @@ class Delivery:
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        body = json.dumps({"events": batch}, separators=(",", ":"), ensure_ascii=False)
+        body = _encode(batch)
         try:
             response = self._http.post(f"{url}/v1/usage", content=body, headers=headers)
         except httpx.HTTPError as exc:
@@ -100,10 +104,19 @@ class Delivery:
                 if 0 <= index < len(batch):
                     bad[index] = f"{detail.get('field')}: {detail.get('problem')}"
         if not bad:
+            if len(batch) > 1:
+                # The app could not say which event: halves until the bad one is alone, so
+                # that the good ones around it are stored.
+                half = len(batch) // 2
+                return [batch[:half], batch[half:]]
             log.warning(
-                "spendtray: the app refused %d usage event(s): %s", len(batch), error["message"]
+                "spendtray: the app refused a usage event for model %r: %s",
+                batch[0].get("model"),
+                error["message"],
             )
+            self.refused += 1
             return True
+        self.refused += len(bad)
         for index, problem in sorted(bad.items()):
             log.warning(
                 "spendtray: the app refused a usage event for model %r: %s",
@@ -113,11 +126,24 @@ class Delivery:
         rest = [e for i, e in enumerate(batch) if i not in bad]
         return [rest] if rest else True
 
+    def _encodable(self, event: dict[str, Any]) -> bool:
+        try:
+            _encode([event])
+        except (ValueError, TypeError) as exc:
+            self.refused += 1
+            log.warning(
+                "spendtray: a usage event for model %r cannot be sent (%s); dropped",
+                event.get("model"),
+                exc,
+            )
+            return False
+        return True
+
     def _proven(self, url: str, token: str | None) -> bool:
         """Whether the server at ``url`` proved it is the Spendtray holding ``token``
         (spendtray.identity); nothing is sent to anything else."""
         try:
-            verify(url, token, self._settings.connect_timeout + self._settings.read_timeout)
+            verify(url, token, self._settings.read_timeout)
         except Unreachable:
             log.debug("spendtray: app not reachable at %s; keeping events", url)
             return False
@@ -143,6 +169,12 @@ class Delivery:
             self._settings.spool_folder(),
             self._settings.data_folder(),
         )
+
+
+def _encode(batch: list[dict[str, Any]]) -> bytes:
+    """The POST body; ValueError for NaN, infinity or a lone surrogate (the app refuses them)."""
+    text = json.dumps({"events": batch}, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return text.encode("utf-8")
 
 
 def _json(response: httpx.Response) -> Any:

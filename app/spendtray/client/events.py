@@ -10,7 +10,8 @@ safe) and the time of the call, and passes a raw provider ``usage`` object throu
 from __future__ import annotations
 
 import datetime as dt
-import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ EVENT_FIELDS = SERVER_EVENT_FIELDS - {"response"}
 SOURCE = "python-client"
 _MAX_LABEL = 128
 _MAX_DEPTH = 4
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def new_request_id() -> str:
@@ -36,16 +38,29 @@ def iso_time(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")
 
 
+def clean_text(text: str) -> str:
+    """``text`` as valid Unicode: a lone surrogate (half of a UTF-16 pair, e.g. from a broken
+    decode) cannot be encoded as UTF-8, so the app could not read it; it becomes U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def clean_usage(value: Any, depth: int = 0) -> Any:
     """Numbers, booleans, nulls and short labels (``service_tier``) of a usage object; no text.
 
     Provider usage objects hold counts and a few enum-like strings. Anything longer, or nested
-    deeper than a usage object ever is, is dropped rather than risk sending content.
+    deeper than a usage object ever is, is dropped rather than risk sending content; so is a
+    NaN or infinite number, which JSON cannot carry.
     """
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool | int):
         return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if isinstance(value, str):
-        return value if len(value) <= _MAX_LABEL else None
+        return clean_text(value) if len(value) <= _MAX_LABEL else None
     if depth >= _MAX_DEPTH:
         return None
     if isinstance(value, Mapping):
@@ -107,11 +122,33 @@ def make_event(
     event.setdefault("request_id", new_request_id())
     event.setdefault("timestamp", iso_time(time.time()))
     event.setdefault("source", SOURCE)
-    try:
-        json.dumps(event)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"record(): a field is not JSON data: {exc}") from None
+    for name, value in event.items():
+        event[name] = _sendable(value, name)
     return event
+
+
+def _sendable(value: Any, name: str) -> Any:
+    """``value`` as JSON the app can read: text cleaned (``clean_text``); a TypeError for what
+    is not JSON data, a ValueError for NaN or infinity (refused here, in ``record()``, rather
+    than by the app, which would refuse the whole batch it arrives in)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"record(): {name} is {value!r}; JSON has no NaN or infinity")
+        return value
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"record(): {name} has a key that is not text: {key!r}")
+            out[clean_text(key)] = _sendable(item, f"{name}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [_sendable(item, f"{name}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(f"record(): {name} is not JSON data ({type(value).__name__})")
 
 
 def _plain(value: Any) -> Any:

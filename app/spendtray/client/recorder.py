@@ -64,6 +64,7 @@ class Recorder:
         self._closed = False
         self._abandoned = False  # close() gave up on the thread and spooled its work
         self._dropped = 0
+        self._refused_seen = 0  # Delivery.refused at the last flush
         _LIVE.add(self)
 
     # -- caller side ---------------------------------------------------------------------
@@ -88,7 +89,8 @@ class Recorder:
             log.debug("spendtray: could not queue a usage event: %s", exc)
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything recorded so far is delivered (True) or spooled / timed out."""
+        """Wait until everything recorded so far is stored by the app (True); False when some
+        of it is spooled, was refused by the app, or the wait timed out."""
         if self._closed:
             return False
         try:
@@ -212,9 +214,15 @@ class Recorder:
         due = self._retry_at == 0.0 or time.monotonic() >= self._retry_at
         if delivered and (force or due) and self._spool is not None and self._spool.pending():
             self._drain(delivery)
+        # Events the app refused since the last flush were not stored: this flush fails.
+        refused = delivery.refused != self._refused_seen
+        if flushes:
+            self._refused_seen = delivery.refused
         for marker in flushes:
-            marker.delivered = self._retry_at == 0.0 and not (
-                self._spool is not None and self._spool.pending()
+            marker.delivered = (
+                self._retry_at == 0.0
+                and not refused
+                and not (self._spool is not None and self._spool.pending())
             )
             marker.done.set()
 

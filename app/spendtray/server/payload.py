@@ -6,6 +6,8 @@ or NDJSON (one event per line).
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -51,6 +53,53 @@ def _ndjson_sent_as_json(body: bytes) -> list[Any] | None:
         raise
 
 
+_EVENTS_ARRAY = re.compile(rb'\s*(?:\[|\{\s*"events"\s*:\s*\[)')
+
+
+def _invalid_json(body: bytes, exc: orjson.JSONDecodeError) -> ApiError:
+    """400 for a body that is not JSON, naming the position and, for an array of events, the
+    index of the first event that is not (a NaN, a lone surrogate...): a client can then drop
+    that one and send the others again."""
+    detail: dict[str, Any] = {"field": "(body)", "problem": f"{exc.msg} at position {exc.pos}"}
+    index = _first_bad_event(body)
+    message = f"body is not valid JSON: {exc}"
+    if index is not None:
+        detail["index"] = index
+        message = f"event {index} is not valid JSON: {exc.msg}"
+    return ApiError(400, message, [detail])
+
+
+def _first_bad_event(body: bytes) -> int | None:
+    """The index of the first element of the body's event array that is not valid JSON, or
+    None when the body is not such an array. The error path only: it walks the array with the
+    standard library's lenient decoder and checks each element with orjson."""
+    start = _EVENTS_ARRAY.match(body)
+    if start is None:
+        return None
+    text = body.decode("utf-8", "surrogateescape")
+    position = len(body[: start.end()].decode("utf-8", "surrogateescape"))
+    decode = json.JSONDecoder().raw_decode
+    index = 0
+    while True:
+        while position < len(text) and text[position] in " \t\r\n":
+            position += 1
+        try:
+            _, end = decode(text, position)
+        except ValueError:
+            return index
+        try:
+            orjson.loads(text[position:end].encode("utf-8", "surrogateescape"))
+        except orjson.JSONDecodeError:
+            return index
+        position = end
+        while position < len(text) and text[position] in " \t\r\n":
+            position += 1
+        if position >= len(text) or text[position] != ",":
+            return None
+        position += 1
+        index += 1
+
+
 def decode_events(body: bytes, media_type: str) -> list[Any]:
     if not body.strip():
         raise ApiError(400, "empty body: send one event, an array of events, or NDJSON")
@@ -64,7 +113,7 @@ def decode_events(body: bytes, media_type: str) -> list[Any]:
                 raise ApiError(400, "body is not UTF-8 text") from None
             lines = _ndjson_sent_as_json(body)
             if lines is None:
-                raise ApiError(400, f"body is not valid JSON: {exc}") from None
+                raise _invalid_json(body, exc) from None
             events = lines
         else:
             if isinstance(data, list):
