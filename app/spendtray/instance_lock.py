@@ -71,6 +71,23 @@ def read_holder(home: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def serving(home: Path) -> dict[str, Any] | None:
+    """Who serves ``home`` now (its lock file's description, maybe {}), or None if nobody."""
+    path = home / LOCK_FILE
+    if not path.exists():
+        return None
+    try:
+        handle = open(path, "r+b")  # noqa: SIM115 - closed below; locking takes the fd
+    except OSError:
+        return None
+    try:
+        if _lock(handle):
+            return None  # nobody holds it (closing the file drops the probe's lock)
+        return read_holder(home)
+    finally:
+        handle.close()
+
+
 class InstanceLock:
     """``acquire`` before serving, ``describe`` once the URL is known, ``release`` at the end."""
 

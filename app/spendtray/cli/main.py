@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "import coding agents' usage logs, all found or one source (incremental; --watch)",
     ),
     "sources": ("spendtray.cli.sources", "which agents' usage logs were found, and their state"),
+    "reprice": (
+        "spendtray.cli.reprice",
+        "price stored calls again with today's prices (dry run unless --apply)",
+    ),
     "run": (
         "spendtray.cli.run",
         "run a command with its OpenAI/Anthropic API calls going through the proxy",

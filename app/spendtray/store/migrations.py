@@ -323,6 +323,31 @@ def m0010(db: Database) -> None:
         db.execute("UPDATE meta SET value = '0' WHERE key = 'rollup_folded_id'")
 
 
+@migrations(name="0011_reprice")
+def m0011(db: Database) -> None:
+    # `spendtray reprice --apply` rewrites an event's price on purpose; the price it had is kept
+    # here, one row per event and run, so history can always say what changed and when.
+    db.execute(
+        """
+        CREATE TABLE reprices (
+            id INTEGER PRIMARY KEY,
+            event_id INTEGER NOT NULL REFERENCES events (id),
+            repriced_at INTEGER NOT NULL,     -- epoch milliseconds UTC
+            old_provider TEXT NOT NULL,       -- "unknown" can become the override's provider
+            old_cost_nanos INTEGER,
+            old_priced INTEGER NOT NULL,
+            old_unpriced_reason TEXT,
+            old_price_id INTEGER REFERENCES prices_used (id),
+            new_cost_nanos INTEGER,
+            new_priced INTEGER NOT NULL,
+            new_unpriced_reason TEXT,
+            new_price_id INTEGER REFERENCES prices_used (id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX reprices_event ON reprices (event_id)")
+
+
 @migrations(name="0015_call_keys")
 def m0015(db: Database) -> None:
     # A second identity for a call that reaches Spendtray by two ways that share no id (an
