@@ -22,6 +22,7 @@ from spendtray.config_write import save_settings
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
 from spendtray.gui.integrations import Hooks, discover
+from spendtray.gui.limits_panel import LimitsFeed, LimitsPanel
 from spendtray.gui.refresher import TICK_MS, Refresher
 from spendtray.gui.tray import TrayActions, TrayController
 from spendtray.importers import KINDS, ImportReport, ImportWatcher
@@ -99,6 +100,9 @@ class GuiApp(QObject):
                 follow_logs_changed=self.set_follow_logs,
             )
         )
+        # subscription windows: tray lines, icon state, the dashboard's Limits tab
+        self.limits = LimitsFeed(core.limits, self.clock)
+        self.limits.changed.connect(self.tray.set_limits)
         self.dashboard: Dashboard | None = None
         self.estimator: QObject | None = None
         self.settings_dialog: QObject | None = None
@@ -117,6 +121,7 @@ class GuiApp(QObject):
             # said once, where the user is looking; it gives way to the usual status after
             self.dashboard.statusBar().showMessage(NO_TRAY_MESSAGE, 60_000)
         self.refresher.refresh_now()
+        self.limits.start()
         if self.settings.follow_agent_logs:
             self._follow_logs(True)
 
@@ -150,6 +155,7 @@ class GuiApp(QObject):
             now=self.clock,
             open_settings=self.open_settings,
             budget_editor=self.hooks.budget_editor(),
+            limits_panel=lambda: LimitsPanel(self.limits),
             home=self.settings.home,
         )
 
@@ -281,6 +287,7 @@ class GuiApp(QObject):
             return
         self._stopped = True
         self.refresher.stop()
+        self.limits.stop()
         self.bridge.close()
         self.tray.hide()
         for window in (self.dashboard, self.estimator, self.settings_dialog):

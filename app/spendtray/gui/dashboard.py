@@ -65,6 +65,7 @@ class DashboardContext:
     now: Callable[[], dt.datetime]
     open_settings: Callable[[], None]
     budget_editor: Callable[[], QWidget] | None = None
+    limits_panel: Callable[[], QWidget] | None = None  # the "Limits" tab (gui.limits_panel)
     home: Path | None = None  # the data folder, shown on the first-run page
 
 
@@ -271,6 +272,10 @@ class Dashboard(QMainWindow):
         if ctx.budget_editor is not None:
             self.budget_editor = ctx.budget_editor()
             self.add_tab(self.budget_editor, "Budgets", "")
+        self.limits_panel: QWidget | None = None
+        if ctx.limits_panel is not None:
+            self.limits_panel = ctx.limits_panel()
+            self.add_tab(self.limits_panel, "Limits", "")
         self.tabs.currentChanged.connect(self._tab_changed)
 
         self.status = QLabel()

@@ -19,6 +19,7 @@ from spendtray.budgets.notify import Alert
 from spendtray.budgets.service import BudgetService
 from spendtray.core import Core
 from spendtray.gui.bridge import Bridge
+from spendtray.limits.service import LimitAlert, LimitsService
 from spendtray.views.tray_text import BudgetView, budget_line
 
 log = logging.getLogger(__name__)
@@ -31,13 +32,14 @@ class GuiNotifier:
     def __init__(self, bridge: Bridge) -> None:
         self.bridge = bridge
 
-    def notify(self, alert: Alert) -> None:
+    def notify(self, alert: Alert | LimitAlert) -> None:
         self.bridge.alert.emit(alert)
 
 
 @dataclass
 class Hooks:
     budgets: BudgetService | None = None
+    limits: LimitsService | None = None
     estimator_available: bool = False
 
     def budget_view(self) -> BudgetView | None:
@@ -65,6 +67,8 @@ class Hooks:
     def set_paused(self, paused: bool) -> None:
         if self.budgets is not None:
             self.budgets.set_paused(paused)
+        if self.limits is not None:
+            self.limits.set_paused(paused)
 
     def budget_editor(self) -> Callable[[], QWidget] | None:
         if self.budgets is None or importlib.util.find_spec("spendtray.gui.budget_editor") is None:
@@ -76,7 +80,8 @@ class Hooks:
 
 
 def discover(core: Core, bridge: Bridge) -> Hooks:
-    hooks = Hooks(budgets=core.budgets)
+    hooks = Hooks(budgets=core.budgets, limits=core.limits)
     core.budgets.add_notifier(GuiNotifier(bridge))
+    core.limits.add_notifier(GuiNotifier(bridge))  # window alerts: the same notification
     hooks.estimator_available = importlib.util.find_spec("spendtray.estimator.estimate") is not None
     return hooks

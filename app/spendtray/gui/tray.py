@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from spendtray.gui.icons import state_icon
 from spendtray.views import tray_text
+from spendtray.views.limits_view import LimitsView
 from spendtray.views.snapshot import Snapshot, TrayFigures
 
 NOTIFY_MS = 10_000
@@ -47,6 +48,8 @@ class TrayController(QObject):
         self.figures: TrayFigures | None = None
         self.budget: tray_text.BudgetView | None = None
         self.state = "ok"
+        self.budget_state = "ok"  # what the figures and budgets alone say
+        self.limits: LimitsView = LimitsView()
         self.paused = False
         self.icon = QSystemTrayIcon(state_icon("ok"))
         self.menu = QMenu()
@@ -67,14 +70,28 @@ class TrayController(QObject):
     def update(self, snapshot: Snapshot, budget: tray_text.BudgetView | None) -> None:
         self.figures = snapshot.tray
         self.budget = budget
-        state = tray_text.tray_state(snapshot.tray, budget.state if budget else None)
+        self.budget_state = tray_text.tray_state(snapshot.tray, budget.state if budget else None)
+        self._show_state()
+
+    def set_limits(self, view: LimitsView) -> None:
+        """Subscription windows changed (or time moved): tooltip, menu and icon follow."""
+        self.limits = view
+        self._show_state()
+
+    def _show_state(self) -> None:
+        # A window at 100 % stops work like a spent budget: the icon says so.
+        state = self.budget_state
+        if self.limits.state == "exceeded" or (
+            self.limits.state == "warning" and state in ("ok", "unpriced")
+        ):
+            state = self.limits.state
         if state != self.state:
             self.state = state
             self.icon.setIcon(state_icon(state))
             self.state_changed.emit(state)
-        self.icon.setToolTip(
-            tray_text.tooltip(self.figures, state, self.actions.precision(), budget)
-        )
+        tip = tray_text.tooltip(self.figures, state, self.actions.precision(), self.budget)
+        urgent = self.limits.urgent_line()
+        self.icon.setToolTip(f"{tip}\n{urgent}" if urgent and self.figures else tip)
 
     # -- menu -----------------------------------------------------------------------------
 
@@ -89,10 +106,17 @@ class TrayController(QObject):
                 tray_text.top_project_line(self.figures, precision),
             ):
                 menu.addAction(line).setEnabled(False)
-            if self.state != "ok":
+            if self.budget_state != "ok":
                 worst = self.budget.worst if self.budget else None
-                text = worst if worst and self.state != "unpriced" else None
-                menu.addAction(text or tray_text.STATE_WORDS[self.state]).setEnabled(False)
+                text = worst if worst and self.budget_state != "unpriced" else None
+                menu.addAction(text or tray_text.STATE_WORDS[self.budget_state]).setEnabled(False)
+            menu.addSeparator()
+        if self.limits.urgent is not None:
+            for row in self.limits.rows:
+                if row.key[1] == "subscription" and not row.stale:
+                    menu.addAction(row.line()).setEnabled(False)
+            if self.limits.urgent.pace.startswith("at this rate"):
+                menu.addAction(self.limits.urgent.pace).setEnabled(False)
             menu.addSeparator()
         menu.addAction("Open dashboard", self.actions.open_dashboard)
         if self.actions.open_estimator is not None:

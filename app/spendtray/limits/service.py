@@ -90,6 +90,7 @@ class LimitsService:
         self.settings = settings
         self.clock = clock
         self._notifiers: list[LimitNotifier] = []
+        self._listeners: list[Callable[[list[Observation]], None]] = []
         self._paused = False
 
     def _now_ms(self) -> int:
@@ -99,6 +100,11 @@ class LimitsService:
 
     def add_notifier(self, notifier: LimitNotifier) -> None:
         self._notifiers.append(notifier)
+
+    def add_listener(self, listener: Callable[[list[Observation]], None]) -> None:
+        """Called with the newest reading of every window after each recording, on the
+        recording thread (the GUI relays it through a signal)."""
+        self._listeners.append(listener)
 
     def set_paused(self, paused: bool) -> None:
         self._paused = paused
@@ -121,6 +127,13 @@ class LimitsService:
         added = self.writer.call(write)
         assert isinstance(added, int)
         self._alerts(observations)
+        if self._listeners:
+            latest = self.observations()
+            for listener in list(self._listeners):
+                try:
+                    listener(latest)
+                except Exception:
+                    log.exception("limits listener %r failed", listener)
         return added
 
     def headers_seen(self, provider: str, headers: Any) -> None:
