@@ -155,7 +155,7 @@ def bench_gui_typing(text: str, runs: int = 3) -> None:
         print(
             f"GUI: paste of {len(text):,} chars into the editor (one Qt call) "
             f"{paste * 1000:.0f} ms; first estimate on screen after {first:.2f} s "
-            f"({window.table.rowCount()} models)"
+            f"({window.results.rowCount()} models)"
         )
         typed = " Summarise the code above in three bullet points, then list any bugs."
         slow = " and explain"

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PySide6.QtCore import Qt
 
 from spendtray.core import Core
 from spendtray.estimator.defaults import DEFAULT_MODELS
@@ -18,24 +19,19 @@ from spendtray.money import format_usd
 from spendtray.store.reader import Filters
 
 PROMPT = "Rewrite this changelog entry for end users: fixed a crash when the disk is full."
+# the results table's column titles -> the short names the tests use
 COLUMN = {
-    name: i
-    for i, name in enumerate(
-        [
-            "model",
-            "provider",
-            "tokens",
-            "method",
-            "input",
-            "output",
-            "total",
-            "monthly",
-            "context",
-            "notes",
-            "cached",
-            "batch",
-        ]
-    )
+    "Model": "model",
+    "Provider": "provider",
+    "Input tokens": "tokens",
+    "Input": "input",
+    "Output": "output",
+    "Total": "total",
+    "Per month": "monthly",
+    "Context": "context",
+    "Notes": "notes",
+    "Cached prefix": "cached",
+    "Batch API": "batch",
 }
 
 
@@ -53,21 +49,29 @@ def window(core: Core, qtbot: Any) -> Iterator[Any]:
 
 
 def table(win: Any) -> dict[str, dict[str, str]]:
+    """Each row as the user reads it, by model; "method" is the token count's tooltip."""
+    model = win.results
     rows: dict[str, dict[str, str]] = {}
-    for row in range(win.table.rowCount()):
-        cells = {name: win.table.item(row, col).text() for name, col in COLUMN.items()}
+    for row in range(model.rowCount()):
+        cells = {
+            COLUMN[column.title]: model.text(row, col) for col, column in enumerate(model.columns)
+        }
+        tokens = [c.title for c in model.columns].index("Input tokens")
+        cells["method"] = model.data(model.index(row, tokens), Qt.ItemDataRole.ToolTipRole)
         rows[cells["model"]] = cells
     return rows
 
 
 def model_order(win: Any) -> list[str]:
-    return [win.table.item(row, 0).text() for row in range(win.table.rowCount())]
+    return [win.results.text(row, 0) for row in range(win.results.rowCount())]
 
 
 def settle(win: Any, qtbot: Any, expected_chars: int) -> None:
     """Wait until the table shows the estimate of the whole current input."""
     qtbot.waitUntil(
-        lambda: win.table.rowCount() > 0 and f"{expected_chars:,} characters" in win.status.text(),
+        lambda: (
+            win.results.rowCount() > 0 and f"{expected_chars:,} characters" in win.status.text()
+        ),
         timeout=15_000,
     )
 
@@ -141,7 +145,7 @@ def test_chat_paste_and_bad_chat_paste(window: Any, qtbot: Any) -> None:
     with qtbot.waitSignal(window.estimated, timeout=15_000):
         window.editor.setPlainText(bad)
     qtbot.waitUntil(lambda: "message list" in window.status.text(), timeout=15_000)
-    assert window.table.rowCount() == 0
+    assert window.results.rowCount() == 0
     assert "content must be a string" in window.status.text()
 
 
@@ -168,7 +172,7 @@ def test_clearing_the_paste_empties_the_table(window: Any, qtbot: Any) -> None:
     settle(window, qtbot, len(PROMPT))
     with qtbot.waitSignal(window.estimated, timeout=15_000):
         window.editor.clear()
-    assert window.table.rowCount() == 0
+    assert window.results.rowCount() == 0
     assert "Paste a prompt" in window.status.text()
 
 
@@ -203,8 +207,8 @@ def test_whatif_tab_reprices_history(
     assert expected.totals.calls == 8
     assert f"{expected.totals.calls:,} calls" in window.history_status.text()
     for row, result in enumerate(expected.results):
-        assert window.history_table.item(row, 0).text() == result.target
-        assert window.history_table.item(row, 2).text() == format_usd(result.whatif_cost_nanos)
+        assert window.history_results.text(row, 0) == result.target
+        assert window.history_results.text(row, 2) == format_usd(result.whatif_cost_nanos)
 
 
 def test_accepts_a_bare_price_book(core: Core, qtbot: Any) -> None:
@@ -233,3 +237,40 @@ def test_overflow_and_tier_crossing_are_marked(window: Any, qtbot: Any) -> None:
     assert rows["claude-sonnet-4-5"]["context"].startswith("OVER")
     assert rows["gpt-4o"]["context"] == "OVER 128,000"
     assert "tier" not in rows["gpt-4o"]["notes"]
+
+
+def test_every_listed_model_has_a_provider(window: Any) -> None:
+    window.search.setText("my-own-model-q")
+    window.search.returnPressed.emit()
+    texts = [window.models.item(i).text() for i in range(window.models.count())]
+    assert len(texts) > 100
+    providers = [text.partition("  ·  ")[2] for text in texts]
+    assert all(providers), [t for t, p in zip(texts, providers, strict=True) if not p][:5]
+    by_name = dict(text.split("  ·  ") for text in texts)
+    assert by_name["gpt-5"] == "openai" and by_name["claude-sonnet-4-5"] == "anthropic"
+    assert by_name["my-own-model-q"] == "unknown provider"
+
+
+def test_results_fit_without_horizontal_scrolling(window: Any, qtbot: Any) -> None:
+    window.resize(1000, 700)
+    window.calls_per_day.setValue(40)
+    window.cache.setChecked(True)
+    window.batch.setChecked(True)
+    window.search.setText("my-private-finetune-x")
+    window.search.returnPressed.emit()  # a long "no price known" note
+    window.editor.setPlainText(PROMPT)
+    settle(window, qtbot, len(PROMPT))
+    view = window.table
+    titles = [c.title for c in window.results.columns]
+    assert {"Per month", "Cached prefix", "Batch API"} <= set(titles)
+    widths = sum(view.columnWidth(i) for i in range(len(titles)))
+    assert widths <= view.viewport().width()
+    assert view.horizontalScrollBar().maximum() == 0
+
+
+def test_search_placeholder_is_not_clipped(window: Any, qtbot: Any) -> None:
+    window.resize(800, 600)  # a small screen: the picker gets two fifths of it
+    search = window.search
+    qtbot.waitUntil(lambda: search.width() < 330, timeout=2000)
+    text = search.placeholderText()
+    assert search.fontMetrics().horizontalAdvance(text) + 24 <= search.width()

@@ -18,7 +18,17 @@ from spendtray.cli.common import UserError, print_table, settings_from
 from spendtray.estimator.defaults import DEFAULT_MODELS
 from spendtray.estimator.estimate import EstimateResult
 from spendtray.estimator.whatif import WhatIfReport
-from spendtray.money import format_tokens, format_usd
+from spendtray.money import format_usd
+from spendtray.views.estimate_text import (
+    APPROXIMATE_LEGEND,
+    context_text,
+    difference_text,
+    estimate_notes,
+    history_summary,
+    tokens_text,
+    what_if_text,
+    whatif_notes,
+)
 
 # estimate()'s argument names (how its errors start) -> the flags that set them
 _FLAGS = {
@@ -176,25 +186,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _context(result: EstimateResult) -> str:
-    if result.context_window is None:
-        return "unknown"
-    window = format_tokens(result.context_window)
-    return window if result.fits else f"OVER {window}"
-
-
 def _notes(result: EstimateResult, precision: int) -> str:
-    notes: list[str] = []
-    if result.error:
-        notes.append("no price known")
-    if result.tier_crossed and result.tier_threshold is not None:
-        notes.append(
-            f"over {format_tokens(result.tier_threshold)} tier: whole prompt at higher rate"
-        )
+    notes = estimate_notes(result)
     if result.cached is not None:
-        notes.append(f"cached prefix {format_usd(result.cached.total_cost_nanos, precision)}")
+        notes.append(f"cached prefix {what_if_text(result.cached, precision)}")
     if result.batch is not None:
-        notes.append(f"batch {format_usd(result.batch.total_cost_nanos, precision)}")
+        notes.append(f"batch {what_if_text(result.batch, precision)}")
     return "; ".join(notes)
 
 
@@ -206,18 +203,17 @@ def write_estimate(results: list[EstimateResult], precision: int) -> None:
     headers += ["context", "notes"]
     rows: list[list[str]] = []
     for r in results:
-        tokens = f"{r.input_tokens:,}" if r.exact else f"≈{r.input_tokens:,}"
         row = [
             r.model,
             r.provider or "",
-            tokens,
+            tokens_text(r),
             format_usd(r.input_cost_nanos, precision),
             format_usd(r.output_cost_nanos, precision),
             format_usd(r.total_cost_nanos, precision),
         ]
         if monthly:
             row.append(format_usd(r.monthly_cost_nanos, precision))
-        row += [_context(r), _notes(r, precision)]
+        row += [context_text(r), _notes(r, precision)]
         rows.append(row)
     print_table(headers, rows, right=set(range(2, 6 + int(monthly))) | {6 + int(monthly)})
     first = results[0]
@@ -226,12 +222,9 @@ def write_estimate(results: list[EstimateResult], precision: int) -> None:
     print(f"\nOutput: {first.output_tokens:,} tokens per call{assumed}{calls}.")
     approximations = [r for r in results if not r.exact]
     if approximations:
-        print("≈ marks approximate counts (the tokenizer is not shipped):")
+        print(f"{APPROXIMATE_LEGEND} Methods:")
         for r in approximations:
             print(f"  {r.model}: {r.method}")
-    for r in results:
-        if r.error:
-            print(f"{r.model}: {r.error}")
 
 
 def write_whatif(report: WhatIfReport, precision: int, zone: Any) -> None:
@@ -249,34 +242,17 @@ def write_whatif(report: WhatIfReport, precision: int, zone: Any) -> None:
         return "now" if value is None else value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
     print(f"What-if for {scope}, {day(f.since)} → {day(f.until)}:")
-    if t.calls == 0:
-        print("  no stored usage matches; nothing to re-price.")
-    else:
-        actual = format_usd(t.actual_cost_nanos, precision)
-        unpriced = (
-            f" (+{t.actual_unpriced_calls:,} unpriced calls)" if t.actual_unpriced_calls else ""
-        )
-        print(
-            f"  {t.calls:,} calls, {format_tokens(t.input_tokens)} input / "
-            f"{format_tokens(t.output_tokens)} output tokens, actually cost {actual}{unpriced}"
-        )
+    print(f"  {history_summary(t, precision)}")
+    if t.calls:
         rows: list[list[str]] = []
         for r in report.results:
-            notes: list[str] = []
-            if r.tier_crossed_calls:
-                notes.append(f"{r.tier_crossed_calls:,} calls over a long-context tier")
-            if r.over_context_calls:
-                notes.append(f"{r.over_context_calls:,} calls would not fit the context")
-            if r.unpriceable_calls:
-                notes.append(f"{r.unpriceable_calls:,} calls not priceable")
-            sign = "+" if r.difference_nanos > 0 else ""
             rows.append(
                 [
                     r.target,
                     r.provider,
                     format_usd(r.whatif_cost_nanos, precision),
-                    sign + format_usd(r.difference_nanos, precision),
-                    "; ".join(notes),
+                    difference_text(r.difference_nanos, precision),
+                    "; ".join(whatif_notes(r)),
                 ]
             )
         print_table(["on model", "provider", "would have cost", "vs actual", "notes"], rows, {2, 3})

@@ -42,6 +42,13 @@ class RowsModel(QAbstractTableModel):
         self.columns = list(columns)
         self.rows: list[Any] = []
 
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        """Change which columns show (the estimator's optional ones); rows stay."""
+        if list(columns) != self.columns:
+            self.beginResetModel()
+            self.columns = list(columns)
+            self.endResetModel()
+
     def set_rows(self, rows: Sequence[Any]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
@@ -122,3 +129,21 @@ def fit_columns(view: QTableView, force: bool = False) -> None:
             widest = column.max_chars * char + 16
             if view.columnWidth(i) > widest:
                 view.setColumnWidth(i, widest)
+    if view.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff:
+        _fit_width(view)
+
+
+def _fit_width(view: QTableView) -> None:
+    """No horizontal scrolling: the widest columns give way (their full text is in the tip
+    or elided) until the table fits its viewport."""
+    count = view.model().columnCount()
+    room = view.viewport().width()
+    widths = [view.columnWidth(i) for i in range(count)]
+    floor = view.fontMetrics().horizontalAdvance("0") * 8
+    while sum(widths) > room:
+        widest = max(range(count), key=lambda i: widths[i])
+        if widths[widest] <= floor:
+            break
+        widths[widest] = max(floor, widths[widest] - (sum(widths) - room))
+    for i, width in enumerate(widths):
+        view.setColumnWidth(i, width)
