@@ -60,10 +60,13 @@ def test_tray_names_the_most_urgent_window_and_turns_at_100(
     qtbot.waitUntil(lambda: gui.limits.view.urgent is not None, timeout=3000)
     qtbot.waitUntil(lambda: "Claude 5h: 50 %" in gui.tray.icon.toolTip(), timeout=3000)
     assert gui.tray.state == "ok"
+    # an hour into the window at 50 %: full in another hour, three hours before the reset
+    assert gui.tray.icon.toolTip().endswith("\nClaude 5h: 50 % · resets in 4 h · 100 % in 1 h")
     gui.tray.menu.aboutToShow.emit()
     texts = [a.text() for a in gui.tray.menu.actions()]
     assert "Claude 5h: 50 % · resets in 4 h" in texts
     assert "Claude 7d: 40 % · resets in 3 d" in texts
+    assert "Claude 5h: at this rate you reach 100 % in 1 h, 3 h before reset" in texts
 
     record(client, reading("five_hour", 100.0, 3600))
     qtbot.waitUntil(lambda: gui.tray.state == "exceeded", timeout=3000)

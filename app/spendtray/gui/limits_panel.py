@@ -93,7 +93,8 @@ class _Row(QFrame):
         self.bar.setRange(0, 100)
         self.bar.setValue(row.bar_percent)
         self.bar.setFormat(f"{row.used_percent:.0f} %")
-        colour = BAR_COLOURS[row.state]
+        # amber as soon as the pace runs out before the reset, even below the alert threshold
+        colour = BAR_COLOURS["warning" if row.full_in and row.state == "ok" else row.state]
         self.bar.setStyleSheet(f"QProgressBar::chunk {{ background-color: {colour}; }}")
         self.detail = QLabel(f"{row.resets} · {row.pace}")
         self.detail.setWordWrap(True)

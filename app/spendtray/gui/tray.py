@@ -115,8 +115,9 @@ class TrayController(QObject):
             for row in self.limits.rows:
                 if row.key[1] == "subscription" and not row.stale:
                     menu.addAction(row.line()).setEnabled(False)
-            if self.limits.urgent.pace.startswith("at this rate"):
-                menu.addAction(self.limits.urgent.pace).setEnabled(False)
+            pace = self.limits.pace_line()
+            if pace:
+                menu.addAction(pace).setEnabled(False)
             menu.addSeparator()
         menu.addAction("Open dashboard", self.actions.open_dashboard)
         if self.actions.open_estimator is not None:

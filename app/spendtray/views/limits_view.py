@@ -33,6 +33,7 @@ class WindowRow:
     state: str  # ok | warning | exceeded
     stale: bool
     source: str  # official | estimated
+    full_in: str | None = None  # "1 h 32 m" when the pace reaches 100 % before the reset
 
     def line(self) -> str:
         """``Claude 5h: 72 % · resets in 1 h 20 m``"""
@@ -48,12 +49,19 @@ class LimitsView:
     estimate: str | None = None  # the estimated 5-hour block, one line
 
     def urgent_line(self) -> str | None:
+        """The tooltip's line: ``Claude 5h: 62 % · resets in 2 h 30 m · 100 % in 1 h 32 m``."""
         if self.urgent is None:
             return None
         text = self.urgent.line()
-        if self.urgent.pace and self.urgent.pace.startswith("at this rate"):
-            text += f" · {self.urgent.pace}"
+        if self.urgent.full_in:
+            text += f" · 100 % in {self.urgent.full_in}"
         return text
+
+    def pace_line(self) -> str | None:
+        """The menu's pace sentence for the most urgent window, when it runs out early."""
+        if self.urgent is None or not self.urgent.full_in:
+            return None
+        return f"{self.urgent.title}: {self.urgent.pace}"
 
 
 def _title(obs: Observation) -> str:
@@ -88,6 +96,9 @@ def window_row(obs: Observation, now_ms: int, thresholds: tuple[float, ...]) -> 
         state=state,
         stale=obs.stale(now_ms),
         source=obs.source,
+        full_in=duration(p.full_in_seconds)
+        if p.state == "ahead" and p.full_in_seconds is not None
+        else None,
     )
 
 
