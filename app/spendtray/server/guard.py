@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -33,7 +34,6 @@ class HeaderLookup(Protocol):
     def get(self, key: str, /) -> str | None: ...
 
 
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]", "::1"})
 JSON_TYPES = frozenset(
     {
         "application/json",
@@ -111,15 +111,17 @@ def answer_error(exc: Exception, what: str) -> ApiError:
     return ApiError(500, "internal error; see the spendtray log")
 
 
+# Exactly a loopback name the server can be reached by, with an optional port: a DNS name an
+# attacker controls ("127.0.0.1.evil.com"), or a spelling only some resolvers read as loopback
+# ("127.1", "0x7f.1", "localhost.", "[::ffff:127.0.0.1]"), is refused. Case does not matter:
+# a host name is case-insensitive and no DNS name becomes loopback by its case.
+_LOOPBACK_HOST = re.compile(r"(?:127\.0\.0\.1|localhost|\[::1\])(?::[0-9]{1,5})?")
+
+
 def host_is_loopback(host_header: str | None) -> bool:
     if not host_header:
         return False
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        name = host.split("]", 1)[0] + "]"
-    else:
-        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return name in LOOPBACK_NAMES or name.startswith("127.")
+    return _LOOPBACK_HOST.fullmatch(host_header.lower()) is not None
 
 
 class Guard:

@@ -14,6 +14,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from spendtray.datadir import loopback_url
+from spendtray.server.http_protocol import BoundedHttpToolsProtocol, raise_open_file_limit
 
 
 class PortInUse(OSError):
@@ -54,12 +55,13 @@ class ServerRunner:
     def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         self.app = app
         self.host = host
+        raise_open_file_limit()
         self.socket = bind_socket(host, port)
         self.port: int = self.socket.getsockname()[1]
         config = uvicorn.Config(
             app,
             loop=_loop_name(),
-            http="httptools",
+            http=BoundedHttpToolsProtocol,
             lifespan="off",
             access_log=False,
             log_level="warning",
