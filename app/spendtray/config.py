@@ -71,6 +71,7 @@ class Settings:
     upstreams: tuple[UpstreamConfig, ...] = ()
     proxy_include_usage: bool = False
     limit_thresholds: tuple[float, ...] = (70.0, 90.0)
+    machine: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -105,6 +106,15 @@ class Settings:
     def zone(self) -> ZoneInfo:
         return resolve_zone(self.timezone)
 
+    @property
+    def machine_name(self) -> str:
+        """The name this machine's events carry: ``machine`` in config.toml, else the host's."""
+        if self.machine:
+            return self.machine
+        from spendtray.machine import default_machine_name
+
+        return default_machine_name()
+
 
 # Keys a user may set in config.toml, with their expected Python types.
 CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
@@ -127,6 +137,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "upstreams": dict,
     "proxy_include_usage": bool,
     "limit_thresholds": list,
+    "machine": str,
 }
 
 
@@ -180,6 +191,15 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError("config key 'runaway_min_usd': must be a dollar amount ≥ 0")
     if key == "prices_url" and not value.startswith(("https://", "http://")):
         raise ConfigError(f"config key 'prices_url': {value!r} is not an http(s) URL")
+    if key == "machine":
+        from spendtray.machine import MAX_NAME, clean_machine_name
+
+        if not value.strip() or clean_machine_name(value) != value.strip():
+            raise ConfigError(
+                f"config key 'machine': {value!r} must be a name of letters, digits, '.', '_' "
+                f"and '-' (at most {MAX_NAME})"
+            )
+        return value.strip()
     if key == "webhook_url" and value.strip():
         return _check_webhook_url(value)
     if key == "timezone":

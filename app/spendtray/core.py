@@ -117,9 +117,9 @@ class Core:
         self.prices = PriceBook.load(
             user_file=settings.user_prices_path, data_dir=settings.prices_data_dir
         )
-        self.writer = Writer(settings.db_path, settings.durability)
+        self.writer = Writer(settings.db_path, settings.durability, settings.machine_name)
         self.reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
-        self.ingest = IngestService(self.prices, self.writer, clock)
+        self.ingest = IngestService(self.prices, self.writer, clock, settings.machine_name)
         # One group-commit point for every route that stores events on the event loop.
         self.batcher: CommitBatcher = CommitBatcher(self.writer)
         # Before the budget service: started first, it is running when the first alert fires.

@@ -33,6 +33,7 @@ from spendtray.ingest.event import (
     parse_usd,
 )
 from spendtray.ingest.service import BatchError, IngestService
+from spendtray.machine import default_machine_name
 from spendtray.prices.book import PriceBook, UnknownModel
 from spendtray.prices.calc import PricingError, TokenCounts
 from spendtray.prices.names import canonical_provider, infer_provider
@@ -280,6 +281,7 @@ def ref_row(book: PriceBook, event: UsageEvent, received: dt.datetime) -> list[o
         json.dumps(event.tags, separators=(",", ":")) if event.tags else None,
         json.dumps(event.raw_usage, separators=(",", ":")) if event.raw_usage else None,
         None,  # call_key: set by importers and receivers only
+        default_machine_name(),  # the service's machine: this one's name by default
     ]
 
 

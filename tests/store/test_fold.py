@@ -65,13 +65,13 @@ def _rebuilt(db_path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]
     bucket = "(ts / 1000) / 900 * 900"
     want = set(
         conn.execute(
-            f"SELECT {bucket}, project, model, provider, agent, source, {SUMS} FROM events "
-            "GROUP BY 1, 2, 3, 4, 5, 6"
+            f"SELECT {bucket}, project, model, provider, agent, source, machine, {SUMS} "
+            "FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7"
         )
     )
     have = set(conn.execute("SELECT * FROM rollup"))
     want_dims: set[tuple[Any, ...]] = set()
-    for dim in ("project", "model", "provider", "agent", "source"):
+    for dim in ("project", "model", "provider", "agent", "source", "machine"):
         want_dims |= set(
             conn.execute(f"SELECT '{dim}', {bucket}, {dim}, {SUMS} FROM events GROUP BY 2, 3")
         )

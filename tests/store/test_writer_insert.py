@@ -25,6 +25,7 @@ def _row(i: int) -> EventRow:
         "provider": "openai",
         "agent": "",
         "source": "api",
+        "machine": "laptop",
         "batch": 0,
         "input_tokens": 100 + i,
         "output_tokens": 10 + i,

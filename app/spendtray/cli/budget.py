@@ -69,7 +69,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def write(settings: Settings, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run ``fn`` in one write transaction on a short-lived connection."""
-    db = open_for_writing(settings.db_path, settings.durability)
+    db = open_for_writing(settings.db_path, settings.durability, settings.machine_name)
     conn = db.conn
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -147,7 +147,7 @@ def _resets(status: BudgetStatus, settings: Settings) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    ensure_schema(settings.db_path)
+    ensure_schema(settings.db_path, settings.machine_name)
     ev = evaluator(settings)
     conn = ev.reader.conn()
     if args.project:

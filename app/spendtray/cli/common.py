@@ -43,6 +43,7 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider")
     parser.add_argument("--agent")
     parser.add_argument("--source", help="api, proxy, otel, litellm, claude-code, codex…")
+    parser.add_argument("--machine", help="only events first stored on this machine")
 
 
 def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:
@@ -66,6 +67,7 @@ def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:
         project=getattr(args, "project", None),
         model=getattr(args, "model", None),
         provider=getattr(args, "provider", None),
+        machine=getattr(args, "machine", None),
         agent=getattr(args, "agent", None),
         source=getattr(args, "source", None),
         since=when("since"),

@@ -145,7 +145,7 @@ def _whatif(args: argparse.Namespace, settings: Any, book: Any) -> WhatIfReport:
         since=selection.since,
         until=selection.until,
     )
-    ensure_schema(settings.db_path)
+    ensure_schema(settings.db_path, settings.machine_name)
     reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
     try:
         return reprice_history(

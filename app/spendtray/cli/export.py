@@ -27,6 +27,7 @@ CSV_FIELDS = (
     "trace_id",
     "request_id",
     "source",
+    "machine",
     "service_tier",
     "batch",
     *TOKEN_FIELDS,

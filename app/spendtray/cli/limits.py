@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     now = dt.datetime.now(dt.UTC)
     since = _when(args.since, "since", settings, now) or now - dt.timedelta(days=30)
     until = _when(args.until, "until", settings, now)
-    ensure_schema(settings.db_path)
+    ensure_schema(settings.db_path, settings.machine_name)
     conn = open_for_reading(settings.db_path)
     try:
         now_ms = int(now.timestamp() * 1000)

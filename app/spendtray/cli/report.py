@@ -30,7 +30,7 @@ def open_reader(args: argparse.Namespace) -> tuple[Reader, Any]:
     from spendtray.store.db import ensure_schema
 
     settings = settings_from(args)
-    ensure_schema(settings.db_path)
+    ensure_schema(settings.db_path, settings.machine_name)
     return Reader(settings.db_path, settings.zone(), settings.week_start_index), settings
 
 

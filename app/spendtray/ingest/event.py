@@ -70,6 +70,8 @@ class UsageEvent:
     raw_usage: dict[str, Any] | None = field(default=None)
     # Set by importers and receivers, never posted: see spendtray.ingest.call_keys.
     call_key: str | None = None
+    # The machine the event was first stored on; None: this one (sync sets other machines').
+    machine: str | None = None
 
     @property
     def total_tokens(self) -> int:

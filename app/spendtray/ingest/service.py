@@ -18,6 +18,7 @@ from spendtray.clock import utc_now
 from spendtray.fields import TOKEN_FIELDS
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
 from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
+from spendtray.machine import default_machine_name
 from spendtray.money import usd_json
 from spendtray.prices.book import UNKNOWN_PROVIDER, PriceBook, ResolvedPrice
 from spendtray.prices.calc import PricingError
@@ -81,11 +82,17 @@ def _usage_json(usage: dict[str, Any]) -> str:
 
 class IngestService:
     def __init__(
-        self, prices: PriceBook, writer: Writer, clock: Callable[[], dt.datetime] = utc_now
+        self,
+        prices: PriceBook,
+        writer: Writer,
+        clock: Callable[[], dt.datetime] = utc_now,
+        machine: str | None = None,
     ) -> None:
         self.prices = prices
         self.writer = writer
         self.clock = clock
+        # The name events stored here carry unless they came from another machine (sync).
+        self.machine = machine or default_machine_name()
 
     def price(self, event: UsageEvent) -> tuple[EventRow, PricedEvent]:
         return self._price(event, _ms(event.timestamp), _ms(self.clock()))
@@ -153,6 +160,7 @@ class IngestService:
             _COMPACT.encode(tags) if tags else None,
             _usage_json(raw_usage) if raw_usage else None,
             event.call_key,
+            event.machine or self.machine,
         ]
         return EventRow(values), PricedEvent(event, cost, reason)
 

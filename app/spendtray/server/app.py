@@ -53,6 +53,7 @@ def filters_from_query(request: Request, reader: Reader, now: dt.datetime) -> Fi
         provider=q.get("provider"),
         agent=q.get("agent"),
         source=q.get("source"),
+        machine=q.get("machine"),
         since=when("since"),
         until=when("until"),
     )

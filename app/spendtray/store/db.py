@@ -31,8 +31,11 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-def open_for_writing(path: Path, durability: str = "normal") -> Database:
-    """The one write connection: creates the file, applies migrations, sets WAL."""
+def open_for_writing(
+    path: Path, durability: str = "normal", machine: str | None = None
+) -> Database:
+    """The one write connection: creates the file, applies migrations, sets WAL. ``machine``
+    (this machine's name) is what events stored before migration 0007 are given."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = _connect(path, readonly=False)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -44,6 +47,12 @@ def open_for_writing(path: Path, durability: str = "normal") -> Database:
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA temp_store = MEMORY")  # the rollup fold's staging table
     db = Database(conn)
+    if machine is not None and db["meta"].exists():
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('machine', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [machine],
+        )
     migrations.apply(db)
     return db
 
@@ -53,7 +62,7 @@ def open_for_reading(path: Path) -> sqlite3.Connection:
     return _connect(path, readonly=True)
 
 
-def ensure_schema(path: Path) -> None:
+def ensure_schema(path: Path, machine: str | None = None) -> None:
     """Create/migrate the database file without keeping a connection (CLI, tests)."""
-    db = open_for_writing(path)
+    db = open_for_writing(path, machine=machine)
     db.conn.close()

@@ -25,7 +25,7 @@ from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.rows import SUM_FIELDS
 
 FOLDED_KEY = "rollup_folded_id"
-DIMS = ("project", "model", "provider", "agent", "source")
+DIMS = ("project", "model", "provider", "agent", "source", "machine")
 _KEY = ("bucket", *DIMS)
 
 # Events summed into SUM_FIELDS, as SQL over the events table.
@@ -58,7 +58,7 @@ def _stage(where: str, sign: int) -> str:
     sums = EVENT_SUMS if sign > 0 else ", ".join(f"-{term}" for term in _EVENT_TERMS)
     return (
         f"INSERT INTO temp.fold_stage SELECT {BUCKET_SQL}, {', '.join(DIMS)}, {sums} "
-        f"FROM events WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"
+        f"FROM events WHERE {where} GROUP BY {', '.join(str(n) for n in range(1, len(_KEY) + 1))}"
     )
 
 

@@ -233,6 +233,57 @@ def m0006(db: Database) -> None:
         db.execute(f"ALTER TABLE events DROP COLUMN {column}")
 
 
+@migrations(name="0007_machine")
+def m0007(db: Database) -> None:
+    # Every event names the machine it was first stored on (SPEC §14). Events stored before
+    # carry this machine's name: the opener puts it in meta before migrating.
+    row = db.execute("SELECT value FROM meta WHERE key = 'machine'").fetchone()
+    from spendtray.machine import default_machine_name
+
+    name = row[0] if row is not None else default_machine_name()
+    db.execute("ALTER TABLE events ADD COLUMN machine TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE events SET machine = ?", [name])
+    # The rollup key gains the machine: a new table, the old rows all this machine's.
+    sums = (
+        "calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+        "reasoning_tokens, cost_nanos, unpriced_calls"
+    )
+    db.execute(
+        """
+        CREATE TABLE rollup_new (
+            bucket INTEGER NOT NULL,
+            project TEXT NOT NULL,
+            model TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            agent TEXT NOT NULL,
+            source TEXT NOT NULL,
+            machine TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            cost_nanos INTEGER NOT NULL,
+            unpriced_calls INTEGER NOT NULL,
+            PRIMARY KEY (bucket, project, model, provider, agent, source, machine)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        f"INSERT INTO rollup_new SELECT bucket, project, model, provider, agent, source, ?, "
+        f"{sums} FROM rollup",
+        [name],
+    )
+    db.execute("DROP TABLE rollup")
+    db.execute("ALTER TABLE rollup_new RENAME TO rollup")
+    db.execute(
+        f"INSERT INTO rollup_dim (dim, bucket, key, {sums}) "
+        f"SELECT 'machine', bucket, ?, {sums} FROM rollup_dim WHERE dim = 'total'",
+        [name],
+    )
+
+
 @migrations(name="0008_limits")
 def m0008(db: Database) -> None:
     # Subscription-window observations (SPEC §12). A row per distinct reading; a reading equal

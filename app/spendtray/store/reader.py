@@ -28,7 +28,7 @@ from spendtray.store.fold import BUCKET_SQL, EVENT_SUMS, ROLLUP_SUMS, folded_thr
 from spendtray.store.rows import PRICE_FIELDS, SUM_FIELDS
 from spendtray.store.timebuckets import TIME_GROUPS, ranges
 
-DIMENSIONS = ("project", "model", "provider", "agent", "source")
+DIMENSIONS = ("project", "model", "provider", "agent", "source", "machine")
 GROUPS = (*DIMENSIONS, *TIME_GROUPS)
 MAX_RANGES = 10_000
 MAX_LIMIT = 1000
@@ -50,6 +50,7 @@ class Filters:
     provider: str | None = None
     agent: str | None = None
     source: str | None = None
+    machine: str | None = None
     since: dt.datetime | None = None  # inclusive, tz-aware
     until: dt.datetime | None = None  # exclusive, tz-aware
 
@@ -411,6 +412,7 @@ def event_json(row: dict[str, Any]) -> dict[str, Any]:
         "trace_id": row["trace_id"],
         "request_id": row["request_id"],
         "source": row["source"],
+        "machine": row["machine"],
         "service_tier": row["service_tier"],
         "batch": bool(row["batch"]),
         "input_tokens": row["input_tokens"],

@@ -36,6 +36,7 @@ EVENT_COLUMNS = (
     "tags",
     "raw_usage",
     "call_key",
+    "machine",
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 # The summed columns of both rollup tables (store.fold sums events into them).

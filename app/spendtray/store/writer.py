@@ -323,9 +323,12 @@ class _Plan:
 class Writer:
     """Owns the write connection. ``start`` it, ``submit`` rows, ``stop`` to drain and close."""
 
-    def __init__(self, db_path: Path, durability: str = "normal") -> None:
+    def __init__(
+        self, db_path: Path, durability: str = "normal", machine: str | None = None
+    ) -> None:
         self._db_path = db_path
         self._durability = durability
+        self._machine = machine
         self._queue: queue.Queue[_Job | object] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[CommitInfo], None]] = []
@@ -410,7 +413,7 @@ class Writer:
 
     def _run(self) -> None:
         try:
-            db = open_for_writing(self._db_path, self._durability)
+            db = open_for_writing(self._db_path, self._durability, self._machine)
             row = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
             self._next_id = int(row[0]) + 1
         except BaseException as exc:  # reported to start()'s caller
