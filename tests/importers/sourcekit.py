@@ -36,11 +36,16 @@ def dumps(obj: Any) -> str:
 class SourceCase:
     kind: str
     ccusage: str | None  # ccusage's name for the source, None when ccusage does not read it
-    log: str  # a JSONL log in the fixture home that grows (relative to home)
-    new_call: Callable[[int], str]  # the n-th extra call, one line without its newline
+    log: str  # the log in the fixture home that gets a new call (relative to home)
+    # JSONL: the n-th extra call, one line without its newline. Documents: the log's whole
+    # new text with the n-th extra call in it, from its current text.
+    new_call: Callable[[int], str]
     new_call_input: int  # canonical input tokens of each such call
     # ccusage day -> (uncached input, cache read, output) in ccusage's terms, from our day
     ours_as_ccusage: Callable[[dict[str, int]], tuple[int, int, int]]
+    document: bool = False
+    # ccusage shows the agent's own logged cost on these sources (Spendtray: reported cost)
+    ccusage_cost_is_reported: bool = False
     theirs: Callable[[dict[str, Any]], tuple[int, int, int]] = lambda d: (
         d["inputTokens"],
         d["cacheReadTokens"],
@@ -53,6 +58,17 @@ class SourceCase:
     @property
     def home(self) -> Path:
         return DATA / self.kind / "home"
+
+    def grown(self, home: Path, n: int) -> bytes:
+        """The log's bytes with the n-th extra call added."""
+        log = home / self.log
+        if self.document:
+            current = log.read_text(encoding="utf-8") if log.exists() else ""
+            return self.with_call(current, n).encode()
+        return log.read_bytes() + (self.new_call(n) + "\n").encode()
+
+    def with_call(self, current: str, n: int) -> str:
+        return DOCUMENT_GROWERS[self.kind](current, n)
 
 
 def _gemini_call(n: int) -> str:
@@ -82,12 +98,62 @@ def _qwen_call(n: int) -> str:
     )
 
 
+def _opencode_call(n: int) -> str:
+    return dumps(
+        {
+            "id": f"msg_extra_{n}",
+            "sessionID": "ses_4a1b2c3d",
+            "role": "assistant",
+            "mode": "build",
+            "modelID": "claude-sonnet-4-5-20250929",
+            "providerID": "anthropic",
+            "time": {"created": 1762510000000 + n},
+            "cost": 0.01,
+            "tokens": {
+                "input": 1000,
+                "output": 10,
+                "reasoning": 0,
+                "cache": {"read": 0, "write": 0},
+            },
+        }
+    )
+
+
+def _amp_with_call(current: str, n: int) -> str:
+    thread = json.loads(current)
+    thread["usageLedger"]["events"].append(
+        {
+            "id": f"evt-extra-{n}",
+            "timestamp": "2025-11-09T16:00:00.000Z",
+            "model": "claude-sonnet-4-5-20250929",
+            "tokens": {"input": 1000, "output": 10},
+            "toMessageId": 100 + n,
+        }
+    )
+    return json.dumps(thread, indent=2)
+
+
+DOCUMENT_GROWERS: dict[str, Callable[[str, int], str]] = {
+    # OpenCode writes one file per message: the "log" that grows is a new message's file.
+    "opencode": lambda current, n: _opencode_call(n),
+    "amp": _amp_with_call,
+}
+
+
 def _uncached_reasoning_apart(day: dict[str, int]) -> tuple[int, int, int]:
     """ccusage shows uncached input and output without reasoning for these sources."""
     return (
         day["input_tokens"] - day["cache_read_tokens"] - day["cache_write_tokens"],
         day["cache_read_tokens"],
         day["output_tokens"] - day["reasoning_tokens"],
+    )
+
+
+def _uncached(day: dict[str, int]) -> tuple[int, int, int]:
+    return (
+        day["input_tokens"] - day["cache_read_tokens"] - day["cache_write_tokens"],
+        day["cache_read_tokens"],
+        day["output_tokens"],
     )
 
 
@@ -119,5 +185,24 @@ CASES: dict[str, SourceCase] = {
             "*": "qwen3-coder-plus is not in genai-prices: Spendtray stores it unpriced, ccusage "
             "prices it from LiteLLM's table (and charges cached tokens twice)"
         },
+    ),
+    "opencode": SourceCase(
+        kind="opencode",
+        ccusage="opencode",
+        log=".local/share/opencode/storage/message/ses_4a1b2c3d/msg_extra.json",
+        new_call=_opencode_call,
+        new_call_input=1000,
+        document=True,
+        ccusage_cost_is_reported=True,
+        ours_as_ccusage=_uncached,
+    ),
+    "amp": SourceCase(
+        kind="amp",
+        ccusage="amp",
+        log=".local/share/amp/threads/T-5d1e2f3a-7b8c-4d9e-a0f1-2b3c4d5e6f70.json",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
     ),
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from importkit import day_rows, total_row
+from importkit import day_rows, events, total_row
 from sourcekit import AGENT_ENV, CASES, SourceCase
 
 from spendtray.core import Core
@@ -58,13 +58,21 @@ def test_fixture_home_matches_ccusage_per_day(
         pytest.skip(f"ccusage does not read {case.kind}")
     days = ccusage(case.ccusage, "daily", env={"HOME": str(user_home)})["daily"]
     theirs = {d.get("date") or d.get("period"): d for d in days}
+    reported: dict[str, float] = {}
+    for event in events(core, case.kind):
+        if event["reported_cost_usd"] is not None:
+            day = event["timestamp"][:10]
+            reported[day] = reported.get(day, 0.0) + event["reported_cost_usd"]
     assert set(theirs) ^ set(ours) <= set(case.differences), (set(theirs), set(ours))
     for day in set(theirs) & set(ours):
         if day in case.differences:
             continue
         assert case.theirs(theirs[day]) == case.ours_as_ccusage(ours[day]), day
         cost = theirs[day].get("totalCost", theirs[day].get("costUSD"))
-        if day not in case.cost_differences and "*" not in case.cost_differences:
+        if case.ccusage_cost_is_reported:
+            # ccusage shows the cost the agent logged; Spendtray keeps it as reported cost
+            assert abs(cost - reported.get(day, 0.0)) < 1e-9, day
+        elif day not in case.cost_differences and "*" not in case.cost_differences:
             assert abs(cost - ours[day]["cost_nanos"] / 1e9) < 1e-9, day
 
 
@@ -79,17 +87,29 @@ def test_reimport_reads_nothing(
     assert again.files_seen == first.files_seen
 
 
-def test_a_line_written_in_two_goes_counts_once_whole(
+def _write_in_place(path: Path, data: bytes) -> None:
+    """Rewrite a file keeping its inode, as an agent saving a document does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "r+b" if path.exists() else "wb") as handle:
+        handle.write(data)
+        handle.truncate()
+
+
+def test_a_call_written_in_two_goes_counts_once_whole(
     case: SourceCase, core: Core, make_importer: Callable[..., Importer], user_home: Path
 ) -> None:
     importer = make_importer(case.kind)
     importer.run()
     before = total_row(core, case.kind)
-    line = case.new_call(1)
     log = user_home / case.log
-    _append(log, line[: len(line) // 2])
+    full = case.grown(user_home, 1)
+    if case.document:
+        _write_in_place(log, full[: len(full) // 2])  # the agent is half-way through saving
+    else:
+        line = full[log.stat().st_size :]
+        _append(log, line[: len(line) // 2].decode())
     assert importer.run().stored == 0
-    _append(log, line[len(line) // 2 :] + "\n")
+    _write_in_place(log, full)
     assert importer.run().stored == 1
     after = total_row(core, case.kind)
     assert after["calls"] == before["calls"] + 1
@@ -100,6 +120,7 @@ def test_truncated_then_replaced_file_counts_nothing_twice(
     case: SourceCase, core: Core, make_importer: Callable[..., Importer], user_home: Path
 ) -> None:
     log = user_home / case.log
+    _write_in_place(log, case.grown(user_home, 1))
     original = log.read_bytes()
     importer = make_importer(case.kind)
     importer.run()
@@ -107,8 +128,9 @@ def test_truncated_then_replaced_file_counts_nothing_twice(
     log.write_bytes(original[: len(original) // 3].rsplit(b"\n", 1)[0] + b"\n")  # truncated
     assert importer.run().stored == 0
     assert total_row(core, case.kind) == before  # what was stored stays
+    _write_in_place(log, original)
     replacement = log.with_name(log.name + ".new")
-    replacement.write_bytes(original + (case.new_call(2) + "\n").encode())
+    replacement.write_bytes(case.grown(user_home, 2))
     os.replace(replacement, log)  # a new inode: read from the start
     report = importer.run()
     assert report.stored == 1
@@ -121,11 +143,21 @@ def test_bad_line_is_counted_and_named(
     importer = make_importer(case.kind)
     importer.run()
     before = total_row(core, case.kind)
-    _append(user_home / case.log, '{"type": "half a line\n' + case.new_call(3) + "\n")
-    report = importer.run()
-    assert report.stats.malformed == 1
-    assert case.log.rsplit("/", 1)[-1] in report.stats.malformed_examples[0]
-    assert report.stored == 1
+    log = user_home / case.log
+    name = case.log.rsplit("/", 1)[-1]
+    if case.document:
+        good = case.grown(user_home, 3)
+        _write_in_place(log, b'{"half a document": ')
+        report = importer.run()
+        assert (report.stats.malformed, report.stored) == (1, 0)
+        assert name in report.stats.malformed_examples[0]
+        _write_in_place(log, good)
+        assert importer.run().stored == 1
+    else:
+        _append(log, '{"type": "half a line\n' + case.new_call(3) + "\n")
+        report = importer.run()
+        assert (report.stats.malformed, report.stored) == (1, 1)
+        assert name in report.stats.malformed_examples[0]
     assert total_row(core, case.kind)["calls"] == before["calls"] + 1
 
 
@@ -144,7 +176,7 @@ def test_watcher_follows_the_source_live(case: SourceCase, core: Core, user_home
     watcher.add_listener(listener)
     watcher.start()
     try:
-        _append(user_home / case.log, case.new_call(4) + "\n")
+        _write_in_place(user_home / case.log, case.grown(user_home, 4))
         assert stored.wait(20), f"the watcher did not pick up the new {case.kind} call"
     finally:
         watcher.stop()

@@ -15,6 +15,8 @@ SOURCE_MODULES: dict[str, str] = {
     "codex": "spendtray.importers.codex",
     "gemini-cli": "spendtray.importers.gemini_cli",
     "qwen-code": "spendtray.importers.qwen_code",
+    "opencode": "spendtray.importers.opencode",
+    "amp": "spendtray.importers.amp",
 }
 KINDS = tuple(SOURCE_MODULES)
 
