@@ -73,14 +73,24 @@ class LocalApp:
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET ``path`` with ``params`` (None values left out) -> the JSON answer."""
-        self._verify()
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         target = path + ("?" + urllib.parse.urlencode(query) if query else "")
+        return self._request("GET", target, None)
+
+    def post(self, path: str, body: Any) -> Any:
+        """POST ``body`` as JSON to ``path`` -> the JSON answer."""
+        return self._request("POST", path, json.dumps(body).encode())
+
+    def _request(self, method: str, target: str, body: bytes | None) -> Any:
+        self._verify()
+        headers = {"Authorization": f"Bearer {self.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
         try:
-            connection.request("GET", target, headers={"Authorization": f"Bearer {self.token}"})
+            connection.request(method, target, body=body, headers=headers)
             response = connection.getresponse()
-            status, body = response.status, response.read(MAX_REPLY_BYTES)
+            status, raw = response.status, response.read(MAX_REPLY_BYTES)
         except ConnectionRefusedError:
             raise AppDown(
                 f"Spendtray is not running (nothing answers on {self._host}:{self._port})"
@@ -92,7 +102,7 @@ class LocalApp:
         finally:
             connection.close()
         try:
-            answer = json.loads(body) if body else None
+            answer = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
             raise AppDown(f"Spendtray at {self.url} answered something that is not JSON") from None
         if status in (401, 403):

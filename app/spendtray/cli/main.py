@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "check": ("spendtray.cli.check", "may a project spend? exit 0 ok, 10 warning, 11 exceeded"),
     "hooks": ("spendtray.cli.hooks", "Claude Code hook that stops a session over its hard budget"),
+    "mcp": ("spendtray.cli.mcp", "MCP server (stdio) for agents: spend, budgets, estimates"),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
 QUICK_COMMANDS = ("token", "statusline", "check", "hooks")
