@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
 import os
 import threading
 import time
 import urllib.parse
+
+from spendtray import loopback_http
 
 IDENTITY_PATH = "/v1/identity"
 APP = "spendtray"
@@ -125,22 +126,16 @@ def verify(url: str, token: str | None, timeout: float = 2.0) -> None:
 
 
 def _get(host: str, port: int, target: str, timeout: float) -> tuple[int, bytes]:
-    """(status, at most MAX_REPLY_BYTES of the body)."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    """(status, body of at most MAX_REPLY_BYTES). Over ``loopback_http``, not ``http.client``:
+    the commands run before every tool call cannot afford importing ``ssl`` and ``email``."""
     try:
-        connection.request("GET", target, headers={"Host": _host_header(host, port)})
-        response = connection.getresponse()
-        return response.status, response.read(MAX_REPLY_BYTES)
+        return loopback_http.request(
+            host, port, "GET", target, timeout=timeout, max_bytes=MAX_REPLY_BYTES
+        )
     except ConnectionRefusedError as exc:
         raise Unreachable(f"nothing answers on {host}:{port}") from exc
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, loopback_http.BadReply) as exc:
         raise NotSpendtray(
             f"the server on {host}:{port} did not answer Spendtray's identity check ({exc}); "
             "nothing was sent to it"
         ) from exc
-    finally:
-        connection.close()
-
-
-def _host_header(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

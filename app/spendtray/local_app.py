@@ -11,13 +11,12 @@ reason; an answered error (a bad argument) is ``AppError``.
 
 from __future__ import annotations
 
-import http.client
 import json
 import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from spendtray import identity
+from spendtray import identity, loopback_http
 from spendtray.datadir import data_home, loopback_url, read_token, server_url
 
 MAX_REPLY_BYTES = 8 * 1024 * 1024
@@ -86,21 +85,18 @@ class LocalApp:
         headers = {"Authorization": f"Bearer {self.token}"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
         try:
-            connection.request(method, target, body=body, headers=headers)
-            response = connection.getresponse()
-            status, raw = response.status, response.read(MAX_REPLY_BYTES)
+            status, raw = loopback_http.request(
+                self._host, self._port, method, target, headers, body, self.timeout, MAX_REPLY_BYTES
+            )
         except ConnectionRefusedError:
             raise AppDown(
                 f"Spendtray is not running (nothing answers on {self._host}:{self._port})"
             ) from None
         except TimeoutError:
             raise AppDown(f"Spendtray at {self.url} did not answer in {self.timeout:g} s") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except (OSError, loopback_http.BadReply) as exc:
             raise AppDown(f"Spendtray at {self.url} could not be asked: {exc}") from None
-        finally:
-            connection.close()
         try:
             answer = json.loads(raw) if raw else None
         except (ValueError, UnicodeDecodeError):
