@@ -11,16 +11,7 @@ from sqlite_utils import Database
 from spendtray.store.migrations import migrations
 
 BUCKET_SECONDS = 15 * 60
-
-
-def _null(value: None) -> None:
-    return value
-
-
-# sqlite3 binds None through its slow adapter search (a tuple, a dict miss and two attribute
-# look-ups per value): 0.19 us each, against 0.03 us for an int. An event row has a dozen
-# NULL columns, so registering the identity adapter halves their cost on every insert.
-sqlite3.register_adapter(type(None), _null)
+WRITER_CACHE_KIB = 64 * 1024
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -46,6 +37,10 @@ def open_for_writing(
     # Checkpoints run on the writer thread after each rollup fold, not inside an ingest COMMIT.
     conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA temp_store = MEMORY")  # the rollup fold's staging table
+    # Inserts and rollup folds with timestamps spread over months touch pages all over the
+    # indexes and rollup tables; SQLite's default 2 MB cache re-read them from the OS for each
+    # batch. 64 MB (allocated only as used) halved a 1,000-event insert + fold at 150k events.
+    conn.execute(f"PRAGMA cache_size = {-WRITER_CACHE_KIB}")
     db = Database(conn)
     if machine is not None and db["meta"].exists():
         db.execute(
