@@ -74,10 +74,22 @@ def free_port() -> int:
         return port
 
 
-def wall(cmd: list[str], env: dict[str, str], stdin: bytes) -> tuple[float, str]:
+def wall(cmd: list[str], env: dict[str, str], stdin: bytes) -> tuple[float, float, str]:
+    """(wall ms, CPU ms of the child: user + system, out)."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, input=stdin, capture_output=True, check=True)
-    return (time.perf_counter() - start) * 1000, done.stdout.decode().strip()
+    proc = subprocess.Popen(
+        cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = (time.perf_counter() - start) * 1000
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd} exited {proc.returncode}")
+    return elapsed, (usage.ru_utime + usage.ru_stime) * 1000, out.decode().strip()
 
 
 def wait_up(port: int, timeout: float = 60.0) -> None:
@@ -128,22 +140,29 @@ def main() -> None:
             for name, (cmd, _) in cases.items():  # warm the OS file cache
                 wall(cmd, envs[name], payload(0))
             times: dict[str, list[float]] = {name: [] for name in cases}
+            cpu: dict[str, list[float]] = {name: [] for name in cases}
             for i in range(1, rounds + 1):
                 for name, (cmd, _) in cases.items():
-                    ms, out = wall(cmd, envs[name], payload(i))
+                    ms, cpu_ms, out = wall(cmd, envs[name], payload(i))
                     times[name].append(ms)
+                    cpu[name].append(cpu_ms)
                     lines[name] = out
         finally:
             server.terminate()
             server.wait(10)
     base = statistics.median(times["python -c pass (baseline)"])
-    print(f"{rounds} rounds, ms wall per call (median, p10–p90, p99; ratio of medians to baseline)")
+    base_cpu = statistics.median(cpu["python -c pass (baseline)"])
+    print(
+        f"{rounds} rounds, ms per call: wall median, p10–p90, p99, ratio of medians to the "
+        "baseline; then the child's CPU time (user + system) median and ratio"
+    )
     for name, values in times.items():
         q = statistics.quantiles(values, n=100)
         median = statistics.median(values)
+        cpu_median = statistics.median(cpu[name])
         print(
             f"  {name:28} {median:6.1f}  {q[9]:6.1f}–{q[89]:6.1f}  p99 {q[98]:6.1f}"
-            f"  x{median / base:4.1f}"
+            f"  x{median / base:4.1f}   cpu {cpu_median:6.1f}  x{cpu_median / base_cpu:4.1f}"
         )
     for name in ("statusline, app up", "statusline, app down"):
         print(f"  last line, {name.split(', ')[1]}: {lines[name]}")

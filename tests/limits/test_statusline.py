@@ -221,3 +221,47 @@ def test_then_runs_the_previous_statusline_with_the_same_input(home: Path) -> No
     lines = done.stdout.decode().splitlines()
     assert lines[0].startswith("Opus 4.6 · $1.23 session")
     assert lines[1:] == ["theirs 2.1.90"]
+
+
+def test_a_port_squatter_gets_neither_token_nor_json(tmp_path: Path, home: Path) -> None:
+    """Something else on the port answers the identity check wrongly (#21): the statusline
+    sends it nothing but that check, and says so on the line."""
+    import http.server
+
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Squatter(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            seen.append((self.command, self.path, self.headers.get("Authorization")))
+            seen.append(("body", body, None))
+            data = json.dumps({"app": "spendtray", "proof": "0" * 64}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "token").write_text("a-real-token-of-this-folder\n", encoding="utf-8")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Squatter)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        done, _ = statusline(home, json.dumps(claude_json(int(time.time()))).encode(), url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0
+    assert line_of(done).endswith(" · spendtray: port taken by another program")
+    assert [(method, path.split("?")[0], auth) for method, path, auth in seen[::2]] == [
+        ("GET", "/v1/identity", None)
+    ]
+    assert "a-real-token" not in json.dumps(seen) and "session_id" not in json.dumps(seen)

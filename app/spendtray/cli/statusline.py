@@ -90,24 +90,24 @@ def _line(raw: bytes, args: argparse.Namespace) -> tuple[str, int]:
         return "spendtray: statusline input is not a JSON object", 2
     parsed = parse_statusline(data, now_ms)
     reply = _ask_app(raw if raw.strip() else b"{}", args.home, args.port, args.timeout)
+    if isinstance(reply, str):
+        return compose(parsed, None, now_ms, reply), 0
     return compose(parsed, reply, now_ms), 0
 
 
 def _ask_app(
     body: bytes, home: object, port: int | None, timeout: float
-) -> dict[str, object] | None:
+) -> dict[str, object] | str:
+    """The app's answer, or why there is none (the line's last words)."""
     from pathlib import Path
 
     from spendtray.datadir import data_home, loopback_url, read_token, server_url
-    from spendtray.limits.statusline_client import post_json, verify
+    from spendtray.limits.statusline_client import ask
 
     folder = Path(str(home)) if home else data_home()
     url = loopback_url("127.0.0.1", port) if port else server_url(folder)
     token = os.environ.get("SPENDTRAY_TOKEN", "").strip() or read_token(folder)
-    if token and not verify(url, token, timeout):
-        return None
-    reply = post_json(url, "/v1/statusline", body, token, timeout)
-    return reply if isinstance(reply, dict) else None
+    return ask(url, token, body, timeout)
 
 
 def _then(command: str, raw: bytes) -> None:

@@ -76,7 +76,12 @@ def _from_reply(label: str, row: dict[str, Any]) -> str | None:
 LABELS = {"five_hour": "5h", "seven_day": "7d"}
 
 
-def compose(parsed: StatuslineInput, reply: dict[str, Any] | None, now_ms: int) -> str:
+def compose(
+    parsed: StatuslineInput,
+    reply: dict[str, Any] | None,
+    now_ms: int,
+    no_reply: str = "spendtray not running",
+) -> str:
     parts: list[str] = []
     if parsed.model_name:
         parts.append(parsed.model_name)
@@ -116,5 +121,5 @@ def compose(parsed: StatuslineInput, reply: dict[str, Any] | None, now_ms: int) 
                     parts.append(text)
                 break
     if reply is None:
-        parts.append("spendtray not running")
+        parts.append(no_reply)
     return SEP.join(parts) if parts else "spendtray"
