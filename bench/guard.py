@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,10 +32,15 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-def wall(cmd: list[str], env: dict[str, str], stdin: bytes | None = None) -> float:
+def wall(cmd: list[str], env: dict[str, str], stdin: bytes | None = None) -> tuple[float, float]:
+    """(wall ms, CPU ms of the command itself: user + system)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return elapsed, cpu
 
 
 def start_serve(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
@@ -104,20 +110,29 @@ def main() -> None:
             for cmd, stdin in cases.values():  # warm the OS file cache
                 wall(cmd, env, stdin)
             times: dict[str, list[float]] = {name: [] for name in cases}
+            cpu: dict[str, list[float]] = {name: [] for name in cases}
             for _ in range(rounds):
                 for name, (cmd, stdin) in cases.items():
-                    times[name].append(wall(cmd, env, stdin))
+                    elapsed, used = wall(cmd, env, stdin)
+                    times[name].append(elapsed)
+                    cpu[name].append(used)
         finally:
             serve.terminate()
             serve.wait(30)
     baseline = statistics.median(times["python -c pass (baseline)"])
-    print(f"{rounds} rounds, ms wall (median, p10–p90, p99; ratio of medians to the baseline)")
+    base_cpu = statistics.median(cpu["python -c pass (baseline)"])
+    print(
+        f"{rounds} rounds, ms wall (median, p10–p90, p99; ratio of medians to the baseline) "
+        "and the command's own CPU ms (median; ratio) — on a busy machine wall time also "
+        "waits for the CPU, the app's included"
+    )
     for name, values in times.items():
         q = statistics.quantiles(values, n=100)
         median = statistics.median(values)
+        used = statistics.median(cpu[name])
         print(
             f"  {name:28} {median:6.1f}  {q[9]:6.1f}–{q[89]:6.1f}  p99 {q[98]:6.1f}"
-            f"  x{median / baseline:4.1f}"
+            f"  x{median / baseline:4.1f}   cpu {used:5.1f}  x{used / base_cpu:4.1f}"
         )
 
 

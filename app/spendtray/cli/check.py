@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +42,8 @@ def parse_estimate(text: str | None) -> str | None:
     """The estimate as sent to the app; raises ``UserError`` for anything but dollars ≥ 0."""
     if text is None:
         return None
+    from decimal import Decimal, InvalidOperation
+
     try:
         amount = Decimal(text.strip().lstrip("$"))
     except InvalidOperation:
