@@ -105,7 +105,9 @@ def test_every_tool_with_the_app_up(app: Core, home: Path) -> None:
             "subscription_limits": {},
             "recent_calls": {"limit": 2},
         }
-        return {name: await s.call_tool(name, args) for name, args in calls.items()}
+        results = {name: await s.call_tool(name, args) for name, args in calls.items()}
+        results["by_machine"] = await s.call_tool("spend_summary", {"group_by": "machine"})
+        return results
 
     results = session_for(home)(body)
     for result in results.values():
@@ -118,6 +120,9 @@ def test_every_tool_with_the_app_up(app: Core, home: Path) -> None:
     assert text(summary).splitlines()[0].startswith("Spend by project (since month): $0.")
     assert [r["key"] for r in summary.structured_content["rows"]] == ["acme", "beta"]
     assert "- acme: $0.165" in text(summary)
+
+    [machine] = results["by_machine"].structured_content["rows"]
+    assert machine["calls"] == 3 and machine["key"]  # this machine's name
 
     status = results["budget_status"]
     assert "acme, day (hard): $0.165 of $0.20 spent (82%), state warning" in text(status)

@@ -20,7 +20,6 @@ from urllib.parse import quote
 from spendtray.local_app import AppDown, AppError, LocalApp
 
 T = TypeVar("T")
-GROUPS = ("project", "model", "provider", "agent", "source", "day", "hour", "week", "month")
 MAX_ROWS = 50
 
 
@@ -79,7 +78,7 @@ class Answers:
         return Reader(settings.db_path, settings.zone(), settings.week_start_index)
 
     def _filters(self, reader: Any, args: dict[str, str | None]) -> Any:
-        from spendtray.store.reader import Filters
+        from spendtray.store.reader import DIMENSIONS, Filters
         from spendtray.timeparse import TimeParseError, parse_when
 
         now = dt.datetime.now(dt.UTC)
@@ -93,7 +92,7 @@ class Answers:
             except TimeParseError as exc:
                 raise ToolProblem(f"{name}: {exc}") from None
 
-        dims = {k: args.get(k) for k in ("project", "model", "provider", "agent", "source")}
+        dims = {k: args.get(k) for k in DIMENSIONS}
         return Filters(**dims, since=when("since"), until=when("until"))
 
     # -- the tools ------------------------------------------------------------------------
@@ -318,6 +317,7 @@ _BRIEF = (
     "model",
     "provider",
     "source",
+    "machine",
     "input_tokens",
     "output_tokens",
     "cache_read_tokens",

@@ -22,7 +22,9 @@ from pydantic import Field
 from spendtray import __version__
 from spendtray.agents.answers import MAX_ROWS, Answer, Answers, ToolProblem
 
-Group = Literal["project", "model", "provider", "agent", "source", "day", "hour", "week", "month"]
+Group = Literal[
+    "project", "model", "provider", "agent", "source", "machine", "day", "hour", "week", "month"
+]
 When = Annotated[
     str | None,
     Field(description="ISO date/time, epoch seconds, today, week, month, 7d, 24h…"),
@@ -65,10 +67,11 @@ def build_server(home: Path | None = None, port: int | None = None) -> MCPServer
         model: Name = None,
         agent: Name = None,
         source: Name = None,
+        machine: Name = None,
         limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 10,
     ) -> CallToolResult:
-        """Spend and tokens grouped by project, model, provider, agent, source or time
-        (day, hour, week, month) over a time range (default: this month), biggest first."""
+        """Spend and tokens grouped by project, model, provider, agent, source, machine or
+        time (day, hour, week, month) over a time range (default: this month), biggest first."""
         filters = {
             "since": since,
             "until": until,
@@ -76,6 +79,7 @@ def build_server(home: Path | None = None, port: int | None = None) -> MCPServer
             "model": model,
             "agent": agent,
             "source": source,
+            "machine": machine,
         }
         return _answer(lambda: answers.spend_summary(group_by, limit, **filters))
 
@@ -121,10 +125,17 @@ def build_server(home: Path | None = None, port: int | None = None) -> MCPServer
         model: Name = None,
         agent: Name = None,
         source: Name = None,
+        machine: Name = None,
     ) -> CallToolResult:
         """The most recent recorded calls, newest first: when, project, model, tokens, cost,
-        source and status."""
-        filters = {"project": project, "model": model, "agent": agent, "source": source}
+        source, machine and status."""
+        filters = {
+            "project": project,
+            "model": model,
+            "agent": agent,
+            "source": source,
+            "machine": machine,
+        }
         return _answer(lambda: answers.recent_calls(limit, **filters))
 
     return server
