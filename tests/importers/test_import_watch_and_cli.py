@@ -194,7 +194,7 @@ def test_cli_watch_follows_until_ctrl_c(no_server: None, home: Path, tmp_path: P
             raise AssertionError("no output from `spendtray import --watch`") from None
 
     try:
-        assert "1 new calls stored" in next_line()
+        assert "1 new call stored" in next_line()
         write_lines(log, [_line(2), _line(3)], mode="a")
         assert "2 new calls stored" in next_line()
     finally:

@@ -52,7 +52,14 @@ def register(p: argparse.ArgumentParser) -> None:
     s.add_argument("--daily", metavar="USD", help="limit per calendar day")
     s.add_argument("--weekly", metavar="USD", help="limit per calendar week (config week_start)")
     s.add_argument("--monthly", metavar="USD", help="limit per calendar month")
-    s.add_argument("--warn", metavar="PCTS", help="notify at these percents (default 50,80,100)")
+    s.add_argument(
+        "--warn",
+        metavar="PCT",
+        nargs="+",
+        action="extend",
+        help="notify at these percents, ascending: --warn 50 80, --warn 50,80 or "
+        "--warn 50 --warn 80 (default 50 80 100)",
+    )
     s.add_argument("--hard", action="store_true", help="refuse at the check endpoint when over")
     s.set_defaults(func=run_set)
 
@@ -94,7 +101,7 @@ def budgets_from_args(args: argparse.Namespace) -> list[Budget]:
         project = check_project(args.project)
         thresholds = None
         if args.warn is not None:
-            thresholds = parse_thresholds_text(args.warn)
+            thresholds = parse_thresholds_text(",".join(args.warn))
             if thresholds[-1] < 100:
                 thresholds = (*thresholds, 100.0)
         budgets = []

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from spendtray.config import Settings, load_settings
 
 if TYPE_CHECKING:
-    from spendtray.store.reader import Filters
+    from spendtray.store.reader import Filters, Reader
 
 
 class UserError(Exception):
@@ -42,8 +42,49 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model")
     parser.add_argument("--provider")
     parser.add_argument("--agent")
-    parser.add_argument("--source", help="api, proxy, otel, litellm, claude-code, codex…")
+    parser.add_argument("--source", help=f"where calls came from: {', '.join(KNOWN_SOURCES)}")
     parser.add_argument("--machine", help="only events first stored on this machine")
+
+
+# The `source` values Spendtray itself stores (a sender may set its own; the warning of
+# ``warn_unmatched`` lists what is stored). tests/cli/test_first_hour.py keeps it in step with
+# the receivers, importers and the client.
+KNOWN_SOURCES = (
+    "api",
+    "python-client",
+    "proxy",
+    "otlp",
+    "litellm",
+    "claude-code",
+    "codex",
+    "gemini-cli",
+    "qwen-code",
+)
+
+
+def warn_unmatched(reader: Reader, filters: Filters) -> None:
+    """One line on stderr for each filter value no stored call has, with the closest stored
+    values ("did you mean") or, when none is close, what is stored."""
+    import difflib
+
+    from spendtray.store.reader import DIMENSIONS
+
+    for name in DIMENSIONS:
+        value = getattr(filters, name)
+        if value is None:
+            continue
+        stored = reader.stored_values(name)
+        if value in stored:
+            continue
+        close = difflib.get_close_matches(value, stored, n=3, cutoff=0.6)
+        if close:
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        elif stored:
+            shown = ", ".join(stored[:12]) + (", …" if len(stored) > 12 else "")
+            hint = f"stored: {shown}"
+        else:
+            hint = "nothing is stored yet"
+        print(f"spendtray: no stored call has {name} {value!r} — {hint}", file=sys.stderr)
 
 
 def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:

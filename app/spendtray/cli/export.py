@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from spendtray.cli.common import add_filters, filters_from
+from spendtray.cli.common import add_filters, filters_from, warn_unmatched
 from spendtray.cli.report import open_reader
 from spendtray.fields import TOKEN_FIELDS
 from spendtray.store.reader import Filters, Reader
@@ -43,7 +43,7 @@ CSV_FIELDS = (
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("csv", "json"), required=True)
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="csv (default) or json")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     add_filters(p)
     p.set_defaults(func=run)
@@ -61,6 +61,7 @@ def iter_events(reader: Reader, filters: Filters) -> Iterator[dict[str, Any]]:
 def run(args: argparse.Namespace) -> int:
     reader, settings = open_reader(args)
     filters = filters_from(args, settings)
+    warn_unmatched(reader, filters)
     out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         if args.format == "csv":

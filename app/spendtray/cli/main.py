@@ -152,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pathlib import Path
 
         args.home = Path(args.home)
+        if args.home.exists() and not args.home.is_dir():
+            print(f"spendtray: --home: {args.home} is not a folder", file=sys.stderr)
+            return 2
     if args.port is not None and not 0 <= args.port <= 65535:
         print(f"spendtray: --port: {args.port} is not a TCP port (0–65535)", file=sys.stderr)
         return 2
@@ -168,6 +171,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         message = user_error_message(exc)
+        if message is None and isinstance(exc, OSError) and exc.filename is not None:
+            # A file or folder the user named (or the data folder) cannot be used: its name
+            # and the system's reason, e.g. "Permission denied: '/etc/spendtray'".
+            message = f"{exc.strerror or exc}: {exc.filename}"
+        sqlite3 = sys.modules.get("sqlite3")
+        if message is None and sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+            message = f"the database cannot be used ({exc}); it is spendtray.db in the data folder"
         if message is None:
             raise
         print(f"spendtray: {message}", file=sys.stderr)

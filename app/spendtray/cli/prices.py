@@ -109,7 +109,14 @@ def run_show(args: argparse.Namespace) -> int:
             at = parse_when(args.at, dt.datetime.now(dt.UTC), settings.zone())
         except TimeParseError as exc:
             raise UserError(f"--at: {exc}") from None
-    detail = price_detail(book, args.model, args.provider, at, args.service_tier)
+    from spendtray.prices.book import UnknownModel
+
+    try:
+        detail = price_detail(book, args.model, args.provider, at, args.service_tier)
+    except UnknownModel as exc:
+        close = book.suggest(args.model)
+        hint = "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+        raise UserError(f"{exc.reason}{hint}") from None
     detail["engine_data"] = book.engine.as_json()
     if args.format == "json":
         print(json.dumps(detail, indent=2))
@@ -125,21 +132,36 @@ def run_show(args: argparse.Namespace) -> int:
         print(f"context window: {detail['context_window']:,} tokens")
     rows = []
     for key, value in detail["prices"].items():
+        what, per = price_label(key)
         if isinstance(value, dict):
             tiers = ", ".join(f"> {int(s):,} tokens: ${p}" for s, p in value["tiers"])
-            rows.append([key, f"${value['base']}", tiers])
+            rows.append([what, f"${value['base']}", per, tiers])
         else:
-            rows.append([key, f"${value}", ""])
-    print_table(["price", "USD", "long-context tiers (whole prompt)"], rows, right={1})
+            rows.append([what, f"${value}", per, ""])
+    print_table(["price", "USD", "per", "long-context tiers (whole prompt)"], rows, right={1})
     if "batch_prices" in detail:
+        batch = detail["batch_prices"].items()
         print(
             "batch: "
             + ", ".join(
-                f"{k} ${v}" for k, v in detail["batch_prices"].items() if not isinstance(v, dict)
+                f"{price_label(k)[0]} ${v['base'] if isinstance(v, dict) else v}" for k, v in batch
             )
         )
     print(f"genai-prices data: {book.engine.describe()}")
     return 0
+
+
+# genai-prices' price keys, as people read them: "cache_read_mtok" -> ("cache read", "1M tokens")
+_UNITS = {"mtok": "1M tokens", "kcount": "1,000"}
+
+
+def price_label(key: str) -> tuple[str, str]:
+    """A price key as (what, per what): ``input_mtok`` -> ("input", "1M tokens")."""
+    head, _, unit = key.rpartition("_")
+    if unit not in _UNITS or not head:
+        return key.replace("_", " "), ""
+    what = head.replace("_", " ").replace("write 5m", "write (5 min)")
+    return what.replace("write 1h", "write (1 hour)"), _UNITS[unit]
 
 
 def run_path(args: argparse.Namespace) -> int:

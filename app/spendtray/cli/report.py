@@ -12,7 +12,13 @@ import json
 import sys
 from typing import Any
 
-from spendtray.cli.common import add_filters, filters_from, print_table, settings_from
+from spendtray.cli.common import (
+    add_filters,
+    filters_from,
+    print_table,
+    settings_from,
+    warn_unmatched,
+)
 from spendtray.money import format_tokens, format_usd
 from spendtray.store.reader import GROUPS, Reader, Summary, summary_row_json
 from spendtray.store.rows import SUM_FIELDS
@@ -37,6 +43,7 @@ def open_reader(args: argparse.Namespace) -> tuple[Reader, Any]:
 def run(args: argparse.Namespace) -> int:
     reader, settings = open_reader(args)
     filters = filters_from(args, settings)
+    warn_unmatched(reader, filters)
     zone = None
     if args.tz:
         from spendtray.config import resolve_zone

@@ -15,8 +15,15 @@ import datetime as dt
 import json
 import sys
 
-from spendtray.cli.common import UserError, add_filters, filters_from, print_table, settings_from
-from spendtray.cli.words import plural
+from spendtray.cli.common import (
+    UserError,
+    add_filters,
+    filters_from,
+    print_table,
+    settings_from,
+    warn_unmatched,
+)
+from spendtray.words import plural
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -56,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     book = PriceBook.load(user_file=settings.user_prices_path, data_dir=settings.prices_data_dir)
     reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
     try:
+        warn_unmatched(reader, filters)
         result = plan(book, selection(reader.conn(), filters, args.unpriced))
     finally:
         reader.close()

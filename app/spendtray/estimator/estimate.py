@@ -356,7 +356,11 @@ def estimate(
         try:
             price = book.resolve(model, when=request.when)
         except UnknownModel as exc:
-            results.append(_unpriced(request, model, counter.count(model), exc.reason))
+            close = book.suggest(model)
+            reason = exc.reason
+            if close:
+                reason += "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+            results.append(_unpriced(request, model, counter.count(model), reason))
             continue
         count = counter.count(model, price.provider_id)
         results.append(_priced(request, model, price, count))

@@ -33,6 +33,7 @@ from spendtray.limits.model import Observation
 from spendtray.store.db import open_for_reading
 from spendtray.store.limits import record_observations
 from spendtray.store.writer import Writer
+from spendtray.words import plural
 
 if TYPE_CHECKING:
     from spendtray.core import Core
@@ -64,14 +65,14 @@ class ImportReport:
             return f"{self.kind}: no logs found"
         mb = self.bytes_read / 1e6
         text = (
-            f"{self.kind}: {self.files_seen:,} files, {self.files_read:,} read ({mb:,.1f} MB) "
-            f"in {self.seconds:.2f} s: {self.stored:,} new calls stored, "
-            f"{self.duplicates:,} duplicate copies skipped"
+            f"{self.kind}: {plural(self.files_seen, 'file')}, {self.files_read:,} read "
+            f"({mb:,.1f} MB) in {self.seconds:.2f} s: {plural(self.stored, 'new call')} stored, "
+            f"{plural(self.duplicates, 'duplicate copy', 'duplicate copies')} skipped"
         )
         if self.unpriced:
             text += f", {self.unpriced:,} unpriced (unknown model)"
         if self.stats.malformed:
-            text += f"; {self.stats.malformed:,} malformed lines skipped"
+            text += f"; {plural(self.stats.malformed, 'malformed line')} skipped"
         return text
 
 

@@ -164,6 +164,7 @@ class PriceBook:
         # in _by_minute, for the models _TIMED marks.
         self._by_day: dict[_PriceKey, _Priced] = {}
         self._by_minute: dict[_PriceKey, ResolvedPrice | str] = {}
+        self._known_names: list[str] | None = None  # for suggest(), built on first use
 
     @classmethod
     def load(
@@ -193,6 +194,7 @@ class PriceBook:
             self._resolved = {}
             self._by_day = {}
             self._by_minute = {}
+            self._known_names = None
 
     @property
     def overrides(self) -> list[OverrideEntry]:
@@ -425,6 +427,20 @@ class PriceBook:
         )
 
     # -- listing -------------------------------------------------------------------------
+
+    def suggest(self, model: str, limit: int = 3) -> list[str]:
+        """Known model names close to a mistyped ``model`` ("did you mean"), best first."""
+        import difflib
+
+        with self._lock:
+            known = self._known_names
+            if known is None:
+                names_found = {m.id for _, _, m in self.engine_models()}
+                for entry in self._overrides:
+                    names_found.update(p for p in entry.models if not any(c in p for c in "*?["))
+                known = self._known_names = sorted(names_found)
+        wanted = model.strip().lower()
+        return difflib.get_close_matches(wanted, known, n=limit, cutoff=0.75)
 
     def engine_models(self) -> list[tuple[str, str, ModelInfo]]:
         """(provider id, model id, model) for every model genai-prices knows."""

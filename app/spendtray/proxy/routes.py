@@ -38,6 +38,7 @@ from spendtray.proxy.relay import Relay
 from spendtray.proxy.upstreams import Upstream
 from spendtray.proxy.worst_case import needs_worker, worst_case
 from spendtray.server.guard import ApiError
+from spendtray.words import article
 
 if TYPE_CHECKING:
     from spendtray.budgets.service import BudgetService
@@ -145,7 +146,8 @@ class Proxy:
         verdict, held = self.budgets.reserve(exchange.project, worst.nanos)
         if held is None:
             log.info(
-                "proxy: refused a %s call of project %r: hard budget has no room",
+                "proxy: refused %s %s call of project %r: hard budget has no room",
+                article(exchange.upstream.name),
                 exchange.upstream.name,
                 exchange.project,
             )

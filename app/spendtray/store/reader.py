@@ -352,6 +352,28 @@ class Reader:
             for m, p, n, reason in cur.fetchall()
         ]
 
+    def stored_values(self, dimension: str) -> list[str]:
+        """Every value of ``dimension`` (project, model, …) any stored call has, sorted."""
+        if dimension not in DIMENSIONS:
+            raise QueryError("dimension", f"must be one of {', '.join(DIMENSIONS)}")
+        with self.snapshot() as conn:
+            values = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT key FROM rollup_dim WHERE dim = ?", (dimension,)
+                )
+            }
+            folded = self._unfolded(conn)
+            if folded is not None:
+                values.update(
+                    row[0]
+                    for row in conn.execute(
+                        f"SELECT DISTINCT {dimension} FROM events NOT INDEXED WHERE id > ?",
+                        (folded,),
+                    )
+                )
+        return sorted(v for v in values if v is not None)
+
     def count(self) -> int:
         """How many events are stored."""
         with self.snapshot() as conn:
