@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from spendtray.cli.common import KNOWN_SOURCES
+from spendtray.cli.common import SERVICE_SOURCES, known_sources
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.words import article, plural
@@ -69,12 +69,13 @@ def test_the_known_sources_are_the_ones_the_code_stores() -> None:
     from spendtray.receivers.litellm_payload import SOURCE as LITELLM
     from spendtray.receivers.otlp_spans import SOURCE as OTLP
 
-    assert set(KNOWN_SOURCES) == {"api", "proxy", CLIENT, LITELLM, OTLP, *KINDS}
+    assert set(SERVICE_SOURCES) == {"api", "proxy", CLIENT, LITELLM, OTLP}
+    assert known_sources() == (*SERVICE_SOURCES, *KINDS)
 
 
 def test_report_help_lists_the_real_source_values(home: Path) -> None:
     help_text = " ".join(cli(home, "report", "--help").stdout.split())
-    for source in KNOWN_SOURCES:
+    for source in known_sources():
         assert source in help_text
     assert "otel" not in help_text
 

@@ -42,24 +42,21 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model")
     parser.add_argument("--provider")
     parser.add_argument("--agent")
-    parser.add_argument("--source", help=f"where calls came from: {', '.join(KNOWN_SOURCES)}")
+    parser.add_argument("--source", help=f"where calls came from: {', '.join(known_sources())}")
     parser.add_argument("--machine", help="only events first stored on this machine")
 
 
-# The `source` values Spendtray itself stores (a sender may set its own; the warning of
-# ``warn_unmatched`` lists what is stored). tests/cli/test_first_hour.py keeps it in step with
-# the receivers, importers and the client.
-KNOWN_SOURCES = (
-    "api",
-    "python-client",
-    "proxy",
-    "otlp",
-    "litellm",
-    "claude-code",
-    "codex",
-    "gemini-cli",
-    "qwen-code",
-)
+# The `source` values Spendtray itself stores besides the agent-log importers' names (a sender
+# may set its own; the warning of ``warn_unmatched`` lists what is stored).
+# tests/cli/test_cli_polish.py keeps it in step with the receivers and the client.
+SERVICE_SOURCES = ("api", "python-client", "proxy", "otlp", "litellm")
+
+
+def known_sources() -> tuple[str, ...]:
+    """Every `source` value Spendtray stores by itself: its services', then each importer's."""
+    from spendtray.importers.registry import KINDS
+
+    return (*SERVICE_SOURCES, *KINDS)
 
 
 def warn_unmatched(reader: Reader, filters: Filters) -> None:
