@@ -44,6 +44,8 @@ class SourceCase:
     # ccusage day -> (uncached input, cache read, output) in ccusage's terms, from our day
     ours_as_ccusage: Callable[[dict[str, int]], tuple[int, int, int]]
     document: bool = False
+    # Where ccusage does not read the source: day -> (calls, input, output), counted by hand
+    expected: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     # ccusage shows the agent's own logged cost on these sources (Spendtray: reported cost)
     ccusage_cost_is_reported: bool = False
     theirs: Callable[[dict[str, Any]], tuple[int, int, int]] = lambda d: (
@@ -133,7 +135,24 @@ def _amp_with_call(current: str, n: int) -> str:
     return json.dumps(thread, indent=2)
 
 
+def _task_with_call(current: str, n: int) -> str:
+    messages = json.loads(current)
+    usage = {"request": "…", "tokensIn": 1000, "tokensOut": 10, "cacheWrites": 0, "cacheReads": 0}
+    messages.append(
+        {
+            "ts": 1762790500000 + n,
+            "type": "say",
+            "say": "api_req_started",
+            "text": json.dumps({**usage, "cost": 0.003}),
+        }
+    )
+    return json.dumps(messages)
+
+
 DOCUMENT_GROWERS: dict[str, Callable[[str, int], str]] = {
+    "cline": _task_with_call,
+    "roo-code": _task_with_call,
+    "kilo-code": _task_with_call,
     # OpenCode writes one file per message: the "log" that grows is a new message's file.
     "opencode": lambda current, n: _opencode_call(n),
     "amp": _amp_with_call,
@@ -204,5 +223,36 @@ CASES: dict[str, SourceCase] = {
         new_call_input=1000,
         document=True,
         ours_as_ccusage=_uncached,
+    ),
+    "cline": SourceCase(
+        kind="cline",
+        ccusage=None,
+        log=".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks/1762790400000/ui_messages.json",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
+        # 4 + 11,820 written, then 6 + 940 written + 11,820 read; 356 + 182 out
+        expected={"2025-11-10": (2, 24_590, 538)},
+    ),
+    "roo-code": SourceCase(
+        kind="roo-code",
+        ccusage=None,
+        log=".config/Code/User/globalStorage/rooveterinaryinc.roo-cline/tasks/1762790400000/ui_messages.json",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
+        expected={"2025-11-10": (2, 24_590, 538)},
+    ),
+    "kilo-code": SourceCase(
+        kind="kilo-code",
+        ccusage=None,
+        log=".config/Code/User/globalStorage/kilocode.kilo-code/tasks/1762790400000/ui_messages.json",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
+        expected={"2025-11-10": (2, 24_590, 538)},
     ),
 }
