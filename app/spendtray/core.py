@@ -142,7 +142,9 @@ class Core:
         self.proxy: Proxy = Proxy(
             resolve_upstreams(settings), self.ingest, self.budgets, settings.proxy_include_usage
         )
-        self.limits: LimitsService = LimitsService(self.writer, self.reader, settings, clock)
+        self.limits: LimitsService = self._worker(
+            LimitsService(self.writer, self.reader, settings, clock)
+        )
         self.proxy.rate_limits_seen = self.limits.headers_seen
         self.price_reloader: PriceReloader = self._worker(
             PriceReloader(self.prices, settings.user_prices_path, settings.prices_data_dir)

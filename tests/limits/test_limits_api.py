@@ -173,3 +173,31 @@ def test_stale_readings_do_not_notify(limits_app: LimitsApp) -> None:
     app.http.post("/v1/limits", json=old)
     assert app.sink.alerts == []
     assert limits(app)[0]["stale"] is True
+
+
+def test_a_store_only_core_records_without_alerting(home: Any, clock: Any) -> None:
+    """`spendtray import codex` from the command line: readings stored, no alert claimed (the
+    running app would otherwise never show it)."""
+    from dataclasses import replace
+
+    from limitskit import Collect
+
+    from spendtray.config import load_settings
+    from spendtray.core import Core
+    from spendtray.limits.model import Observation
+
+    core = Core(replace(load_settings(home=home, port=0), timezone="UTC"), clock=clock)
+    core.start_store()
+    sink = Collect()
+    core.limits.add_notifier(sink)
+    try:
+        now_ms = int(clock.now.timestamp() * 1000)
+        reading = Observation(
+            "openai", "subscription", "primary", 300, 95.0, clock.epoch + 3600, now_ms
+        )
+        assert core.limits.record([reading]) == 1
+        assert sink.alerts == []
+        assert fired_limit_alerts(core.reader.conn()) == []
+        assert [o.used_percent for o in core.limits.observations()] == [95.0]
+    finally:
+        core.stop()

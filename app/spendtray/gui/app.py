@@ -275,7 +275,9 @@ class GuiApp(QObject):
         text = str(getattr(alert, "text", alert))
         state = str(getattr(alert, "state", "warning"))
         kind = str(getattr(alert, "kind", "threshold"))
-        title = "Spendtray — budget exceeded" if state == "exceeded" else f"Spendtray — {kind}"
+        title = getattr(alert, "title", None) or (
+            "Spendtray — budget exceeded" if state == "exceeded" else f"Spendtray — {kind}"
+        )
         if not self.tray.notify(title, text, state):
             log.info("budget alert not shown as a notification: %s", text)
 

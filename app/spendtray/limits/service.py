@@ -5,7 +5,8 @@ Qt-free.
 thread); the write goes through the writer thread. Threshold alerts (default 70 % and 90 %,
 config ``limit_thresholds``) fire once per window instance and threshold, persisted in
 ``limit_alerts`` like budget alerts, and go to the log and to every added notifier (the tray's
-desktop notification) — or are only logged while notifications are paused or off.
+desktop notification) — or are only logged while notifications are paused or off. Alerts are
+evaluated only between ``start`` and ``stop`` (the running app), never by a CLI command's core.
 """
 
 from __future__ import annotations
@@ -51,7 +52,14 @@ class LimitAlert:
     text: str
     state: str  # warning | exceeded
     kind: str = "limit"
+    label: str = ""  # "5h", "7d" (model.window_label)
     fired_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def title(self) -> str:
+        """The notification's title: ``Spendtray — Claude 5h window full``."""
+        name = f"{provider_name(self.provider)} {self.label}"
+        return f"Spendtray — {name} window " + ("full" if self.state == "exceeded" else "filling")
 
 
 class LimitNotifier(Protocol):
@@ -92,6 +100,17 @@ class LimitsService:
         self._notifiers: list[LimitNotifier] = []
         self._listeners: list[Callable[[list[Observation]], None]] = []
         self._paused = False
+        self._running = False  # alerts only while the app runs (Core.start)
+
+    # -- lifecycle (no thread of its own: start/stop switch window alerts on and off) --------
+
+    def start(self) -> None:
+        """The app runs: readings may notify. A CLI's store-only core never starts this, so an
+        import from the command line records readings without claiming their alerts."""
+        self._running = True
+
+    def stop(self) -> None:
+        self._running = False
 
     def _now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
@@ -167,6 +186,8 @@ class LimitsService:
         self.writer.call(write)
 
     def _alerts(self, observations: list[Observation]) -> list[LimitAlert]:
+        if not self._running:
+            return []
         now_ms = self._now_ms()
         newest: dict[tuple[str, str, str], Observation] = {}
         for obs in observations:
@@ -215,6 +236,7 @@ class LimitsService:
                 used_percent=obs.used_percent,
                 text=text,
                 state="exceeded" if obs.used_percent >= 100 else "warning",
+                label=window_label(obs),
             )
             fired.append(alert)
             self._deliver(alert)
