@@ -72,6 +72,7 @@ class Settings:
     proxy_include_usage: bool = False
     limit_thresholds: tuple[float, ...] = (70.0, 90.0)
     machine: str = ""
+    sync_folder: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -138,6 +139,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "proxy_include_usage": bool,
     "limit_thresholds": list,
     "machine": str,
+    "sync_folder": str,
 }
 
 
@@ -191,6 +193,11 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError("config key 'runaway_min_usd': must be a dollar amount ≥ 0")
     if key == "prices_url" and not value.startswith(("https://", "http://")):
         raise ConfigError(f"config key 'prices_url': {value!r} is not an http(s) URL")
+    if key == "sync_folder":
+        folder = Path(value).expanduser()
+        if value.strip() and not folder.is_absolute():
+            raise ConfigError(f"config key 'sync_folder': {value!r} is not an absolute path")
+        return str(folder) if value.strip() else ""
     if key == "machine":
         from spendtray.machine import MAX_NAME, clean_machine_name
 

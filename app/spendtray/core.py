@@ -13,7 +13,7 @@ server thread) or ``build_server`` + ``runner.run()`` (server on the calling thr
 ``stop`` undoes whatever was started, in reverse order, and closes every SQLite connection.
 Threads: the caller's, "spendtray-writer", "spendtray-budgets", "spendtray-webhook",
 "spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup",
-"spendtray-prices-watch".
+"spendtray-prices-watch", "spendtray-sync".
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from spendtray.clock import utc_now
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from spendtray.server.commit_batcher import CommitBatcher
     from spendtray.server.routes import Endpoint
     from spendtray.server.runner import ServerRunner
+    from spendtray.sync.service import SyncService
 
 log = logging.getLogger("spendtray")
 
@@ -105,6 +107,7 @@ class Core:
         from spendtray.proxy.upstreams import resolve_upstreams
         from spendtray.server.commit_batcher import CommitBatcher
         from spendtray.server.routes import route_table
+        from spendtray.sync.service import SyncService
 
         self.settings = settings
         self.clock = clock
@@ -148,6 +151,19 @@ class Core:
         self.proxy.rate_limits_seen = self.limits.headers_seen
         self.price_reloader: PriceReloader = self._worker(
             PriceReloader(self.prices, settings.user_prices_path, settings.prices_data_dir)
+        )
+        self.sync: SyncService | None = (
+            self._worker(
+                SyncService(
+                    Path(settings.sync_folder),
+                    settings.home,
+                    settings.machine_name,
+                    self.reader,
+                    self.writer,
+                )
+            )
+            if settings.sync_folder
+            else None
         )
         # New parts register here, one line each, after the parts they use — a part with a
         # thread of its own as ``self.part = self._worker(Part(...))`` — and their routes go

@@ -282,6 +282,7 @@ def ref_row(book: PriceBook, event: UsageEvent, received: dt.datetime) -> list[o
         json.dumps(event.raw_usage, separators=(",", ":")) if event.raw_usage else None,
         None,  # call_key: set by importers and receivers only
         default_machine_name(),  # the service's machine: this one's name by default
+        None,  # origin: stored here first
     ]
 
 

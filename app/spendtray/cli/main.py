@@ -64,6 +64,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("spendtray.cli.check", "may a project spend? exit 0 ok, 10 warning, 11 exceeded"),
     "hooks": ("spendtray.cli.hooks", "Claude Code hook that stops a session over its hard budget"),
     "mcp": ("spendtray.cli.mcp", "MCP server (stdio) for agents: spend, budgets, estimates"),
+    "sync": ("spendtray.cli.sync", "share spend between your machines through a synced folder"),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
 QUICK_COMMANDS = ("token", "statusline", "check", "hooks")

@@ -161,6 +161,7 @@ class IngestService:
             _usage_json(raw_usage) if raw_usage else None,
             event.call_key,
             event.machine or self.machine,
+            None,  # origin: stored here first (sync.follower builds other machines' rows)
         ]
         return EventRow(values), PricedEvent(event, cost, reason)
 

@@ -59,6 +59,7 @@ def route_table(core: Core) -> list[Endpoint]:
     from spendtray.server.app import read_handlers
     from spendtray.server.estimate_routes import estimate_handlers
     from spendtray.server.identity_route import identity_handler
+    from spendtray.sync.api import machines_handler
 
     read = read_handlers(core)
     estimator = estimate_handlers(core)
@@ -82,6 +83,7 @@ def route_table(core: Core) -> list[Endpoint]:
         E(GET, "/v1/summary", read.summary, TOKEN),
         E(GET, "/v1/prices", read.prices, TOKEN),
         E(GET, "/v1/prices/{model:path}", read.price, TOKEN),
+        E(GET, "/v1/machines", machines_handler(core), TOKEN),  # SPEC §14
         # estimator
         E(POST, "/v1/estimate", estimator.estimate, TOKEN),
         E(GET, "/v1/whatif", estimator.whatif, TOKEN),

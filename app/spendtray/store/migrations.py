@@ -414,3 +414,35 @@ def m0015(db: Database) -> None:
     # agent's OTLP telemetry and its log files): see spendtray.ingest.call_keys.
     db.execute("ALTER TABLE events ADD COLUMN call_key TEXT")
     db.execute("CREATE INDEX events_call_key ON events (call_key) WHERE call_key IS NOT NULL")
+
+
+@migrations(name="0016_sync")
+def m0016(db: Database) -> None:
+    # Sync folder (SPEC §14). ``origin`` is the id of the machine an event came from through the
+    # sync folder (NULL: stored here first, so this machine's to export).
+    db.execute("ALTER TABLE events ADD COLUMN origin TEXT")
+    # Other machines' files read so far: where to go on, and the last line's check to notice a
+    # file that a sync tool replaced under the same name.
+    db.execute(
+        """
+        CREATE TABLE sync_files (
+            path TEXT PRIMARY KEY,            -- relative to the sync folder
+            machine_id TEXT NOT NULL,
+            offset INTEGER NOT NULL,
+            last_line_crc TEXT NOT NULL,
+            bad_lines INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL       -- epoch milliseconds UTC
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sync_machines (
+            machine_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            exported_at INTEGER,              -- epoch ms: their manifest's last write
+            received_at INTEGER,              -- epoch ms: when we last took records from them
+            records INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """
+    )

@@ -37,6 +37,7 @@ EVENT_COLUMNS = (
     "raw_usage",
     "call_key",
     "machine",
+    "origin",
 )
 COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 # The summed columns of both rollup tables (store.fold sums events into them).
