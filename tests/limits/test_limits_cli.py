@@ -61,3 +61,38 @@ def test_bad_flags_are_one_line(home: Path) -> None:
     assert done.stderr.strip() == "spendtray: --since/--until go with --blocks"
     done = run(home, "--blocks", "--since", "someday")
     assert done.returncode == 2 and "--since" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_estimated_block_row_and_blocks_table(home: Path) -> None:
+    import datetime as dt
+
+    from spendtray.config import load_settings
+    from spendtray.core import Core
+    from spendtray.ingest.event import UsageEvent
+    from spendtray.prices.calc import TokenCounts
+
+    core = Core(load_settings(home=home, port=0))
+    core.start_store()
+    now = dt.datetime.now(dt.UTC)
+    calls = [
+        UsageEvent(
+            model="claude-sonnet-4-5",
+            provider="anthropic",
+            counts=TokenCounts(input_tokens=20_000, output_tokens=800, cache_read_tokens=15_000),
+            timestamp=now - dt.timedelta(minutes=minutes),
+            source="claude-code",
+            request_id=f"cli-block-{minutes}",
+        )
+        for minutes in (40, 10)
+    ]
+    assert core.ingest.ingest_events(calls).accepted == 2
+    core.stop()
+    table = run(home)
+    assert table.returncode == 0, table.stderr
+    row = table.stdout.splitlines()[2]
+    assert row.split()[:5] == ["anthropic", "claude-code", "logs", "five_hour", "$0.06"]
+    assert "41,600 tok" in row and "estimated" in row
+    assert "block estimated from local logs; ≈ $" in row
+    blocks = run(home, "--blocks", "--format", "json")
+    [block] = json.loads(blocks.stdout)["blocks"]
+    assert block["active"] and block["calls"] == 2 and block["source"] == "estimated"

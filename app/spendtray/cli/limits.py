@@ -84,6 +84,8 @@ def _limits_table(rows: list[dict[str, Any]]) -> None:
             "(`spendtray statusline --install`), import Codex logs, or use the proxy"
         )
         return
+    import datetime as dt
+
     table = []
     for r in rows:
         pace = r.get("pace") or {}
@@ -91,7 +93,12 @@ def _limits_table(rows: list[dict[str, Any]]) -> None:
         if r["source"] == "estimated":
             block = r["block"]
             used = f"${block['cost_usd']:.2f} / {block['total_tokens']:,} tok"
-            note = "estimated 5-hour block from local logs"
+            end = dt.datetime.fromisoformat(block["end"].replace("Z", "+00:00"))
+            left = int((end - dt.datetime.now(dt.UTC)).total_seconds())
+            note = "block estimated from local logs"
+            projection = block.get("projection")
+            if projection:
+                note += f"; ≈ ${projection['cost_usd']:.2f} by its end at this rate"
         else:
             used = f"{r['used_percent']:.0f} %"
             from spendtray.limits.model import Pace, pace_text
