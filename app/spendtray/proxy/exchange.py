@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from spendtray.proxy.json_fields import PARSE_WHOLE_BYTES, text_field, usage_object
 from spendtray.proxy.stream_usage import StreamUsage
 from spendtray.proxy.upstreams import Upstream
 
@@ -110,7 +111,15 @@ class Exchange:
 
 
 def _from_json(body: bytes) -> tuple[dict[str, Any] | None, str | None, str | None, str | None]:
-    """usage, model, id, service tier of a whole JSON response (OpenAI or Anthropic)."""
+    """usage, model, id, service tier of a whole JSON response (OpenAI or Anthropic); a large
+    one (embeddings) is searched rather than parsed (json_fields)."""
+    if len(body) > PARSE_WHOLE_BYTES:
+        return (
+            usage_object(body),
+            text_field(body, "model"),
+            text_field(body, "id"),
+            text_field(body, "service_tier"),
+        )
     try:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):

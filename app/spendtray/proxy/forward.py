@@ -7,8 +7,10 @@ worker thread.
 - Hop-by-hop headers (RFC 9110 §7.6.1, plus those named in ``Connection``) stay behind.
 - ``Accept-Encoding`` is narrowed to gzip/deflate so the proxy can read usage out of a
   compressed body while passing the compressed bytes on unchanged.
-- JSON bodies are read whole (they are needed for the model name); any other body (file
-  uploads, audio) streams through.
+- JSON bodies are read whole (they are needed for the model name) up to ``MAX_JSON_REQUEST``
+  and parsed only up to ``PARSE_WHOLE_BYTES``: above that the model and stream flag are
+  searched for (``json_fields``), so memory stays near the body's own size; any other body
+  (file uploads, audio) streams through.
 - Optional ``include_usage`` injection, see ``spendtray.proxy`` for the trade-off.
 """
 
@@ -22,6 +24,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from spendtray.proxy.json_fields import (
+    PARSE_WHOLE_BYTES,
+    has_stream_options,
+    stream_flag,
+    text_field,
+)
 from spendtray.server.guard import read_body
 
 HOP_BY_HOP = frozenset(
@@ -40,7 +48,7 @@ HOP_BY_HOP = frozenset(
 # "expect: 100-continue" was already answered by our own server when we read the body.
 _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", "accept-encoding", "expect"}
 DECODABLE = frozenset({"gzip", "deflate", "identity"})
-INLINE_PARSE_BYTES = 1 << 20  # larger JSON bodies are parsed on a worker thread
+INLINE_PARSE_BYTES = PARSE_WHOLE_BYTES  # larger response bodies are read on a worker thread
 _INJECT_PATHS = ("/chat/completions", "/completions")
 
 
@@ -132,12 +140,11 @@ async def read_outgoing(
     body = await read_body(request, limit)
     if not body:
         return Outgoing(body, None)
+    if len(body) > PARSE_WHOLE_BYTES:
+        return await run_in_threadpool(_large_outgoing, body, api, rest, inject_usage)
     parsed: Any
     try:
-        if len(body) <= INLINE_PARSE_BYTES:
-            parsed = json.loads(body)
-        else:
-            parsed = await run_in_threadpool(json.loads, body)
+        parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return Outgoing(body, len(body))  # not our business: the upstream will say what's wrong
     if not isinstance(parsed, dict):
@@ -149,6 +156,18 @@ async def read_outgoing(
     return Outgoing(
         body, len(body), model if isinstance(model, str) and model else None, stream, parsed
     )
+
+
+def _large_outgoing(body: bytes, api: str, rest: str, inject_usage: bool) -> Outgoing:
+    """A JSON body above ``PARSE_WHOLE_BYTES``: its model and stream flag searched for rather
+    than parsed (json_fields); the call's worst case is then estimated from its size."""
+    model = text_field(body, "model")
+    stream = stream_flag(body)
+    inject = inject_usage and api == "openai" and stream and rest.endswith(_INJECT_PATHS)
+    if inject and not has_stream_options(body) and body.lstrip()[:1] == b"{":
+        start = body.index(b"{") + 1
+        body = body[:start] + b'"stream_options":{"include_usage":true},' + body[start:]
+    return Outgoing(body, len(body), model, stream, None)
 
 
 def with_include_usage(body: bytes, parsed: dict[str, Any]) -> bytes:

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spendtray.config import Settings
 from spendtray.ingest.service import BatchError, IngestService
+from spendtray.receivers.common import inflate
 from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.guard import (
     Guard,
@@ -107,7 +108,11 @@ class UsageEndpoint:
         media = json_media_type(headers)
         limit = self.settings.max_body_bytes
         check_declared_length(headers, limit)
-        events = decode_events(await receive_body(receive, limit), media)
+        body = await receive_body(receive, limit)
+        encoding = headers.get("content-encoding")
+        if encoding is not None:
+            body = inflate(body, encoding, limit)
+        events = decode_events(body, media)
         service = self.service
         try:
             if len(events) > INLINE_EVENTS:
