@@ -20,6 +20,12 @@ _COLUMNS = (
 # A reset time that moved by less than this is the same window (Codex jitters by a second).
 SAME_WINDOW_SECONDS = 600
 RESET_JITTER_SECONDS = 5
+# History is thinned: a reading that moved less than this from its window's latest row, within
+# the same window instance and ``THIN_SECONDS`` of it, replaces that row instead of adding one
+# (the statusline repeats 23.5, 23.6, 23.8 … every few seconds). API-key buckets refill all the
+# time and keep no history at all: their one row is updated.
+THIN_PERCENT = 1.0
+THIN_SECONDS = 10 * 60
 
 
 def same_reset(a: int | None, b: int | None) -> bool:
@@ -29,9 +35,25 @@ def same_reset(a: int | None, b: int | None) -> bool:
     return abs(a - b) <= RESET_JITTER_SECONDS
 
 
+def _replaces(latest: tuple[object, ...], obs: Observation) -> bool:
+    """Whether ``obs`` updates its window's ``latest`` row in place (see ``THIN_PERCENT``)."""
+    _, minutes, used, resets, observed, source = latest
+    if obs.observed_at <= int(observed) or source != obs.source:  # type: ignore[call-overload]
+        return False
+    if obs.account == "api":
+        return True
+    return (
+        minutes == obs.window_minutes
+        and abs(float(used) - obs.used_percent) < THIN_PERCENT  # type: ignore[arg-type]
+        and same_reset(resets, obs.resets_at)  # type: ignore[arg-type]
+        and obs.observed_at - int(observed) < THIN_SECONDS * 1000  # type: ignore[call-overload]
+    )
+
+
 def record_observations(conn: sqlite3.Connection, observations: Iterable[Observation]) -> int:
     """Store readings; returns how many new rows. A reading equal to its window's latest only
-    moves that row's ``observed_at`` forward; one already stored is ignored (a re-import)."""
+    moves that row's ``observed_at`` forward, a small step replaces it (``THIN_PERCENT``); one
+    already stored is ignored (a re-import)."""
     added = 0
     for obs in observations:
         latest = conn.execute(
@@ -51,6 +73,20 @@ def record_observations(conn: sqlite3.Connection, observations: Iterable[Observa
                     "UPDATE limit_observations SET observed_at = ?, origin = ? WHERE id = ?",
                     (obs.observed_at, obs.origin, latest[0]),
                 )
+            continue
+        if latest is not None and _replaces(tuple(latest), obs):
+            conn.execute(
+                "UPDATE limit_observations SET window_minutes = ?, used_percent = ?, "
+                "resets_at = ?, observed_at = ?, origin = ? WHERE id = ?",
+                (
+                    obs.window_minutes,
+                    obs.used_percent,
+                    obs.resets_at,
+                    obs.observed_at,
+                    obs.origin,
+                    latest[0],
+                ),
+            )
             continue
         seen = conn.execute(
             "SELECT 1 FROM limit_observations WHERE provider = ? AND account = ? "
