@@ -60,3 +60,16 @@ def test_uncapped_call_reserves_the_context_window_and_unreadable_bodies_their_s
 def test_unknown_or_missing_model_reserves_nothing() -> None:
     assert worst_case(BOOK, "no-such-model-xyz", None, {"max_tokens": 5}, 10).nanos == 0
     assert worst_case(BOOK, None, "openai", None, 10).nanos == 0
+
+
+def test_choices_embeddings_and_token_counting() -> None:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50}
+    one = worst_case(BOOK, "gpt-4o", "openai", body, 0, "/v1/chat/completions")
+    three = worst_case(BOOK, "gpt-4o", "openai", {**body, "n": 3}, 0, "/v1/chat/completions")
+    assert (one.output_tokens, three.output_tokens) == (50, 150)
+    embed = {"model": "text-embedding-3-small", "input": TEXT}
+    e = worst_case(BOOK, "text-embedding-3-small", "openai", embed, 0, "/v1/embeddings")
+    assert e.output_tokens == 0 and e.input_tokens > 100 and e.nanos > 0
+    count = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": TEXT}]}
+    free = worst_case(BOOK, "claude-sonnet-4-5", "anthropic", count, 0, "/v1/messages/count_tokens")
+    assert free.nanos == 0

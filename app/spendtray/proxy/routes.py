@@ -122,7 +122,7 @@ class Proxy:
             return api_error(api, exc.status, f"Spendtray proxy: {exc.message}")
         exchange.request_model = outgoing.model
         if self.budgets is not None and self.budgets.hard_budget_applies(project):
-            refusal = await self._reserve(exchange, outgoing, api)
+            refusal = await self._reserve(exchange, outgoing, api, rest)
             if refusal is not None:
                 return refusal
         try:
@@ -131,7 +131,9 @@ class Proxy:
             exchange.settle()  # cancelled or failed before the relay took the call over
             raise
 
-    async def _reserve(self, exchange: Exchange, outgoing: Outgoing, api: str) -> Response | None:
+    async def _reserve(
+        self, exchange: Exchange, outgoing: Outgoing, api: str, rest: str
+    ) -> Response | None:
         """Hold the call's worst case against the hard budgets, or answer the refusal."""
         assert self.budgets is not None
         provider = exchange.upstream.provider
@@ -139,10 +141,10 @@ class Proxy:
         model = outgoing.model
         if model is not None and needs_worker(length, model, provider):
             worst = await run_in_threadpool(
-                worst_case, self.prices, model, provider, outgoing.parsed, length
+                worst_case, self.prices, model, provider, outgoing.parsed, length, rest
             )
         else:
-            worst = worst_case(self.prices, model, provider, outgoing.parsed, length)
+            worst = worst_case(self.prices, model, provider, outgoing.parsed, length, rest)
         verdict, held = self.budgets.reserve(exchange.project, worst.nanos)
         if held is None:
             log.info(

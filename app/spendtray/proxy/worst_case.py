@@ -10,10 +10,12 @@ pixels or pages, unknowable here). A body that is not a JSON object is estimated
 (``BYTES_PER_TOKEN``).
 
 Output: the request's own cap (``max_tokens``, ``max_completion_tokens``,
-``max_output_tokens``); without one, the room left in the model's context window from the
-price data; without that either, ``UNCAPPED_OUTPUT``. The tokens are priced with the price in
-force now (long-context tiers included); a model without a price reserves nothing — its calls
-are stored unpriced and cannot be held to a dollar limit.
+``max_output_tokens``) times the number of choices asked for (``n``); without a cap, the room
+left in the model's context window from the price data; without that either,
+``UNCAPPED_OUTPUT``. Embeddings produce no output, and token counting
+(``…/count_tokens``) is free. The tokens are priced with the price in force now (long-context
+tiers included); a model without a price reserves nothing — its calls are stored unpriced and
+cannot be held to a dollar limit.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ MEDIA_TOKENS = 2_000  # a high-resolution image is ~1.1-1.6k tokens on OpenAI an
 BYTES_PER_TOKEN = 2  # tokens of a body we cannot read: real text averages 3-4 bytes a token
 UNCAPPED_OUTPUT = 128_000
 OUTPUT_CAPS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+FREE_PATHS = ("/count_tokens",)
+NO_OUTPUT_PATHS = ("/embeddings",)
 # Keys whose string values are not read as text by the model.
 _NOT_TEXT = frozenset(
     {"model", "role", "type", "id", "tool_call_id", "tool_use_id", "cache_control", "detail"}
@@ -106,15 +110,21 @@ def needs_worker(body_length: int, model: str, provider: str | None) -> bool:
     return not is_loaded(encoding)
 
 
+def _choices(parsed: dict[str, Any]) -> int:
+    n = parsed.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 128 else 1
+
+
 def worst_case(
     prices: PriceBook,
     model: str | None,
     provider: str | None,
     parsed: dict[str, Any] | None,
     body_length: int,
+    path: str = "",
 ) -> WorstCase:
-    if model is None:
-        return WorstCase(0, 0, 0)  # nothing to price it with
+    if model is None or path.endswith(FREE_PATHS):
+        return WorstCase(0, 0, 0)  # nothing to price it with, or nothing to pay
     try:
         price = prices.resolve(model, provider)
     except UnknownModel:
@@ -125,8 +135,12 @@ def worst_case(
     else:
         tokens_in = input_tokens(parsed, model, provider)
         cap = output_cap(parsed)
-    if cap is None:
+    if path.endswith(NO_OUTPUT_PATHS):
+        cap = 0
+    elif cap is None:
         window = price.context_window
         cap = max(window - tokens_in, 1) if window else UNCAPPED_OUTPUT
+    if parsed is not None:
+        cap *= _choices(parsed)
     counts = TokenCounts(input_tokens=tokens_in, output_tokens=cap)
     return WorstCase(price.cost_nanos(counts), tokens_in, cap)
