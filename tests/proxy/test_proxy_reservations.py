@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -26,7 +27,17 @@ from spendtray.proxy.worst_case import worst_case
 MODEL = "gpt-4o-mini"
 N = 24
 K = 5
-HOLD = 0.8  # seconds the upstream holds each answer: longer than N calls take to arrive
+# The upstream holds every answer until the test opens this gate: once all the calls the proxy
+# should refuse have been refused, so every call is in flight at once however slow the machine.
+GATE = threading.Event()
+MAX_HOLD = 20.0  # seconds; the gate opens on its own after that (a test that failed)
+
+
+async def held() -> None:
+    waited = 0.0
+    while not GATE.is_set() and waited < MAX_HOLD:
+        await asyncio.sleep(0.01)
+        waited += 0.01
 
 
 def request_body(tag: str, cap: int | None, stream: bool = False) -> dict[str, Any]:
@@ -65,11 +76,11 @@ def completion(usage: dict[str, int]) -> bytes:
 
 
 def held_reply(usage: dict[str, int]) -> Callable[[Received], Response]:
-    """A completion carrying ``usage``, sent after ``HOLD`` seconds."""
+    """A completion carrying ``usage``, sent once the gate opens."""
 
     def reply(got: Received) -> Response:
         async def body() -> AsyncIterator[bytes]:
-            await asyncio.sleep(HOLD)
+            await held()
             yield completion(usage)
 
         return StreamingResponse(body(), media_type="application/json")
@@ -78,10 +89,10 @@ def held_reply(usage: dict[str, int]) -> Callable[[Received], Response]:
 
 
 def breaking_stream(got: Received) -> Response:
-    """Two content chunks after ``HOLD`` seconds, then the connection drops."""
+    """Two content chunks once the gate opens, then the connection drops."""
 
     async def frames() -> AsyncIterator[bytes]:
-        await asyncio.sleep(HOLD)
+        await held()
         for word in ("Once", " upon"):
             chunk = {
                 "id": "chatcmpl-broken",
@@ -111,18 +122,40 @@ def budget_row(core: Core, project: str) -> dict[str, Any]:
     return dict(row)
 
 
-async def fire(core: Core, project: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
+async def fire(
+    core: Core, project: str, bodies: list[dict[str, Any]], refusals: int | None
+) -> list[httpx.Response]:
+    """Sends all ``bodies`` at once; opens the gate once ``refusals`` calls were answered 429
+    (or after a few seconds, when fewer are: the test then fails on the count); with None the
+    caller opens it."""
     url = f"{core.url}/p/{project}/openai/v1/chat/completions"
     headers = {"Authorization": f"Bearer {OPENAI_KEY}"}
-    async with httpx.AsyncClient(timeout=30) as client:
+    refused = 0
+    GATE.clear()
+    async with httpx.AsyncClient(timeout=60) as client:
 
         async def one(body: dict[str, Any]) -> httpx.Response:
+            nonlocal refused
             async with client.stream("POST", url, json=body, headers=headers) as r:
+                if r.status_code == 429:
+                    refused += 1
                 with contextlib.suppress(httpx.HTTPError):  # a stream the upstream broke off
                     await r.aread()
             return r
 
-        return list(await asyncio.gather(*(one(b) for b in bodies)))
+        async def gatekeeper() -> None:
+            if refusals is None:
+                return
+            waited = 0.0
+            while refused < refusals and waited < 5.0:
+                await asyncio.sleep(0.01)
+                waited += 0.01
+            GATE.set()
+
+        keeper = asyncio.ensure_future(gatekeeper())
+        answers = list(await asyncio.gather(*(one(b) for b in bodies)))
+        await keeper
+        return answers
 
 
 def forwarded(upstream: FakeUpstream, tag: str) -> int:
@@ -160,15 +193,19 @@ def test_parallel_calls_never_pass_a_hard_budget(proxy_core: Core, upstream: Fak
         upstream.push(held_reply(usage))
 
     async def run() -> tuple[list[httpx.Response], dict[str, Any], dict[str, Any]]:
-        calls = asyncio.ensure_future(fire(proxy_core, project, bodies))
-        while forwarded(upstream, tag) < K and not calls.done():
+        calls = asyncio.ensure_future(fire(proxy_core, project, bodies, None))
+        waited = 0.0
+        while forwarded(upstream, tag) < K and waited < 10:
             await asyncio.sleep(0.01)
+            waited += 0.01
+        await asyncio.sleep(0.3)  # any call the proxy wrongly forwards beyond K arrives too
         # Mid-flight: the budget shows what the K calls hold, and /check counts it.
         row = await asyncio.to_thread(budget_row, proxy_core, project)
         with api(proxy_core) as client:
             check = client.get(
                 f"/v1/budgets/{project}/check", params={"estimate_usd": worst.nanos / 1e9}
             ).json()
+        GATE.set()
         return await calls, row, check
 
     responses, mid_row, mid_check = asyncio.run(run())
@@ -195,7 +232,7 @@ def test_broken_streams_give_their_reservation_back(
     put_hard_budget(proxy_core, project, K * worst.nanos + worst.nanos // 2)
     for _ in range(N):
         upstream.push(breaking_stream)
-    responses = asyncio.run(fire(proxy_core, project, bodies))
+    responses = asyncio.run(fire(proxy_core, project, bodies, N - K))
     assert sum(r.status_code == 200 for r in responses) == forwarded(upstream, tag) == K
     assert_refusals([r for r in responses if r.status_code != 200], project)
 
@@ -205,7 +242,7 @@ def test_broken_streams_give_their_reservation_back(
     assert (row["reserved_usd"], row["spent_usd"]) == (0, 0)
     for _ in range(N):
         upstream.push(breaking_stream)
-    again = asyncio.run(fire(proxy_core, project, bodies))
+    again = asyncio.run(fire(proxy_core, project, bodies, N - K))
     upstream.replies.clear()
     assert sum(r.status_code == 200 for r in again) == K
     assert forwarded(upstream, tag) == 2 * K
@@ -224,7 +261,7 @@ def test_calls_without_an_output_cap_reserve_the_context_window(
     usage = {"prompt_tokens": worst.input_tokens, "completion_tokens": 50}
     for _ in range(N):
         upstream.push(held_reply(usage))
-    responses = asyncio.run(fire(proxy_core, project, bodies))
+    responses = asyncio.run(fire(proxy_core, project, bodies, N - 3))
     upstream.replies.clear()
     assert sum(r.status_code == 200 for r in responses) == forwarded(upstream, tag) == 3
     assert_refusals([r for r in responses if r.status_code != 200], project)
