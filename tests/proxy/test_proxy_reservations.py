@@ -294,7 +294,7 @@ def test_a_client_that_leaves_mid_stream_gives_its_reservation_back(
 def test_free_calls_pass_a_tight_budget(proxy_core: Core, upstream: FakeUpstream) -> None:
     """Token counting costs nothing, so a budget with room left lets it through even though a
     generation of the same body would not fit."""
-    project = "counting"
+    project = "free-counting"
     body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
     put_hard_budget(proxy_core, project, 1_000)  # $0.000001: no generation fits
     base = f"{proxy_core.url}/p/{project}/anthropic/v1/messages"
@@ -302,4 +302,5 @@ def test_free_calls_pass_a_tight_budget(proxy_core: Core, upstream: FakeUpstream
     assert refused.status_code == 429
     before = len(upstream.received)
     counted = httpx.post(f"{base}/count_tokens", json=body)
-    assert counted.status_code != 429 and len(upstream.received) == before + 1
+    assert counted.status_code != 429, counted.text
+    assert len(upstream.received) == before + 1
