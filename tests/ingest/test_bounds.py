@@ -167,3 +167,31 @@ def test_a_budget_failure_after_the_commit_still_answers_202(
     finally:
         core.stop()
     assert "budget status after a commit failed" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("model", 123), ("project", 7), ("agent", 1), ("provider", 2), ("model", 1.5)],
+)
+def test_a_number_where_text_belongs_is_refused(
+    client: httpx.Client, field: str, value: object
+) -> None:
+    r = client.post("/v1/usage", json={**good(1), field: value})
+    assert r.status_code == 400, r.text
+    detail = r.json()["error"]["details"][0]
+    assert detail["field"] == field
+    assert "must be a string" in detail["problem"]
+
+
+def test_a_numeric_id_is_still_taken(client: httpx.Client) -> None:
+    r = client.post("/v1/usage", json={**good(1), "user": 42, "session": 7})
+    assert r.status_code == 202, r.text
+
+
+def test_project_star_is_refused_like_the_proxy_does(client: httpx.Client) -> None:
+    r = client.post("/v1/usage", json={**good(1), "project": "*"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["details"][0]["field"] == "project"
+    proxied = client.post("/p/*/openai/v1/chat/completions", json={"model": "gpt-4o"})
+    assert proxied.status_code == 400
+    assert "'*' means all projects" in proxied.text

@@ -63,7 +63,9 @@ def ref_token(value: Any, name: str) -> int:
 def ref_text(value: Any, name: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    # A number is taken only for ids (issue 21: model 123 was stored as "123").
+    numeric_id = name in ("user", "session", "trace_id", "request_id")
+    if type(value) is not str and (type(value) is not int or not numeric_id):
         raise EventError(name, f"must be a string, got {type(value).__name__}")
     text = str(value).strip()
     if len(text) > 256:
@@ -355,7 +357,7 @@ SHAPES: list[Any] = [
     {**CANONICAL, "provider": "openai"},
     {**CANONICAL, "provider": " OpenAI "},
     {**CANONICAL, "provider": "azure_openai"},
-    {**CANONICAL, "user": "u", "session": "s", "trace_id": "t", "project": 42},
+    {**CANONICAL, "user": 7, "session": "s", "trace_id": 99, "project": "p42"},
     {**CANONICAL, "service_tier": "Flex"},
     {**CANONICAL, "service_tier": "batch"},
     {**CANONICAL, "service_tier": "priority", "batch": False},

@@ -29,6 +29,7 @@ KNOWN_FIELDS = EVENT_FIELDS
 MAX_TOKENS = 10**12
 MAX_LATENCY_MS = 10**12
 DEFAULT_PROJECT = "default"
+ALL_PROJECTS = "*"  # the global budget's key, never a call's project
 # Oldest timestamp we accept: before LLM APIs were sold per token it is a unit mistake.
 _EARLIEST = dt.datetime(2015, 1, 1, tzinfo=dt.UTC)
 FUTURE_SLACK = dt.timedelta(days=1)
@@ -91,10 +92,15 @@ def _token(value: Any, name: str) -> int:
     return int(value)
 
 
+# Text fields a number is taken for (an id a sender keeps as an integer); a number in any
+# other (model 123, project 7) is a type error, like any other.
+_NUMERIC_IDS = frozenset({"user", "session", "trace_id", "request_id"})
+
+
 def _text(value: Any, name: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    if type(value) is not str and (type(value) is not int or name not in _NUMERIC_IDS):
         raise EventError(name, f"must be a string, got {type(value).__name__}")
     text = str(value).strip()
     if len(text) > MAX_TEXT:
@@ -310,7 +316,7 @@ def _normalize_common(
             usage = value
     project, agent, user, session, trace_id, request_id, service_tier, provider, model, own = texts
     provider = canonical_provider(provider)
-    if not model:
+    if not model or project == ALL_PROJECTS:
         return None
     if usage is not None:
         if type(usage) is not dict:
@@ -398,6 +404,9 @@ def _normalize_ordered(raw: Any, now: dt.datetime, latest: dt.datetime, source: 
     latency = _latency(raw.get("latency_ms"))
     status = _status(raw.get("status"))
     texts = {name: _text(v, name) for name in TEXT_FIELDS if (v := raw.get(name)) is not None}
+    if texts.get("project") == ALL_PROJECTS:
+        # The proxy and `spendtray run` refuse it too: budgets read it as every project.
+        raise EventError("project", "'*' means all projects in budgets; name a real project")
     service_tier = texts.get("service_tier")
     service_tier = service_tier.lower() if service_tier else None
     stamp = raw.get("timestamp")
