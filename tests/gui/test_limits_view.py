@@ -95,3 +95,22 @@ def test_threshold_notifications_once_per_window(
         record(client, reading("five_hour", 91.0, 3 * 3600))
     fired = fired_limit_alerts(gui.core.reader.conn())
     assert [(a["threshold"], a["delivered"]) for a in fired] == [(90.0, 0), (70.0, 1)]
+
+
+def test_rows_name_subscriptions_and_api_keys_apart() -> None:
+    from spendtray.limits.model import Observation
+    from spendtray.views.limits_view import build
+
+    now_ms = 1_800_000_000_000
+    view = build(
+        [
+            Observation("openai", "api", "tokens", None, 25.0, 1_800_000_030, now_ms),
+            Observation("openai", "subscription", "secondary", 10080, 12.0, 1_800_300_000, now_ms),
+            Observation("anthropic", "subscription", "five_hour", 300, 95.0, 1_800_003_600, now_ms),
+        ],
+        now_ms,
+    )
+    assert [r.title for r in view.rows] == ["Claude 5h", "Codex 7d", "OpenAI API tokens"]
+    assert [r.state for r in view.rows] == ["warning", "ok", "ok"]
+    assert view.urgent is not None and view.urgent.title == "Claude 5h"
+    assert view.state == "warning"

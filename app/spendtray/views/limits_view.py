@@ -64,7 +64,13 @@ class LimitsView:
         return f"{self.urgent.title}: {self.urgent.pace}"
 
 
+API_NAMES = {"anthropic": "Anthropic API", "openai": "OpenAI API"}
+
+
 def _title(obs: Observation) -> str:
+    """``Claude 5h``, ``Codex 7d`` for subscriptions; ``OpenAI API tokens`` for a key's bucket."""
+    if obs.account == "api":
+        return f"{API_NAMES.get(obs.provider, obs.provider + ' API')} {obs.window}"
     title = f"{provider_name(obs.provider)} {window_label(obs)}"
     if obs.account != "subscription":
         title += f" ({obs.account})"
