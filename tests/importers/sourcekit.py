@@ -44,6 +44,7 @@ class SourceCase:
     # ccusage day -> (uncached input, cache read, output) in ccusage's terms, from our day
     ours_as_ccusage: Callable[[dict[str, int]], tuple[int, int, int]]
     document: bool = False
+    calls_per_new_call: int = 1  # 0 where a source logs running session totals (Droid)
     # Where ccusage does not read the source: day -> (calls, input, output), counted by hand
     expected: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     # ccusage shows the agent's own logged cost on these sources (Spendtray: reported cost)
@@ -135,6 +136,27 @@ def _amp_with_call(current: str, n: int) -> str:
     return json.dumps(thread, indent=2)
 
 
+def _pi_call(n: int) -> str:
+    return dumps(
+        {
+            "type": "message",
+            "id": f"extra-{n}",
+            "timestamp": "2025-11-12T10:00:00.000Z",
+            "message": {
+                "role": "assistant",
+                "model": "claude-sonnet-4-5",
+                "usage": {"input": 1000, "output": 10, "cacheRead": 0, "cacheWrite": 0},
+            },
+        }
+    )
+
+
+def _droid_with_call(current: str, n: int) -> str:
+    settings = json.loads(current)
+    settings["tokenUsage"]["inputTokens"] += 1000  # the session's running total grows
+    return json.dumps(settings, indent=2)
+
+
 def _task_with_call(current: str, n: int) -> str:
     messages = json.loads(current)
     usage = {"request": "…", "tokensIn": 1000, "tokensOut": 10, "cacheWrites": 0, "cacheReads": 0}
@@ -150,6 +172,7 @@ def _task_with_call(current: str, n: int) -> str:
 
 
 DOCUMENT_GROWERS: dict[str, Callable[[str, int], str]] = {
+    "droid": _droid_with_call,
     "cline": _task_with_call,
     "roo-code": _task_with_call,
     "kilo-code": _task_with_call,
@@ -254,5 +277,31 @@ CASES: dict[str, SourceCase] = {
         document=True,
         ours_as_ccusage=_uncached,
         expected={"2025-11-10": (2, 24_590, 538)},
+    ),
+    "pi": SourceCase(
+        kind="pi",
+        ccusage="pi",
+        log=".pi/agent/sessions/--home-dev-src-shop--/"
+        "2025-11-12T09-30-00-000Z_7c2d4e6f-8a0b-4c1d-9e2f-3a4b5c6d7e8f.jsonl",
+        new_call=_pi_call,
+        new_call_input=1000,
+        ours_as_ccusage=_uncached,
+    ),
+    "droid": SourceCase(
+        kind="droid",
+        ccusage="droid",
+        log=".factory/sessions/4f3e2d1c-0b9a-4877-8665-544332211000.settings.json",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        # One event per session: a grown session replaces its event, it adds no call.
+        calls_per_new_call=0,
+        ours_as_ccusage=_uncached,
+        cost_differences={
+            "2025-11-13": "Droid logs only session totals: Spendtray prices a session as one call, "
+            "so this session's 662k-token total is past sonnet-4-5's 200k long-context line "
+            "(an over-estimate: the calls inside were each below it); ccusage tiers each kind "
+            "of token on its own count"
+        },
     ),
 }

@@ -17,6 +17,8 @@ SOURCE_MODULES: dict[str, str] = {
     "qwen-code": "spendtray.importers.qwen_code",
     "opencode": "spendtray.importers.opencode",
     "amp": "spendtray.importers.amp",
+    "droid": "spendtray.importers.droid",
+    "pi": "spendtray.importers.pi",
     "cline": "spendtray.importers.cline",
     "roo-code": "spendtray.importers.roo_code",
     "kilo-code": "spendtray.importers.kilo_code",
