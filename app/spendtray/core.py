@@ -13,7 +13,7 @@ server thread) or ``build_server`` + ``runner.run()`` (server on the calling thr
 ``stop`` undoes whatever was started, in reverse order, and closes every SQLite connection.
 Threads: the caller's, "spendtray-writer", "spendtray-budgets", "spendtray-webhook",
 "spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup",
-"spendtray-prices-watch", "spendtray-sync".
+"spendtray-prices-watch", "spendtray-sync", "spendtray-spool-drain".
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from spendtray.budgets.runaway import RunawayRule
     from spendtray.budgets.service import BudgetService
     from spendtray.importers.watcher import ImportWatcher
+    from spendtray.ingest.spool_drain import SpoolDrain
     from spendtray.limits.service import LimitsService
     from spendtray.prices.reloader import PriceReloader
     from spendtray.proxy.routes import Proxy
@@ -101,6 +102,7 @@ class Core:
     ) -> None:
         from spendtray.budgets.notify import WebhookNotifier
         from spendtray.budgets.service import BudgetService, runaway_rule
+        from spendtray.ingest.spool_drain import SpoolDrain
         from spendtray.limits.service import LimitsService
         from spendtray.prices.reloader import PriceReloader
         from spendtray.proxy.routes import Proxy
@@ -149,6 +151,10 @@ class Core:
             LimitsService(self.writer, self.reader, settings, clock)
         )
         self.proxy.rate_limits_seen = self.limits.headers_seen
+        # Stores what Python clients spooled while the app was down (once per start).
+        self.spool_drain: SpoolDrain = self._worker(
+            SpoolDrain(self.ingest, settings.home / "spool")
+        )
         self.price_reloader: PriceReloader = self._worker(
             PriceReloader(self.prices, settings.user_prices_path, settings.prices_data_dir)
         )

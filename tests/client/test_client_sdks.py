@@ -7,6 +7,7 @@ stored one event with the right model, tokens (SPEC §5 conventions) and attribu
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from typing import Any
@@ -92,14 +93,40 @@ def test_openai_stream_bytes_unchanged(tracked_app: Core, upstream: Upstream) ->
     assert len(stored(tracked_app, project="raw-stream")) == 1
 
 
-def test_openai_stream_without_usage_records_nothing(tracked_app: Core, upstream: Upstream) -> None:
+def test_openai_stream_without_usage_records_nothing_and_warns_once(
+    tracked_app: Core,
+    upstream: Upstream,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from spendtray.client import capture
+
+    monkeypatch.setattr(capture, "_no_usage_warned", threading.Event())  # a fresh process
     client = openai_client(upstream, "httpx2", "no-usage")
-    chunks = list(
-        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
-    )
-    assert "".join(c.choices[0].delta.content or "" for c in chunks) == COMPLETION_SECRET
+    with caplog.at_level(logging.WARNING, logger="spendtray.client"):
+        for _ in range(3):
+            chunks = list(
+                client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, stream=True)
+            )
+            assert "".join(c.choices[0].delta.content or "" for c in chunks) == COMPLETION_SECRET
+    warnings = [
+        r.getMessage() for r in caplog.records if "reported no token usage" in r.getMessage()
+    ]
+    assert len(warnings) == 1, warnings
+    assert 'stream_options={"include_usage": True}' in warnings[0]
     assert st.flush(5)
     assert stored(tracked_app, project="no-usage") == []
+    with caplog.at_level(logging.WARNING, logger="spendtray.client"):
+        caplog.clear()
+        list(
+            client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=MESSAGES,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+    assert "reported no token usage" not in caplog.text
 
 
 @pytest.mark.parametrize("lib", ["httpx2", "httpx"])

@@ -15,6 +15,7 @@ sender's queue; the JSON parsing and the event building happen on the sender thr
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ class Call:
                 if self._partial:
                     self._scan(b"\n")
                 if self._first is None:
-                    log.debug("spendtray: stream carried no usage (OpenAI: include_usage?)")
+                    _warn_no_usage(self.info.flavour)
                     return
             latency = (time.monotonic() - self.info.started) * 1000.0
             self._submit(
@@ -243,6 +244,23 @@ class Call:
             log.debug("spendtray: could not queue the call: %s", exc)
         finally:
             self._chunks = []
+
+
+_no_usage_warned = threading.Event()  # once per process: a loop of streams is one mistake
+
+
+def _warn_no_usage(flavour: str) -> None:
+    """A stream that ended without usage is not recorded; say so once, with the fix."""
+    if _no_usage_warned.is_set():
+        log.debug("spendtray: a %s stream carried no usage; not recorded", flavour)
+        return
+    _no_usage_warned.set()
+    log.warning(
+        "spendtray: a streamed %s call reported no token usage, so it was not recorded; "
+        'OpenAI streams report it only with stream_options={"include_usage": True} '
+        "(said once per process)",
+        flavour,
+    )
 
 
 def _line_at(buffer: bytes, hit: int) -> tuple[int, int]:

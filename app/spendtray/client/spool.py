@@ -108,9 +108,14 @@ class Claim:
 
 
 class Spool:
-    def __init__(self, folder: Path, max_bytes: int) -> None:
+    """``foreign_only``: for a reader that is not a client (the app's start-up drain), whose
+    process may run a client of its own — files written under its own pid are that client's,
+    not a dead predecessor's, and are left to it."""
+
+    def __init__(self, folder: Path, max_bytes: int, foreign_only: bool = False) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
+        self.foreign_only = foreign_only
         self.lock = threading.RLock()
         self._part: Path | None = None
         self._dropped = 0
@@ -227,14 +232,19 @@ class Spool:
                 pid = int(name.split("-")[1])
             except (IndexError, ValueError):
                 return age > STALE_PART_SECONDS
-            # Our own pid on a .part that is not ours: a dead predecessor with the same pid.
-            return pid == os.getpid() or not pid_alive(pid) or age > STALE_PART_SECONDS
+            if pid == os.getpid():
+                # Not ours: a dead predecessor with the same pid — or, for the app's drain, a
+                # client running in the app's own process.
+                return not self.foreign_only
+            return not pid_alive(pid) or age > STALE_PART_SECONDS
         if ".sending-" in name:
             try:
                 pid = int(name.rsplit(".sending-", 1)[1])
             except ValueError:
                 return age > STALE_CLAIM_SECONDS
-            return pid == os.getpid() or not pid_alive(pid) or age > STALE_CLAIM_SECONDS
+            if pid == os.getpid():
+                return not self.foreign_only
+            return not pid_alive(pid) or age > STALE_CLAIM_SECONDS
         return False
 
     def files(self) -> list[Path]:
