@@ -281,17 +281,21 @@ def pace(obs: Observation, now_ms: int) -> Pace:
     )
 
 
-def duration(seconds: int) -> str:
-    """``1 h 20 m``, ``40 min``, ``2 d 3 h``."""
-    seconds = max(int(seconds), 0)
-    minutes = (seconds + 59) // 60
+def duration(seconds: int, compact: bool = False) -> str:
+    """``1 h 20 m``, ``40 min``, ``2 d 3 h``; ``compact``: ``1h20m``, ``40m``, ``2d3h`` (the
+    statusline). Minutes round up: "resets in 1 min" until it has."""
+    minutes = (max(int(seconds), 0) + 59) // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return f"{minutes}m" if compact else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} m" if minutes else f"{hours} h"
+        if not minutes:
+            return f"{hours}h" if compact else f"{hours} h"
+        return f"{hours}h{minutes:02d}m" if compact else f"{hours} h {minutes} m"
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    if not hours:
+        return f"{days}d" if compact else f"{days} d"
+    return f"{days}d{hours}h" if compact else f"{days} d {hours} h"
 
 
 def pace_text(p: Pace) -> str:

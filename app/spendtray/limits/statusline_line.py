@@ -10,7 +10,8 @@ before the reset shows when: ``5h 82 % ↻1h10m full in 40m``.
 
 from __future__ import annotations
 
-from spendtray.limits.model import Observation, pace
+from spendtray.limits.model import Observation, duration, pace
+from spendtray.money import format_usd
 
 TYPE_CHECKING = False  # see limits.model: typing is not imported on the statusline's path
 if TYPE_CHECKING:
@@ -22,23 +23,11 @@ SEP = " · "
 
 
 def money(usd: float) -> str:
-    if usd >= 100:
-        return f"${usd:,.0f}"
-    if usd >= 0.995 or usd == 0:
-        return f"${usd:.2f}"
-    return f"${usd:.2f}" if usd >= 0.01 else f"${usd:.3f}"
+    return format_usd(round(usd * 1_000_000_000))
 
 
 def short(seconds: int) -> str:
-    """``40m``, ``2h10m``, ``3d4h``."""
-    minutes = (max(int(seconds), 0) + 59) // 60
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours}h" if hours else f"{days}d"
+    return duration(seconds, compact=True)
 
 
 def _window(label: str, used: float, resets_in: int | None, full_in: int | None) -> str:
