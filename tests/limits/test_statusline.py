@@ -265,3 +265,9 @@ def test_a_port_squatter_gets_neither_token_nor_json(tmp_path: Path, home: Path)
         ("GET", "/v1/identity", None)
     ]
     assert "a-real-token" not in json.dumps(seen) and "session_id" not in json.dumps(seen)
+
+
+def test_bad_timeout_is_one_line(home: Path) -> None:
+    done, _ = statusline(home, b"{}", "http://127.0.0.1:1", "--timeout", "-1")
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == "spendtray: --timeout: must be between 0 and 30 seconds"

@@ -51,6 +51,9 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 < args.timeout <= 30:
+        print("spendtray: --timeout: must be between 0 and 30 seconds", file=sys.stderr)
+        return 2
     if args.install or args.uninstall:
         from spendtray.limits import statusline_install as setup
 
