@@ -48,6 +48,22 @@ class UpstreamConfig:
 
 
 @dataclass(frozen=True)
+class OtlpExportConfig:
+    """``otlp_export`` in config.toml: where every event stored here is sent as an OTLP log
+    record (``spendtray.otlp_export``)."""
+
+    endpoint: str  # the collector's OTLP/HTTP base URL, or its full .../v1/logs URL
+    headers: tuple[tuple[str, str], ...] = ()
+    protocol: str = "http/protobuf"
+    timeout: float = 10.0
+
+    @property
+    def logs_url(self) -> str:
+        base = self.endpoint.rstrip("/")
+        return base if base.endswith("/v1/logs") else base + "/v1/logs"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable. Field names are the config.toml keys."""
 
@@ -73,6 +89,7 @@ class Settings:
     limit_thresholds: tuple[float, ...] = (70.0, 90.0)
     machine: str = ""
     sync_folder: str = ""
+    otlp_export: OtlpExportConfig | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -140,6 +157,7 @@ CONFIG_KEYS: dict[str, type | tuple[type, ...]] = {
     "limit_thresholds": list,
     "machine": str,
     "sync_folder": str,
+    "otlp_export": dict,
 }
 
 
@@ -193,6 +211,8 @@ def _check_value(key: str, raw: Any) -> Any:
         raise ConfigError("config key 'runaway_min_usd': must be a dollar amount ≥ 0")
     if key == "prices_url" and not value.startswith(("https://", "http://")):
         raise ConfigError(f"config key 'prices_url': {value!r} is not an http(s) URL")
+    if key == "otlp_export":
+        return parse_otlp_export(value)
     if key == "sync_folder":
         folder = Path(value).expanduser()
         if value.strip() and not folder.is_absolute():
@@ -264,6 +284,34 @@ def check_upstream_url(text: str, where: str) -> str:
             "API keys stay in the client)"
         )
     return text.strip().rstrip("/")
+
+
+def parse_otlp_export(table: dict[str, Any]) -> OtlpExportConfig:
+    """``otlp_export = {endpoint = "http://collector:4318", headers = {...}, protocol = ...}``."""
+    where = "config key 'otlp_export'"
+    unknown = sorted(set(table) - {"endpoint", "headers", "protocol", "timeout"})
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} (known: endpoint, headers, protocol, timeout)"
+        )
+    endpoint = table.get("endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"{where}: 'endpoint' must be the collector's http(s) URL")
+    headers = table.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigError(f"{where}: 'headers' must be a table of strings")
+    protocol = table.get("protocol", "http/protobuf")
+    if protocol != "http/protobuf":
+        raise ConfigError(
+            f"{where}: 'protocol' {protocol!r} is not supported; use \"http/protobuf\" "
+            "(OTLP/HTTP, what every Collector's otlp receiver takes on port 4318)"
+        )
+    timeout = table.get("timeout", 10.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 300:
+        raise ConfigError(f"{where}: 'timeout' must be seconds between 0 and 300")
+    return OtlpExportConfig(endpoint, tuple(sorted(headers.items())), protocol, float(timeout))
 
 
 def parse_upstreams(table: dict[str, Any]) -> tuple[UpstreamConfig, ...]:

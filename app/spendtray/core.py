@@ -13,7 +13,7 @@ server thread) or ``build_server`` + ``runner.run()`` (server on the calling thr
 ``stop`` undoes whatever was started, in reverse order, and closes every SQLite connection.
 Threads: the caller's, "spendtray-writer", "spendtray-budgets", "spendtray-webhook",
 "spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup",
-"spendtray-prices-watch", "spendtray-sync", "spendtray-spool-drain".
+"spendtray-prices-watch", "spendtray-sync", "spendtray-spool-drain", "spendtray-otlp-export".
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from spendtray.importers.watcher import ImportWatcher
     from spendtray.ingest.spool_drain import SpoolDrain
     from spendtray.limits.service import LimitsService
+    from spendtray.otlp_export.service import OtlpExportService
     from spendtray.prices.reloader import PriceReloader
     from spendtray.proxy.routes import Proxy
     from spendtray.server.commit_batcher import CommitBatcher
@@ -109,6 +110,7 @@ class Core:
         from spendtray.proxy.upstreams import resolve_upstreams
         from spendtray.server.commit_batcher import CommitBatcher
         from spendtray.server.routes import route_table
+        from spendtray.sync.layout import machine_id
         from spendtray.sync.service import SyncService
 
         self.settings = settings
@@ -171,6 +173,19 @@ class Core:
             if settings.sync_folder
             else None
         )
+        self.otlp_export: OtlpExportService | None = None
+        if settings.otlp_export is not None:  # the OpenTelemetry SDK loads only when asked for
+            from spendtray.otlp_export.service import OtlpExportService
+
+            self.otlp_export = self._worker(
+                OtlpExportService(
+                    settings.otlp_export,
+                    machine_id(settings.home),
+                    settings.machine_name,
+                    self.reader,
+                    self.writer,
+                )
+            )
         # New parts register here, one line each, after the parts they use — a part with a
         # thread of its own as ``self.part = self._worker(Part(...))`` — and their routes go
         # in server/routes.py.

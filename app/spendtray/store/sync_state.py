@@ -1,5 +1,6 @@
-"""The SQL of the sync folder (``spendtray.sync``): this machine's events to export, where each
-other machine's file was read up to, and what is known of each machine.
+"""The SQL of the outbound parts — the sync folder (``spendtray.sync``) and the OTLP export
+(``spendtray.otlp_export``): this machine's events to send and how far each export got, where
+each other machine's file was read up to, and what is known of each machine.
 
 Reads run on the sync thread's own read connection; writes are functions the sync thread
 hands to the writer thread (``Writer.call``), so the one-writer rule holds.
@@ -14,20 +15,21 @@ from sqlite_utils import Database
 
 from spendtray.store.rows import PRICE_FIELDS
 
-EXPORTED_KEY = "sync_exported_id"
+EXPORTED_KEY = "sync_exported_id"  # the sync folder's export
+OTLP_EXPORTED_KEY = "otlp_exported_id"  # the OTLP export's (spendtray.otlp_export)
 
 
-def exported_through(conn: sqlite3.Connection) -> int:
-    """The highest event id this machine has written to its sync files."""
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (EXPORTED_KEY,)).fetchone()
+def exported_through(conn: sqlite3.Connection, key: str = EXPORTED_KEY) -> int:
+    """The highest event id an export (``key``) has sent on."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return int(row[0]) if row is not None else 0
 
 
-def set_exported_through(db: Database, event_id: int) -> None:
+def set_exported_through(db: Database, event_id: int, key: str = EXPORTED_KEY) -> None:
     db.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [EXPORTED_KEY, str(event_id)],
+        [key, str(event_id)],
     )
 
 
