@@ -83,12 +83,17 @@ def machines(tmp_path: Path) -> Iterator[Any]:
         machine.core.stop()
 
 
-def deliver(src: Machine, dst: Machine, cut: int | None = None, suffix: str = "") -> None:
+def deliver(
+    src: Machine, dst: Machine, cut: int | None = None, suffix: str = "", prices: bool = True
+) -> None:
     """The sync tool: ``src``'s own folder into ``dst``'s view (``cut``: only that many bytes
-    of the last file; ``suffix``: as a conflict copy next to the file of that number)."""
+    of the last file; ``suffix``: as a conflict copy next to the file of that number;
+    ``prices``: False leaves its prices file behind, as a tool may send files in any order)."""
     target = dst.view / src.id
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src.view / src.id / "machine.json", target / "machine.json")
+    if prices and (src.view / src.id / "prices.jsonl").exists():
+        shutil.copy2(src.view / src.id / "prices.jsonl", target / "prices.jsonl")
     files = events_files(src.view, src.id)
     for n, events_file in enumerate(files):
         data = events_file.path.read_bytes()
@@ -167,6 +172,18 @@ def test_a_tail_cut_mid_record_is_read_once_complete(machines: Any) -> None:
         b.sync()
         got = b.totals().get("alpha", (0, 0, 0))[0]
         assert got == full[:cut].count(b"\n")  # only the complete lines
+    deliver(a, b)
+    b.sync()
+    assert b.totals()["alpha"] == a.totals()["alpha"]
+
+
+def test_events_wait_for_their_price_lines(machines: Any) -> None:
+    a, b = machines("alpha"), machines("beta")
+    spend(a, 30, 0)
+    a.sync()
+    deliver(a, b, prices=False)
+    b.sync()
+    assert "alpha" not in b.totals()
     deliver(a, b)
     b.sync()
     assert b.totals()["alpha"] == a.totals()["alpha"]

@@ -18,10 +18,23 @@ from pathlib import Path
 from spendtray.store.reader import Reader
 from spendtray.store.sync_state import exported_through, local_events_after, set_exported_through
 from spendtray.store.writer import Writer
-from spendtray.sync.layout import ROTATE_BYTES, events_files, own_file, write_manifest
-from spendtray.sync.records import encode
+from spendtray.sync.layout import PRICES, ROTATE_BYTES, events_files, own_file, write_manifest
+from spendtray.sync.records import encode, encode_price, price_fields, split_line
 
 BATCH = 5_000
+
+
+def _append(path: Path, data: bytes) -> None:
+    """One write of ``data`` at the end of ``path``, on disk before this returns."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _cut_partial_tail(path: Path) -> None:
@@ -62,6 +75,23 @@ class Exporter:
         self.reader = reader
         self.writer = writer
         self._current: Path | None = None
+        self._prices: set[str] | None = None  # price keys in our prices.jsonl
+
+    def _known_prices(self) -> set[str]:
+        if self._prices is None:
+            path = self.root / self.machine_id / PRICES
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _cut_partial_tail(path)
+            known: set[str] = set()
+            if path.exists():
+                for line in path.read_bytes().split(b"\n"):
+                    data = split_line(line)
+                    if data is not None:
+                        import orjson
+
+                        known.add(str(orjson.loads(data).get("k")))
+            self._prices = known
+        return self._prices
 
     def _file(self) -> Path:
         if self._current is None:
@@ -94,17 +124,22 @@ class Exporter:
             rows = local_events_after(conn, cursor, BATCH)
             if not rows:
                 break
-            data = b"".join(encode(row, self.machine_id) for row in rows)
+            known = self._known_prices()
+            new_prices: list[bytes] = []
+            lines: list[bytes] = []
+            for row in rows:
+                fields = price_fields(row)
+                key = None
+                if fields is not None:
+                    key, line = encode_price(fields)
+                    if key not in known:
+                        known.add(key)
+                        new_prices.append(line)
+                lines.append(encode(row, key))
+            if new_prices:  # before the events that name them
+                _append(self.root / self.machine_id / PRICES, b"".join(new_prices))
             path = self._rotate_if_full(path)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                view = memoryview(data)
-                while view:
-                    written = os.write(fd, view)
-                    view = view[written:]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _append(path, b"".join(lines))
             cursor = int(rows[-1]["id"])
             self.writer.call(partial(set_exported_through, event_id=cursor))
             exported += len(rows)

@@ -16,16 +16,32 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from spendtray.store.reader import Reader
 from spendtray.store.rows import EventRow
-from spendtray.store.sync_state import file_states, save_file_state, save_machine
-from spendtray.store.writer import Writer
-from spendtray.sync.layout import EventsFile, events_files, other_machines, read_manifest
-from spendtray.sync.records import BadRecord, checksum, decode, split_line
+from spendtray.store.sync_state import file_states, machines, save_file_state, save_machine
+from spendtray.store.writer import WriteOutcome, Writer
+from spendtray.sync.layout import (
+    PRICES,
+    EventsFile,
+    events_files,
+    other_machines,
+    read_manifest,
+)
+from spendtray.sync.records import (
+    BadRecord,
+    UnknownPrice,
+    checksum,
+    decode,
+    decode_price,
+    split_line,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +58,12 @@ class FollowReport:
 
 @dataclass
 class _Pending:
-    """Rows read but not committed yet, and the file offsets they take us to."""
+    """Rows read but not handed to the writer yet, batches handed but not committed yet, and
+    the file offsets they take us to (saved once every batch before them has committed)."""
 
     rows: list[EventRow] = field(default_factory=list)
     states: dict[str, tuple[str, int, str, int]] = field(default_factory=dict)
+    commits: list[Future[list[WriteOutcome]]] = field(default_factory=list)
 
 
 def _resume_at(path: Path, offset: int, crc: str, size: int) -> int:
@@ -74,17 +92,22 @@ class Follower:
 
     def run(self) -> FollowReport:
         report = FollowReport()
-        states = file_states(self.reader.conn())
+        conn = self.reader.conn()
+        states = file_states(conn)
+        known = {m["machine_id"]: (m["name"], m["exported_at"]) for m in machines(conn)}
         pending = _Pending()
         for machine in other_machines(self.root, self.machine_id):
             name, exported_at = read_manifest(self.root, machine)
             before = report.records
+            prices = self._prices(machine)
             for events_file in events_files(self.root, machine):
-                self._read(events_file, states, pending, report)
+                self._read(events_file, states, pending, report, prices)
             read = report.records - before
             report.machines[machine] = read
             now = int(time.time() * 1000)
             self._flush(pending)
+            if not read and known.get(machine) == (name, exported_at):
+                continue  # an idle pass: nothing to write down
             self.writer.call(
                 partial(
                     save_machine,
@@ -98,12 +121,32 @@ class Follower:
         self._flush(pending)
         return report
 
+    def _prices(self, machine: str) -> dict[str, tuple[object, ...]]:
+        """The prices a machine's events name, from every complete, checked line of its
+        prices file (a few hundred lines at most: read whole each pass)."""
+        found: dict[str, tuple[object, ...]] = {}
+        try:
+            data = (self.root / machine / PRICES).read_bytes()
+        except FileNotFoundError:
+            return found
+        for line in data.split(b"\n")[:-1]:
+            checked = split_line(line)
+            if checked is None:
+                continue
+            try:
+                key, fields = decode_price(checked)
+            except BadRecord:
+                continue
+            found[key] = fields
+        return found
+
     def _read(
         self,
         events_file: EventsFile,
         states: dict[str, tuple[int, str]],
         pending: _Pending,
         report: FollowReport,
+        prices: dict[str, tuple[object, ...]],
     ) -> None:
         rel = events_file.relative(self.root)
         try:
@@ -124,7 +167,9 @@ class Follower:
                 data = carry + chunk
                 lines = data.split(b"\n")
                 carry = lines.pop()  # no newline yet: not a line
-                consumed, last_crc, bad = self._lines(lines, pending, report)
+                consumed, last_crc, bad = self._lines(
+                    events_file.machine_id, lines, pending, report, prices
+                )
                 if consumed:
                     offset += consumed
                     crc = last_crc or crc
@@ -136,13 +181,19 @@ class Follower:
                 if consumed < len(data) - len(carry):
                     break  # a failing tail: read again next pass
                 if len(pending.rows) >= COMMIT_ROWS:
-                    self._flush(pending)
+                    self._hand_over(pending)
 
     def _lines(
-        self, lines: list[bytes], pending: _Pending, report: FollowReport
+        self,
+        origin: str,
+        lines: list[bytes],
+        pending: _Pending,
+        report: FollowReport,
+        prices: dict[str, tuple[object, ...]],
     ) -> tuple[int, str, int]:
         """Decode complete lines; returns the bytes consumed (up to the last good line and the
-        bad ones before it), the check of the last good line, and the bad lines skipped."""
+        bad ones before it, or up to an event whose price has not arrived), the check of the
+        last line taken, and the bad lines skipped."""
         checked = [split_line(line) for line in lines]
         last_good = max((i for i, data in enumerate(checked) if data is not None), default=-1)
         consumed = 0
@@ -150,38 +201,51 @@ class Follower:
         bad = 0
         for i in range(last_good + 1):
             line, data = lines[i], checked[i]
-            consumed += len(line) + 1
             if data is None:
+                consumed += len(line) + 1
                 bad += 1
                 continue
-            crc = checksum(data)
             try:
-                origin, _, row = decode(data)
+                _, row = decode(data, origin, prices)
+            except UnknownPrice:
+                break  # its price line is still on the way: this line again next pass
             except BadRecord as exc:
+                consumed += len(line) + 1
+                crc = checksum(data)
                 bad += 1
                 log.warning("sync: a record was skipped: %s", exc)
                 continue
-            if origin == self.machine_id:
-                continue  # this machine's own record in another folder: ours already
+            consumed += len(line) + 1
+            crc = checksum(data)
             pending.rows.append(row)
             report.records += 1
         return consumed, crc, bad
 
-    def _flush(self, pending: _Pending) -> None:
+    def _hand_over(self, pending: _Pending) -> None:
+        """Give the rows read so far to the writer and read on while it commits them (two
+        batches in flight at most, so memory stays bounded)."""
         if pending.rows:
-            self.writer.write(pending.rows, timeout=None)
-        for rel, (machine, offset, crc, bad) in pending.states.items():
+            pending.commits.append(self.writer.submit(pending.rows))
+            pending.rows = []
+        while len(pending.commits) > 2:
+            pending.commits.pop(0).result()
+
+    def _flush(self, pending: _Pending) -> None:
+        """Commit everything read, then save the offsets it took us to."""
+        self._hand_over(pending)
+        for commit in pending.commits:
+            commit.result()
+        pending.commits = []
+        if pending.states:
             now = int(time.time() * 1000)
-            self.writer.call(
-                partial(
-                    save_file_state,
-                    path=rel,
-                    machine_id=machine,
-                    offset=offset,
-                    crc=crc,
-                    bad=bad,
-                    now_ms=now,
-                )
-            )
-        pending.rows = []
+            states = [
+                (rel, machine, offset, crc, bad)
+                for rel, (machine, offset, crc, bad) in pending.states.items()
+            ]
+            self.writer.call(partial(_save_states, states=states, now_ms=now))
         pending.states = {}
+
+
+def _save_states(db: Database, states: list[tuple[str, str, int, str, int]], now_ms: int) -> None:
+    for rel, machine, offset, crc, bad in states:
+        save_file_state(db, rel, machine, offset, crc, bad, now_ms)

@@ -4,6 +4,7 @@ sync thread (and ``spendtray sync``).
     <sync folder>/
       <machine id>/                 one folder per machine; only that machine writes in it
         machine.json                its name and when it last wrote (written whole, renamed in)
+        prices.jsonl                each price its events were costed with, once, appended
         events-000001.jsonl         its events, appended, a new file every ROTATE_BYTES
         events-000002.jsonl
       <other machine id>/...
@@ -28,6 +29,7 @@ from pathlib import Path
 
 MACHINE_ID_FILE = "machine_id"
 MANIFEST = "machine.json"
+PRICES = "prices.jsonl"
 ROTATE_BYTES = 32 * 1024 * 1024
 _EVENTS = re.compile(r"^events-(\d{6})(.*)\.jsonl$")
 _ID = re.compile(r"^[a-z0-9]{12,64}$")

@@ -87,7 +87,6 @@ _TEXT = frozenset(
         "machine",
     }
 )
-_JSON_TEXT = frozenset({"tags", "raw_usage"})  # stored as JSON text; bounded, never parsed
 _MAX_JSON_TEXT = 64 * 1024
 
 
@@ -95,20 +94,62 @@ class BadRecord(ValueError):
     """A line that passed its check but is not an event we can store."""
 
 
+class UnknownPrice(BadRecord):
+    """The event names a price whose line has not arrived yet: read it again later."""
+
+
+def price_key(fields: tuple[object, ...] | list[object]) -> str:
+    import hashlib
+
+    return hashlib.blake2b(orjson.dumps(list(fields)), digest_size=8).hexdigest()
+
+
+def encode_price(fields: tuple[object, ...] | list[object]) -> tuple[str, bytes]:
+    """A price line of ``prices.jsonl`` and its key."""
+    key = price_key(fields)
+    data = orjson.dumps({"k": key, "pf": list(fields)})
+    return key, checksum(data).encode() + b" " + data + b"\n"
+
+
+def decode_price(data: bytes) -> tuple[str, tuple[object, ...]]:
+    try:
+        record = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadRecord(f"not JSON: {exc}") from None
+    price = record.get("pf") if isinstance(record, dict) else None
+    if (
+        not isinstance(price, list)
+        or len(price) != len(PRICE_FIELDS)
+        or not all(isinstance(v, str) for v in price[:4])
+        or not (price[4] is None or isinstance(price[4], str))
+        or record.get("k") != price_key(price)
+    ):
+        raise BadRecord("not a price line")
+    return str(record["k"]), tuple(price)
+
+
 def checksum(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}"
 
 
-def encode(row: dict[str, Any], machine_id: str) -> bytes:
-    """The line for one stored event (a row of ``store.sync_state.local_events_after``)."""
-    record: dict[str, Any] = {"o": machine_id, "i": row["id"]}
+def price_fields(row: dict[str, Any]) -> tuple[object, ...] | None:
+    """The price a stored event was costed with (None when unpriced)."""
+    if row.get("price_model") is None:
+        return None
+    return tuple(row[f] for f in PRICE_FIELDS)
+
+
+def encode(row: dict[str, Any], price: str | None) -> bytes:
+    """The line for one stored event (a row of ``store.sync_state.local_events_after``) whose
+    price has the key ``price``."""
+    record: dict[str, Any] = {"i": row["id"]}
     for column, key in KEYS.items():
         value = row.get(column)
         if value is None or value == "" or (value == 0 and column in _ZERO):
             continue
         record[key] = value
-    if row.get("price_model") is not None:
-        record["pf"] = [row[f] for f in PRICE_FIELDS]
+    if price is not None:
+        record["pk"] = price
     data = orjson.dumps(record)
     return checksum(data).encode() + b" " + data + b"\n"
 
@@ -121,77 +162,87 @@ def split_line(line: bytes) -> bytes | None:
     return data if checksum(data).encode() == line[:8] else None
 
 
-def _text(record: dict[str, Any], column: str) -> Any:
-    value = record.get(KEYS[column])
-    if value is None:
-        return "" if column in _EMPTY else None
-    if not isinstance(value, str) or len(value) > MAX_TEXT * 4:
-        raise BadRecord(f"{KEYS[column]}: not a text of at most {MAX_TEXT * 4} characters")
-    return value
+_TEXT_KIND, _WHOLE_KIND, _NUMBER_KIND, _JSON_KIND = range(4)
 
 
-def _whole(record: dict[str, Any], column: str, limit: int) -> int | None:
-    value = record.get(KEYS[column])
-    if value is None:
-        return 0 if column in _ZERO else None
-    if type(value) is not int or not 0 <= value <= limit:
-        raise BadRecord(f"{KEYS[column]}: {value!r} is not a whole number in 0..{limit}")
-    return value
+def _kind(column: str) -> tuple[int, int]:
+    """How a column's value is checked: its kind and, for whole numbers, the largest value."""
+    if column in _TEXT:
+        return _TEXT_KIND, MAX_TEXT * 4
+    if column in TOKEN_COLUMNS:
+        return _WHOLE_KIND, MAX_TOKENS
+    if column in ("cost_nanos", "reported_cost_nanos"):
+        return _WHOLE_KIND, MAX_EVENT_COST_NANOS
+    if column in ("ts", "received_at"):
+        return _WHOLE_KIND, 2**53
+    if column in ("batch", "priced"):
+        return _WHOLE_KIND, 1
+    if column == "latency_ms":
+        return _NUMBER_KIND, 0
+    return _JSON_KIND, _MAX_JSON_TEXT
 
 
-def decode(data: bytes) -> tuple[str, int, EventRow]:
-    """Origin machine id, origin event id and the row to store for one record's JSON."""
+# One table for decode: (record key, column index, kind, limit, the value when absent).
+_PLAN = tuple(
+    (
+        key,
+        COLUMN_INDEX[column],
+        *_kind(column),
+        0 if column in _ZERO else ("" if column in _EMPTY else None),
+    )
+    for column, key in KEYS.items()
+)
+_REQUIRED_KEYS = tuple(KEYS[c] for c in _REQUIRED)
+_REQUEST_AT, _ORIGIN_AT, _PRICE_AT = (
+    COLUMN_INDEX["request_id"],
+    COLUMN_INDEX["origin"],
+    COLUMN_INDEX["price_id"],
+)
+_WIDTH = len(EVENT_COLUMNS)
+
+
+def decode(data: bytes, origin: str, prices: dict[str, tuple[object, ...]]) -> tuple[int, EventRow]:
+    """The origin's event id and the row to store for one record's JSON, written by the
+    machine ``origin`` whose prices (by key) are ``prices``."""
     try:
         record = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadRecord(f"not JSON: {exc}") from None
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         raise BadRecord("not a JSON object")
-    origin, origin_id = record.get("o"), record.get("i")
-    if not isinstance(origin, str) or not origin or type(origin_id) is not int:
-        raise BadRecord("no origin machine id (o) or event id (i)")
-    for column in _REQUIRED:
-        if record.get(KEYS[column]) is None:
-            raise BadRecord(f"{KEYS[column]} ({column}) is missing")
-    values: list[object] = [None] * len(EVENT_COLUMNS)
-    for column in EVENT_COLUMNS:
-        if column in ("id", "price_id", "origin"):
-            continue
-        if column in _TEXT:
-            values[COLUMN_INDEX[column]] = _text(record, column)
-        elif column in TOKEN_COLUMNS:
-            values[COLUMN_INDEX[column]] = _whole(record, column, MAX_TOKENS)
-        elif column in ("cost_nanos", "reported_cost_nanos"):
-            values[COLUMN_INDEX[column]] = _whole(record, column, MAX_EVENT_COST_NANOS)
-        elif column in ("ts", "received_at"):
-            values[COLUMN_INDEX[column]] = _whole(record, column, 2**53)
-        elif column in ("batch", "priced"):
-            values[COLUMN_INDEX[column]] = _whole(record, column, 1)
-        elif column == "latency_ms":
-            latency = record.get("l")
-            if latency is not None and (
-                isinstance(latency, bool) or not isinstance(latency, int | float)
-            ):
-                raise BadRecord(f"l: {latency!r} is not a number")
-            values[COLUMN_INDEX[column]] = latency
-        elif column in _JSON_TEXT:
-            text = record.get(KEYS[column])
-            if text is not None and (not isinstance(text, str) or len(text) > _MAX_JSON_TEXT):
-                raise BadRecord(f"{KEYS[column]}: not a JSON text of at most 64 KiB")
-            values[COLUMN_INDEX[column]] = text
-    price = record.get("pf")
-    if price is not None:
-        if (
-            not isinstance(price, list)
-            or len(price) != len(PRICE_FIELDS)
-            or not all(isinstance(v, str) for v in price[:4])
-            or not (price[4] is None or isinstance(price[4], str))
-        ):
-            raise BadRecord("pf: not the five fields of a price")
-        values[COLUMN_INDEX["price_id"]] = tuple(price)
+    origin_id = record.get("i")
+    if type(origin_id) is not int:
+        raise BadRecord("no event id (i)")
+    for required in _REQUIRED_KEYS:
+        if required not in record:
+            raise BadRecord(f"{required} is missing")
+    values: list[object] = [None] * _WIDTH
+    get = record.get
+    for key, at, kind, limit, absent in _PLAN:
+        value = get(key)
+        if value is None:
+            values[at] = absent
+        elif kind == _WHOLE_KIND:
+            if type(value) is not int or not 0 <= value <= limit:
+                raise BadRecord(f"{key}: {value!r} is not a whole number in 0..{limit}")
+            values[at] = value
+        elif kind == _NUMBER_KIND:
+            if type(value) is not float and type(value) is not int:
+                raise BadRecord(f"{key}: {value!r} is not a number")
+            values[at] = value
+        else:  # text, or JSON kept as text
+            if type(value) is not str or len(value) > limit:
+                raise BadRecord(f"{key}: not a text of at most {limit} characters")
+            values[at] = value
+    price_ref = get("pk")
+    if price_ref is not None:
+        price = prices.get(price_ref) if isinstance(price_ref, str) else None
+        if price is None:
+            raise UnknownPrice(f"price {price_ref!r} is not in prices.jsonl (yet)")
+        values[_PRICE_AT] = price
     # The origin's request id keeps a call seen on two machines one event; without one the
     # origin's own id is the key, so reading a file twice stores nothing twice.
-    if values[COLUMN_INDEX["request_id"]] is None:
-        values[COLUMN_INDEX["request_id"]] = f"sync:{origin}:{origin_id}"[:MAX_TEXT]
-    values[COLUMN_INDEX["origin"]] = origin[:MAX_TEXT]
-    return origin, origin_id, EventRow(values)
+    if values[_REQUEST_AT] is None:
+        values[_REQUEST_AT] = f"sync:{origin}:{origin_id}"[:MAX_TEXT]
+    values[_ORIGIN_AT] = origin[:MAX_TEXT]
+    return origin_id, EventRow(values)
