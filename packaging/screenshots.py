@@ -5,10 +5,13 @@ Needs (Debian): xvfb tint2 imagemagick xdotool and the libxcb-* packages listed 
 
     .venv/bin/python packaging/screenshots.py [--out resources/screenshots]
 
-It starts its own Xvfb + tint2, runs `spendtray` on a fresh data folder, sends 30 days of
-usage through the real ingest API (several projects, models and agents, one model with no
-known price, a daily budget), then captures the tray, its tooltip and menu, and the dashboard's
-tabs. Everything it starts is stopped at the end.
+It starts its own Xvfb + tint2, runs `spendtray` on a fresh data folder and photographs the
+first-run page. Then `spendtray import` reads real agent logs (the REAL Claude Code sessions and
+Codex rollout in ../shared/corpora, see its SOURCES.md) into the running app through its
+server. Only their dates are moved, file by file, into the last four weeks so the time charts
+have something to show; models, token counts and request ids are as the agents wrote them.
+With a global daily and monthly budget set, it captures the tray, its tooltip and menu, every
+dashboard tab and the Estimator. Everything it starts is stopped at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import random
+import re
 import shutil
 import subprocess
 import sys
@@ -28,99 +31,77 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-LIMITS_TAB_X = 380  # the "Limits" tab's label, in window coordinates (see dashboard.png)
 DISPLAY = ":87"  # not SEEING.md's :77, which colleagues may be using
 SCREEN = (1280, 800)
 CONVERT = "/usr/bin/convert"
 IMPORT = "/usr/bin/import"
 
-# (project, share of calls, models with weights, agents)
-PROJECTS: list[tuple[str, float, list[tuple[str, str, float]], list[str]]] = [
-    (
-        "acme-web",
-        0.35,
-        [("gpt-4o-mini", "openai", 6), ("gpt-4.1", "openai", 2), ("o3", "openai", 0.4)],
-        ["", "planner"],
-    ),
-    (
-        "support-bot",
-        0.25,
-        [("claude-haiku-4-5", "anthropic", 5), ("claude-sonnet-4-5", "anthropic", 1.5)],
-        ["triage", "answerer"],
-    ),
-    (
-        "research",
-        0.2,
-        [("gemini-2.5-pro", "google", 2), ("gemini-2.5-flash", "google", 4)],
-        ["summarizer"],
-    ),
-    (
-        "evals",
-        0.12,
-        [("deepseek-chat", "deepseek", 3), ("gpt-4o", "openai", 1)],
-        ["grader"],
-    ),
-    ("hackday", 0.08, [("acme-finetune-v2", "acme-ai", 1)], ["coder"]),
-]
+CORPORA = ROOT.parent / "shared" / "corpora"
+# Real sessions only (SOURCES.md marks which files are REAL; the HAND ones are left out).
+CLAUDE_SOURCES = ("claude_code/sniffly", "claude_code/claude-code-log/real_projects")
+CLAUDE_VIEWER = CORPORA / "claude_code" / "claude-code-viewer"
+CODEX_SOURCES = ("codex/codex-session-view/sessions",)
+TIMESTAMP = re.compile(r'("timestamp"\s*:\s*")(\d{4}-\d\d-\d\dT[0-9:.]+)(Z|[+-]\d\d:\d\d)?"')
 
 
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(command, check=True, **kwargs)
 
 
-def events(now: dt.datetime, rng: random.Random) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    start_today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    for days_back in range(29, -1, -1):
-        day = start_today - dt.timedelta(days=days_back)
-        weekend = day.weekday() >= 5
-        calls = rng.randint(25, 45) if weekend else rng.randint(70, 140)
-        if days_back in (9, 10):
-            calls *= 3  # an eval sweep
-        for _ in range(calls):
-            hour = min(23, max(0, int(rng.gauss(14, 3.5))))
-            stamp = day + dt.timedelta(hours=hour, minutes=rng.randint(0, 59))
-            if stamp > now:
-                stamp = now - dt.timedelta(minutes=rng.randint(1, 300))
-            project, _, models, agents = rng.choices(PROJECTS, [p[1] for p in PROJECTS])[0]
-            model, provider, _ = rng.choices(models, [m[2] for m in models])[0]
-            input_tokens = int(rng.lognormvariate(8.3, 0.9))
-            event: dict[str, Any] = {
-                "timestamp": stamp.isoformat(),
-                "model": model,
-                "provider": provider,
-                "project": project,
-                "input_tokens": input_tokens,
-                "output_tokens": int(rng.lognormvariate(6.2, 0.8)),
-            }
-            agent = rng.choice(agents)
-            if agent:
-                event["agent"] = agent
-            if provider == "anthropic" and rng.random() < 0.6:
-                event["cache_read_tokens"] = int(input_tokens * 0.7)
-            out.append(event)
-    return out
+def _stamp(text: str, suffix: str | None) -> dt.datetime:
+    when = dt.datetime.fromisoformat(text + (suffix or "Z").replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def limit_readings(epoch: int) -> list[dict[str, Any]]:
-    """Subscription windows as Claude Code's statusline and Codex's logs report them: Claude's
-    5-hour window ahead of its pace (below the 70 % alert, so no balloon over the budget's)."""
+def _moved(line: str, shift: dt.timedelta) -> str:
+    def move(match: re.Match[str]) -> str:
+        when = _stamp(match.group(2), match.group(3)) + shift
+        text = when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return f'{match.group(1)}{text}"'
 
-    def window(provider: str, name: str, minutes: int, used: float, left: int) -> dict[str, Any]:
-        return {
-            "provider": provider,
-            "window": name,
-            "window_minutes": minutes,
-            "used_percent": used,
-            "resets_at": epoch + left,
-        }
+    return TIMESTAMP.sub(move, line)
 
-    return [
-        window("anthropic", "five_hour", 300, 62, 150 * 60),
-        window("anthropic", "seven_day", 10080, 41, 3 * 86400 + 4 * 3600),
-        window("openai", "primary", 300, 35, 2 * 3600),
-        window("openai", "secondary", 10080, 12, 5 * 86400),
-    ]
+
+def stage_logs(sources: list[tuple[Path, Path]], now: dt.datetime) -> int:
+    """Copy each (source file, destination) with its dates moved: the files' latest calls
+    spread over the last 28 days, the first file's ending ten minutes ago (so "today" has
+    some). Answers how many files were staged."""
+    spans: list[tuple[dt.datetime, Path, Path]] = []
+    for source, dest in sources:
+        stamps = [_stamp(m.group(2), m.group(3)) for m in TIMESTAMP.finditer(source.read_text())]
+        if stamps:
+            spans.append((max(stamps), source, dest))
+    spans.sort(key=lambda s: -s[1].stat().st_size)  # the biggest sessions nearest today
+    for i, (latest, source, dest) in enumerate(spans):
+        target = now - dt.timedelta(minutes=10) - dt.timedelta(days=(i * 28) // len(spans))
+        shift = target - latest
+        if i:  # whole days: the time of day stays as the developer worked it
+            shift = dt.timedelta(days=shift.days)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with source.open() as lines, dest.open("w") as out:
+            for line in lines:
+                out.write(_moved(line, shift))
+    return len(spans)
+
+
+def agent_logs(root: Path) -> list[tuple[Path, Path]]:
+    pairs: list[tuple[Path, Path]] = []
+    projects = root / "claude" / "projects"
+    for name in CLAUDE_SOURCES:
+        base = CORPORA / name
+        for path in sorted(base.rglob("*.jsonl")):
+            relative = path.relative_to(base)
+            if name.endswith("sniffly"):
+                relative = Path("-Users-chip-dev-ai-music") / relative
+            pairs.append((path, projects / relative))
+    for path in sorted(CLAUDE_VIEWER.glob("*.jsonl")):
+        if not path.name.startswith("agent-test"):  # the one HAND file there
+            pairs.append((path, projects / "-path-to-Demo" / path.name))
+    for name in CODEX_SOURCES:
+        base = CORPORA / name
+        for path in sorted(base.rglob("rollout-*.jsonl")):
+            pairs.append((path, root / "codex" / "sessions" / path.relative_to(base)))
+    return pairs
 
 
 def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
@@ -203,6 +184,16 @@ def open_dashboard(env: dict[str, str]) -> str:
     return window
 
 
+def spendtray(env: dict[str, str], *args: str) -> str:
+    done = run([sys.executable, "-m", "spendtray", *args], env=env, capture_output=True)
+    return done.stdout.decode() + done.stderr.decode()
+
+
+def click(window: str, x: int, y: int) -> None:
+    run(["xdotool", "mousemove", "--window", window, str(x), str(y), "click", "1"])
+    time.sleep(1.5)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=ROOT / "resources" / "screenshots")
@@ -212,7 +203,15 @@ def main() -> None:
     os.environ.pop("QT_QPA_PLATFORM", None)
     helpers: list[subprocess.Popen[Any]] = []
     home = Path(tempfile.mkdtemp(prefix="spendtray-shots-"))
-    env = {**os.environ, "SPENDTRAY_HOME": str(home)}
+    logs = home / "agent-logs"
+    env = {
+        **os.environ,
+        "SPENDTRAY_HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(logs / "claude"),
+        "CODEX_HOME": str(logs / "codex"),
+    }
+    # the logs are imported on purpose below, after the first-run page is photographed
+    (home / "config.toml").write_text("follow_agent_logs = false\n")
     try:
         helpers.append(
             subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"])
@@ -235,28 +234,31 @@ def main() -> None:
         window = open_dashboard(env)
         shot(args.out / "dashboard-empty.png", window=window)
         run(["xdotool", "windowmove", window, "1400", "0"])  # out of the tray shots' way
-        rng = random.Random(42)
         now = dt.datetime.now().astimezone()
-        batch = events(now, rng)
+        staged = stage_logs(agent_logs(logs), now)
+        print(f"staged {staged} real agent log files")
+        for source in ("claude-code", "codex"):
+            print(spendtray(env, "import", source).strip())
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
-            today_cost = 0.0
-            for i in range(0, len(batch), 500):
-                body = c.post("/v1/usage", json=batch[i : i + 500]).json()
-                for sent, got in zip(batch[i : i + 500], body["events"], strict=True):
-                    if sent["timestamp"][:10] == now.date().isoformat() and got["cost_usd"]:
-                        today_cost += got["cost_usd"]
-            # a daily budget the day is past the warning threshold of: the amber icon
-            limit = max(0.01, round(today_cost / 0.7, 2))
-            c.put("/v1/budgets/*", json={"period": "day", "limit_usd": limit}).raise_for_status()
-            c.put("/v1/budgets/acme-web", json={"period": "month", "limit_usd": 150})
-            c.post("/v1/limits", json=limit_readings(int(time.time()))).raise_for_status()
-            # one more call so the tray re-reads with the budgets in place
-            c.post(
-                "/v1/usage",
-                json={"model": "gpt-4o-mini", "input_tokens": 900, "project": "acme-web"},
+            midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            today = c.get(
+                "/v1/summary", params={"group_by": "project", "since": midnight.isoformat()}
             )
+            month_start = midnight.replace(day=1)
+            month = c.get(
+                "/v1/summary", params={"group_by": "project", "since": month_start.isoformat()}
+            )
+            spent_today = today.json()["total"]["cost_usd"]
+            spent_month = month.json()["total"]["cost_usd"]
+            # global budgets: today past its 50 % warning, the month heading over its limit
+            day_limit = max(1.0, round(spent_today / 0.65))
+            month_limit = max(10.0, round(spent_month * 1.1 / 10) * 10)
+            for period, limit in (("day", day_limit), ("month", month_limit)):
+                c.put(
+                    "/v1/budgets/*", json={"period": period, "limit_usd": limit}
+                ).raise_for_status()
         width, height = SCREEN
-        # the budget crossed by that call pops up as a desktop notification
+        # the month budget the figures are already past pops up as a desktop notification
         time.sleep(2)
         shot(args.out / "tray-notification.png", crop=f"560x170+{width - 560}+{height - 170}")
         time.sleep(11)  # until the balloon is gone
@@ -264,17 +266,38 @@ def main() -> None:
         x, y = tray_icon_position()
         run(["xdotool", "mousemove", str(x), str(y)])
         time.sleep(2.5)
-        shot(args.out / "tray-tooltip.png", crop=f"560x220+{width - 560}+{height - 220}")
+        shot(args.out / "tray-tooltip.png", crop=f"520x200+{width - 520}+{height - 200}")
         run(["xdotool", "click", "3"])
         time.sleep(1.5)
-        shot(args.out / "tray-menu.png", crop=f"540x410+{width - 540}+{height - 410}")
-        run(["xdotool", "key", "Escape"])
+        shot(args.out / "tray-menu.png", crop=f"420x380+{width - 420}+{height - 380}")
+        # the first enabled entry is "Open dashboard", the next "Estimator…"
+        run(["xdotool", "key", "Down", "Down", "Return"])
+        time.sleep(4)
+        estimator = subprocess.run(
+            ["xdotool", "search", "--name", "Spendtray — Estimator"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        run(["xdotool", "windowmove", estimator, "40", "10"])
+        run(["xdotool", "windowsize", estimator, "1180", "740"])
+        time.sleep(1)
+        click(estimator, 300, 150)  # into the paste area
+        run(["xdotool", "type", "--delay", "2", PROMPT])
+        # the what-ifs on, and 40 calls a day (positions in window coordinates, see the PNG)
+        click(estimator, 82, 324)  # Cached prefix
+        click(estimator, 404, 324)  # Batch API
+        click(estimator, 500, 295)  # Calls / day
+        run(["xdotool", "key", "ctrl+a"])
+        run(["xdotool", "type", "40"])
+        time.sleep(4)
+        shot(args.out / "estimator.png", window=estimator)
+        run(["xdotool", "windowmove", estimator, "1400", "0"])
         window = open_dashboard(env)
         shot(args.out / "dashboard.png", window=window)
         # the tab bar's labels, in window coordinates (see dashboard.png)
-        for name, x in (("breakdown", 136), ("calls", 230), ("limits", LIMITS_TAB_X)):
-            run(["xdotool", "mousemove", "--window", window, str(x), "141", "click", "1"])
-            time.sleep(1.5)
+        for name, x in (("breakdown", 136), ("calls", 230), ("budgets", 316)):
+            click(window, x, 107)
             shot(args.out / f"dashboard-{name}.png", window=window)
     finally:
         for proc in reversed(helpers):
@@ -284,6 +307,13 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         shutil.rmtree(home, ignore_errors=True)
+
+
+PROMPT = (
+    "You are a release-notes writer. Rewrite the following changelog for end users in plain "
+    "words, one bullet per change, no internal ticket numbers: fixed a crash when the disk is "
+    "full; the dashboard now forecasts the month against its budget; imports are twice as fast."
+)
 
 
 if __name__ == "__main__":

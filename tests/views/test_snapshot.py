@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from spendtray.budgets.evaluate import burn_forecast
+from spendtray.budgets.evaluate import Evaluator, burn_forecast
+from spendtray.budgets.model import Budget
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.store.reader import Filters
@@ -133,11 +134,17 @@ def test_month_trend_draws_each_day_at_its_end_and_forecasts_at_the_recent_pace(
     assert ys[1] == 4 * million
     # today's point sits at "now": 15:30 of a 25-hour day is 16.5 hours in
     assert xs[-1] == pytest.approx(24 + 16.5 / 25)
-    # the budgets' rule: spent + (last 3 days and today) / elapsed × time left
+    # the budgets' rule: spent + (the last 3 days' spend) / elapsed × time left
     # (in UTC: subtracting two Berlin wall-clock times would ignore the 25-hour day)
-    since = dt.datetime(2026, 10, 22, tzinfo=BERLIN).astimezone(dt.UTC)
+    since = now - dt.timedelta(days=3)  # on a quarter hour already
     month_end = dt.datetime(2026, 11, 1, tzinfo=BERLIN).astimezone(dt.UTC)
-    expected = burn_forecast(8 * million, 4 * million, now - since, month_end - now)
+    # in the last 72 hours: the calls 2 days, 1 day and 1 hour ago (3 days ago in Berlin wall
+    # time is 73 hours ago across the change of clocks)
+    expected = burn_forecast(8 * million, 3 * million, now - since, month_end - now)
+    # ... and the very figure a monthly budget over the same calls forecasts
+    budget = Budget(project="*", period="month", limit_nanos=9 * million)
+    evaluator = Evaluator(berlin_core.reader, BERLIN, 0, lambda: now)
+    assert evaluator.status(budget, now).forecast_nanos == expected
     assert trend.forecast_nanos == expected > 8 * million
     assert trend.forecast_points() == ([xs[-1], 31.0], [8 * million, expected])
     assert trend.over_budget() == (expected > 9 * million)

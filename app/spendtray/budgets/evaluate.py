@@ -30,6 +30,13 @@ FORECAST_LOOKBACK = {
 }
 
 
+def lookback_start(now: dt.datetime, period: str) -> dt.datetime:
+    """Where the recent pace is measured from: a quarter-hour boundary about one look-back
+    before ``now`` (whole buckets, so the sum up to the period end is cacheable)."""
+    back = int((now - FORECAST_LOOKBACK[period]).timestamp())
+    return dt.datetime.fromtimestamp(back - back % BUCKET_SECONDS, dt.UTC)
+
+
 def burn_forecast(spent: int, recent: int, elapsed: dt.timedelta, left: dt.timedelta) -> int:
     """Spend by the end of a period: ``spent`` plus ``recent`` (spent over ``elapsed``, the
     look-back) carried on at the same pace for the ``left`` time. Integer nano-dollars. The
@@ -235,10 +242,7 @@ class Evaluator:
         left = end - now
         if left <= dt.timedelta(0):
             return spent
-        # The recent pace: spend from a quarter-hour boundary about one lookback ago up to the
-        # period end (whole buckets, so the sum is cacheable), over the time elapsed since it.
-        back = int((now - FORECAST_LOOKBACK[budget.period]).timestamp())
-        since = dt.datetime.fromtimestamp(back - back % BUCKET_SECONDS, dt.UTC)
+        since = lookback_start(now, budget.period)
         recent = self.spend(budget.project, since, end)
         return burn_forecast(spent, recent, now - since, left)
 

@@ -71,7 +71,13 @@ class BudgetLine:
             angle=0,
             pen=pg.mkPen(BUDGET, width=2, style=Qt.PenStyle.DashLine),
             label=label,
-            labelOpts={"position": 0.93, "color": BUDGET, "fill": (255, 255, 255, 220)},
+            # the label's right end near the right edge, above the line: never clipped
+            labelOpts={
+                "position": 0.98,
+                "anchors": [(1, 1), (1, 1)],
+                "color": BUDGET,
+                "fill": (255, 255, 255, 220),
+            },
         )
         self.line.setZValue(20)  # above the bars, so its label is never hidden
         self.line.hide()
@@ -235,7 +241,6 @@ class MonthChart:
         self.forecast.setData(fx, [dollars(y) for y in fy])
         n = len(trend.day_keys)
         ticks = [(float(i), str(i + 1)) for i in range(0, n, 5)]
-        ticks.append((float(n), _short_day(trend.day_keys[-1])))
         if ticks != self._ticks:
             self._ticks = ticks
             self.widget.getPlotItem().getAxis("bottom").setTicks([ticks])

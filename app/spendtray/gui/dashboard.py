@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -53,6 +54,7 @@ BREAKDOWN_TITLES = {
     "source": "Source",
 }
 FILTER_DIMENSIONS = ("project", "model", "provider", "source")
+CALLS_STRETCH = 3  # the Model column takes the width the others leave
 
 
 @dataclass
@@ -125,7 +127,7 @@ class BreakdownPage(QWidget):
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.bars_title)
         left_layout.addWidget(bars_box, 1)
-        self.table = table_view(self.models[self.group])
+        self.table = table_view(self.models[self.group], stretch=0)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
         split.addWidget(self.table)
@@ -151,6 +153,8 @@ class BreakdownPage(QWidget):
         for button in self.buttons.buttons():
             button.setChecked(button.property("group") == group)
         self.table.setModel(self.models[group])
+        # a new model brings new header sections: the name column stretches again
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setProperty("sized_rows", None)
         self._show_current()
         fit_columns(self.table)
@@ -264,7 +268,7 @@ class Dashboard(QMainWindow):
         self.add_tab(self.breakdown, "Breakdown", "breakdown")
 
         self.calls_model = RowsModel(call_columns(ctx.zone, ctx.now, ctx.precision))
-        self.calls_view = table_view(self.calls_model)
+        self.calls_view = table_view(self.calls_model, stretch=CALLS_STRETCH)
         self.tables.append(self.calls_view)
         self.add_tab(self.calls_view, "Recent calls", "calls")
 

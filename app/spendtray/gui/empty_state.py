@@ -48,7 +48,11 @@ def curl_snippet(url: str, token: str, require_token: bool = True) -> str:
     if require_token:
         lines.append(f"-H {shlex.quote('Authorization: Bearer ' + token)}")
     lines.append("-H 'Content-Type: application/json'")
-    lines.append(f"-d {shlex.quote(json.dumps(SAMPLE_EVENT, separators=(',', ':')))}")
+    # the event over two lines (JSON allows the newline), so the snippet fits the page unscrolled
+    fields = [json.dumps({k: v}, separators=(",", ":"))[1:-1] for k, v in SAMPLE_EVENT.items()]
+    half = (len(fields) + 1) // 2
+    body = "{" + ",".join(fields[:half]) + ",\n      " + ",".join(fields[half:]) + "}"
+    lines.append(f"-d {shlex.quote(body)}")
     return " \\\n  ".join(lines) + "\n"
 
 

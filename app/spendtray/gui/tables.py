@@ -92,7 +92,8 @@ class RowsModel(QAbstractTableModel):
         return None
 
 
-def table_view(model: RowsModel, selectable: bool = True) -> QTableView:
+def table_view(model: RowsModel, selectable: bool = True, stretch: int | None = None) -> QTableView:
+    """A read-only table of ``model``; column ``stretch`` (else the last) takes the width left."""
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -105,7 +106,10 @@ def table_view(model: RowsModel, selectable: bool = True) -> QTableView:
     view.verticalHeader().setDefaultSectionSize(22)
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setStretchLastSection(True)
+    if stretch is None:
+        header.setStretchLastSection(True)
+    else:
+        header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
     header.setHighlightSections(False)
     # Sizing columns to their contents measures every cell, so not on every refresh: only when
     # the table is on screen and its number of rows changed since it was last sized.
@@ -145,5 +149,7 @@ def _fit_width(view: QTableView) -> None:
         if widths[widest] <= floor:
             break
         widths[widest] = max(floor, widths[widest] - (sum(widths) - room))
+    # the last column gets what remains (and stretches when the window grows)
+    widths[-1] = max(floor, room - sum(widths[:-1]))
     for i, width in enumerate(widths):
         view.setColumnWidth(i, width)

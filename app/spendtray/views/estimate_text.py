@@ -70,11 +70,12 @@ def what_if_text(value: WhatIf | None, precision: int) -> str:
     if value is None:
         return "—"
     saves = value.savings_nanos
-    change = (
-        f"saves {format_usd(saves, precision)}"
-        if saves >= 0
-        else f"costs {format_usd(-saves, precision)} more"
-    )
+    if saves > 0:
+        change = f"saves {format_usd(saves, precision)}"
+    elif saves < 0:
+        change = f"costs {format_usd(-saves, precision)} more"
+    else:
+        change = "no change"
     return f"{format_usd(value.total_cost_nanos, precision)} ({change})"
 
 

@@ -1,17 +1,17 @@
 """This month's spend day by day and where it is heading: the Overview's trend chart. Pure.
 
-Runs on the refresh worker. The forecast is the budgets' rule (``burn_forecast``): spend so
-far plus the pace of the last three days carried on to the end of the month, so the chart and
-the Budgets tab's forecast column agree.
+Runs on the refresh worker. The forecast is the monthly budgets' rule (``lookback_start``,
+``burn_forecast``): spend so far plus the pace of the last three days carried on to the end of
+the month, so the chart and the Budgets tab's forecast column show the same figure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 
-from spendtray.budgets.evaluate import FORECAST_LOOKBACK, burn_forecast
+from spendtray.budgets.evaluate import burn_forecast, lookback_start
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.timebuckets import current_period, ranges
 
@@ -69,10 +69,9 @@ def month_trend(
     costs = [by_day.get(key, 0) for key, _, _ in days[: today + 1]]
     _, today_lo, today_hi = days[today]
     fraction = min(1.0, max(0.0, (now - today_lo) / (today_hi - today_lo)))
-    # the pace over whole days: the three days before today (those in this month) and today so far
-    first = max(0, today - FORECAST_LOOKBACK["month"].days)
-    since = days[first][1]
-    recent = sum(costs[first:])
+    # the pace exactly as a monthly budget measures it, so the chart and the Budgets tab agree
+    since = lookback_start(now, "month")
+    recent = reader.summary("month", replace(scoped, since=since)).total.cost_nanos
     forecast = burn_forecast(sum(costs), recent, now - since, month_hi - now)
     return MonthTrend(
         day_keys=[key for key, _, _ in days],
