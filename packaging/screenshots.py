@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+LIMITS_TAB_X = 380  # the "Limits" tab's label, in window coordinates (see dashboard.png)
 DISPLAY = ":87"  # not SEEING.md's :77, which colleagues may be using
 SCREEN = (1280, 800)
 CONVERT = "/usr/bin/convert"
@@ -102,6 +103,27 @@ def agent_logs(root: Path) -> list[tuple[Path, Path]]:
         for path in sorted(base.rglob("rollout-*.jsonl")):
             pairs.append((path, root / "codex" / "sessions" / path.relative_to(base)))
     return pairs
+
+
+def limit_readings(epoch: int) -> list[dict[str, Any]]:
+    """Subscription windows as Claude Code's statusline and Codex's logs report them: Claude's
+    5-hour window ahead of its pace (below the 70 % alert, so no balloon over the budget's)."""
+
+    def window(provider: str, name: str, minutes: int, used: float, left: int) -> dict[str, Any]:
+        return {
+            "provider": provider,
+            "window": name,
+            "window_minutes": minutes,
+            "used_percent": used,
+            "resets_at": epoch + left,
+        }
+
+    return [
+        window("anthropic", "five_hour", 300, 62, 150 * 60),
+        window("anthropic", "seven_day", 10080, 41, 3 * 86400 + 4 * 3600),
+        window("openai", "primary", 300, 35, 2 * 3600),
+        window("openai", "secondary", 10080, 12, 5 * 86400),
+    ]
 
 
 def wait_for_line(proc: subprocess.Popen[str], needle: str, timeout: float = 60) -> str:
@@ -257,6 +279,7 @@ def main() -> None:
                 c.put(
                     "/v1/budgets/*", json={"period": period, "limit_usd": limit}
                 ).raise_for_status()
+            c.post("/v1/limits", json=limit_readings(int(time.time()))).raise_for_status()
         width, height = SCREEN
         # the month budget the figures are already past pops up as a desktop notification
         time.sleep(2)
@@ -266,10 +289,10 @@ def main() -> None:
         x, y = tray_icon_position()
         run(["xdotool", "mousemove", str(x), str(y)])
         time.sleep(2.5)
-        shot(args.out / "tray-tooltip.png", crop=f"520x200+{width - 520}+{height - 200}")
+        shot(args.out / "tray-tooltip.png", crop=f"560x220+{width - 560}+{height - 220}")
         run(["xdotool", "click", "3"])
         time.sleep(1.5)
-        shot(args.out / "tray-menu.png", crop=f"420x380+{width - 420}+{height - 380}")
+        shot(args.out / "tray-menu.png", crop=f"540x410+{width - 540}+{height - 410}")
         # the first enabled entry is "Open dashboard", the next "Estimator…"
         run(["xdotool", "key", "Down", "Down", "Return"])
         time.sleep(4)
@@ -296,7 +319,12 @@ def main() -> None:
         window = open_dashboard(env)
         shot(args.out / "dashboard.png", window=window)
         # the tab bar's labels, in window coordinates (see dashboard.png)
-        for name, x in (("breakdown", 136), ("calls", 230), ("budgets", 316)):
+        for name, x in (
+            ("breakdown", 136),
+            ("calls", 230),
+            ("budgets", 316),
+            ("limits", LIMITS_TAB_X),
+        ):
             click(window, x, 107)
             shot(args.out / f"dashboard-{name}.png", window=window)
     finally:
