@@ -8,6 +8,9 @@ Three processes, like real use: the fake OpenAI upstream (tests/proxy/fake_llm_u
    Once for a project without budgets and once for a project with a hard budget: there every
    call's worst case is worked out (tokenizer count of the request, output cap, price), reserved
    against the budget before forwarding and released once its cost is stored (SPEC §13).
+   Then both again with what a coding agent sends each turn: ~5,600 tokens of conversation
+   so far plus one new message, with max_tokens — counting the input to reserve costs most here
+   (the history's count is remembered by digest; the new message is counted).
 2. Streams (upstream pauses ``--gap`` ms between SSE frames): time to first byte and to the
    last byte, direct vs through the proxy.
 3. Every proxied call was recorded: the count of stored proxy events.
@@ -26,12 +29,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+Body = dict[str, Any]
+BODY: Body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+# A coding agent's typical turn: ~5,000 tokens of context (the reservation counts them).
+CONTEXT = " ".join(
+    f"def handler_{i}(request): return respond(request, status={i})" for i in range(400)
+)
+LARGE: Body = {
+    "model": "gpt-4o-mini",
+    "max_tokens": 1024,
+    "messages": [
+        {"role": "system", "content": "You are a careful coding agent."},
+        {"role": "user", "content": CONTEXT},
+    ],
+}
 
 
 def start(cmd: list[str], env: dict[str, str], pattern: str) -> tuple[subprocess.Popen[str], str]:
@@ -57,24 +75,37 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:7.3f} ms"
 
 
-def timed_post(client: httpx.Client, url: str) -> float:
+def timed_post(client: httpx.Client, url: str, body: Body = BODY) -> float:
     t0 = time.perf_counter()
-    r = client.post(url, json=BODY)
+    r = client.post(url, json=body)
     r.read()
     elapsed = time.perf_counter() - t0
     assert r.status_code == 200, r.text
     return elapsed
 
 
-def latency(client: httpx.Client, direct: str, proxied: str, calls: int) -> None:
-    for _ in range(200):  # warm up connections, caches, price look-ups
-        timed_post(client, direct)
-        timed_post(client, proxied)
+def agent_turn(i: int) -> Body:
+    """LARGE plus a new message: an agent re-sends its conversation with one more turn."""
+    turn = {"role": "user", "content": f"Turn {i}: now fix handler_{i % 400} and rerun the tests."}
+    return {**LARGE, "messages": [*LARGE["messages"], turn]}
+
+
+def latency(
+    client: httpx.Client,
+    direct: str,
+    proxied: str,
+    calls: int,
+    make: Callable[[int], Body] = lambda i: BODY,
+) -> None:
+    for i in range(200):  # warm up connections, caches, price look-ups
+        timed_post(client, direct, make(-i))
+        timed_post(client, proxied, make(-i))
     d: list[float] = []
     p: list[float] = []
-    for _ in range(calls):
-        d.append(timed_post(client, direct))
-        p.append(timed_post(client, proxied))
+    for i in range(calls):
+        body = make(i)
+        d.append(timed_post(client, direct, body))
+        p.append(timed_post(client, proxied, body))
     added = [b - a for a, b in zip(d, p, strict=True)]
     print(f"    direct   p50 {ms(pct(d, 0.5))}   p99 {ms(pct(d, 0.99))}")
     print(f"    proxied  p50 {ms(pct(p, 0.5))}   p99 {ms(pct(p, 0.99))}")
@@ -145,9 +176,16 @@ def main() -> None:
             latency(client, direct, f"{base}/p/bench/openai/v1/chat/completions", args.calls)
             print("1b. same, project with a hard budget (reserve + settle on every call)")
             latency(client, direct, f"{base}/p/capped/openai/v1/chat/completions", args.calls)
+            large = max(args.calls // 4, 50)
+            print(f"1c. an agent's turn: ~5.6k tokens of history + a new message ({large} calls)")
+            latency(client, direct, f"{base}/p/bench/openai/v1/chat/completions", large, agent_turn)
+            print("1d. same, project with a hard budget (the turn's tokens counted to reserve)")
+            latency(
+                client, direct, f"{base}/p/capped/openai/v1/chat/completions", large, agent_turn
+            )
             print(f"2. SSE stream of 9 frames, {args.gap:g} ms apart, {args.streams} each")
             streams(client, direct, f"{base}/p/bench/openai/v1/chat/completions", args.streams)
-        expected = 2 * (args.calls + 200) + args.streams + 20
+        expected = 2 * (args.calls + 200) + 2 * (large + 200) + args.streams + 20
         with httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"}) as admin:
             deadline = time.monotonic() + 10
             while True:

@@ -253,3 +253,29 @@ def test_bad_input_is_a_non_blocking_error(home: Path, tmp_path: Path) -> None:
     )
     assert done.returncode == 1 and done.stdout == b""
     assert done.stderr.decode().startswith("spendtray hook: ")
+
+
+def test_the_hook_and_check_import_nothing_heavy(home: Path, tmp_path: Path) -> None:
+    """They run before every prompt and tool call: no server, store, prices or tokenizers."""
+    probe = (
+        "import io, json, sys\n"
+        "from spendtray.cli.main import HEAVY_MODULES, main\n"
+        "sys.stdin = io.TextIOWrapper(io.BytesIO(sys.argv[1].encode()))\n"
+        "code = main(sys.argv[2:])\n"
+        "heavy = [m for m in HEAVY_MODULES if m in sys.modules]\n"
+        "print(json.dumps({'code': code, 'heavy': heavy, 'http': 'http.client' in sys.modules}))\n"
+    )
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f"port = {free_port()}\n", encoding="utf-8")
+    (home / "token").write_text("some-token\n", encoding="utf-8")
+    stdin = json.dumps(event("PreToolUse", tmp_path, tmp_path, "s", tmp_path))
+    for argv in (["hooks", "run", "claude-code"], ["check", "--project", "acme"]):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, stdin, *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "SPENDTRAY_HOME": str(home)},
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result == {"code": 0 if argv[0] == "hooks" else 20, "heavy": [], "http": False}

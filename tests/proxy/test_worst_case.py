@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from spendtray.estimator.counting import count_tokens
 from spendtray.prices.book import PriceBook
 from spendtray.prices.calc import TokenCounts
+from spendtray.proxy import worst_case as worst_case_module
 from spendtray.proxy.worst_case import BYTES_PER_TOKEN, MEDIA_TOKENS, worst_case
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +76,27 @@ def test_choices_embeddings_and_token_counting() -> None:
     count = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": TEXT}]}
     free = worst_case(BOOK, "claude-sonnet-4-5", "anthropic", count, 0, "/v1/messages/count_tokens")
     assert free.nanos == 0
+
+
+def test_long_texts_are_counted_once_and_only_their_digest_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    real = worst_case_module.count_text
+
+    def counting(text: str, encoding: str) -> int:
+        calls.append(len(text))
+        return real(text, encoding)
+
+    monkeypatch.setattr(worst_case_module, "count_text", counting)
+    memo = worst_case_module._Counts(size=2)
+    history, turn, other = TEXT * 5, "and now the next step, please", "x " * 3000
+    assert memo.count(history, "o200k_base") == count_tokens(history, "gpt-4o").tokens
+    memo.count(turn, "o200k_base")  # short: counted, not remembered
+    memo.count(history, "o200k_base")
+    assert calls == [len(history), len(turn)]
+    memo.count(other, "o200k_base")
+    memo.count("y " * 3000, "o200k_base")  # evicts the history (least recently used)
+    memo.count(history, "o200k_base")
+    assert calls.count(len(history)) == 2
+    assert all(isinstance(k, bytes) and len(k) == 16 for k in memo._known)

@@ -6,8 +6,9 @@ Input: every text the model reads (message and system texts, tool definitions, p
 counted with the estimator's tokenizers — exact tiktoken for OpenAI models, the estimator's
 labelled per-vendor approximation for the rest — plus ``FRAMING_TOKENS`` per object for the
 chat framing and ``MEDIA_TOKENS`` per image, audio or file part (whose tokens depend on their
-pixels or pages, unknowable here). A body that is not a JSON object is estimated from its size
-(``BYTES_PER_TOKEN``).
+pixels or pages, unknowable here). Long texts' counts are remembered by digest (``_Counts``):
+agents re-send their whole conversation every turn. A body that is not a JSON object is
+estimated from its size (``BYTES_PER_TOKEN``).
 
 Output: the request's own cap (``max_tokens``, ``max_completion_tokens``,
 ``max_output_tokens``) times the number of choices asked for (``n``); without a cap, the room
@@ -20,7 +21,10 @@ cannot be held to a dollar limit.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +34,8 @@ from spendtray.prices.book import PriceBook, UnknownModel
 from spendtray.prices.calc import TokenCounts
 
 INLINE_BYTES = 64 * 1024
+MEMO_MIN_CHARS = 2_000  # shorter texts are counted faster than they are hashed
+MEMO_ENTRIES = 4_096
 FRAMING_TOKENS = 4
 MEDIA_TOKENS = 2_000  # a high-resolution image is ~1.1-1.6k tokens on OpenAI and Anthropic
 BYTES_PER_TOKEN = 2  # tokens of a body we cannot read: real text averages 3-4 bytes a token
@@ -88,17 +94,48 @@ def _collect(node: Any, key: str | None, texts: list[str], counts: list[int]) ->
             _collect(item, key, texts, counts)
 
 
+class _Counts:
+    """Token counts of long texts by their digest (never the text: prompts are not kept), so
+    an agent re-sending its conversation each turn pays only for the new messages. LRU, any
+    thread (locked)."""
+
+    def __init__(self, size: int = MEMO_ENTRIES) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._known: OrderedDict[bytes, int] = OrderedDict()
+
+    def count(self, text: str, encoding: str) -> int:
+        if len(text) < MEMO_MIN_CHARS:
+            return count_text(text, encoding)
+        key = hashlib.blake2b(
+            text.encode("utf-8", "surrogatepass"), digest_size=16, person=encoding.encode()[:16]
+        ).digest()
+        with self._lock:
+            hit = self._known.get(key)
+            if hit is not None:
+                self._known.move_to_end(key)
+                return hit
+        tokens = count_text(text, encoding)
+        with self._lock:
+            self._known[key] = tokens
+            if len(self._known) > self.size:
+                self._known.popitem(last=False)
+        return tokens
+
+
+COUNTS = _Counts()
+
+
 def input_tokens(parsed: dict[str, Any], model: str, provider: str | None) -> int:
     texts: list[str] = []
     counts = [0, 0]
     _collect(parsed, None, texts, counts)
     encoding = encoding_for_model(model)
-    text = "\n".join(texts)
     if encoding is not None:
-        tokens = count_text(text, encoding)
+        tokens = sum(COUNTS.count(text, encoding) for text in texts)
     else:
         approximation = approximation_for(model, provider)
-        tokens = approximation.apply(count_text(text, approximation.encoding))
+        tokens = approximation.apply(sum(COUNTS.count(t, approximation.encoding) for t in texts))
     return tokens + counts[0] * FRAMING_TOKENS + counts[1] * MEDIA_TOKENS
 
 
