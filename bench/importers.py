@@ -1,7 +1,9 @@
-"""Importer benchmark (issue 7). Prints figures; asserts nothing. Main thread.
+"""Importer benchmark (issues 7, 15). Prints figures; asserts nothing. Main thread.
 
-1. Generates ~SIZE of Claude Code transcripts into a temporary folder (the generator the tests
-   use: prompts, tool results, streaming snapshots, side-chain replays; tests/importers/loggen.py).
+1. Makes ~SIZE of Claude Code transcripts in a temporary folder: by default copies of the REAL
+   transcripts in ../shared/corpora/claude_code (each copy with its own message, request, line
+   and session ids, shifted by whole days so the history spans months); ``--generated`` uses the
+   tests' generator instead (tests/importers/loggen.py).
 2. First import with `spendtray import claude-code --path DIR` in a child process: wall time,
    throughput, peak RSS (wait4 rusage of the child).
 3. ccusage@20.0.24 (`daily --json --offline`) over the same files in the same run, when node/npm
@@ -9,7 +11,11 @@
 4. A re-run of the import over the unchanged logs (target ≤ 1 s): whole command and the pass
    itself (the command also pays Python start-up and the price catalogue load).
 
-Usage: python bench/importers.py [--size 1G] [--keep] [--no-ccusage] [--dir TMPDIR]
+Rounds (``--rounds``) repeat 2–4 on fresh copies of the database; each round prints
+Spendtray's time next to ccusage's from the same round, then the median ratio and the spread.
+
+Usage: python bench/importers.py [--size 308M] [--rounds 3] [--generated] [--keep]
+       [--no-ccusage] [--dir TMPDIR]
 """
 
 from __future__ import annotations
@@ -33,6 +39,53 @@ sys.path.insert(0, str(ROOT / "tests" / "importers"))
 from loggen import generate_claude  # noqa: E402
 
 CCUSAGE_VERSION = "20.0.24"
+CORPUS = ROOT.parent / "shared" / "corpora" / "claude_code"
+_IDS = (b'"id":"', b'"requestId":"', b'"uuid":"', b'"parentUuid":"', b'"sessionId":"')
+_DAY = re.compile(rb'"timestamp":"(\d{4}-\d\d-\d\d)T')
+
+
+def corpus_files() -> list[tuple[str, bytes]]:
+    """(relative path, bytes) of every real Claude Code transcript in the corpora."""
+    found: list[tuple[str, bytes]] = []
+    for top in ("claude-code-log/real_projects", "claude-code-viewer", "sniffly", "toktrack"):
+        base = CORPUS / top
+        for path in sorted(base.rglob("*.jsonl")):
+            found.append((f"{top.replace('/', '-')}/{path.relative_to(base)}", path.read_bytes()))
+    return found
+
+
+def scale_corpus(dst: Path, size: int) -> tuple[int, int, int]:
+    """Copies of the corpus until ``size`` bytes: (bytes, files, copies). Copy k's ids get a
+    ``c<k>-`` prefix (unique calls, as a heavier user's history would be) and its dates move
+    k days back."""
+    import datetime as dt
+
+    files = corpus_files()
+    written = copies = count = 0
+    while written < size:
+        tag = f"c{copies}-".encode()
+        shift = dt.timedelta(days=copies)
+        cache: dict[bytes, bytes] = {}
+
+        def day(match: re.Match[bytes], shift: dt.timedelta = shift, cache: dict = cache) -> bytes:
+            old = match.group(1)
+            new = cache.get(old)
+            if new is None:
+                moved = dt.date.fromisoformat(old.decode()) - shift
+                new = cache[old] = moved.isoformat().encode()
+            return b'"timestamp":"' + new + b"T"
+
+        for relative, data in files:
+            for marker in _IDS:
+                data = data.replace(marker, marker + tag)
+            data = _DAY.sub(day, data)
+            target = dst / "projects" / f"copy{copies:03d}-{relative.replace('/', '-', 1)}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            written += len(data)
+            count += 1
+        copies += 1
+    return written, count, copies
 
 
 def parse_size(text: str) -> int:
@@ -179,47 +232,74 @@ def idle_passes(home: Path, logs: Path, passes: int = 20) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="1G", help="how much log to generate (default 1G)")
+    parser.add_argument("--size", default="308M", help="how much log to make (default 308M)")
+    parser.add_argument("--rounds", type=int, default=3, help="first-import rounds (default 3)")
+    parser.add_argument("--generated", action="store_true", help="generated, not real, logs")
     parser.add_argument("--dir", help="where to make the temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the generated logs")
     parser.add_argument("--no-ccusage", action="store_true")
     args = parser.parse_args()
     size = parse_size(args.size)
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-import-", dir=args.dir))
-    logs, home = work / "claude", work / "home"
+    logs = work / "claude"
     print(f"cpus: {os.cpu_count()}; work folder: {work}")
     try:
         started = time.perf_counter()
-        generated = generate_claude(logs, size)
-        print(
-            f"generated {generated.bytes / 1e6:,.0f} MB in {generated.files:,} files, "
-            f"{generated.lines:,} lines, {generated.usage_lines:,} usage lines, "
-            f"{generated.messages:,} distinct calls ({time.perf_counter() - started:.1f} s)"
-        )
-        command = [sys.executable, "-m", "spendtray", "import", "claude-code", "--path", str(logs)]
-        env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
-        wall, rss, out = run_child(command, env)
-        print(
-            f"spendtray first import: {wall:.1f} s ({generated.bytes / 1e6 / wall:,.0f} MB/s), "
-            f"peak RSS {rss / 1e6:,.0f} MB"
-        )
-        print(f"  {out.strip()}")
+        if args.generated:
+            generated = generate_claude(logs, size)
+            total = generated.bytes
+            print(
+                f"generated {total / 1e6:,.0f} MB in {generated.files:,} files, "
+                f"{generated.lines:,} lines, {generated.usage_lines:,} usage lines, "
+                f"{generated.messages:,} distinct calls ({time.perf_counter() - started:.1f} s)"
+            )
+        else:
+            total, files, copies = scale_corpus(logs, size)
+            print(
+                f"{copies} copies of the real Claude Code corpus: {total / 1e6:,.0f} MB in "
+                f"{files:,} files ({time.perf_counter() - started:.1f} s)"
+            )
+        binary = None
         if not args.no_ccusage:
             binary = find_ccusage(Path.home() / ".cache" / "spendtray-bench")
+        ratios: list[float] = []
+        home = work / "home-0"
+        for round_no in range(max(1, args.rounds)):
+            home = work / f"home-{round_no}"
+            command = [sys.executable, "-m", "spendtray", "import", "claude-code"]
+            command += ["--path", str(logs)]
+            env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
+            wall, rss, out = run_child(command, env)
+            line = (
+                f"round {round_no + 1}: spendtray first import {wall:.2f} s "
+                f"({total / 1e6 / wall:,.0f} MB/s, peak RSS {rss / 1e6:,.0f} MB)"
+            )
             if binary is not None:
                 cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
                 cc_wall, cc_rss, cc_out = run_child(cc_args, {"CLAUDE_CONFIG_DIR": str(logs)})
-                rate = generated.bytes / 1e6 / cc_wall
-                print(
-                    f"ccusage@{CCUSAGE_VERSION} daily --offline: {cc_wall:.1f} s "
-                    f"({rate:,.0f} MB/s), peak RSS {cc_rss / 1e6:,.0f} MB"
+                ratios.append(wall / cc_wall)
+                line += (
+                    f"; ccusage@{CCUSAGE_VERSION} {cc_wall:.2f} s (peak RSS "
+                    f"{cc_rss / 1e6:,.0f} MB); ratio {wall / cc_wall:.2f}"
                 )
-                compare(our_days(home), json.loads(cc_out)["daily"])
-        for attempt in (1, 2):
+            print(line, flush=True)
+            if round_no == 0:
+                print(f"  {out.strip()}")
+                if binary is not None:
+                    compare(our_days(home), json.loads(cc_out)["daily"])
+        if ratios:
+            ratios.sort()
+            print(
+                f"first import / ccusage: median {ratios[len(ratios) // 2]:.2f} "
+                f"(spread {ratios[0]:.2f}–{ratios[-1]:.2f} over {len(ratios)} rounds)"
+            )
+        command = [sys.executable, "-m", "spendtray", "import", "claude-code", "--path", str(logs)]
+        env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
+        for attempt in (1, 2, 3):
             wall, rss, out = run_child(command, env)
             inner = re.search(r"in (\d+\.\d+) s", out)
             print(
-                f"re-run over unchanged logs #{attempt}: command {wall:.2f} s "
+                f"re-import over unchanged logs #{attempt}: command {wall:.2f} s "
                 f"(pass itself {inner.group(1) if inner else '?'} s), peak RSS {rss / 1e6:,.0f} MB"
             )
         idle_passes(home, logs)

@@ -4,12 +4,15 @@ bookkeeping. Pure; runs on the importer's thread.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent
+
+_loads = orjson.loads
 
 MAX_EXAMPLES = 5
 
@@ -67,30 +70,38 @@ def looks_like_json_object(line: bytes) -> bool:
     return not text or (text[:1] == b"{" and text[-1:] == b"}")
 
 
-_decode = json.JSONDecoder().decode
-
-
 def json_lines(
     lines: list[bytes], offset: int, marks: tuple[bytes, ...], path: str, stats: ParseStats
 ) -> Iterator[tuple[int, Any]]:
     """(byte offset, decoded object) for each line carrying one of ``marks``; the rest are only
     shape-checked (a full parse of lines with no usage is the importers' main cost). Lines
-    that fail to decode are counted in ``stats`` and skipped."""
+    that fail to decode are counted in ``stats`` and skipped. orjson parses the bytes as they
+    are (no UTF-8 decode first): a third of the stdlib parser's time on transcript lines."""
     stats.lines += len(lines)
     position = offset
+    single = marks[0] if len(marks) == 1 else None
     for line in lines:
         here = position
         position += len(line) + 1
-        if not any(mark in line for mark in marks):
-            if not looks_like_json_object(line):
+        if not (line.find(single) >= 0 if single is not None else _has_any(line, marks)):
+            if (
+                line
+                and not (line[:1] == b"{" and line[-1:] == b"}")
+                and not looks_like_json_object(line)
+            ):
                 stats.bad(path, here, "not a JSON object")
             continue
         try:
-            yield here, _decode(line.decode("utf-8"))
-        except json.JSONDecodeError as exc:
-            stats.bad(path, here, f"not valid JSON ({exc.msg})")
-        except ValueError:
-            stats.bad(path, here, "not valid UTF-8 JSON")
+            yield here, _loads(line)
+        except orjson.JSONDecodeError as exc:
+            stats.bad(path, here, f"not valid JSON ({str(exc).split(':', 1)[0]})")
+
+
+def _has_any(line: bytes, marks: tuple[bytes, ...]) -> bool:
+    for mark in marks:  # noqa: SIM110 - a loop: any() over a generator costs twice as much
+        if mark in line:
+            return True
+    return False
 
 
 def text(value: Any, name: str, required: bool = False) -> str | None:
