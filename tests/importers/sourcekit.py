@@ -157,6 +157,19 @@ def _droid_with_call(current: str, n: int) -> str:
     return json.dumps(settings, indent=2)
 
 
+def _kimi_call(n: int) -> str:
+    usage = {"input_other": 1000, "output": 10, "input_cache_read": 0, "input_cache_creation": 0}
+    return dumps(
+        {
+            "timestamp": 1763021000.0 + n,
+            "message": {
+                "type": "StatusUpdate",
+                "payload": {"token_usage": usage, "message_id": f"extra-{n}"},
+            },
+        }
+    )
+
+
 def _task_with_call(current: str, n: int) -> str:
     messages = json.loads(current)
     usage = {"request": "…", "tokensIn": 1000, "tokensOut": 10, "cacheWrites": 0, "cacheReads": 0}
@@ -302,6 +315,18 @@ CASES: dict[str, SourceCase] = {
             "so this session's 662k-token total is past sonnet-4-5's 200k long-context line "
             "(an over-estimate: the calls inside were each below it); ccusage tiers each kind "
             "of token on its own count"
+        },
+    ),
+    "kimi": SourceCase(
+        kind="kimi",
+        ccusage="kimi",
+        log=".kimi/sessions/a1b2c3d4e5f6/0e1d2c3b-4a59-4687-9a0b-1c2d3e4f5a6b/wire.jsonl",
+        new_call=_kimi_call,
+        new_call_input=1000,
+        ours_as_ccusage=_uncached,
+        cost_differences={
+            "2025-11-13": "kimi-k2-turbo-preview: genai-prices' rates ($1.15 in / $8 out / $0.15 "
+            "cached per M) against ccusage's LiteLLM table's"
         },
     ),
 }

@@ -19,6 +19,7 @@ SOURCE_MODULES: dict[str, str] = {
     "amp": "spendtray.importers.amp",
     "droid": "spendtray.importers.droid",
     "pi": "spendtray.importers.pi",
+    "kimi": "spendtray.importers.kimi",
     "cline": "spendtray.importers.cline",
     "roo-code": "spendtray.importers.roo_code",
     "kilo-code": "spendtray.importers.kilo_code",
