@@ -17,6 +17,8 @@ from typing import Any
 from spendtray.fields import MAX_TEXT
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
+# Longer than any real working directory (PATH_MAX): a corrupt line, read as having none.
+MAX_PATH = 4096
 
 
 def folder_code(path: str) -> str:
@@ -37,7 +39,7 @@ class ProjectNames:
         self._by_folder: dict[str, str] = {}
 
     def name(self, folder: str, cwd: Any) -> str:
-        if not isinstance(cwd, str) or not cwd:
+        if not isinstance(cwd, str) or not cwd or len(cwd) > MAX_PATH:
             return self._by_folder.get(folder) or folder.strip("-") or "default"
         key = (folder, cwd)
         hit = self._by_cwd.get(key)
@@ -52,14 +54,12 @@ class ProjectNames:
     @staticmethod
     def _resolve(folder: str, cwd: str) -> str:
         path = cwd.rstrip("/\\") or cwd
-        candidate = path
-        while candidate:
-            if folder_code(candidate) == folder:
-                return _basename(candidate)
-            parent = os.path.dirname(candidate)
-            if parent == candidate:
-                break
-            candidate = parent
+        # The encoding keeps the length, so the one ancestor that can match is the prefix as
+        # long as the folder name (a loop over every ancestor was quadratic in the path).
+        candidate = path[: len(folder)]
+        ancestor = len(path) == len(folder) or path[len(folder) : len(folder) + 1] in ("/", "\\")
+        if candidate and ancestor and folder_code(candidate) == folder:
+            return _basename(candidate)
         return _basename(path)
 
 

@@ -4,6 +4,7 @@ around them are stored and the sums stay readable."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,23 @@ def test_bad_lines_are_skipped_and_counted_through_the_running_app(
     finally:
         importer.close()
         sink.close()
+
+
+@pytest.mark.parametrize("cwd", ["/a" * 50_000, "/" + "b/" * 2000])
+def test_a_huge_cwd_costs_no_time(core: Core, tmp_path: Path, cwd: str) -> None:
+    """A 100 KB cwd took 101 s (every ancestor re-encoded); a deep but real-sized one must be
+    as quick as any line."""
+    lines = [
+        cc_assistant(TS, "s", f"msg_{n}", f"req_{n}", cc_usage(100, 10), cwd=cwd)
+        for n in range(200)
+    ]
+    root = tmp_path / "claude"
+    write_lines(root / "projects" / "-home-dev-shop" / "s.jsonl", lines)
+    importer = Importer.for_core(core, "claude-code", [root])
+    try:
+        started = time.perf_counter()
+        report = importer.run()
+        assert time.perf_counter() - started < 5
+    finally:
+        importer.close()
+    assert report.stored == 200

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -110,6 +111,10 @@ class Proxy:
                 "[upstreams] in config.toml)",
             )
         api = upstream.api
+        if _climbs(rest):
+            return api_error(
+                api, 400, "Spendtray proxy: '.' and '..' path segments are not forwarded"
+            )
         try:
             project = check_call_project(project)
             agent = _agent(request.headers.get(AGENT_HEADER))
@@ -189,6 +194,13 @@ class Proxy:
             "request-id"
         )
         return Relay(response, exchange, self.recorder.record)
+
+
+def _climbs(rest: str) -> bool:
+    """Whether the path after the proxy prefix has a '.' or '..' segment (also percent-encoded
+    or behind a backslash): resolved by the HTTP client or the upstream, it would leave the
+    upstream's base path (/api/v1/../../admin)."""
+    return any(segment in (".", "..") for segment in re.split(r"[/\\]", unquote(rest)) if segment)
 
 
 def _raw_path(request: Request) -> str:
