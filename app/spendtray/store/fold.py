@@ -25,6 +25,7 @@ from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.rows import SUM_FIELDS
 
 FOLDED_KEY = "rollup_folded_id"
+DAY_SECONDS = 86_400
 DIMS = ("project", "model", "provider", "agent", "source", "machine")
 _KEY = ("bucket", *DIMS)
 
@@ -82,7 +83,20 @@ def _to_dim(dim: str) -> str:
     )
 
 
-_TO_DIMS = [_to_dim(dim) for dim in (*DIMS, "total")]
+def _to_day(dim: str) -> str:
+    """The same per-dimension sums by UTC day (``rollup_day``): a summary over months reads
+    a few thousand day rows instead of a hundred thousand quarter-hour ones."""
+    key = "''" if dim == "total" else dim
+    day = f"bucket / {DAY_SECONDS} * {DAY_SECONDS}"
+    group = "2" if dim == "total" else f"2, {dim}"
+    return (
+        f"INSERT INTO rollup_day (dim, day, key, {', '.join(SUM_FIELDS)}) "
+        f"SELECT '{dim}', {day}, {key}, {ROLLUP_SUMS} FROM temp.fold_stage WHERE true "
+        f"GROUP BY {group} ON CONFLICT (dim, day, key) DO UPDATE SET {_ADD}"
+    )
+
+
+_TO_DIMS = [_to_dim(dim) for dim in (*DIMS, "total")] + [_to_day(d) for d in (*DIMS, "total")]
 
 
 def folded_through(conn: sqlite3.Connection) -> int:
@@ -133,3 +147,4 @@ def put_back(conn: sqlite3.Connection, ids: list[int]) -> None:
     _add(conn, _SOME_EVENTS, (json.dumps(ids),), 1)
     conn.execute("DELETE FROM rollup WHERE calls <= 0")
     conn.execute("DELETE FROM rollup_dim WHERE calls <= 0")
+    conn.execute("DELETE FROM rollup_day WHERE calls <= 0")

@@ -408,6 +408,39 @@ def m0012(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS events_project_ts")
 
 
+@migrations(name="0012_speed_rollup_day")
+def m0012_day(db: Database) -> None:
+    # Per-dimension sums by UTC day beside the quarter-hour ones (store.fold): a summary over
+    # 91 days by project read ~175,000 quarter-hour rows (~116 ms with 1M events); whole days
+    # now come from here and only the partial days at the edges from rollup_dim.
+    db.execute(
+        """
+        CREATE TABLE rollup_day (
+            dim TEXT NOT NULL,                -- as rollup_dim.dim
+            day INTEGER NOT NULL,             -- epoch seconds of the UTC day's start
+            key TEXT NOT NULL,
+            calls INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            cost_nanos INTEGER NOT NULL,
+            unpriced_calls INTEGER NOT NULL,
+            PRIMARY KEY (dim, day, key)
+        ) WITHOUT ROWID
+        """
+    )
+    sums = (
+        "sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+        "sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_nanos), sum(unpriced_calls)"
+    )
+    db.execute(
+        f"INSERT INTO rollup_day SELECT dim, bucket / 86400 * 86400, key, {sums} "
+        "FROM rollup_dim GROUP BY 1, 2, 3"
+    )
+
+
 @migrations(name="0015_call_keys")
 def m0015(db: Database) -> None:
     # A second identity for a call that reaches Spendtray by two ways that share no id (an

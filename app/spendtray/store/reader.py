@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import datetime as dt
 import json
@@ -24,13 +25,18 @@ from zoneinfo import ZoneInfo
 
 from spendtray.money import usd_json
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
-from spendtray.store.fold import BUCKET_SQL, EVENT_SUMS, ROLLUP_SUMS, folded_through
+from spendtray.store.fold import (
+    BUCKET_SQL,
+    DAY_SECONDS,
+    EVENT_SUMS,
+    ROLLUP_SUMS,
+    folded_through,
+)
 from spendtray.store.rows import PRICE_FIELDS, SUM_FIELDS
-from spendtray.store.timebuckets import TIME_GROUPS, ranges
+from spendtray.store.timebuckets import TIME_GROUPS, key_of, next_start, period_start
 
 DIMENSIONS = ("project", "model", "provider", "agent", "source", "machine")
 GROUPS = (*DIMENSIONS, *TIME_GROUPS)
-MAX_RANGES = 10_000
 MAX_LIMIT = 1000
 
 
@@ -80,6 +86,16 @@ class SummaryRow:
     def add(self, values: tuple[int, ...]) -> None:
         for name, value in zip(SUM_FIELDS, values, strict=True):
             setattr(self, name, getattr(self, name) + int(value or 0))
+
+    def sums(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in SUM_FIELDS)
+
+    @classmethod
+    def summed(cls, key: str, rows: list[tuple[int, ...]]) -> SummaryRow:
+        """One row with the column sums of ``rows`` (values in ``SUM_FIELDS`` order)."""
+        if len(rows) == 1:
+            return cls(key, *rows[0])
+        return cls(key, *map(sum, zip(*rows, strict=True)))
 
 
 @dataclass
@@ -186,15 +202,11 @@ class Reader:
         until = filters.until or dt.datetime.fromtimestamp(bounds[1] + BUCKET_SECONDS, dt.UTC)
         if since >= until:
             return Summary(group_by, [])
-        if group_by in TIME_GROUPS:
-            periods = ranges(since, until, group_by, zone, self.week_start)
-            if len(periods) > MAX_RANGES:
-                raise QueryError(
-                    "group_by", f"{len(periods)} {group_by}s in range; narrow since/until"
-                )
-        else:
-            periods = [("", since, until)]
-        acc: dict[str, SummaryRow] = {}
+        # No data lies outside the stored bounds: a range since 1900 costs what the data does.
+        since = max(since, dt.datetime.fromtimestamp(bounds[0], dt.UTC))
+        until = min(until, dt.datetime.fromtimestamp(bounds[1] + BUCKET_SECONDS, dt.UTC))
+        if since >= until:
+            return Summary(group_by, [])
         where, args = filters.dimension_sql()
         key_col = "" if group_by in TIME_GROUPS else group_by
         unfolded: list[tuple[Any, ...]] = []
@@ -205,18 +217,175 @@ class Reader:
                 f"WHERE id > ? AND {where} GROUP BY b, {key_sql}",
                 [folded, *args],
             ).fetchall()
-        for key, lo, hi in periods:
-            self._sum_range(conn, acc, key, lo, hi, key_col, where, args, unfolded)
-        rows = list(acc.values())
         if group_by in TIME_GROUPS:
-            order = {key: i for i, (key, _, _) in enumerate(periods)}
-            rows.sort(key=lambda r: order.get(r.key, len(order)))
+            rows = self._by_time(conn, group_by, zone, since, until, where, args, unfolded)
         else:
-            rows.sort(key=lambda r: (-r.cost_nanos, -r.calls, r.key))
-        total = SummaryRow(key="total")
-        for r in rows:
-            total.add(tuple(getattr(r, f) for f in SUM_FIELDS))
+            acc: dict[str, SummaryRow] = {}
+            self._by_key(conn, acc, since, until, key_col, where, args, unfolded)
+            rows = sorted(acc.values(), key=lambda r: (-r.cost_nanos, -r.calls, r.key))
+        total = (
+            SummaryRow.summed("total", [r.sums() for r in rows]) if rows else SummaryRow("total")
+        )
         return Summary(group_by, rows, total)
+
+    def _by_key(
+        self,
+        conn: sqlite3.Connection,
+        acc: dict[str, SummaryRow],
+        lo: dt.datetime,
+        hi: dt.datetime,
+        key_col: str,
+        where: str,
+        args: list[Any],
+        unfolded: list[tuple[Any, ...]],
+    ) -> None:
+        """Sums per ``key_col`` over [lo, hi): whole UTC days from ``rollup_day`` when at most
+        one dimension is involved, the partial days at the edges by quarter-hour and raw
+        events (``_sum_range``)."""
+        lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
+        day_lo = -(-lo_s // DAY_SECONDS) * DAY_SECONDS
+        day_hi = hi_s // DAY_SECONDS * DAY_SECONDS
+        dims = self._dims(key_col, where)
+        if len(dims) > 1 or day_lo >= day_hi:
+            self._sum_range(conn, acc, "", lo, hi, key_col, where, args, unfolded)
+            return
+        dim = next(iter(dims)) if dims else "total"
+        sql = f"SELECT key, {ROLLUP_SUMS} FROM rollup_day WHERE dim = ? AND day >= ? AND day < ?"
+        params: list[Any] = [dim, day_lo, day_hi]
+        if where != "1":
+            sql += " AND key = ?"
+            params.append(args[0])
+        found: list[tuple[Any, ...]] = list(conn.execute(sql + " GROUP BY key", params))
+        found.extend(row[1:] for row in unfolded if day_lo <= row[0] < day_hi)
+        self._add_found(acc, "", key_col, found)
+        day_lo_at = dt.datetime.fromtimestamp(day_lo, dt.UTC)
+        day_hi_at = dt.datetime.fromtimestamp(day_hi, dt.UTC)
+        self._sum_range(conn, acc, "", lo, day_lo_at, key_col, where, args, unfolded)
+        self._sum_range(conn, acc, "", day_hi_at, hi, key_col, where, args, unfolded)
+
+    def _by_time(
+        self,
+        conn: sqlite3.Connection,
+        group_by: str,
+        zone: ZoneInfo,
+        lo: dt.datetime,
+        hi: dt.datetime,
+        where: str,
+        args: list[Any],
+        unfolded: list[tuple[Any, ...]],
+    ) -> list[SummaryRow]:
+        """Sums per hour/day/week/month of ``zone`` over [lo, hi), only the periods with data.
+
+        The periods are those around the UTC days that hold data (``rollup_day``), so a range
+        since 1900 costs what the data does. Whole quarter-hours are summed per period in one
+        query (every zone's hours, days, weeks and months start on a quarter-hour); raw events
+        fill the partial quarter-hours at the range's two edges."""
+        lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
+        periods = self._periods(conn, group_by, zone, lo_s, hi_s, unfolded)
+        if not periods:
+            return []
+        full_lo = -(-lo_s // BUCKET_SECONDS) * BUCKET_SECONDS
+        full_hi = hi_s // BUCKET_SECONDS * BUCKET_SECONDS
+        acc: dict[int, list[tuple[int, ...]]] = {}  # period index -> sums to add up
+        found: list[tuple[Any, ...]] = []  # (an instant in seconds, *sums) to place in a period
+        edges = [(lo_s, hi_s)]
+        if full_lo < full_hi:
+            edges = [(lo_s, full_lo), (full_hi, hi_s)]
+            spans = json.dumps([[i, max(a, full_lo), min(b, full_hi)] for i, (_, a, b) in
+                                enumerate(periods)])  # fmt: skip
+            dims = self._dims("", where)
+            if len(dims) <= 1:
+                dim = next(iter(dims)) if dims else "total"
+                join = "rollup_dim r ON r.dim = ? AND r.bucket >= p.a AND r.bucket < p.b"
+                params: list[Any] = [spans, dim]
+                if dims:
+                    join += " AND r.key = ?"
+                    params.append(args[0])
+            else:
+                join = f"rollup r ON r.bucket >= p.a AND r.bucket < p.b AND {where}"
+                params = [spans, *args]
+            sums = ", ".join(f"sum(r.{name})" for name in SUM_FIELDS)
+            for index, *values in conn.execute(
+                "WITH p(i, a, b) AS (SELECT value ->> 0, value ->> 1, value ->> 2 "
+                f"FROM json_each(?)) SELECT p.i, {sums} FROM p JOIN {join} GROUP BY p.i",
+                params,
+            ):
+                acc[index] = [tuple(values)]
+            found.extend((row[0], *row[2:]) for row in unfolded if full_lo <= row[0] < full_hi)
+        for a, b in edges:
+            if a < b:
+                sums_row = conn.execute(
+                    f"SELECT {EVENT_SUMS} FROM events WHERE ts >= ? AND ts < ? AND {where}",
+                    [a * 1000, b * 1000, *args],
+                ).fetchone()
+                if sums_row[0]:
+                    found.append((a, *sums_row))
+        starts = [a for _, a, _ in periods]
+        for at, *values in found:
+            index = bisect.bisect_right(starts, at) - 1
+            if index < 0 or at >= periods[index][2]:
+                continue  # outside every period: cannot happen for data inside [lo, hi)
+            acc.setdefault(index, []).append(tuple(values))
+        return [SummaryRow.summed(periods[i][0], acc[i]) for i in sorted(acc)]
+
+    def _periods(
+        self,
+        conn: sqlite3.Connection,
+        group_by: str,
+        zone: ZoneInfo,
+        lo_s: int,
+        hi_s: int,
+        unfolded: list[tuple[Any, ...]],
+    ) -> list[tuple[str, int, int]]:
+        """(key, start, end) in epoch seconds, clipped to [lo_s, hi_s), of the periods that
+        overlap a UTC day holding data, in time order."""
+        day_lo = lo_s // DAY_SECONDS * DAY_SECONDS
+        days = {
+            int(day)
+            for (day,) in conn.execute(
+                "SELECT day FROM rollup_day WHERE dim = 'total' AND day >= ? AND day < ?",
+                (day_lo, hi_s),
+            )
+        }
+        days.update(row[0] // DAY_SECONDS * DAY_SECONDS for row in unfolded)
+        found: dict[int, tuple[str, int, int]] = {}
+        for day in sorted(days):
+            first = max(day, lo_s)
+            last = min(day + DAY_SECONDS, hi_s)
+            if first >= last:
+                continue
+            at = period_start(
+                dt.datetime.fromtimestamp(first, dt.UTC).astimezone(zone), group_by, self.week_start
+            )
+            while True:
+                start = int(at.timestamp())
+                if start >= last:
+                    break
+                nxt = next_start(at, group_by)
+                if start not in found:
+                    end = int(nxt.timestamp())
+                    found[start] = (key_of(at, group_by), max(start, lo_s), min(end, hi_s))
+                at = nxt
+        return [found[start] for start in sorted(found)]
+
+    @staticmethod
+    def _dims(key_col: str, where: str) -> set[str]:
+        """The dimensions a query groups or filters by."""
+        filtered = {name for name in DIMENSIONS if f"{name} = ?" in where}
+        return filtered | ({key_col} if key_col else set())
+
+    @staticmethod
+    def _add_found(
+        acc: dict[str, SummaryRow], period_key: str, key_col: str, found: list[tuple[Any, ...]]
+    ) -> None:
+        for row in found:
+            if row[1] is None:
+                continue
+            key = period_key if not key_col else (row[0] if row[0] is not None else "")
+            target = acc.get(key)
+            if target is None:
+                target = acc[key] = SummaryRow(key=key)
+            target.add(tuple(row[1:]))
 
     def _sum_range(
         self,
@@ -256,14 +425,7 @@ class Reader:
                 )
         for sql, params in parts:
             found.extend(conn.execute(sql, params))
-        for row in found:
-            if row[1] is None:
-                continue
-            key = period_key if not key_col else (row[0] if row[0] is not None else "")
-            target = acc.get(key)
-            if target is None:
-                target = acc[key] = SummaryRow(key=key)
-            target.add(tuple(row[1:]))
+        self._add_found(acc, period_key, key_col, found)
 
     @staticmethod
     def _rollup_query(
@@ -272,7 +434,7 @@ class Reader:
         """Whole buckets: the per-dimension rollup when at most one dimension is involved,
         else the full-key rollup."""
         filtered = [name for name in DIMENSIONS if f"{name} = ?" in where]
-        dims = set(filtered) | ({key_col} if key_col else set())
+        dims = Reader._dims(key_col, where)
         if len(dims) <= 1:
             dim = next(iter(dims)) if dims else "total"
             sql = f"SELECT {'key' if key_col else chr(39) * 2}, {ROLLUP_SUMS} FROM rollup_dim "
