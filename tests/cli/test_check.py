@@ -156,3 +156,23 @@ def test_a_squatter_on_the_port_never_gets_the_token(home: Path) -> None:
     assert code == 20
     assert out.startswith("unknown: the server on 127.0.0.1:") and "is not Spendtray" in out
     assert seen and all("secret-token" not in json.dumps(h) for h in seen)
+
+
+def test_no_room_left_because_calls_in_flight_hold_it() -> None:
+    from spendtray.cli.check import exit_code, reason
+
+    answer = {
+        "allow": False,
+        "state": "warning",
+        "period": "day",
+        "spent_usd": 4.0,
+        "reserved_usd": 1.5,
+        "limit_usd": 5.0,
+        "budget_project": "acme",
+        "mode": "hard",
+    }
+    assert reason("acme", answer, None) == (
+        "exceeded: the hard day budget of project 'acme' ($5.00 today) has no room left — "
+        "$4.00 spent, $1.50 held by calls in flight"
+    )
+    assert exit_code(answer) == 11

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fake_llm_upstream import FakeUpstream, Received
 from proxykit import OPENAI_KEY, api
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from sharedkit import sse
 from spendtray.core import Core
@@ -304,3 +304,22 @@ def test_free_calls_pass_a_tight_budget(proxy_core: Core, upstream: FakeUpstream
     counted = httpx.post(f"{base}/count_tokens", json=body)
     assert counted.status_code != 429, counted.text
     assert len(upstream.received) == before + 1
+
+
+def test_an_upstream_error_gives_the_reservation_back(
+    proxy_core: Core, upstream: FakeUpstream
+) -> None:
+    project = "erring"
+    body = request_body("tag-erring", 300)
+    worst = worst_case(proxy_core.prices, MODEL, "openai", body, 0)
+    put_hard_budget(proxy_core, project, worst.nanos + worst.nanos // 2)  # room for one
+    upstream.push(
+        lambda got: JSONResponse(
+            {"error": {"message": "overloaded", "type": "server_error"}}, status_code=500
+        )
+    )
+    url = f"{proxy_core.url}/p/{project}/openai/v1/chat/completions"
+    assert httpx.post(url, json=body).status_code == 500
+    assert wait_settled(proxy_core, project)["reserved_usd"] == 0
+    assert httpx.post(url, json=body).status_code == 200  # the room is there again
+    assert wait_settled(proxy_core, project)["reserved_usd"] == 0

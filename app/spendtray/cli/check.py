@@ -79,6 +79,8 @@ def reason(project: str, answer: dict[str, Any], estimate: str | None) -> str:
         spent += f", {usd(held)} held by calls in flight"
     state = answer["state"]
     if not answer.get("allow", True) and state != "exceeded":
+        if not estimate or float(estimate) == 0:  # held by calls in flight through the proxy
+            return f"exceeded: {budget} has no room left — {spent}"
         return f"exceeded: {budget} has no room for {usd(estimate)} more — {spent}"
     if state == "exceeded":
         return f"exceeded: {budget} is used up — {spent}"
