@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from replay_upstream import Recorded, ReplayUpstream, read_cassette
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMITS_TAB_X = 380  # the "Limits" tab's label, in window coordinates (see dashboard.png)
+TAB_Y = 155
 DISPLAY = ":87"  # not SEEING.md's :77, which colleagues may be using
 SCREEN = (1280, 800)
 CONVERT = "/usr/bin/convert"
@@ -206,6 +208,34 @@ def open_dashboard(env: dict[str, str]) -> str:
     return window
 
 
+CASSETTES = CORPORA / "provider_responses" / "openai_chat" / "otel-contrib-openai-v2"
+ASK = [{"role": "user", "content": "Say this is a test"}]  # what the recordings asked
+
+
+def proxy_calls(url: str, project: str) -> None:
+    """Four real recorded OpenAI answers through Spendtray's proxy, in the replay's order: a
+    priced call, a 404, a stream without usage, and a stream its client hangs up on."""
+    base = f"{url}/p/{project}/openai/v1/chat/completions"
+    headers = {"Authorization": "Bearer sk-replayed-no-real-key"}
+    with httpx.Client(headers=headers, timeout=30) as client:
+        client.post(base, json={"model": "gpt-4o-mini", "messages": ASK})
+        client.post(base, json={"model": "this-model-does-not-exist", "messages": ASK})
+        client.post(base, json={"model": "gpt-4", "messages": ASK, "stream": True})
+        body = {"model": "gpt-4", "messages": ASK, "stream": True}
+        with client.stream("POST", base, json=body) as stream:
+            next(stream.iter_raw())  # the first chunk, then hang up as an impatient client does
+    time.sleep(4)  # the proxy records the closed stream once the upstream side ends
+
+
+def replayed() -> list[Recorded]:
+    return [
+        read_cassette(CASSETTES / "test_chat_completion_with_content.yaml"),
+        read_cassette(CASSETTES / "test_chat_completion_404.yaml"),
+        read_cassette(CASSETTES / "test_chat_completion_streaming_not_complete.yaml"),
+        read_cassette(CASSETTES / "test_chat_completion_streaming.yaml", 3.0),
+    ]
+
+
 def spendtray(env: dict[str, str], *args: str) -> str:
     done = run([sys.executable, "-m", "spendtray", *args], env=env, capture_output=True)
     return done.stdout.decode() + done.stderr.decode()
@@ -232,6 +262,8 @@ def main() -> None:
         "CLAUDE_CONFIG_DIR": str(logs / "claude"),
         "CODEX_HOME": str(logs / "codex"),
     }
+    upstream = ReplayUpstream(replayed())
+    env["SPENDTRAY_UPSTREAM_OPENAI"] = upstream.url
     # the logs are imported on purpose below, after the first-run page is photographed
     (home / "config.toml").write_text("follow_agent_logs = false\n")
     try:
@@ -280,6 +312,7 @@ def main() -> None:
                     "/v1/budgets/*", json={"period": period, "limit_usd": limit}
                 ).raise_for_status()
             c.post("/v1/limits", json=limit_readings(int(time.time()))).raise_for_status()
+        proxy_calls(url, "release-notes")
         width, height = SCREEN
         # the month budget the figures are already past pops up as a desktop notification
         time.sleep(2)
@@ -318,14 +351,15 @@ def main() -> None:
         run(["xdotool", "windowmove", estimator, "1400", "0"])
         window = open_dashboard(env)
         shot(args.out / "dashboard.png", window=window)
-        # the tab bar's labels, in window coordinates (see dashboard.png)
+        # the tab bar's labels, in window coordinates (see dashboard.png: the tabs sit below
+        # the banner listing the replayed calls that have no price)
         for name, x in (
             ("breakdown", 136),
             ("calls", 230),
             ("budgets", 316),
             ("limits", LIMITS_TAB_X),
         ):
-            click(window, x, 107)
+            click(window, x, TAB_Y)
             shot(args.out / f"dashboard-{name}.png", window=window)
     finally:
         for proc in reversed(helpers):
@@ -334,6 +368,7 @@ def main() -> None:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        upstream.close()
         shutil.rmtree(home, ignore_errors=True)
 
 

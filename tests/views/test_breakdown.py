@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from spendtray.store.reader import Summary, SummaryRow
-from spendtray.views.breakdown import breakdown_rows, share_bars, totals_text
+from spendtray.views.breakdown import breakdown_columns, breakdown_rows, share_bars, totals_text
 
 
 def _summary(costs: dict[str, int], unpriced: int = 0) -> Summary:
@@ -42,3 +42,13 @@ def test_totals_line_has_the_cached_tokens_and_the_unpriced_calls() -> None:
     rows = breakdown_rows(summary)
     assert [r.key for r in rows] == ["a", "b"]  # the total is not a row that scrolls away
     assert rows[0].cache_read_tokens == 500
+
+
+def test_cost_column_marks_rows_with_unpriced_calls_without_widening() -> None:
+    row = SummaryRow(key="proxy-demo", calls=4, cost_nanos=5_000, unpriced_calls=2)
+    total = SummaryRow(key="total", calls=4, cost_nanos=5_000, unpriced_calls=2)
+    [shown] = breakdown_rows(Summary("project", [row], total))
+    cost = next(c for c in breakdown_columns("Project", lambda: 2) if c.title == "Cost")
+    assert cost.text(shown) == "$0.000005"
+    assert cost.tone is not None and cost.tone(shown) == "warning"
+    assert cost.tip is not None and "2 of these calls have no known price" in str(cost.tip(shown))

@@ -74,6 +74,9 @@ def test_cost_of_a_call_without_usage_is_unknown_not_zero() -> None:
     )
     assert cost_text(_event(priced=False, cost_usd=None), 2) == "unpriced"
     assert cost_text(_event(), 2) == "$0.000387"
+    failed = _event(status="client closed", input_tokens=0, output_tokens=0, cost_usd=0.0)
+    assert cost_text(failed, 2) == "—"
+    assert cost_text(_event(status="client closed", cost_usd=0.0002), 2) == "$0.0002"
 
 
 def test_columns_read_a_row_with_status_and_source() -> None:

@@ -121,14 +121,12 @@ def breakdown_columns(title: str, precision: Callable[[], int]) -> list[Column]:
         Column("Cached", lambda r: format_tokens(r.cache_read_tokens), right=True, max_chars=10),
         Column(
             "Cost",
-            lambda r: (
-                format_usd(r.cost_nanos, precision())
-                + (f" +{r.unpriced_calls:,} unpriced" if r.unpriced_calls else "")
-            ),
+            # orange with a tooltip when some calls have no price (the totals line counts them)
+            lambda r: format_usd(r.cost_nanos, precision()),
             right=True,
             tip=cost_tip,
             tone=unpriced_tone,
-            max_chars=22,
+            max_chars=14,
         ),
         Column("Share", lambda r: f"{r.share:.0%}", right=True, max_chars=6),
     ]

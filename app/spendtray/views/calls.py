@@ -74,6 +74,10 @@ def call_status(event: dict[str, Any]) -> CallStatus:
 def cost_text(event: dict[str, Any], precision: int) -> str:
     if (event.get("tags") or {}).get("usage") == "missing":
         return "unknown"
+    if call_status(event).tone == "error" and not (
+        event.get("input_tokens") or event.get("output_tokens")
+    ):
+        return "—"  # a failed call that reported no tokens: nothing to price, not a free call
     if not event.get("priced", True):
         return "unpriced"
     cost = event.get("cost_usd")
