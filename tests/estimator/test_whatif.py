@@ -13,6 +13,7 @@ import pytest
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.estimator.whatif import WhatIfError, reprice_history
+from spendtray.prices.calc import TokenCounts
 from spendtray.store.reader import Filters
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -164,8 +165,12 @@ def test_unknown_targets_are_listed_and_empty_selection_costs_nothing(core: Core
 def test_overflowing_token_counts_fall_back_to_python(
     core: Core, client: httpx.Client, second_core: Core
 ) -> None:
+    # A stored call can only be this large unpriced (a priced one over $10,000 is refused at
+    # ingest, ingest.bounds); priced at the target model its tokens overflow SQLite's integer
+    # product, so the what-if must compute it in Python.
     huge = {
-        "model": "gpt-4o",
+        "model": "my-local-model-x",
+        "provider": "local",
         "project": "acme",
         "input_tokens": 999_999_999_999,
         "output_tokens": 9,
@@ -176,10 +181,14 @@ def test_overflowing_token_counts_fall_back_to_python(
     with httpx.Client(
         base_url=second_core.url, headers={"Authorization": f"Bearer {second_core.token}"}
     ) as other:
-        _post(other, [{**e, "model": "claude-opus-4-1"} for e in [*_events(), huge]])
+        _post(other, [{**e, "model": "claude-opus-4-1"} for e in _events()])
     expected = second_core.reader.summary("project", selection).total
+    opus = core.prices.price_at("claude-opus-4-1", "anthropic", NOW, int(NOW.timestamp() * 1000))
+    assert not isinstance(opus, str)
+    huge_cost = opus.compiled.cost_nanos(TokenCounts(999_999_999_999, 9, 0, 0, 0, 0, 0))
+    assert huge_cost > 2**63 // 10**6  # the product SQLite would overflow on
     assert report.totals.calls == 9
-    assert report.results[0].whatif_cost_nanos == expected.cost_nanos
+    assert report.results[0].whatif_cost_nanos == expected.cost_nanos + huge_cost
 
 
 def test_time_of_day_prices_are_split_within_the_day(core: Core) -> None:
