@@ -170,6 +170,19 @@ def _kimi_call(n: int) -> str:
     )
 
 
+def _copilot_call(n: int) -> str:
+    usage = {"model": "gpt-5", "inputTokens": 1000, "outputTokens": 10, "cacheReadTokens": 0}
+    return dumps(
+        {
+            "type": "assistant.usage",
+            "data": usage,
+            "id": f"ev-extra-{n}",
+            "timestamp": "2025-11-14T11:00:00.000Z",
+            "parentId": "ev-06",
+        }
+    )
+
+
 def _task_with_call(current: str, n: int) -> str:
     messages = json.loads(current)
     usage = {"request": "…", "tokensIn": 1000, "tokensOut": 10, "cacheWrites": 0, "cacheReads": 0}
@@ -328,5 +341,13 @@ CASES: dict[str, SourceCase] = {
             "2025-11-13": "kimi-k2-turbo-preview: genai-prices' rates ($1.15 in / $8 out / $0.15 "
             "cached per M) against ccusage's LiteLLM table's"
         },
+    ),
+    "copilot-cli": SourceCase(
+        kind="copilot-cli",
+        ccusage="copilot",
+        log=".copilot/session-state/5b7e2c1a-3d4f-4a6b-8c9d-0e1f2a3b4c5d/events.jsonl",
+        new_call=_copilot_call,
+        new_call_input=1000,
+        ours_as_ccusage=_uncached,
     ),
 }

@@ -16,6 +16,7 @@ SOURCE_MODULES: dict[str, str] = {
     "gemini-cli": "spendtray.importers.gemini_cli",
     "qwen-code": "spendtray.importers.qwen_code",
     "opencode": "spendtray.importers.opencode",
+    "copilot-cli": "spendtray.importers.copilot_cli",
     "amp": "spendtray.importers.amp",
     "droid": "spendtray.importers.droid",
     "pi": "spendtray.importers.pi",
