@@ -271,6 +271,6 @@ def test_results_fit_without_horizontal_scrolling(window: Any, qtbot: Any) -> No
 def test_search_placeholder_is_not_clipped(window: Any, qtbot: Any) -> None:
     window.resize(800, 600)  # a small screen: the picker gets two fifths of it
     search = window.search
-    qtbot.waitUntil(lambda: search.width() < 330, timeout=2000)
+    qtbot.waitUntil(lambda: search.width() < 330, timeout=5000)
     text = search.placeholderText()
     assert search.fontMetrics().horizontalAdvance(text) + 24 <= search.width()

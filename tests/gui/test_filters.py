@@ -19,26 +19,26 @@ def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtb
         _event("zeta", "gpt-4o-mini"),
         _event("zeta", "gpt-4.1", timestamp=ten_days_ago),
     )
-    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 4, timeout=1000)
+    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 4, timeout=5000)
 
     dashboard.set_filter("project", "acme")
     qtbot.waitUntil(
-        lambda: {e["project"] for e in dashboard.calls_model.rows} == {"acme"}, timeout=1000
+        lambda: {e["project"] for e in dashboard.calls_model.rows} == {"acme"}, timeout=5000
     )
     assert len(dashboard.calls_model.rows) == 2
     dashboard.show_tab("breakdown")
     qtbot.waitUntil(
         lambda: [r.key for r in dashboard.breakdown_models["project"].rows] == ["acme"],
-        timeout=1000,
+        timeout=5000,
     )
     dashboard.show_tab("overview")
-    qtbot.waitUntil(lambda: dashboard.days_chart.names == ["acme"], timeout=1000)
+    qtbot.waitUntil(lambda: dashboard.days_chart.names == ["acme"], timeout=5000)
     dashboard.show_tab("calls")
 
     dashboard.set_filter("provider", "anthropic")
     qtbot.waitUntil(
         lambda: [e["model"] for e in dashboard.calls_model.rows] == ["claude-sonnet-4-5"],
-        timeout=1000,
+        timeout=5000,
     )
 
     dashboard.set_filter("project", None)
@@ -46,7 +46,7 @@ def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtb
     dashboard.set_filter("model", "gpt-4o-mini")
     qtbot.waitUntil(
         lambda: sorted(e["project"] for e in dashboard.calls_model.rows) == ["acme", "zeta"],
-        timeout=1000,
+        timeout=5000,
     )
 
     dashboard.set_filter("model", None)
@@ -56,10 +56,10 @@ def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtb
             len(dashboard.calls_model.rows) == 3
             and "gpt-4.1" not in {e["model"] for e in dashboard.calls_model.rows}
         ),
-        timeout=1000,
+        timeout=5000,
     )
     dashboard.set_filter("time_range", "30d")
-    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 4, timeout=1000)
+    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 4, timeout=5000)
     # the combos learned every key seen so far
     models = [
         dashboard.combos["model"].itemData(i) for i in range(dashboard.combos["model"].count())
@@ -70,9 +70,9 @@ def test_project_model_provider_and_range_filters(dashboard: Any, post: Any, qtb
 def test_unpriced_usage_is_named(gui: Any, dashboard: Any, post: Any, qtbot: Any) -> None:
     dashboard.show_tab("calls")
     post(_event("lab", "my-homebrew-model-7b", provider="acme-ai"))
-    qtbot.waitUntil(lambda: not dashboard.unpriced_banner.isHidden(), timeout=1000)
+    qtbot.waitUntil(lambda: not dashboard.unpriced_banner.isHidden(), timeout=5000)
     assert "my-homebrew-model-7b" in dashboard.unpriced_banner.text()
-    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 1, timeout=1000)
+    qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 1, timeout=5000)
     assert dashboard.calls_model.rows[0]["priced"] is False
     assert gui.tray.state == "unpriced"
     assert "no known price" in gui.tray.icon.toolTip()

@@ -22,16 +22,16 @@ def test_tray_state_crosses_budget_thresholds(
     gui.tray.state_changed.connect(seen.append)
 
     post(CALL)
-    qtbot.waitUntil(lambda: gui.tray.figures.today_calls == 1, timeout=1000)
+    qtbot.waitUntil(lambda: gui.tray.figures.today_calls == 1, timeout=5000)
     assert gui.tray.state == "ok"
 
     with qtbot.waitSignal(gui.bridge.alert, timeout=3000) as alert:
         post(CALL)
-        qtbot.waitUntil(lambda: gui.tray.state == "warning", timeout=1000)
+        qtbot.waitUntil(lambda: gui.tray.state == "warning", timeout=5000)
     assert "acme" in alert.args[0].text
 
     post(CALL)
-    qtbot.waitUntil(lambda: gui.tray.state == "exceeded", timeout=1000)
+    qtbot.waitUntil(lambda: gui.tray.state == "exceeded", timeout=5000)
     assert seen == ["warning", "exceeded"]
     assert "acme at 108 % of $0.01 today" in gui.tray.icon.toolTip()
     gui.tray.menu.aboutToShow.emit()
@@ -40,7 +40,7 @@ def test_tray_state_crosses_budget_thresholds(
 
 def test_menu_is_rebuilt_with_current_figures(gui: Any, post: Any, qtbot: Any) -> None:
     post(CALL)
-    qtbot.waitUntil(lambda: gui.tray.figures.today_calls == 1, timeout=1000)
+    qtbot.waitUntil(lambda: gui.tray.figures.today_calls == 1, timeout=5000)
     gui.tray.menu.aboutToShow.emit()
     texts = [a.text() for a in gui.tray.menu.actions() if a.text()]
     assert texts[0] == "Today: $0.0036 (1 call)"

@@ -69,12 +69,12 @@ def test_port_override_is_not_written_back(gui: Any, qtbot: Any, tmp_path: Path)
 
 def test_precision_setting_changes_the_tooltip(gui: Any, post: Any, qtbot: Any) -> None:
     post({"model": "gpt-4o", "input_tokens": 1_234_567, "project": "p"})
-    qtbot.waitUntil(lambda: gui.tray.figures.today_calls == 1, timeout=1000)
+    qtbot.waitUntil(lambda: gui.tray.figures.today_calls == 1, timeout=5000)
     assert "Today: $3.09 " in gui.tray.icon.toolTip()
     from dataclasses import replace
 
     gui._settings_saved(replace(gui.settings, currency_precision=4))
-    qtbot.waitUntil(lambda: "Today: $3.0864 " in gui.tray.icon.toolTip(), timeout=1000)
+    qtbot.waitUntil(lambda: "Today: $3.0864 " in gui.tray.icon.toolTip(), timeout=5000)
 
 
 def test_estimator_menu_item_opens_the_estimator(gui: Any, qtbot: Any) -> None:

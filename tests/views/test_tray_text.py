@@ -35,7 +35,7 @@ def test_tooltip_reads_like_a_person_wrote_it() -> None:
         "Today: $0.0042 (1 call)",
         "This month: $1,234.57 (1 call)",
         "1 call this month with no known price",
-        "All projects at 82 % of $50.00 this month",
+        "All projects at 82 % of $50 this month",
     ]
     assert "No usage recorded yet" in tooltip(_figures(calls=0), "ok", 2)
     assert tooltip(None, "ok", 2) == "Spendtray — starting…"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spendtray.budgets.text import limit_usd
 from spendtray.money import format_usd
 from spendtray.views.snapshot import TrayFigures
 
@@ -35,7 +36,8 @@ class BudgetView:
 def budget_line(project: str, period: str, ratio: float, limit_nanos: int) -> str:
     name = "All projects" if project == "*" else project
     when = PERIOD_WORDS.get(period, f"this {period}")
-    return f"{name} at {ratio * 100:.0f} % of {format_usd(limit_nanos)} {when}"
+    # the limit as the notifications write it ($50, $12.50): one way to name a budget
+    return f"{name} at {ratio * 100:.0f} % of {limit_usd(limit_nanos)} {when}"
 
 
 def tray_state(figures: TrayFigures | None, budget_state: str | None) -> str:
