@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QGuiApplication
 
-from spendtray.gui.empty_state import mask, python_snippet
+from spendtray.views.first_run import mask, python_snippet
 
 
 def test_welcome_names_the_data_folder_url_and_masks_the_token(gui: Any, dashboard: Any) -> None:
