@@ -27,6 +27,12 @@ TOKEN_FILE = "token"
 
 def platform_data_dir() -> Path:
     """The platform's user data folder for Spendtray (``platformdirs.user_data_dir``)."""
+    if sys.platform != "win32":
+        # On macOS and the other Unixes platformdirs' folder is a fixed rule (XDG_DATA_HOME or
+        # ~/.local/share; ~/Library/Application Support) that the fallback follows — and
+        # importing platformdirs costs ~20 ms CPU, a third of what the commands run before
+        # every agent tool call may take. tests/client checks the two agree.
+        return _fallback_data_dir()
     try:
         import platformdirs
     except ImportError:
