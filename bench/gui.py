@@ -71,7 +71,7 @@ def templates(core: Core, rng: random.Random) -> list[EventRow]:
             }
         )
     raw = [{k: v for k, v in e.items() if v is not None} for e in raw]
-    rows, _ = core.ingest.prepare(raw, source="bench")
+    rows = core.ingest.prepare(raw, source="bench")
     return rows
 
 

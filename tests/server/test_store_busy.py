@@ -91,8 +91,8 @@ def test_a_patient_job_does_not_hold_up_an_impatient_one(core: Core) -> None:
     # An import waits up to 30 s for the lock; a request queued behind it must still be refused
     # within its own, short wait — and the import is stored once the lock goes.
     writer: Writer = core.writer
-    rows, _ = core.ingest.prepare([{**EVENT, "request_id": "import-1"}])
-    quick_rows, _ = core.ingest.prepare([{**EVENT, "request_id": "quick-1"}])
+    rows = core.ingest.prepare([{**EVENT, "request_id": "import-1"}])
+    quick_rows = core.ingest.prepare([{**EVENT, "request_id": "quick-1"}])
     other = sqlite3.connect(core.settings.db_path, isolation_level=None, timeout=0)
     other.execute("BEGIN IMMEDIATE")
     try:

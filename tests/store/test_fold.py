@@ -110,7 +110,7 @@ def test_summaries_are_exact_folded_or_not(store: Any) -> None:
     rng = random.Random(7)
     rids: list[str] = []
     for round_ in range(6):
-        rows, _ = service.prepare(_events(rng, 400, rids))
+        rows = service.prepare(_events(rng, 400, rids))
         writer.write(rows)
         for group in ("project", "model", "agent"):
             for project in (None, "b"):
@@ -184,11 +184,11 @@ def test_the_wal_starts_over_under_continuous_writes(store: Any) -> None:
     # Calls happening now, as an agent posts them: the inserts, not the folds, fill the WAL.
     events = [{"model": "gpt-4o", "project": f"p{i % 3}", "input_tokens": 900} for i in range(40)]
     wal = db_path.with_name(db_path.name + "-wal")
-    writer.write(service.prepare(events)[0])
+    writer.write(service.prepare(events))
     restarts_before = _wal_restarts(wal)
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
-        writer.write(service.prepare(events)[0])
+        writer.write(service.prepare(events))
         time.sleep(0.001)  # the event loop answers the requests between commits
     # The WAL header counts the times the log started over (its checkpoint sequence number);
     # a fold comes every quarter second, so two seconds should see several.

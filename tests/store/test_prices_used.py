@@ -18,7 +18,6 @@ from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.store.migrations import migrations
 from spendtray.store.reader import Filters, Reader
-from spendtray.store.rows import COLUMN_INDEX, EventRow
 from spendtray.store.writer import Writer
 
 UTC = ZoneInfo("UTC")
@@ -59,10 +58,9 @@ def test_a_price_is_stored_once_and_events_read_back_with_it(tmp_path: Path) -> 
 
 def test_a_price_stored_by_a_rolled_back_transaction_is_stored_again(tmp_path: Path) -> None:
     core = Core(load_settings(home=tmp_path, port=0))
-    rows, _ = core.ingest.prepare([{"model": "gpt-4o", "input_tokens": 9, "output_tokens": 1}])
+    rows = core.ingest.prepare([{"model": "gpt-4o", "input_tokens": 9, "output_tokens": 1}])
     good = rows[0]
-    bad = EventRow(list(good.values))
-    bad.values[COLUMN_INDEX["project"]] = None  # NOT NULL: the whole transaction rolls back
+    bad = good._replace(project=None)  # NOT NULL: the whole transaction rolls back
     writer = Writer(tmp_path / "spendtray.db")
     writer.start()
     try:

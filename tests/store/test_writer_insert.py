@@ -46,7 +46,7 @@ def _row(i: int) -> EventRow:
         values[at["latency_ms"]] = 12.5 + i
     values[at["cost_nanos"]] = None if i % 5 == 0 else 1_000 * i
     values[at["tags"]] = '{"k":"v"}' if i % 11 == 0 else None
-    return EventRow(values)
+    return EventRow(*values)
 
 
 def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path
     stored = conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id").fetchall()
     assert len(stored) == n
     for i, (row, got) in enumerate(zip(rows, stored, strict=True)):
-        assert list(got[1:]) == row.values[1:], f"row {i} differs"
+        assert list(got[1:]) == list(row)[1:], f"row {i} differs"
     users = [got[EVENT_COLUMNS.index("user")] for got in stored]
     assert users[:INSERT_ROWS] == [None] * INSERT_ROWS
     some = next(i for i in range(INSERT_ROWS, 2 * INSERT_ROWS) if i % 7 == 0)

@@ -44,13 +44,6 @@ class BatchError(ValueError):
         return [{"index": self.index, "field": self.error.field, "problem": self.error.problem}]
 
 
-@dataclass(frozen=True, slots=True)
-class PricedEvent:
-    event: UsageEvent
-    cost_nanos: int | None
-    unpriced_reason: str | None
-
-
 @dataclass(frozen=True)
 class IngestResult:
     accepted: int
@@ -99,12 +92,10 @@ class IngestService:
         # The name events stored here carry unless they came from another machine (sync).
         self.machine = machine or default_machine_name()
 
-    def price(self, event: UsageEvent) -> tuple[EventRow, PricedEvent]:
+    def price(self, event: UsageEvent) -> EventRow:
         return self._price(event, _ms(event.timestamp), _ms(self.clock()))
 
-    def _price(
-        self, event: UsageEvent, ts_ms: int, received_ms: int
-    ) -> tuple[EventRow, PricedEvent]:
+    def _price(self, event: UsageEvent, ts_ms: int, received_ms: int) -> EventRow:
         """``price`` with the event's time and the receive time already in epoch ms."""
         tags = event.tags
         if tags and tags.get("usage") == "missing":
@@ -133,54 +124,50 @@ class IngestService:
                     check_cost(cost, event.model)
                 reason, stored = None, found.stored_fields
         raw_usage = event.raw_usage
-        values: list[object] = [
-            None,
-            ts_ms,
-            received_ms,
-            event.project,
-            event.model,
-            provider,
-            event.agent or "",
-            event.user,
-            event.session,
-            event.trace_id,
-            event.request_id,
-            event.source,
-            event.service_tier,
-            1 if event.batch else 0,
-            c.input_tokens,
-            c.output_tokens,
-            c.cache_read_tokens,
-            c.cache_write_tokens,
-            c.cache_write_5m_tokens,
-            c.cache_write_1h_tokens,
-            c.reasoning_tokens,
-            cost,
-            1 if cost is not None else 0,
-            reason,
-            stored,  # the writer stores it in prices_used and puts its id here
-            event.reported_cost_nanos,
-            event.latency_ms,
-            event.status,
-            _COMPACT.encode(tags) if tags else None,
-            _usage_json(raw_usage) if raw_usage else None,
-            event.call_key,
-            event.machine or self.machine,
-            None,  # origin: stored here first (sync.follower builds other machines' rows)
-        ]
-        return EventRow(values), PricedEvent(event, cost, reason)
+        return EventRow(
+            id=None,
+            ts=ts_ms,
+            received_at=received_ms,
+            project=event.project,
+            model=event.model,
+            provider=provider,
+            agent=event.agent or "",
+            user=event.user,
+            session=event.session,
+            trace_id=event.trace_id,
+            request_id=event.request_id,
+            source=event.source,
+            service_tier=event.service_tier,
+            batch=1 if event.batch else 0,
+            input_tokens=c.input_tokens,
+            output_tokens=c.output_tokens,
+            cache_read_tokens=c.cache_read_tokens,
+            cache_write_tokens=c.cache_write_tokens,
+            cache_write_5m_tokens=c.cache_write_5m_tokens,
+            cache_write_1h_tokens=c.cache_write_1h_tokens,
+            reasoning_tokens=c.reasoning_tokens,
+            cost_nanos=cost,
+            priced=1 if cost is not None else 0,
+            unpriced_reason=reason,
+            price_id=stored,  # the writer stores it in prices_used and puts its id here
+            reported_cost_nanos=event.reported_cost_nanos,
+            latency_ms=event.latency_ms,
+            status=event.status,
+            tags=_COMPACT.encode(tags) if tags else None,
+            raw_usage=_usage_json(raw_usage) if raw_usage else None,
+            call_key=event.call_key,
+            machine=event.machine or self.machine,
+            origin=None,  # stored here first (sync.follower builds other machines' rows)
+        )
 
-    def prepare(
-        self, raw_events: Sequence[Any], source: str = "api"
-    ) -> tuple[list[EventRow], list[PricedEvent]]:
+    def prepare(self, raw_events: Sequence[Any], source: str = "api") -> list[EventRow]:
         """Validate and price every event; raises ``BatchError`` for the first bad one."""
         now = self.clock()
         latest = now + FUTURE_SLACK
         # One receive time for the whole batch: it arrived in one request.
         now_ms = _ms(now)
         rows: list[EventRow] = []
-        priced: list[PricedEvent] = []
-        add_row, add_priced, price = rows.append, priced.append, self._price
+        add_row, price = rows.append, self._price
         for index, raw in enumerate(raw_events):
             try:
                 event = normalize_at(raw, now, latest, source)
@@ -188,54 +175,49 @@ class IngestService:
                 raise BatchError(index, exc) from None
             stamp = event.timestamp
             try:
-                row, p = price(event, now_ms if stamp is now else _ms(stamp), now_ms)
+                add_row(price(event, now_ms if stamp is now else _ms(stamp), now_ms))
             except EventError as exc:
                 raise BatchError(index, exc) from None
-            add_row(row)
-            add_priced(p)
-        return rows, priced
+        return rows
 
     def prepare_events(
         self,
         events: Sequence[UsageEvent],
         refused: list[tuple[int, EventError]] | None = None,
-    ) -> tuple[list[EventRow], list[PricedEvent]]:
+    ) -> list[EventRow]:
         """Check the bounds of and price events that were built in code (importers,
         receivers) rather than posted. An event out of bounds raises ``BatchError``, or, given
         a ``refused`` list, is left out and listed there as (index, error)."""
         rows: list[EventRow] = []
-        priced: list[PricedEvent] = []
         for index, event in enumerate(events):
             try:
                 check_counts(event.counts)
-                row, p = self.price(event)
+                rows.append(self.price(event))
             except EventError as exc:
                 if refused is None:
                     raise BatchError(index, exc) from None
                 refused.append((index, exc))
-                continue
-            rows.append(row)
-            priced.append(p)
-        return rows, priced
+        return rows
 
     @staticmethod
     def result(
-        priced: list[PricedEvent],
+        rows: list[EventRow],
         outcomes: list[WriteOutcome],
         refused: Sequence[tuple[int, EventError]] = (),
     ) -> IngestResult:
+        """The reply to stored ``rows``: each one's id, cost, and whether it was a duplicate."""
         duplicates = 0
         events: list[dict[str, Any]] = []
         add = events.append
-        for p, o in zip(priced, outcomes, strict=True):
-            cost = p.cost_nanos
+        for row, o in zip(rows, outcomes, strict=True):
+            cost = row.cost_nanos
             item: dict[str, Any] = {
                 "id": o.id,
                 "cost_usd": usd_json(cost),
                 "priced": cost is not None,
             }
-            if p.unpriced_reason:
-                item["unpriced_reason"] = p.unpriced_reason
+            if row.unpriced_reason:
+                item["unpriced_reason"] = row.unpriced_reason
             if o.duplicate:
                 item["duplicate"] = True
                 duplicates += 1
@@ -244,20 +226,20 @@ class IngestService:
             accepted=len(outcomes) - duplicates,
             duplicates=duplicates,
             events=events,
-            projects=frozenset(p.event.project for p in priced),
+            projects=frozenset(row.project for row in rows),
             refused=tuple(refused),
         )
 
     def ingest(self, raw_events: Sequence[Any], source: str = "api") -> IngestResult:
         """Blocking: validate, price, store and wait for the commit."""
-        rows, priced = self.prepare(raw_events, source)
+        rows = self.prepare(raw_events, source)
         outcomes = self.writer.write(rows) if rows else []
-        return self.result(priced, outcomes)
+        return self.result(rows, outcomes)
 
     def ingest_events(self, events: Sequence[UsageEvent]) -> IngestResult:
         """Blocking: store the events built in code (importers); those out of bounds are left
         out and listed in the result's ``refused``."""
         refused: list[tuple[int, EventError]] = []
-        rows, priced = self.prepare_events(events, refused)
+        rows = self.prepare_events(events, refused)
         outcomes = self.writer.write(rows) if rows else []
-        return self.result(priced, outcomes, refused)
+        return self.result(rows, outcomes, refused)

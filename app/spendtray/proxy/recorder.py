@@ -62,7 +62,7 @@ class Recorder:
         if event.get("tags") == {"usage": "missing"}:
             self._warn_missing(event["project"], event["model"])
         try:
-            rows, _ = self.service.prepare([event], source="proxy")
+            rows = self.service.prepare([event], source="proxy")
         except BatchError as exc:
             log.warning(
                 "proxy: %s call of project %r not stored: %s",

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from spendtray.ingest.event import DEFAULT_PROJECT, EventError, UsageEvent
-from spendtray.ingest.service import BatchError, IngestService, PricedEvent
+from spendtray.ingest.service import BatchError, IngestService
 from spendtray.receivers.agent_logs import events_from_logs
 from spendtray.receivers.agent_metrics import window_event, windows_from_points
 from spendtray.receivers.common import inflate
@@ -60,7 +60,6 @@ _INLINE_BYTES = 128 * 1024
 _SHOWN_REJECTIONS = 5
 
 T = TypeVar("T")
-Prepared = tuple[list[EventRow], list[PricedEvent]]
 
 
 def _otlp_media(request: Request) -> str:
@@ -78,12 +77,11 @@ def _otlp_media(request: Request) -> str:
 
 def _traces(
     service: IngestService, body: bytes, encoding: str | None, as_json: bool, limit: int
-) -> tuple[list[EventRow], list[PricedEvent], list[str]]:
+) -> tuple[list[EventRow], list[str]]:
     data = inflate(body, encoding, limit)
     spans = decode_json(data) if as_json else decode_protobuf(data)
     events, rejected = events_from_spans(spans, service.clock())
-    rows, priced = _within_bounds(service, events, rejected)
-    return rows, priced, rejected
+    return _within_bounds(service, events, rejected), rejected
 
 
 def _with_session_projects(reader: Reader, events: list[UsageEvent]) -> None:
@@ -102,7 +100,7 @@ def _with_session_projects(reader: Reader, events: list[UsageEvent]) -> None:
 
 def _within_bounds(
     service: IngestService, events: list[UsageEvent], rejected: list[str]
-) -> Prepared:
+) -> list[EventRow]:
     """Rows of the events within the ingest bounds; the others are named in ``rejected`` (OTLP
     answers partial success)."""
     refused: list[tuple[int, EventError]] = []
@@ -123,7 +121,7 @@ def _logs(
     records = decode_logs_json(data) if as_json else decode_logs_protobuf(data)
     events, rejected = events_from_logs(records, service.clock())
     _with_session_projects(reader, events)
-    rows, _ = _within_bounds(service, events, rejected)
+    rows = _within_bounds(service, events, rejected)
     return rows, rejected
 
 
@@ -151,13 +149,13 @@ def _metrics(
         except EventError as exc:
             rejected.append(f"{window.model}: {exc}")
     _with_session_projects(reader, events)
-    rows, _ = _within_bounds(service, events, rejected)
+    rows = _within_bounds(service, events, rejected)
     return rows, rejected
 
 
 def _litellm(
     service: IngestService, body: bytes, encoding: str | None, media: str, limit: int
-) -> Prepared:
+) -> list[EventRow]:
     data = inflate(body, encoding, limit)
     items = decode_events(data, media)
     now = service.clock()
@@ -204,7 +202,7 @@ def receiver_handlers(core: Core) -> ReceiverHandlers:
         as_json = media != PROTOBUF
         body = await read_body(request, limit)
         encoding = request.headers.get("content-encoding")
-        rows, _, rejected = await off_loop_if_big(
+        rows, rejected = await off_loop_if_big(
             len(body), _traces, service, body, encoding, as_json, limit
         )
         if rows:
@@ -257,13 +255,11 @@ def receiver_handlers(core: Core) -> ReceiverHandlers:
         body = await read_body(request, limit)
         encoding = request.headers.get("content-encoding")
         try:
-            rows, priced = await off_loop_if_big(
-                len(body), _litellm, service, body, encoding, media, limit
-            )
+            rows = await off_loop_if_big(len(body), _litellm, service, body, encoding, media, limit)
         except BatchError as exc:
             return error_response(400, f"nothing stored: {exc}", exc.details())
         outcomes = await batcher.commit(rows)
-        result = service.result(priced, outcomes)
+        result = service.result(rows, outcomes)
         budget = committed_budget(budget_status, result.projects)
         return JSONResponse(
             {

@@ -116,13 +116,13 @@ class UsageEndpoint:
         service = self.service
         try:
             if len(events) > INLINE_EVENTS:
-                rows, priced = await run_in_threadpool(service.prepare, events)
+                rows = await run_in_threadpool(service.prepare, events)
             else:
-                rows, priced = service.prepare(events)
+                rows = service.prepare(events)
         except BatchError as exc:
             return 400, error_body(f"nothing stored: {exc}", exc.details())
         outcomes = await self.batcher.commit(rows)
-        result = service.result(priced, outcomes)
+        result = service.result(rows, outcomes)
         # A few indexed reads on the loop's own read connection: cheaper than a thread hop.
         budget = committed_budget(self.budget_status, result.projects)
         return 202, {

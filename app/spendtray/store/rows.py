@@ -1,57 +1,15 @@
 """The row shape of a stored event, shared by the writer (insert) and the ingest service.
 
-Any thread; pure data. Building the tuple in the caller keeps the writer thread's work to
-SQL only.
+Any thread; pure data. Building the row in the caller keeps the writer thread's work to SQL
+only. ``EventRow`` names every column of the events table, in the table's order, so the
+writer can bind it as it is and everyone else reads fields by name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from spendtray.fields import CACHE_WRITE_TTL_FIELDS, TOKEN_FIELDS
-
-EVENT_COLUMNS = (
-    "id",
-    "ts",
-    "received_at",
-    "project",
-    "model",
-    "provider",
-    "agent",
-    "user",
-    "session",
-    "trace_id",
-    "request_id",
-    "source",
-    "service_tier",
-    "batch",
-    *TOKEN_FIELDS,
-    "cost_nanos",
-    "priced",
-    "unpriced_reason",
-    "price_id",
-    "reported_cost_nanos",
-    "latency_ms",
-    "status",
-    "tags",
-    "raw_usage",
-    "call_key",
-    "machine",
-    "origin",
-)
-COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
-# The summed columns of both rollup tables (store.fold sums events into them).
-SUM_FIELDS = (
-    "calls",
-    *(f for f in TOKEN_FIELDS if f not in CACHE_WRITE_TTL_FIELDS),
-    "cost_nanos",
-    "unpriced_calls",
-)
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) else 0
-
 
 # The price an event was costed with, as the writer stores it once in ``prices_used``:
 # model, provider, unit prices (JSON), source, date. An event row carries this tuple where
@@ -60,27 +18,60 @@ PRICE_FIELDS = ("price_model", "price_provider", "unit_prices", "price_source", 
 PriceFields = tuple[str, str, str, str, str | None]
 
 
-@dataclass(slots=True)
-class EventRow:
-    """One event ready to insert; ``values`` follows ``EVENT_COLUMNS`` with id = None and, at
-    ``price_id``, the ``PriceFields`` of its price (or None)."""
+class EventRow(NamedTuple):
+    """One event ready to insert: the events table's columns, in its order. ``id`` is None
+    until the writer numbers it; ``price_id`` holds the ``PriceFields`` of the event's price
+    (or None) until the writer stores them in ``prices_used`` and puts their id there."""
 
-    values: list[object]
+    id: int | None
+    ts: int  # epoch milliseconds UTC
+    received_at: int
+    project: str
+    model: str
+    provider: str
+    agent: str
+    user: str | None
+    session: str | None
+    trace_id: str | None
+    request_id: str | None
+    source: str
+    service_tier: str | None
+    batch: int  # 0 | 1
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    reasoning_tokens: int
+    cost_nanos: int | None
+    priced: int  # 0 | 1
+    unpriced_reason: str | None
+    price_id: PriceFields | int | None
+    reported_cost_nanos: int | None
+    latency_ms: float | None
+    status: str | None
+    tags: str | None  # JSON
+    raw_usage: str | None  # JSON
+    call_key: str | None
+    machine: str
+    origin: str | None  # the machine a synced row came from (None: stored here first)
 
     def get(self, column: str) -> object:
-        return self.values[COLUMN_INDEX[column]]
-
-    @property
-    def request_id(self) -> str | None:
-        value = self.values[COLUMN_INDEX["request_id"]]
-        return value if isinstance(value, str) else None
-
-    @property
-    def call_key(self) -> str | None:
-        value = self.values[COLUMN_INDEX["call_key"]]
-        return value if isinstance(value, str) else None
+        return getattr(self, column)
 
     @property
     def total_tokens(self) -> int:
-        v = self.values
-        return _int(v[COLUMN_INDEX["input_tokens"]]) + _int(v[COLUMN_INDEX["output_tokens"]])
+        return self.input_tokens + self.output_tokens
+
+
+EVENT_COLUMNS: tuple[str, ...] = EventRow._fields
+
+COLUMN_INDEX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+# The summed columns of both rollup tables (store.fold sums events into them).
+SUM_FIELDS = (
+    "calls",
+    *(f for f in TOKEN_FIELDS if f not in CACHE_WRITE_TTL_FIELDS),
+    "cost_nanos",
+    "unpriced_calls",
+)

@@ -38,7 +38,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -119,12 +119,19 @@ class _Call:
 _STOP = object()
 
 
-_values = attrgetter("values")
 _PROJECT_AT, _TS_AT = COLUMN_INDEX["project"], COLUMN_INDEX["ts"]
 _PRICE_AT = COLUMN_INDEX["price_id"]
 _COST_AT = COLUMN_INDEX["cost_nanos"]
 _INPUT_AT, _OUTPUT_AT = COLUMN_INDEX["input_tokens"], COLUMN_INDEX["output_tokens"]
 _SOURCE_AT = COLUMN_INDEX["source"]
+
+
+def _tokens(values: list[object]) -> int:
+    """Input + output tokens of a row's values as they will be stored."""
+    inp, out = values[_INPUT_AT], values[_OUTPUT_AT]
+    return (inp if isinstance(inp, int) else 0) + (out if isinstance(out, int) else 0)
+
+
 PriceIds = dict[PriceFields | None, int | None]
 
 
@@ -145,7 +152,7 @@ class _PricesUsed:
         fields: set[PriceFields | None] = set()
         price = itemgetter(_PRICE_AT)
         for rows in batches:
-            fields.update(map(price, map(_values, rows)))
+            fields.update(map(price, rows))
         ids: PriceIds = {None: None}
         for f in fields:
             if f is None:
@@ -219,7 +226,7 @@ class _Plan:
         """Rows without request ids: each one is new."""
         price_ids = self.price_ids
         for rows in batches:
-            copies = list(map(list, map(_values, rows)))
+            copies: list[list[object]] = list(map(list, rows))
             first = next_id = self.next_id
             for values in copies:
                 values[0] = next_id
@@ -255,7 +262,7 @@ class _Plan:
                 rid = row.request_id
                 ckey = row.call_key
                 known_rid = rid is not None and (rid in pending_new or rid in existing)
-                source = row.values[_SOURCE_AT]
+                source = row.source
                 if (
                     not known_rid
                     and ckey is not None
@@ -263,7 +270,7 @@ class _Plan:
                     and pending_keys[ckey][_SOURCE_AT] != source
                 ):
                     values = pending_keys[ckey]
-                    if row.total_tokens > EventRow(values).total_tokens:
+                    if row.total_tokens > _tokens(values):
                         values[1:] = self._stored(row)[1:]
                     job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
                     self.dups += 1
@@ -283,7 +290,7 @@ class _Plan:
                     continue
                 if rid is not None and rid in pending_new:
                     values = pending_new[rid]
-                    if row.total_tokens > EventRow(values).total_tokens:
+                    if row.total_tokens > _tokens(values):
                         # Not folded yet: the rollups will see the final row.
                         values[1:] = self._stored(row)[1:]
                     job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
@@ -315,7 +322,7 @@ class _Plan:
 
     def _stored(self, row: EventRow) -> list[object]:
         """A copy of the row's values as stored: its price as the id in prices_used."""
-        values = list(row.values)
+        values: list[object] = list(row)
         values[_PRICE_AT] = self.price_ids[values[_PRICE_AT]]  # type: ignore[index]
         return values
 
@@ -597,8 +604,8 @@ class Writer:
         wanted: set[str | None] = set()
         keys: set[str | None] = set()
         for rows in batches:
-            wanted.update(map(request_id, map(_values, rows)))
-            keys.update(map(call_key, map(_values, rows)))
+            wanted.update(map(request_id, rows))
+            keys.update(map(call_key, rows))
         wanted.discard(None)
         keys.discard(None)
         plan = _Plan(self._next_id, self._prices.ids(conn, batches))

@@ -245,4 +245,4 @@ def decode(data: bytes, origin: str, prices: dict[str, tuple[object, ...]]) -> t
     if values[_REQUEST_AT] is None:
         values[_REQUEST_AT] = f"sync:{origin}:{origin_id}"[:MAX_TEXT]
     values[_ORIGIN_AT] = origin[:MAX_TEXT]
-    return origin_id, EventRow(values)
+    return origin_id, EventRow(*values)  # type: ignore[arg-type]  # checked by _PLAN above
