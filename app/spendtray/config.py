@@ -396,7 +396,9 @@ def with_overrides(settings: Settings, **changes: Any) -> Settings:
 
 
 def ensure_home(settings: Settings) -> None:
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from spendtray.private_files import private_dir
+
+    private_dir(settings.home)
 
 
 def ensure_token(settings: Settings) -> str:
@@ -406,6 +408,15 @@ def ensure_token(settings: Settings) -> str:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        from spendtray.private_files import foreign_reason
+
+        problem = foreign_reason(path)
+        if problem is not None:
+            raise ConfigError(
+                f"token file: {problem}; it may have been planted — delete it and start "
+                "Spendtray again for a new token"
+            ) from None
+        os.chmod(path, 0o600)
         token = path.read_text(encoding="utf-8").strip()
         if token:
             return token

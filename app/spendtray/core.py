@@ -31,6 +31,7 @@ from spendtray.config import Settings, ensure_home, ensure_token
 from spendtray.datadir import loopback_url
 from spendtray.ingest.service import IngestService
 from spendtray.prices.book import PriceBook
+from spendtray.private_files import private_dir, private_file
 from spendtray.store.reader import Reader
 from spendtray.store.writer import Writer
 
@@ -52,15 +53,23 @@ if TYPE_CHECKING:
 log = logging.getLogger("spendtray")
 
 
+class _PrivateRotatingFileHandler(RotatingFileHandler):
+    """Log files created 0600 whatever the umask (also each one rotation starts)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(settings: Settings, verbose: bool = False) -> None:
     """Log to ``<data>/logs/spendtray.log`` (rotated) and to stderr."""
-    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.log_dir)
     root = logging.getLogger("spendtray")
     if root.handlers:
         return
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = RotatingFileHandler(
+    file_handler = _PrivateRotatingFileHandler(
         settings.log_dir / "spendtray.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
     )
     file_handler.setFormatter(fmt)

@@ -114,9 +114,16 @@ def loopback_url(host: str, port: int) -> str:
 
 
 def read_token(home: Path | None = None) -> str | None:
-    """The ingest token from ``<home>/token``, or None when there is none yet."""
+    """The ingest token from ``<home>/token``, or None when there is none yet — or when the
+    file is not trustworthy (another user's, or writable by others: a planted token would let
+    its planter pass the identity check and receive events)."""
+    from spendtray.private_files import foreign_reason
+
+    path = (home or data_home()) / TOKEN_FILE
+    if foreign_reason(path) is not None:
+        return None
     try:
-        token = ((home or data_home()) / TOKEN_FILE).read_text(encoding="utf-8").strip()
+        token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return None
     return token or None

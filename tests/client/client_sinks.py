@@ -4,7 +4,7 @@ Real sockets on 127.0.0.1, each on its own daemon thread: ``refused`` (a closed 
 ``html`` (a 200 that is not Spendtray's JSON), ``junk`` (bytes that are not HTTP), ``hang``
 (accepts, reads, never answers), ``401``, ``record`` (proves the identity of the client's
 home and answers 202 like the app, keeping each body) and ``squat`` (the same, proving another
-home's identity).
+home's identity), ``huge`` (proves the client's identity, then answers a 3 GB body).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Sink:
     bodies: list[bytes] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     token: str = "t0k3n"  # what "record" proves it holds
+    sent: int = 0  # bytes of the "huge" reply the client took
 
 
 def free_port() -> int:
@@ -71,7 +72,19 @@ def _answer(mode: str, sink: Sink, conn: socket.socket, stop: threading.Event) -
             if mode == "junk":
                 conn.sendall(b"\x00\xff garbage that is not HTTP at all \x13\x37\r\n\r\n")
                 return
-            if mode in ("record", "squat") and head.startswith("GET /v1/identity?nonce="):
+            if mode == "huge" and not head.startswith("GET /v1/identity?nonce="):
+                # The app's own identity, then a reply of (claimed) 3 GB: sent until the client
+                # hangs up; ``sent`` says how much it took.
+                conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 3000000000\r\n\r\n")
+                chunk = b"0" * (1 << 20)
+                try:
+                    while sink.sent < 3_000_000_000:
+                        conn.sendall(chunk)
+                        sink.sent += len(chunk)
+                except OSError:
+                    pass
+                return
+            if mode in ("record", "squat", "huge") and head.startswith("GET /v1/identity?nonce="):
                 # The app's identity answer (spendtray.identity), with the sink's own token:
                 # "record" holds the client's token, "squat" another one.
                 sink.headers.append(head)

@@ -154,3 +154,13 @@ def test_a_squatter_gets_neither_token_nor_events(
     assert all(head.startswith("GET /v1/identity?nonce=") for head in app.headers)
     assert sorted(e["input_tokens"] for e in spooled_events(home)) == [1, 2, 3]
     assert "not the Spendtray of this data folder" in caplog.text
+
+
+def test_a_huge_reply_is_not_buffered(home: Path, reset_client: Callable[..., None]) -> None:
+    """Even a server that proves the app's identity cannot make the client read 3 GB."""
+    with sink("huge") as app:
+        reset_client(url=app.url, token="t0k3n", read_timeout=5.0)
+        st.record(model="gpt-4o", input_tokens=1, output_tokens=1, project="huge")
+        assert st.flush(10) is False
+        assert app.sent < 64 * 1024 * 1024
+    assert [e["project"] for e in spooled_events(home)] == ["huge"]

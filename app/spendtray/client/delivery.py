@@ -20,6 +20,8 @@ from spendtray.identity import NotSpendtray, Unreachable, forget, verify
 
 log = logging.getLogger("spendtray.client")
 MAX_BATCH = 1000
+# The reply to a 1,000-event batch is ~100 KB of per-event results.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 
 
 class Delivery:
@@ -69,14 +71,13 @@ class Delivery:
             headers["Authorization"] = f"Bearer {token}"
         body = _encode(batch)
         try:
-            response = self._http.post(f"{url}/v1/usage", content=body, headers=headers)
+            with self._http.stream("POST", f"{url}/v1/usage", content=body, headers=headers) as r:
+                status, reply = r.status_code, _bounded_json(r)
         except httpx.HTTPError as exc:
             log.debug("spendtray: app not reachable at %s (%s); keeping events", url, exc)
             self._endpoint = None
             forget(url)
             return False
-        status = response.status_code
-        reply = _json(response)
         if 200 <= status < 300:
             if isinstance(reply, dict) and isinstance(reply.get("accepted"), int):
                 return True
@@ -177,9 +178,18 @@ def _encode(batch: list[dict[str, Any]]) -> bytes:
     return text.encode("utf-8")
 
 
-def _json(response: httpx.Response) -> Any:
+def _bounded_json(response: httpx.Response) -> Any:
+    """The reply's JSON, reading at most ``MAX_REPLY_BYTES`` (the app's replies are small; a
+    bogus server once made the client buffer 2.4 GB); None for anything else."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_REPLY_BYTES:
+            return None
+        chunks.append(chunk)
     try:
-        return response.json()
+        return json.loads(b"".join(chunks))
     except (ValueError, UnicodeDecodeError):
         return None
 

@@ -32,6 +32,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from spendtray.private_files import open_private, private_dir
+
 log = logging.getLogger("spendtray.client")
 
 ROTATE_BYTES = 1024 * 1024
@@ -96,7 +98,7 @@ class Claim:
             self.path.unlink(missing_ok=True)
             return
         tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as handle:
+        with open_private(tmp, "wb") as handle:
             handle.write(encode(events))
             handle.flush()
             os.fsync(handle.fileno())
@@ -180,12 +182,13 @@ class Spool:
             return keep
 
     def _write(self, payload: bytes) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder.parent)  # the data folder, when the client is first to need it
+        private_dir(self.folder)
         new = self._part is None
         if self._part is None:
             self._part = self._new_part()
         try:
-            with open(self._part, "ab") as handle:
+            with open_private(self._part, "ab") as handle:
                 handle.write(payload)
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from spendtray.private_files import private_dir, private_file
 from spendtray.store.migrations import migrations
 
 BUCKET_SECONDS = 15 * 60
@@ -27,7 +28,8 @@ def open_for_writing(
 ) -> Database:
     """The one write connection: creates the file, applies migrations, sets WAL. ``machine``
     (this machine's name) is what events stored before migration 0007 are given."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    private_file(path)  # SQLite gives the WAL and shared-memory files the database's mode
     conn = _connect(path, readonly=False)
     conn.execute("PRAGMA journal_mode = WAL")
     # NORMAL: a committed transaction survives the process being killed (the WAL is in the OS);
