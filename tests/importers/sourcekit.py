@@ -65,6 +65,8 @@ class SourceCase:
     def grown(self, home: Path, n: int) -> bytes:
         """The log's bytes with the n-th extra call added."""
         log = home / self.log
+        if self.kind in BYTE_GROWERS:
+            return BYTE_GROWERS[self.kind](log, n)
         if self.document:
             current = log.read_text(encoding="utf-8") if log.exists() else ""
             return self.with_call(current, n).encode()
@@ -195,6 +197,28 @@ def _task_with_call(current: str, n: int) -> str:
         }
     )
     return json.dumps(messages)
+
+
+def _goose_with_call(db: Path, n: int) -> bytes:
+    """The database's bytes after one session grew by 1,000 input tokens (made on a copy)."""
+    import shutil
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "sessions.db"
+        shutil.copy(db, copy)
+        with sqlite3.connect(copy) as conn:
+            conn.execute(
+                "UPDATE sessions SET accumulated_input_tokens = accumulated_input_tokens + 1000, "
+                "accumulated_total_tokens = accumulated_total_tokens + 1000 WHERE id = ?",
+                ("20251117_1",),
+            )
+        conn.close()
+        return copy.read_bytes()
+
+
+BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {"goose": _goose_with_call}
 
 
 DOCUMENT_GROWERS: dict[str, Callable[[str, int], str]] = {
@@ -348,6 +372,16 @@ CASES: dict[str, SourceCase] = {
         log=".copilot/session-state/5b7e2c1a-3d4f-4a6b-8c9d-0e1f2a3b4c5d/events.jsonl",
         new_call=_copilot_call,
         new_call_input=1000,
+        ours_as_ccusage=_uncached,
+    ),
+    "goose": SourceCase(
+        kind="goose",
+        ccusage="goose",
+        log=".local/share/goose/sessions/sessions.db",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        calls_per_new_call=0,  # one event per session: it grows, no call is added
         ours_as_ccusage=_uncached,
     ),
 }

@@ -19,6 +19,7 @@ SOURCE_MODULES: dict[str, str] = {
     "copilot-cli": "spendtray.importers.copilot_cli",
     "amp": "spendtray.importers.amp",
     "droid": "spendtray.importers.droid",
+    "goose": "spendtray.importers.goose",
     "pi": "spendtray.importers.pi",
     "kimi": "spendtray.importers.kimi",
     "cline": "spendtray.importers.cline",
