@@ -7,8 +7,8 @@ import random
 
 from budgetkit import App, event
 
-from spendtray.budgets.recent import RecentSpend
 from spendtray.store.reader import Filters
+from spendtray.store.running import RunningSpend
 
 WINDOW = dt.timedelta(minutes=10)
 
@@ -18,7 +18,7 @@ def fresh(app: App, project: str, since: dt.datetime, until: dt.datetime) -> int
 
 
 def test_recent_spend_follows_new_backdated_and_rewritten_events(app: App) -> None:
-    recent = RecentSpend(app.core.reader, WINDOW)
+    running = RunningSpend(app.core.reader, WINDOW)
     rng = random.Random(7)
 
     def window() -> tuple[dt.datetime, dt.datetime]:
@@ -35,22 +35,22 @@ def test_recent_spend_follows_new_backdated_and_rewritten_events(app: App) -> No
             app.clock.advance(seconds=rng.randint(1, 200))
         since, until = window()
         for name in ("acme", "beta", "gamma", "nobody"):
-            assert recent.spend(name, since, until) == fresh(app, name, since, until), step
+            assert running.recent(name, since, until) == fresh(app, name, since, until), step
 
     # a duplicate request_id with more tokens rewrites the stored row in place
     now = app.clock.now
     app.spend_many([{**event(1, "acme", now), "request_id": "r-1"}])
-    recent.spend("acme", *window())
+    running.recent("acme", *window())
     app.spend_many([{**event(5, "acme", now), "request_id": "r-1"}])
-    recent.invalidate(frozenset({"acme"}))  # what the commit listener does on duplicates
-    assert recent.spend("acme", *window()) == fresh(app, "acme", *window())
+    running.invalidate(frozenset({"acme"}))  # what the commit listener does on duplicates
+    assert running.recent("acme", *window()) == fresh(app, "acme", *window())
 
     # time moves on past several windows: old seconds are dropped, the sum stays exact
     for _ in range(6):
         app.clock.advance(minutes=7)
         app.spend_many([event(1, "beta", app.clock.now)])
-        assert recent.spend("beta", *window()) == fresh(app, "beta", *window())
+        assert running.recent("beta", *window()) == fresh(app, "beta", *window())
     assert all(
         min(tally, default=10**12) >= int(window()[0].timestamp()) - 120 - 720
-        for tally in recent._per_second.values()
+        for tally in running._per_second.values()
     )

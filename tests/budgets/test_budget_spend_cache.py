@@ -1,4 +1,5 @@
-"""The per-period spend cache agrees with a fresh rollup sum whatever is stored meanwhile."""
+"""The running spend sums (``store.running``) of budget periods agree with a fresh rollup sum
+whatever is stored meanwhile."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def fresh(app: App, project: str | None, period: str) -> int:
 
 def cached(app: App, project: str, period: str) -> int:
     start, end = current_period(app.clock.now, period, app.service.zone)
-    return app.service.spend_cache.spend(project, start, end)
+    return app.service.running.window(project, start, end)
 
 
 def test_cache_follows_new_backdated_and_rewritten_events(app: App) -> None:

@@ -135,13 +135,13 @@ class Answers:
 
     def budget_status(self, project: str | None) -> Answer:
         def offline(why: str) -> dict[str, Any]:
-            from spendtray.budgets import store
             from spendtray.budgets.evaluate import Evaluator
             from spendtray.clock import utc_now
+            from spendtray.store import budgets as budget_rows
 
             reader = self._reader()
             try:
-                budgets = store.load_budgets(
+                budgets = budget_rows.load_budgets(
                     reader.conn(), None if project is None else frozenset({project})
                 )
                 if project is not None:
@@ -179,14 +179,14 @@ class Answers:
         estimate = repr(float(estimate_usd))
 
         def offline(why: str) -> dict[str, Any]:
-            from spendtray.budgets import store
             from spendtray.budgets.evaluate import Evaluator, decide
             from spendtray.clock import utc_now
             from spendtray.prices.calc import to_nanos
+            from spendtray.store import budgets as budget_rows
 
             reader = self._reader()
             try:
-                budgets = store.load_budgets(reader.conn(), frozenset({project}))
+                budgets = budget_rows.load_budgets(reader.conn(), frozenset({project}))
                 ev = Evaluator(reader, reader.zone, reader.week_start, utc_now)
                 result = decide(ev.statuses(budgets), to_nanos(Decimal(estimate)))
             finally:

@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 from spendtray.budgets.model import GLOBAL, STATES, Budget
 from spendtray.budgets.reservations import Reservations
-from spendtray.budgets.spend import SpendCache
 from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.reader import Filters, Reader
+from spendtray.store.running import RunningSpend
 from spendtray.store.timebuckets import current_period
 
 # How far back the burn rate for the forecast looks, per period length: long enough to smooth
@@ -207,7 +207,7 @@ class Evaluator:
         zone: ZoneInfo,
         week_start: int,
         clock: Callable[[], dt.datetime],
-        cache: SpendCache | None = None,
+        cache: RunningSpend | None = None,
         reservations: Reservations | None = None,
     ) -> None:
         self.reader = reader
@@ -219,7 +219,7 @@ class Evaluator:
 
     def spend(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
         if self.cache is not None:
-            return self.cache.spend(project, since, until)
+            return self.cache.window(project, since, until)
         scope = None if project == GLOBAL else project
         return self.reader.spend_nanos(Filters(project=scope, since=since, until=until))
 

@@ -2,7 +2,7 @@
 
 Runs on the budget worker thread. "Usual" is the median spend per window over the trailing
 history (24 h by default), taken from quarter-hour rollup buckets and scaled to the window, so
-the baseline costs ~100 rows per project; the last window itself comes from ``RecentSpend``,
+the baseline costs ~100 rows per project; the last window itself comes from ``RunningSpend``,
 which reads each new event once rather than re-summing the window after every commit.
 Quiet quarter-hours count as zero, so for a project that is usually idle the absolute floor
 (``min_nanos``) is what decides.
@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from spendtray.budgets.recent import RecentSpend
 from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.reader import Reader
+from spendtray.store.running import RunningSpend
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,13 @@ def _median(values: list[int]) -> float:
 
 
 class RunawayDetector:
-    def __init__(self, reader: Reader, rule: RunawayRule) -> None:
+    def __init__(self, reader: Reader, rule: RunawayRule, running: RunningSpend) -> None:
         self.reader = reader
         self.rule = rule
         # (project, last bucket of the history) -> usual spend per window; the history only
         # moves every quarter hour, so most evaluations reuse it.
         self._usual: dict[tuple[str, int], int] = {}
-        self.recent = RecentSpend(reader, rule.window)
+        self.running = running
 
     def usual_nanos(self, project: str, now: dt.datetime) -> int:
         rule = self.rule
@@ -79,7 +79,7 @@ class RunawayDetector:
         # (now - window, now]: the call that was just stored counts.
         tick = dt.timedelta(seconds=1)  # the reader works in whole seconds
         since = now - rule.window + tick
-        recent = self.recent.spend(project, since, now + tick)
+        recent = self.running.recent(project, since, now + tick)
         if recent < rule.min_nanos:
             return None
         usual = self.usual_nanos(project, now)

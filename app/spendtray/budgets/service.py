@@ -20,16 +20,16 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from spendtray.budgets import store
 from spendtray.budgets.evaluate import BudgetStatus, CheckResult, Evaluator, decide, worst
 from spendtray.budgets.model import GLOBAL, Budget
 from spendtray.budgets.notify import Alert, LogNotifier, Notifier
 from spendtray.budgets.reservations import Reservation, Reservations
 from spendtray.budgets.runaway import RunawayDetector, RunawayRule
-from spendtray.budgets.spend import SpendCache
 from spendtray.budgets.text import forecast_text, runaway_text, threshold_text
 from spendtray.config import Settings
+from spendtray.store import budgets as budget_rows
 from spendtray.store.reader import Reader
+from spendtray.store.running import RunningSpend
 from spendtray.store.writer import CommitInfo, Writer
 
 log = logging.getLogger("spendtray.budgets")
@@ -70,19 +70,20 @@ class BudgetService:
         self.settings = settings
         self.clock = clock
         self.zone = reader.zone
-        self.spend_cache = SpendCache(reader)
         self.reservations = Reservations()
-        self.evaluator = Evaluator(
-            reader, reader.zone, reader.week_start, clock, self.spend_cache, self.reservations
-        )
         self.runaway_rule = runaway or RunawayRule()
-        self.runaway = RunawayDetector(reader, self.runaway_rule)
+        # The one running-sum cache: budget periods and the runaway alarm's recent window.
+        self.running = RunningSpend(reader, self.runaway_rule.window)
+        self.evaluator = Evaluator(
+            reader, reader.zone, reader.week_start, clock, self.running, self.reservations
+        )
+        self.runaway = RunawayDetector(reader, self.runaway_rule, self.running)
         self.log_notifier = LogNotifier()
         self._notifiers: list[Notifier] = []
         self._state_listeners: list[StateListener] = []
         self._paused = False
         # (alert, budget revision) pairs known to be in budget_alerts; worker thread only.
-        self._recorded: set[tuple[store.AlertKey, int]] = set()
+        self._recorded: set[tuple[budget_rows.AlertKey, int]] = set()
         self._queue: queue.Queue[frozenset[str] | object] = queue.Queue()
         self._pending = 0
         self._idle = threading.Condition()
@@ -125,8 +126,7 @@ class BudgetService:
         if info.duplicates:
             # A duplicate may have rewritten a stored row in place (more tokens, maybe another
             # time): sums kept up to date from new rows cannot see that.
-            self.spend_cache.invalidate(info.projects)
-            self.runaway.recent.invalidate(info.projects)
+            self.running.invalidate(info.projects)
         if info.projects:
             self.request(info.projects)
 
@@ -213,8 +213,8 @@ class BudgetService:
         """Check thresholds, forecasts and runaways for ``projects`` + global; deliver new
         alerts. Returns the alerts that fired now (delivered or, when paused, only logged)."""
         now = self.clock()
-        budgets = store.load_budgets(self.reader.conn(), projects - {GLOBAL})
-        keys: list[store.AlertKey] = []
+        budgets = budget_rows.load_budgets(self.reader.conn(), projects - {GLOBAL})
+        keys: list[budget_rows.AlertKey] = []
         revisions: list[int] = []  # the budget row's revision per key (0 for runaway)
         alerts: list[Alert] = []
         groups: list[list[int]] = []  # indexes into keys/alerts; only the top new one is shown
@@ -229,7 +229,7 @@ class BudgetService:
                 text = threshold_text(status, self.zone)
                 for t in crossed:
                     group.append(len(keys))
-                    keys.append(store.AlertKey(b.project, b.period, start, "threshold", t))
+                    keys.append(budget_rows.AlertKey(b.project, b.period, start, "threshold", t))
                     revisions.append(b.revision)
                     alerts.append(
                         Alert(
@@ -246,7 +246,7 @@ class BudgetService:
             if status.forecast_over and status.spent_nanos < b.limit_nanos:
                 forecast_ratio = (status.forecast_nanos or 0) / b.limit_nanos
                 group.append(len(keys))
-                keys.append(store.AlertKey(b.project, b.period, start, "forecast", 100.0))
+                keys.append(budget_rows.AlertKey(b.project, b.period, start, "forecast", 100.0))
                 revisions.append(b.revision)
                 alerts.append(
                     Alert(
@@ -270,7 +270,9 @@ class BudgetService:
                 continue
             groups.append([len(keys)])
             # At most one runaway alarm per project per clock hour while the loop goes on.
-            keys.append(store.AlertKey(project, "runaway", hour, "runaway", rule.factor * 100))
+            keys.append(
+                budget_rows.AlertKey(project, "runaway", hour, "runaway", rule.factor * 100)
+            )
             revisions.append(0)
             alerts.append(
                 Alert(
@@ -304,7 +306,11 @@ class BudgetService:
         return fired
 
     def _claim(
-        self, keys: list[store.AlertKey], revisions: list[int], texts: list[str], now: dt.datetime
+        self,
+        keys: list[budget_rows.AlertKey],
+        revisions: list[int],
+        texts: list[str],
+        now: dt.datetime,
     ) -> list[bool]:
         """True for each alert recorded now for the first time. Alerts known to be recorded
         (for the same budget revision) skip the write, so a steady state costs no commits."""
@@ -321,7 +327,7 @@ class BudgetService:
         todo_texts = [texts[i] for i in todo]
 
         def claim(db: Any) -> list[bool]:
-            return store.claim_alerts(db.conn, todo_keys, todo_texts, _ms(now), delivered)
+            return budget_rows.claim_alerts(db.conn, todo_keys, todo_texts, _ms(now), delivered)
 
         result = self.writer.call(claim)
         assert isinstance(result, list)
@@ -349,8 +355,10 @@ class BudgetService:
     def budgets(self, project: str | None = None) -> list[Budget]:
         conn = self.reader.conn()
         if project is None:
-            return store.load_budgets(conn)
-        return [b for b in store.load_budgets(conn, frozenset({project})) if b.project == project]
+            return budget_rows.load_budgets(conn)
+        return [
+            b for b in budget_rows.load_budgets(conn, frozenset({project})) if b.project == project
+        ]
 
     def statuses(self, project: str | None = None, forecast: bool = True) -> list[BudgetStatus]:
         return self.evaluator.statuses(self.budgets(project), self.clock(), forecast)
@@ -363,7 +371,7 @@ class BudgetService:
 
     def check(self, project: str, estimate_nanos: int = 0) -> CheckResult:
         """The tightest of the project's and the global budgets decides."""
-        budgets = store.load_budgets(self.reader.conn(), frozenset({project}))
+        budgets = budget_rows.load_budgets(self.reader.conn(), frozenset({project}))
         return decide(self.evaluator.statuses(budgets, self.clock()), estimate_nanos)
 
     def hard_budget_applies(self, project: str) -> bool:
@@ -392,7 +400,7 @@ class BudgetService:
 
     def worst_state(self, now: dt.datetime | None = None) -> str:
         """ok | warning | exceeded over every budget (the tray icon's colour)."""
-        budgets = store.load_budgets(self.reader.conn())
+        budgets = budget_rows.load_budgets(self.reader.conn())
         return worst(s.state for s in self.evaluator.statuses(budgets, now, forecast=False))
 
     def _all_budgets_cached(self) -> list[Budget]:
@@ -402,7 +410,7 @@ class BudgetService:
         now = time.monotonic()
         cached = self._budgets_cache
         if cached is None or now - cached[0] > BUDGETS_TTL:
-            cached = (now, store.load_budgets(self.reader.conn()))
+            cached = (now, budget_rows.load_budgets(self.reader.conn()))
             self._budgets_cache = cached
         return cached[1]
 
@@ -442,7 +450,7 @@ class BudgetService:
         now_ms = _ms(self.clock())
 
         def write(db: Any) -> None:
-            store.put_budget(db.conn, budget, now_ms)
+            budget_rows.put_budget(db.conn, budget, now_ms)
 
         self.writer.call(write)
         self._budgets_cache = None
@@ -451,7 +459,7 @@ class BudgetService:
 
     def remove(self, project: str, period: str | None = None) -> int:
         def write(db: Any) -> int:
-            return store.delete_budgets(db.conn, project, period)
+            return budget_rows.delete_budgets(db.conn, project, period)
 
         removed = self.writer.call(write)
         assert isinstance(removed, int)
@@ -465,6 +473,6 @@ class BudgetService:
     def alerts(self, project: str | None = None) -> list[dict[str, object]]:
         """Alerts fired so far, newest first."""
         try:
-            return store.fired_alerts(self.reader.conn(), project)
+            return budget_rows.fired_alerts(self.reader.conn(), project)
         except sqlite3.OperationalError:
             return []

@@ -8,13 +8,13 @@ at once. Every period given to ``set`` is validated before anything is written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-from spendtray.budgets import store
 from spendtray.budgets.evaluate import BudgetStatus, Evaluator
 from spendtray.budgets.model import (
     DEFAULT_THRESHOLDS,
@@ -32,7 +32,8 @@ from spendtray.cli.common import UserError, print_table, settings_from
 from spendtray.clock import utc_now
 from spendtray.config import Settings
 from spendtray.money import format_usd
-from spendtray.store.db import ensure_schema, open_for_writing
+from spendtray.store import budgets as budget_rows
+from spendtray.store.db import ensure_schema, write_once
 from spendtray.store.reader import Reader
 
 T = TypeVar("T")
@@ -76,24 +77,17 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def write(settings: Settings, fn: Callable[[sqlite3.Connection], T]) -> T:
     """Run ``fn`` in one write transaction on a short-lived connection."""
-    db = open_for_writing(settings.db_path, settings.durability, settings.machine_name)
-    conn = db.conn
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
-    finally:
-        conn.close()
+    return write_once(settings.db_path, settings.durability, fn, settings.machine_name)
 
 
-def evaluator(settings: Settings) -> Evaluator:
+@contextlib.contextmanager
+def evaluator(settings: Settings) -> Iterator[Evaluator]:
+    """An evaluator on its own read connection, closed on leaving the block."""
     reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
-    return Evaluator(reader, settings.zone(), settings.week_start_index, utc_now)
+    try:
+        yield Evaluator(reader, settings.zone(), settings.week_start_index, utc_now)
+    finally:
+        reader.close()
 
 
 def budgets_from_args(args: argparse.Namespace) -> list[Budget]:
@@ -132,11 +126,11 @@ def run_set(args: argparse.Namespace) -> int:
 
     def put(conn: sqlite3.Connection) -> None:
         for budget in budgets:
-            store.put_budget(conn, budget, now_ms)
+            budget_rows.put_budget(conn, budget, now_ms)
 
     write(settings, put)
-    ev = evaluator(settings)
-    statuses = ev.statuses(budgets)
+    with evaluator(settings) as ev:
+        statuses = ev.statuses(budgets)
     for s in statuses:
         b = s.budget
         print(
@@ -155,17 +149,17 @@ def _resets(status: BudgetStatus, settings: Settings) -> str:
 def run_list(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     ensure_schema(settings.db_path, settings.machine_name)
-    ev = evaluator(settings)
-    conn = ev.reader.conn()
-    if args.project:
-        try:
-            project = check_project(args.project)
-        except BudgetError as exc:
-            raise UserError(str(exc)) from None
-        budgets = store.load_budgets(conn, frozenset({project}))
-    else:
-        budgets = store.load_budgets(conn)
-    statuses = ev.statuses(budgets)
+    with evaluator(settings) as ev:
+        conn = ev.reader.conn()
+        if args.project:
+            try:
+                project = check_project(args.project)
+            except BudgetError as exc:
+                raise UserError(str(exc)) from None
+            budgets = budget_rows.load_budgets(conn, frozenset({project}))
+        else:
+            budgets = budget_rows.load_budgets(conn)
+        statuses = ev.statuses(budgets)
     if args.format == "json":
         json.dump({"budgets": [s.to_json(settings.zone()) for s in statuses]}, sys.stdout, indent=2)
         print()
@@ -216,7 +210,7 @@ def run_remove(args: argparse.Namespace) -> int:
         period = check_period(args.period) if args.period is not None else None
     except BudgetError as exc:
         raise UserError(f"nothing changed: {exc}") from None
-    removed = write(settings, lambda conn: store.delete_budgets(conn, project, period))
+    removed = write(settings, lambda conn: budget_rows.delete_budgets(conn, project, period))
     if removed == 0:
         which = f"{period} budget" if period else "budget"
         raise UserError(f"no {which} for project {project!r}")

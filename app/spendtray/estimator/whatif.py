@@ -20,17 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spendtray.estimator.whatif_eras import (
-    TOTAL_COLUMNS,
-    Era,
-    eras_for,
-    table_for,
-    tally_sql,
-    time_of_day_points,
-)
+from spendtray.estimator.whatif_eras import Era, eras_for, tally_sql, time_of_day_points
 from spendtray.estimator.whatif_rowwise import Tally, tally_rowwise
 from spendtray.money import nanos_to_decimal
 from spendtray.prices.book import PriceBook, ResolvedPrice, UnknownModel
+from spendtray.store.history import Selection
 from spendtray.store.reader import Filters
 
 
@@ -131,25 +125,6 @@ class WhatIfReport:
         }
 
 
-def _selection_sql(filters: Filters) -> tuple[str, list[Any]]:
-    where, args = filters.dimension_sql()
-    clauses = [where]
-    if filters.since is not None:
-        clauses.append("ts >= ?")
-        args.append(int(filters.since.timestamp() * 1000))
-    if filters.until is not None:
-        clauses.append("ts < ?")
-        args.append(int(filters.until.timestamp() * 1000))
-    return " AND ".join(clauses), args
-
-
-def _totals(conn: sqlite3.Connection, source: str, where: str, args: list[Any]) -> HistoryTotals:
-    row = conn.execute(
-        f"SELECT {', '.join(TOTAL_COLUMNS)} FROM {source} WHERE {where}", args
-    ).fetchone()
-    return HistoryTotals(*(int(v or 0) for v in row))
-
-
 def reprice_history(
     conn: sqlite3.Connection,
     filters: Filters,
@@ -175,38 +150,30 @@ def reprice_history(
             current[name] = book.resolve(name)
         except UnknownModel as exc:
             unknown.append((name, exc.reason))
-    where, args = _selection_sql(filters)
-    source = table_for(conn, where, args)
-    span = conn.execute(f"SELECT min(ts), max(ts) FROM events WHERE {where}", args).fetchone()
+    selection = Selection(conn, filters)
+    span = selection.span()
     tallies = {name: Tally() for name in current}
-    if span[0] is None or not current:
-        totals = _totals(conn, source, where, args)
+    if span is None or not current:
+        totals = HistoryTotals(*selection.totals())
     else:
-        contexts = [
-            (int(batch), tier)
-            for batch, tier in conn.execute(
-                f"SELECT DISTINCT batch, service_tier FROM {source} WHERE {where}", args
-            )
-        ]
+        contexts = selection.contexts()
         day_points = time_of_day_points(book)
         planned: dict[str, dict[tuple[int, str | None], list[Era]]] = {}
         rowwise: dict[str, ResolvedPrice] = {}
         for name, price in current.items():
             points = day_points.get(price.model_id, (0,))
-            eras = {
-                c: eras_for(book, name, c, int(span[0]), int(span[1]), points) for c in contexts
-            }
+            eras = {c: eras_for(book, name, c, span[0], span[1], points) for c in contexts}
             if all(e is not None for e in eras.values()):
                 planned[name] = {c: e for c, e in eras.items() if e is not None}
             else:
                 rowwise[name] = price
-        sums, overflowed = tally_sql(conn, source, where, args, contexts, planned, current, tallies)
+        sums, overflowed = tally_sql(selection, contexts, planned, current, tallies)
         totals = HistoryTotals(*sums)
         for name in overflowed:
             tallies[name] = Tally()
             rowwise[name] = current[name]
         if rowwise:
-            tally_rowwise(conn, where, args, rowwise, book, tallies)
+            tally_rowwise(selection, rowwise, book, tallies)
     results = [
         TargetCost(
             target=name,

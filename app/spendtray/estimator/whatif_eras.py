@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,22 +25,9 @@ from genai_prices.types import TimeOfDateConstraint
 from spendtray.estimator.whatif_rowwise import Tally, price_signature
 from spendtray.estimator.whatif_sql import SqlCostPlan, plan_for
 from spendtray.prices.book import PriceBook, ResolvedPrice, UnknownModel
+from spendtray.store.history import TOTAL_COLUMNS, Context, Selection
 
 MS_PER_DAY = 86_400_000
-TOTAL_COLUMNS = (
-    "count(*)",
-    "sum(input_tokens)",
-    "sum(output_tokens)",
-    "sum(cache_read_tokens)",
-    "sum(cache_write_tokens)",
-    "sum(coalesce(cost_nanos, 0))",
-    "sum(1 - priced)",
-)
-# Reading rows through an index costs ~15× a plain scan per row; past 1/8 of the table, scan.
-_SCAN_SHARE = 8
-
-Context = tuple[int, str | None]
-"""(batch flag, service tier) as stored."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +44,6 @@ class Era:
     start_ms: int
     end_ms: int
     segments: tuple[Segment, ...]
-
-
-def table_for(conn: sqlite3.Connection, where: str, args: list[Any]) -> str:
-    """``events`` when the selection is small enough for its indexes to pay, else a plain scan."""
-    total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-    selected = conn.execute(f"SELECT count(*) FROM events WHERE {where}", args).fetchone()[0]
-    return "events NOT INDEXED" if selected * _SCAN_SHARE > total else "events"
 
 
 def _ms_of_day(value: dt.time) -> int:
@@ -142,10 +121,7 @@ def _by_time_of_day(segments: tuple[Segment, ...], sql: list[str]) -> str:
 
 
 def tally_sql(
-    conn: sqlite3.Connection,
-    source: str,
-    where: str,
-    args: list[Any],
+    selection: Selection,
     contexts: list[Context],
     planned: dict[str, dict[Context, list[Era]]],
     current: dict[str, ResolvedPrice],
@@ -156,8 +132,7 @@ def tally_sql(
     totals = [0] * len(TOTAL_COLUMNS)
     overflowed: set[str] = set()
     if not planned:
-        row = conn.execute(f"SELECT {', '.join(TOTAL_COLUMNS)} FROM {source} WHERE {where}", args)
-        return [int(v or 0) for v in row.fetchone()], overflowed
+        return selection.totals(), overflowed
     names = list(planned)
     for context in contexts:
         eras = {name: planned[name][context] for name in names}
@@ -195,13 +170,7 @@ def tally_sql(
                     f"sum(input_tokens + output_tokens > {window})" if window else "0",
                     f"sum(typeof(x{k}) = 'real')",
                 ]
-            # LIMIT keeps SQLite from flattening the subquery, so each cost is computed once
-            sql = (
-                f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {source} "
-                f"WHERE {where} AND batch = ? AND service_tier IS ? AND ts >= ? AND ts < ? "
-                "LIMIT -1)"
-            )
-            values = conn.execute(sql, [*args, *context, start, end]).fetchone()
+            values = selection.sums(inner, outer, context, start, end)
             for i in range(len(TOTAL_COLUMNS)):
                 totals[i] += int(values[i] or 0)
             base = len(TOTAL_COLUMNS)

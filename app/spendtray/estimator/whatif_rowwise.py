@@ -10,13 +10,12 @@ distinct (tuple, price) pair is costed once.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from spendtray.fields import TOKEN_FIELDS
 from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts, UnknownModel
 from spendtray.prices.calc import PricingError
+from spendtray.store.history import Selection
 
 _MS_PER_MINUTE = 60_000
 
@@ -71,22 +70,15 @@ class _MinutePrices:
 
 
 def tally_rowwise(
-    conn: sqlite3.Connection,
-    where: str,
-    args: list[Any],
+    selection: Selection,
     targets: dict[str, ResolvedPrice],
     book: PriceBook,
     tallies: dict[str, Tally],
 ) -> None:
     """Adds the selected events priced in Python on each of ``targets`` (name -> price now)."""
-    tokens = ", ".join(TOKEN_FIELDS)
-    sql = (
-        f"SELECT {tokens}, batch, service_tier, ts / {_MS_PER_MINUTE} AS minute, count(*) "
-        f"FROM events WHERE {where} GROUP BY {tokens}, batch, service_tier, minute"
-    )
     prices = {name: _MinutePrices(book, name) for name in targets}
     memo: dict[tuple[int, tuple[int, ...]], int | None] = {}
-    for row in conn.execute(sql, args):
+    for row in selection.grouped_usage():
         counts: tuple[int, ...] = row[:7]
         n = row[10]
         for name, current in targets.items():

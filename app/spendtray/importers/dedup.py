@@ -18,34 +18,23 @@ from collections.abc import Iterable
 
 from spendtray.importers.parsing import Record
 from spendtray.ingest.event import UsageEvent
+from spendtray.store.imports import last_request_id_between, stored_request_ids
 
 
 def _prefix_hits(conn: sqlite3.Connection, message_ids: Iterable[str]) -> dict[str, str]:
-    """message id -> a stored key of that message (the range scan uses the unique index)."""
+    """message id -> a stored key of that message."""
     found: dict[str, str] = {}
     for mid in message_ids:
-        row = conn.execute(
-            "SELECT request_id FROM events WHERE request_id >= ? AND request_id < ? "
-            "ORDER BY request_id DESC LIMIT 1",
-            (f"cc:{mid}:", f"cc:{mid};"),
-        ).fetchone()
-        if row is not None:
-            found[mid] = str(row[0])
+        key = last_request_id_between(conn, f"cc:{mid}:", f"cc:{mid};")
+        if key is not None:
+            found[mid] = key
     return found
 
 
 def _bare_hits(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, str]:
     """message id -> ``cc:<id>:`` for messages stored earlier without a request id."""
-    found: dict[str, str] = {}
-    for start in range(0, len(message_ids), 500):
-        keys = [f"cc:{mid}:" for mid in message_ids[start : start + 500]]
-        cursor = conn.execute(
-            f"SELECT request_id FROM events WHERE request_id IN ({', '.join('?' * len(keys))})",
-            keys,
-        )
-        for (key,) in cursor:
-            found[str(key)[3:-1]] = str(key)
-    return found
+    stored = stored_request_ids(conn, [f"cc:{mid}:" for mid in message_ids])
+    return {key[3:-1]: key for key in stored}
 
 
 def _better(new: Record, old: Record) -> bool:

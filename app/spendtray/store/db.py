@@ -4,7 +4,9 @@ connection (the writer thread for the write connection, each reader for its own)
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
 
@@ -13,6 +15,7 @@ from spendtray.store.migrations import migrations
 
 BUCKET_SECONDS = 15 * 60
 WRITER_CACHE_KIB = 64 * 1024
+T = TypeVar("T")
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -63,3 +66,26 @@ def ensure_schema(path: Path, machine: str | None = None) -> None:
     """Create/migrate the database file without keeping a connection (CLI, tests)."""
     db = open_for_writing(path, machine=machine)
     db.conn.close()
+
+
+def write_once(
+    path: Path,
+    durability: str,
+    fn: Callable[[sqlite3.Connection], T],
+    machine: str | None = None,
+) -> T:
+    """Run ``fn`` in one ``BEGIN IMMEDIATE`` transaction on a short-lived write connection
+    (commands that run without the app, whose writer thread may not be running)."""
+    db = open_for_writing(path, durability, machine)
+    conn = db.conn
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+    finally:
+        conn.close()

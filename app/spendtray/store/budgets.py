@@ -1,4 +1,5 @@
-"""Budget rows and delivered-alert rows in SQLite. Runs on the caller's thread.
+"""The ``budgets`` and ``budget_alerts`` tables: budget rows and delivered alerts. Runs on the
+caller's thread.
 
 Reads take any connection (a Reader's read connection); writes take the connection of a
 transaction the caller owns: the writer thread (``Writer.call``) in a running app, a short-lived

@@ -1,0 +1,168 @@
+"""Running spend sums kept current from new event rows: the one in-memory cache over ``events``.
+
+Any thread (one lock): the server's event loop (the budget object of every ingest reply) and the
+budget worker (evaluations, the runaway alarm). Two kinds of sums, one feed:
+
+- ``window(scope, since, until)``: a budget period's spend (``scope`` a project or ``"*"``).
+  A month of rollups for the global budget is ~10^5 rows; summing it on every ``POST /v1/usage``
+  would cost tens of milliseconds. Each window is summed once from the rollups
+  (``Reader.spend_nanos``, which ``store.fold`` keeps exact) and then brought up to date.
+- ``recent(project, since, until)``: a project's spend over the last few minutes, per second
+  of event time (the runaway alarm asks after every commit; re-summing the window each time
+  costs a scan that grows with the ingest rate).
+
+The feed: the writer gives events strictly increasing ids, so ``id > watermark`` is exactly the
+rows stored since the last look, whatever their timestamps (backdated imports included); they
+are read once, summed per (project, second) in SQL, and added to every sum they fall in. The
+rare rows the writer rewrites in place (a duplicate ``request_id`` with more tokens) are
+handled by ``invalidate`` from the commit listener, and every window is recomputed after
+``MAX_AGE`` as a safety net.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spendtray.budgets.model import GLOBAL
+from spendtray.store.reader import Filters, Reader
+
+MAX_AGE = 300.0  # seconds before a window is recomputed from the rollups anyway
+MAX_CATCH_UP = 50_000  # more new rows than this: recomputing is cheaper than adding
+MAX_ENTRIES = 2_000
+KEEP_SLACK = 120  # seconds of per-second history kept beyond the recent window
+
+WindowKey = tuple[str, int, int]  # scope, start ms, end ms
+
+
+@dataclass
+class _Window:
+    nanos: int
+    made: float
+
+
+class RunningSpend:
+    def __init__(
+        self,
+        reader: Reader,
+        recent_window: dt.timedelta,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.reader = reader
+        self.keep = int(recent_window.total_seconds()) + KEEP_SLACK
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._watermark: int | None = None  # highest event id counted in every sum
+        self._windows: dict[WindowKey, _Window] = {}
+        self._per_second: dict[str, dict[int, int]] = {}  # project -> epoch second -> nanos
+        self._horizon: int | None = None  # epoch second: tallies hold every event from it on
+
+    def invalidate(self, projects: frozenset[str] | None = None) -> None:
+        """Forget the sums of ``projects`` (and every global window); all of them for None."""
+        with self._lock:
+            if projects is None:
+                self._windows.clear()
+                self._per_second.clear()
+                return
+            for key in [k for k in self._windows if k[0] == GLOBAL or k[0] in projects]:
+                del self._windows[key]
+            for project in projects:
+                self._per_second.pop(project, None)
+
+    # -- the two sums ---------------------------------------------------------------------
+
+    def window(self, scope: str, since: dt.datetime, until: dt.datetime) -> int:
+        """Cost of ``scope``'s events with ``since <= ts < until``."""
+        lo, hi = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+        filters = Filters(project=None if scope == GLOBAL else scope, since=since, until=until)
+        if lo % 1000 or hi % 1000:
+            # The feed is summed per second: only whole-second windows can follow it.
+            return self.reader.spend_nanos(filters)
+        key = (scope, lo, hi)
+        with self._lock, self.reader.snapshot() as conn:
+            self._catch_up(conn)
+            entry = self._windows.get(key)
+            if entry is not None and self._clock() - entry.made < MAX_AGE:
+                return entry.nanos
+            # The rollups as of this snapshot, which is exactly the watermark's.
+            nanos = self.reader.spend_nanos(filters)
+            if len(self._windows) >= MAX_ENTRIES:
+                self._windows.clear()
+            self._windows[key] = _Window(nanos, self._clock())
+            return nanos
+
+    def recent(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
+        """Cost of ``project``'s events with ``since <= ts < until`` in whole seconds, for a
+        ``since`` within the recent window of now (older seconds are not kept)."""
+        lo, hi = int(since.timestamp()), int(until.timestamp())
+        with self._lock:
+            with self.reader.snapshot() as conn:
+                self._catch_up(conn)
+                horizon = lo - KEEP_SLACK
+                if self._horizon is None or horizon < self._horizon:
+                    # First use, or asked about seconds older than what is kept: start over.
+                    self._per_second.clear()
+                    self._horizon = horizon
+                if project not in self._per_second:
+                    self._per_second[project] = self._load_seconds(conn, project)
+            tally = self._per_second[project]
+            nanos = (
+                sum(tally.get(s, 0) for s in range(lo, hi))
+                if hi - lo < len(tally)
+                else sum(n for s, n in tally.items() if lo <= s < hi)
+            )
+            self._prune(lo)
+            return nanos
+
+    # -- the feed (under the lock, inside one read snapshot) -------------------------------
+
+    def _catch_up(self, conn: sqlite3.Connection) -> None:
+        newest = int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+        old = self._watermark
+        self._watermark = newest
+        if old is None or newest <= old or not (self._windows or self._per_second):
+            return
+        if newest - old > MAX_CATCH_UP:
+            self._windows.clear()
+            self._per_second.clear()
+            return
+        # Summed per (project, second) in SQL: under a burst this is thousands of rows a tenth
+        # of a second, and stepping each one into Python took the GIL from the event loop.
+        rows = conn.execute(
+            "SELECT project, ts / 1000, sum(coalesce(cost_nanos, 0)) FROM events "
+            "WHERE id > ? AND id <= ? GROUP BY project, ts / 1000",
+            (old, newest),
+        ).fetchall()
+        for (scope, lo, hi), entry in self._windows.items():
+            for project, second, cost in rows:
+                if lo <= second * 1000 < hi and scope in (GLOBAL, project):
+                    entry.nanos += cost
+        horizon = self._horizon
+        if horizon is not None and self._per_second:
+            for project, second, cost in rows:
+                tally = self._per_second.get(project)
+                if tally is not None and second >= horizon:
+                    tally[second] = tally.get(second, 0) + cost
+
+    def _load_seconds(self, conn: sqlite3.Connection, project: str) -> dict[int, int]:
+        assert self._horizon is not None and self._watermark is not None
+        rows = conn.execute(
+            "SELECT ts / 1000, sum(coalesce(cost_nanos, 0)) FROM events "
+            "WHERE project = ? AND ts >= ? AND id <= ? GROUP BY ts / 1000",
+            (project, self._horizon * 1000, self._watermark),
+        )
+        return {int(second): int(cost) for second, cost in rows}
+
+    def _prune(self, lo: int) -> None:
+        """Drop seconds no longer needed once the horizon has moved a whole window on."""
+        horizon = lo - KEEP_SLACK
+        if self._horizon is None or horizon - self._horizon < self.keep:
+            return
+        for tally in self._per_second.values():
+            for second in [s for s in tally if s < horizon]:
+                del tally[second]
+        self._horizon = horizon
