@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PACKAGE_STAMP := $(VENV)/.installed-package
 
-.PHONY: run test lint typecheck bench clean serve package wheel icons screenshots
+.PHONY: run test test-fast lint typecheck bench clean serve package wheel icons screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: $(TEST_STAMP)
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q
+
+# The fast tier (about a minute): everything but the slow and packaging tests.
+test-fast: $(TEST_STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest -q -m "not slow and not packaging"
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check app tests bench

@@ -29,6 +29,7 @@ def test_frozen_bundle_root_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         paths.shipped_dir.cache_clear()
 
 
+@pytest.mark.slow
 def test_wheel_carries_resources_and_pricing(tmp_path: Path) -> None:
     subprocess.run(
         [

@@ -76,6 +76,7 @@ def test_token_is_created_private_and_stable(home: Path) -> None:
     assert run(home, "token").stdout == first.stdout
 
 
+@pytest.mark.slow
 def test_report_table_json_csv(filled: Path) -> None:
     table = run(filled, "report", "--by", "project")
     assert table.returncode == 0
@@ -95,6 +96,7 @@ def test_report_table_json_csv(filled: Path) -> None:
     assert [r["key"] for r in only["rows"]] == ["blog"]
 
 
+@pytest.mark.slow
 def test_export_csv_and_json(filled: Path) -> None:
     out = run(filled, "export", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
@@ -107,6 +109,7 @@ def test_export_csv_and_json(filled: Path) -> None:
     assert len(events) == 2
 
 
+@pytest.mark.slow
 def test_prices_show_and_list(home: Path) -> None:
     show = run(home, "prices", "show", "claude-sonnet-4-5")
     assert show.returncode == 0 and "anthropic" in show.stdout and "200,000" in show.stdout

@@ -30,6 +30,7 @@ def first_line(proc: subprocess.Popen[str]) -> str:
     return proc.stderr.readline()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not VENV_SPENDTRAY.exists(), reason="needs the venv's spendtray script")
 def test_the_startup_lines_token_command_works_from_another_terminal(
     home: Path, tmp_path: Path

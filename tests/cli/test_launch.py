@@ -8,12 +8,14 @@ import signal
 from pathlib import Path
 
 import httpx
+import pytest
 
 from sharedkit import spawn_spendtray, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_no_display_runs_headless_and_says_so(home: Path) -> None:
     env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
     env.pop("DISPLAY", None)

@@ -62,6 +62,7 @@ def upstream() -> Iterator[FakeUpstream]:
         yield server
 
 
+@pytest.mark.slow
 def test_update_then_show_uses_the_new_price(home: Path, upstream: FakeUpstream) -> None:
     assert input_price(home) == "2.5"
     before = run(home, "prices", "show", "gpt-4o", "--provider", "openai")
@@ -91,6 +92,7 @@ def test_update_then_show_uses_the_new_price(home: Path, upstream: FakeUpstream)
     assert listing.stdout.rstrip().splitlines()[-1].startswith("genai-prices data: downloaded")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("path", "needle"),
     [
@@ -114,6 +116,7 @@ def test_failed_update_is_one_line_exit_2_and_changes_nothing(
     assert input_price(home) == "2.75"
 
 
+@pytest.mark.slow
 def test_update_uses_the_prices_url_setting(home: Path, upstream: FakeUpstream) -> None:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(f'prices_url = "{upstream.url("/data.json")}"\n')
@@ -123,6 +126,7 @@ def test_update_uses_the_prices_url_setting(home: Path, upstream: FakeUpstream) 
     assert input_price(home) == "2.75"
 
 
+@pytest.mark.slow
 def test_update_from_file(home: Path, tmp_path: Path) -> None:
     good = tmp_path / "data.json"
     good.write_bytes(bundled_with_price("openai", "gpt-4o", "input_mtok", 3.0))

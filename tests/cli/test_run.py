@@ -78,6 +78,7 @@ def served(home: Path) -> Iterator[tuple[Core, FakeUpstream]]:
         fake.stop()
 
 
+@pytest.mark.slow
 def test_run_routes_the_childs_sdk_calls_through_the_proxy(
     spendtray: Callable[..., Ran], served: tuple[Core, FakeUpstream]
 ) -> None:

@@ -72,6 +72,9 @@ def test_broken_app_never_hurts_the_call(
     assert all(e["usage"]["prompt_tokens"] == 1200 for e in events)
 
 
+# The point of the test: at exit, the sender stays stuck in its POST to the hung app.
+@pytest.mark.slow
+@pytest.mark.leaves_threads
 def test_hung_app_at_exit_leaves_events_on_disk(
     home: Path, reset_client: Callable[..., None]
 ) -> None:

@@ -101,6 +101,7 @@ def test_chat_json_file_is_priced_as_messages(
     assert "chat framing" in row["method"]
 
 
+@pytest.mark.slow
 def test_stdin_in_a_real_process(home: Path) -> None:
     env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
     done = subprocess.run(

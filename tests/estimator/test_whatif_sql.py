@@ -69,6 +69,7 @@ def _prices(book: PriceBook) -> list[ResolvedPrice]:
     return list(seen.values())
 
 
+@pytest.mark.slow
 def test_plan_matches_the_python_price_for_every_model(
     book: PriceBook, conn: sqlite3.Connection
 ) -> None:

@@ -71,6 +71,7 @@ def _read_until(proc: subprocess.Popen[str], needle: str, timeout: float) -> str
     return seen
 
 
+@pytest.mark.slow
 def test_spendtray_process_single_instance_and_sigterm(home: Path) -> None:
     env = {
         **os.environ,
@@ -100,6 +101,7 @@ def test_spendtray_process_single_instance_and_sigterm(home: Path) -> None:
             first.wait()
 
 
+@pytest.mark.slow
 def test_port_in_use_is_one_line_and_exit_2(core: Any, tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -120,6 +122,7 @@ def test_port_in_use_is_one_line_and_exit_2(core: Any, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly(home: Path) -> None:
     env = {
         **os.environ,

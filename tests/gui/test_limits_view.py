@@ -81,7 +81,7 @@ def test_threshold_notifications_once_per_window(
     with qtbot.waitSignal(gui.bridge.alert, timeout=3000) as alert:
         record(client, reading("five_hour", 72.0, 3 * 3600))
     assert alert.args[0].kind == "limit" and alert.args[0].threshold == 70.0
-    qtbot.waitUntil(lambda: len(shown) == 1, timeout=1000)
+    qtbot.waitUntil(lambda: len(shown) == 1)
     assert shown[0][0] == "Spendtray — Claude 5h window filling"
     assert shown[0][1].startswith("Claude 5h window at 72 % (70 % alert) · resets in 3 h")
 

@@ -171,6 +171,7 @@ def test_default_places(tmp_path: Path) -> None:
     assert codex_roots({"CODEX_HOME": str(tmp_path / "absent")}, user) == []
 
 
+@pytest.mark.slow
 def test_cli_watch_follows_until_ctrl_c(no_server: None, home: Path, tmp_path: Path) -> None:
     log = tmp_path / "claude" / "projects" / "-p" / "s.jsonl"
     write_lines(log, [_line(1)])

@@ -105,6 +105,7 @@ def test_log_file_first_then_telemetry(
     assert _totals(client) == imported
 
 
+@pytest.mark.slow
 def test_telemetry_first_then_log_file(
     core: Core, client: httpx.Client, make_importer: Callable[..., Importer], tmp_path: Path
 ) -> None:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from spendtray.limits.model import Observation
 from spendtray.store.db import open_for_writing
 from spendtray.store.limits import record_observations
@@ -28,6 +30,7 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_limits_table_and_json(home: Path) -> None:
     now = int(time.time())
     db = open_for_writing(home / "spendtray.db")
@@ -55,6 +58,7 @@ def test_limits_table_and_json(home: Path) -> None:
     assert "official (stale)" in lines[3]
 
 
+@pytest.mark.slow
 def test_bad_flags_are_one_line(home: Path) -> None:
     done = run(home, "--since", "7d")
     assert done.returncode == 2

@@ -39,6 +39,7 @@ def _usages(rng: random.Random) -> list[TokenCounts]:
     return out
 
 
+@pytest.mark.slow
 def test_every_catalogue_model_costs_the_same_as_genai_prices() -> None:
     rng = random.Random(7)
     checked = 0

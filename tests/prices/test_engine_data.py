@@ -83,6 +83,7 @@ def test_prices_url_setting_must_be_http(tmp_path: Path) -> None:
     assert load_settings(home=tmp_path).prices_url == "http://127.0.0.1:9/d.json"
 
 
+@pytest.mark.slow
 def test_update_installs_the_new_data_and_the_book_uses_it(
     tmp_path: Path, upstream: FakeUpstream, new_data: bytes
 ) -> None:
@@ -128,6 +129,7 @@ def test_update_installs_the_new_data_and_the_book_uses_it(
     assert again.changed == 0
 
 
+@pytest.mark.slow
 def test_added_and_removed_models_are_counted(tmp_path: Path, upstream: FakeUpstream) -> None:
     raw = bundled_raw()
     openai = next(p for p in raw if p["id"] == "openai")
@@ -143,6 +145,7 @@ def test_added_and_removed_models_are_counted(tmp_path: Path, upstream: FakeUpst
     assert dropped["id"] not in {m for p, m, _ in book.engine_models() if p == "openai"}
 
 
+@pytest.mark.slow
 def test_update_from_a_local_file(tmp_path: Path, new_data: bytes) -> None:
     source = tmp_path / "download.json"
     source.write_bytes(new_data)
@@ -167,6 +170,7 @@ SCHEMA_INVALID = json.dumps(
 UNKNOWN_PRICE_KEY = SCHEMA_INVALID.replace(b'"input_mtok": "cheap"', b'"inptu_mtok": 1')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("reply", "needle"),
     [

@@ -36,6 +36,7 @@ def _counts(rng: random.Random) -> TokenCounts:
     return TokenCounts(n(), n(), n(), n(), n(), n(), n())
 
 
+@pytest.mark.slow
 def test_cost_plan_matches_the_step_by_step_costing_over_the_catalogue() -> None:
     rng = random.Random(11)
     costed = refused = 0

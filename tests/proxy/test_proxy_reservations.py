@@ -223,6 +223,7 @@ def test_parallel_calls_never_pass_a_hard_budget(proxy_core: Core, upstream: Fak
     assert row["spent_usd"] <= limit / 1e9
 
 
+@pytest.mark.slow
 def test_broken_streams_give_their_reservation_back(
     proxy_core: Core, upstream: FakeUpstream
 ) -> None:

@@ -54,6 +54,7 @@ def db_bytes(core: Core) -> bytes:
     return b"".join(parts)
 
 
+@pytest.mark.slow
 def test_recorded_generic_api_batch(core: Core, client: httpx.Client) -> None:
     assert [i["status"] for i in ITEMS] == ["success", "failure", "success", "success", "success"]
     r = post(client, BODY)

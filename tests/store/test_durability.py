@@ -27,6 +27,7 @@ from spendtray.store.writer import Writer
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
     home = tmp_path / "home"

@@ -105,6 +105,7 @@ def _folded(db_path: Path) -> int:
     return int(row[0])
 
 
+@pytest.mark.slow
 def test_summaries_are_exact_folded_or_not(store: Any) -> None:
     db_path, writer, service, reader = store
     rng = random.Random(7)
@@ -177,6 +178,7 @@ def _wal_restarts(wal: Path) -> int:
     return int.from_bytes(wal.read_bytes()[12:16], "big")
 
 
+@pytest.mark.slow
 def test_the_wal_starts_over_under_continuous_writes(store: Any) -> None:
     # Commits never pause; the checkpoint after each fold must still
     # complete, so the WAL is reused from its start instead of growing with every commit.

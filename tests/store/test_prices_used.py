@@ -70,8 +70,13 @@ def test_a_price_stored_by_a_rolled_back_transaction_is_stored_again(tmp_path: P
     finally:
         writer.stop()
     conn = sqlite3.connect(tmp_path / "spendtray.db")
-    stored = conn.execute("SELECT price_id FROM events WHERE id = ?", (outcome[0].id,)).fetchone()
-    assert conn.execute("SELECT id FROM prices_used").fetchall() == [(stored[0],)]
+    try:
+        stored = conn.execute(
+            "SELECT price_id FROM events WHERE id = ?", (outcome[0].id,)
+        ).fetchone()
+        assert conn.execute("SELECT id FROM prices_used").fetchall() == [(stored[0],)]
+    finally:
+        conn.close()
 
 
 def test_migration_0006_keeps_every_event_s_price(tmp_path: Path) -> None:
