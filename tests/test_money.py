@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from spendtray.money import format_usd, usd_json
+from spendtray.money import format_usd, usd_float
 
 
 @pytest.mark.parametrize(
@@ -21,16 +21,16 @@ from spendtray.money import format_usd, usd_json
         (-1_250_000, -0.00125),
     ],
 )
-def test_usd_json_is_the_nearest_double_to_the_exact_amount(
+def test_usd_float_is_the_nearest_double_to_the_exact_amount(
     nanos: int | None, dollars: float | None
 ) -> None:
-    assert usd_json(nanos) == dollars
+    assert usd_float(nanos) == dollars
 
 
-def test_usd_json_of_amounts_beyond_double_precision_is_still_the_nearest_double() -> None:
+def test_usd_float_of_amounts_beyond_double_precision_is_still_the_nearest_double() -> None:
     # 2**53 + 1 nano-dollars cannot be a float; converting before dividing rounded twice.
     nanos = 9_232_378_980_573_623
-    assert usd_json(nanos) == float(Decimal(nanos) / Decimal(10**9))
+    assert usd_float(nanos) == float(Decimal(nanos) / Decimal(10**9))
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ def nanos_to_decimal(nanos: int) -> Decimal:
     return Decimal(nanos) / NANOS
 
 
-def usd_json(nanos: int | None) -> float | None:
+def usd_float(nanos: int | None) -> float | None:
     """Nano-dollars -> a JSON number of dollars for API output (such floats are shown, never
     summed). Integer true division is correctly rounded: the nearest double to the exact
     amount, which is what rounding to 9 places gave, at a tenth of the cost (once per event

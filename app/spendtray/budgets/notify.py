@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from spendtray.clock import utc_now
+
 log = logging.getLogger("spendtray.budgets")
 
 KINDS = ("threshold", "forecast", "runaway")
@@ -34,7 +36,7 @@ class Alert:
     ratio: float  # spent / limit (runaway: recent / usual rate, 0 when there is no usual rate)
     text: str  # ready to show: "acme at 82 % of $50 this month · forecast $61 by Nov 30"
     state: str  # ok | warning | exceeded
-    fired_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    fired_at: dt.datetime = field(default_factory=utc_now)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

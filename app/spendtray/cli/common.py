@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from spendtray.clock import utc_now
 from spendtray.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def filters_from(args: argparse.Namespace, settings: Settings) -> Filters:
     from spendtray.store.reader import Filters
     from spendtray.timeparse import TimeParseError, parse_when
 
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     zone = settings.zone()
 
     def when(name: str) -> dt.datetime | None:

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from spendtray.cli.common import UserError, print_table, settings_from
+from spendtray.clock import utc_now
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if (args.since or args.until) and not args.blocks:
         raise UserError("--since/--until go with --blocks")
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     since = _when(args.since, "since", settings, now) or now - dt.timedelta(days=30)
     until = _when(args.until, "until", settings, now)
     ensure_schema(settings.db_path, settings.machine_name)

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from spendtray.cli.common import UserError, locations_from, print_table, settings_from
+from spendtray.clock import utc_now
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -97,7 +98,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    import datetime as dt
 
     from spendtray.prices.listing import price_detail
     from spendtray.timeparse import TimeParseError, parse_when
@@ -106,7 +106,7 @@ def run_show(args: argparse.Namespace) -> int:
     at = None
     if args.at:
         try:
-            at = parse_when(args.at, dt.datetime.now(dt.UTC), settings.zone())
+            at = parse_when(args.at, utc_now(), settings.zone())
         except TimeParseError as exc:
             raise UserError(f"--at: {exc}") from None
     from spendtray.prices.book import UnknownModel

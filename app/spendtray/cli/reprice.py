@@ -11,7 +11,6 @@ totals, so ``--apply`` asks for it to be stopped first.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 
@@ -23,6 +22,7 @@ from spendtray.cli.common import (
     settings_from,
     warn_unmatched,
 )
+from spendtray.clock import utc_now
 from spendtray.words import plural
 
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.apply and result.changes:
         db = open_for_writing(settings.db_path, settings.durability)
         try:
-            now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+            now_ms = int(utc_now().timestamp() * 1000)
             applied = apply(db.conn, result.changes, result.olds, now_ms)
         finally:
             db.conn.close()

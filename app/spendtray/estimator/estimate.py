@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Literal
 
+from spendtray.clock import utc_now
 from spendtray.estimator.counting import Prompt, PromptCounter, TokenCount
 from spendtray.money import nanos_to_decimal
 from spendtray.prices.book import PriceBook, ResolvedPrice, TokenCounts, UnknownModel
@@ -341,7 +342,7 @@ def estimate(
     )
     request = _Request(
         book=book,
-        when=when or dt.datetime.now(dt.UTC),
+        when=when or utc_now(),
         output_tokens=DEFAULT_OUTPUT_TOKENS if output_tokens is None else output_tokens,
         output_assumed=output_tokens is None,
         calls=calls,

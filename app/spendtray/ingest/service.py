@@ -21,7 +21,7 @@ from spendtray.fields import TOKEN_FIELDS
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
 from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
 from spendtray.machine import default_machine_name
-from spendtray.money import usd_json
+from spendtray.money import usd_float
 from spendtray.prices.book import UNKNOWN_PROVIDER, PriceBook, ResolvedPrice
 from spendtray.prices.calc import PricingError
 from spendtray.store.rows import EventRow, PriceFields
@@ -213,7 +213,7 @@ class IngestService:
             cost = row.cost_nanos
             item: dict[str, Any] = {
                 "id": o.id,
-                "cost_usd": usd_json(cost),
+                "cost_usd": usd_float(cost),
                 "priced": cost is not None,
             }
             if row.unpriced_reason:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from spendtray.clock import utc_now
 from spendtray.config import Settings
 from spendtray.limits.blocks import BLOCK_MS, Block, blocks, current_block
 from spendtray.limits.model import (
@@ -53,7 +54,7 @@ class LimitAlert:
     state: str  # warning | exceeded
     kind: str = "limit"
     label: str = ""  # "5h", "7d" (model.window_label)
-    fired_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    fired_at: dt.datetime = field(default_factory=utc_now)
 
     @property
     def title(self) -> str:

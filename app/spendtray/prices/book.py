@@ -35,6 +35,7 @@ from genai_prices.types import (
     TimeOfDateConstraint,
 )
 
+from spendtray.clock import utc_now
 from spendtray.prices import names
 from spendtray.prices.calc import CompiledPrice, TokenCounts
 from spendtray.prices.engine_data import EngineData, bundled, load_engine_data
@@ -285,7 +286,7 @@ class PriceBook:
         batch: bool = False,
     ) -> ResolvedPrice:
         """The price in force for ``model`` at ``when`` (UTC now by default)."""
-        when = when or dt.datetime.now(dt.UTC)
+        when = when or utc_now()
         if when.tzinfo is None:
             when = when.replace(tzinfo=dt.UTC)
         context = _price_context(service_tier, batch)

@@ -30,6 +30,8 @@ from genai_prices.types import ModelInfo, ModelPrice, Provider, _providers_from_
 from genai_prices.units import _get_registry
 from genai_prices.validation import validate_model_price
 
+from spendtray.clock import utc_now
+
 __all__ = [
     "DATA_FILE",
     "MAX_BYTES",
@@ -349,7 +351,7 @@ def update_engine_data(data_dir: Path, source: str, now: dt.datetime | None = No
     origin = source if is_url(source) else str(Path(source).expanduser().resolve())
     meta = {
         "source": origin,
-        "fetched_at": (now or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+        "fetched_at": (now or utc_now()).isoformat(timespec="seconds"),
         "providers": len(providers),
         "models": model_count,
         "sha256": hashlib.sha256(data).hexdigest(),

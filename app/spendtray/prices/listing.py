@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from spendtray.clock import utc_now
 from spendtray.prices.book import PriceBook, ResolvedPrice
 from spendtray.prices.calc import CompiledPrice
 
@@ -13,7 +14,7 @@ def list_prices(
     book: PriceBook, query: str | None = None, provider: str | None = None
 ) -> list[dict[str, Any]]:
     """Every model the book can price now, overrides first; ``query`` filters by substring."""
-    now = dt.datetime.now(dt.UTC)
+    now = utc_now()
     needle = (query or "").strip().lower()
     prov = (provider or "").strip().lower()
     rows: list[dict[str, Any]] = []

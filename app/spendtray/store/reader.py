@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from spendtray.money import usd_json
+from spendtray.money import usd_float
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
 from spendtray.store.fold import (
     BUCKET_SQL,
@@ -606,10 +606,10 @@ def event_json(row: dict[str, Any]) -> dict[str, Any]:
         "cache_write_5m_tokens": row["cache_write_5m_tokens"],
         "cache_write_1h_tokens": row["cache_write_1h_tokens"],
         "reasoning_tokens": row["reasoning_tokens"],
-        "cost_usd": usd_json(row["cost_nanos"]),
+        "cost_usd": usd_float(row["cost_nanos"]),
         "priced": bool(row["priced"]),
         "unpriced_reason": row["unpriced_reason"],
-        "reported_cost_usd": usd_json(row["reported_cost_nanos"]),
+        "reported_cost_usd": usd_float(row["reported_cost_nanos"]),
         "price": {
             "model": row["price_model"],
             "provider": row["price_provider"],
@@ -632,6 +632,6 @@ def summary_row_json(row: SummaryRow) -> dict[str, Any]:
         "cache_read_tokens": row.cache_read_tokens,
         "cache_write_tokens": row.cache_write_tokens,
         "reasoning_tokens": row.reasoning_tokens,
-        "cost_usd": usd_json(row.cost_nanos),
+        "cost_usd": usd_float(row.cost_nanos),
         "unpriced_calls": row.unpriced_calls,
     }

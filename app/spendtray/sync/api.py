@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from spendtray.money import usd_json
+from spendtray.money import usd_float
 from spendtray.server.guard import Handler
 from spendtray.store.reader import Filters
 from spendtray.store.sync_state import machines
@@ -45,7 +45,7 @@ def machines_json(core: Core) -> dict[str, Any]:
                 "name": name,
                 "this_machine": name == this,
                 "calls": row.calls if row else 0,
-                "cost_usd": usd_json(row.cost_nanos if row else 0),
+                "cost_usd": usd_float(row.cost_nanos if row else 0),
                 "machine_id": (
                     core.sync.machine_id
                     if name == this and core.sync is not None
