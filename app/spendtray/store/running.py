@@ -83,13 +83,16 @@ class RunningSpend:
             # The feed is summed per second: only whole-second windows can follow it.
             return self.reader.spend_nanos(filters)
         key = (scope, lo, hi)
-        with self._lock, self.reader.snapshot() as conn:
-            self._catch_up(conn)
+        with self._lock:
+            # The usual case (every ingest reply): one statement, no transaction.
+            self._catch_up(self.reader.conn())
             entry = self._windows.get(key)
             if entry is not None and self._clock() - entry.made < MAX_AGE:
                 return entry.nanos
-            # The rollups as of this snapshot, which is exactly the watermark's.
-            nanos = self.reader.spend_nanos(filters)
+            with self.reader.snapshot() as conn:
+                self._catch_up(conn)
+                # The rollups as of this snapshot, which is exactly the watermark's.
+                nanos = self.reader.spend_nanos(filters)
             if len(self._windows) >= MAX_ENTRIES:
                 self._windows.clear()
             self._windows[key] = _Window(nanos, self._clock())
@@ -121,32 +124,42 @@ class RunningSpend:
     # -- the feed (under the lock, inside one read snapshot) -------------------------------
 
     def _catch_up(self, conn: sqlite3.Connection) -> None:
-        newest = int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
         old = self._watermark
-        self._watermark = newest
-        if old is None or newest <= old or not (self._windows or self._per_second):
-            return
-        if newest - old > MAX_CATCH_UP:
-            self._windows.clear()
-            self._per_second.clear()
+        if old is None or not (self._windows or self._per_second):
+            self._watermark = self._newest(conn)
             return
         # Summed per (project, second) in SQL: under a burst this is thousands of rows a tenth
         # of a second, and stepping each one into Python took the GIL from the event loop.
+        # One statement is one read snapshot: its max(id) is exactly what it summed.
+        bound = old + MAX_CATCH_UP
         rows = conn.execute(
-            "SELECT project, ts / 1000, sum(coalesce(cost_nanos, 0)) FROM events "
+            "SELECT project, ts / 1000, sum(coalesce(cost_nanos, 0)), max(id) FROM events "
             "WHERE id > ? AND id <= ? GROUP BY project, ts / 1000",
-            (old, newest),
+            (old, bound),
         ).fetchall()
+        if not rows:
+            return
+        newest = max(int(row[3]) for row in rows)
+        if newest >= bound:  # maybe more beyond: recomputing is cheaper than adding
+            self._windows.clear()
+            self._per_second.clear()
+            self._watermark = self._newest(conn)
+            return
         for (scope, lo, hi), entry in self._windows.items():
-            for project, second, cost in rows:
+            for project, second, cost, _ in rows:
                 if lo <= second * 1000 < hi and scope in (GLOBAL, project):
                     entry.nanos += cost
         horizon = self._horizon
         if horizon is not None and self._per_second:
-            for project, second, cost in rows:
+            for project, second, cost, _ in rows:
                 tally = self._per_second.get(project)
                 if tally is not None and second >= horizon:
                     tally[second] = tally.get(second, 0) + cost
+        self._watermark = newest
+
+    @staticmethod
+    def _newest(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
     def _load_seconds(self, conn: sqlite3.Connection, project: str) -> dict[int, int]:
         assert self._horizon is not None and self._watermark is not None
