@@ -78,10 +78,9 @@ class RunningSpend:
     def window(self, scope: str, since: dt.datetime, until: dt.datetime) -> int:
         """Cost of ``scope``'s events with ``since <= ts < until``."""
         lo, hi = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
-        filters = Filters(project=None if scope == GLOBAL else scope, since=since, until=until)
         if lo % 1000 or hi % 1000:
             # The feed is summed per second: only whole-second windows can follow it.
-            return self.reader.spend_nanos(filters)
+            return self.reader.spend_nanos(_filters(scope, since, until))
         key = (scope, lo, hi)
         with self._lock:
             # The usual case (every ingest reply): one statement, no transaction.
@@ -92,7 +91,7 @@ class RunningSpend:
             with self.reader.snapshot() as conn:
                 self._catch_up(conn)
                 # The rollups as of this snapshot, which is exactly the watermark's.
-                nanos = self.reader.spend_nanos(filters)
+                nanos = self.reader.spend_nanos(_filters(scope, since, until))
             if len(self._windows) >= MAX_ENTRIES:
                 self._windows.clear()
             self._windows[key] = _Window(nanos, self._clock())
@@ -128,6 +127,8 @@ class RunningSpend:
         if old is None or not (self._windows or self._per_second):
             self._watermark = self._newest(conn)
             return
+        if self._newest(conn) == old:
+            return  # the usual answer, from the last page of the id index
         # Summed per (project, second) in SQL: under a burst this is thousands of rows a tenth
         # of a second, and stepping each one into Python took the GIL from the event loop.
         # One statement is one read snapshot: its max(id) is exactly what it summed.
@@ -179,3 +180,7 @@ class RunningSpend:
             for second in [s for s in tally if s < horizon]:
                 del tally[second]
         self._horizon = horizon
+
+
+def _filters(scope: str, since: dt.datetime, until: dt.datetime) -> Filters:
+    return Filters(project=None if scope == GLOBAL else scope, since=since, until=until)
