@@ -98,3 +98,17 @@ def test_global_monthly_budget_draws_on_the_month_trend_without_a_filter(
     assert round(chart.ys[-1] * 1e9) == trend.spent_nanos == 1_500_000
     assert "budget $40.00" in chart.note.textItem.toPlainText()
     assert "forecast" in chart.note.textItem.toPlainText()
+
+
+def test_each_hours_cumulative_point_sits_at_the_end_of_the_hour(
+    dashboard: Any, post: Any, qtbot: Any
+) -> None:
+    dashboard.show_tab("overview")
+    post(_call("acme"))
+    chart = dashboard.today_chart
+    qtbot.waitUntil(lambda: bool(chart.ys) and chart.ys[-1] > 0, timeout=5000)
+    overview = dashboard.snapshot.dashboard.overview
+    ended = [float(h + 1) for h in range(overview.current_hour)]
+    assert chart.xs == [0.0, *ended, overview.current_hour + overview.hour_fraction]
+    # the spend of an hour is on the point at its end: nothing before the call's hour
+    assert chart.ys[: overview.current_hour + 1] == [0.0] * (overview.current_hour + 1)
