@@ -86,7 +86,15 @@ def read_handlers(core: Core) -> ReadHandlers:
     prices = core.prices
     clock = core.clock
 
+    writer = core.writer
+
     async def healthz(request: Request) -> Response:
+        # The truth about storing: a server whose writes fail is not healthy.
+        problem = writer.problem if writer.running else "the store writer is not running"
+        if problem is not None:
+            return JSONResponse(
+                {"status": "error", "problem": problem, "version": __version__}, status_code=503
+            )
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def get_usage(request: Request) -> Response:

@@ -348,6 +348,9 @@ class Writer:
         self._prices = _PricesUsed()
         # The database's total cost and input + output tokens (ingest.bounds): read when this
         # writer starts and whenever another process has written, then kept up to date.
+        # Why the last write failed (disk full, a read-only or corrupt file), until one
+        # succeeds: what /healthz reports.
+        self.problem: str | None = None
         self._totals: tuple[int, int] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -581,11 +584,19 @@ class Writer:
             for job in expired:
                 job.future.set_exception(exc)
             return [job for job in jobs if job.deadline > now]
-        except BaseException as exc:
-            log.exception("store write failed; %d request(s) answered with an error", len(jobs))
+        except TotalsFull as exc:
+            log.warning("events refused: %s", exc)
             for job in jobs:
                 job.future.set_exception(exc)
             return []
+        except BaseException as exc:
+            log.exception("store write failed; %d request(s) answered with an error", len(jobs))
+            if isinstance(exc, sqlite3.Error | OSError):
+                self.problem = f"the database cannot be written: {exc}"
+            for job in jobs:
+                job.future.set_exception(exc)
+            return []
+        self.problem = None
         start = 0
         for job in jobs:
             end = start + len(job.batches)
