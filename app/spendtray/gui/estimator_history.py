@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -25,6 +26,10 @@ from spendtray.gui.background import Background
 from spendtray.gui.tables import RowsModel, fit_columns, table_view
 from spendtray.prices.book import PriceBook
 from spendtray.views.estimate_text import UnknownTarget, history_summary, whatif_columns
+
+if TYPE_CHECKING:
+    from spendtray.config import Settings
+    from spendtray.store.reader import Reader
 
 PERIODS = (
     ("Last 7 days", "7d"),
@@ -52,8 +57,8 @@ class HistoryTab(QWidget):
     def __init__(
         self,
         book: PriceBook,
-        reader: Any,
-        settings: Any,
+        reader: Reader | None,
+        settings: Settings | None,
         clock: Callable[[], dt.datetime],
         targets: Callable[[], list[str]],
         precision: int,
@@ -115,6 +120,8 @@ class HistoryTab(QWidget):
 
         value = str(self.period.currentData())
         settings = self.settings
+        if settings is None:  # a bare price book: UTC calendar, weeks from Monday
+            return parse_when(value, self.clock(), ZoneInfo("UTC"), 0)
         return parse_when(value, self.clock(), settings.zone(), settings.week_start_index)
 
     def run(self) -> None:

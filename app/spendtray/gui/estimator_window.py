@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QShowEvent
@@ -22,13 +22,18 @@ from spendtray.gui.estimator_history import HistoryTab
 from spendtray.gui.estimator_prompt import DEBOUNCE_MS, PromptTab
 from spendtray.prices.book import PriceBook
 
+if TYPE_CHECKING:
+    from spendtray.config import Settings
+    from spendtray.core import Core
+    from spendtray.store.reader import Reader
+
 
 class EstimatorWindow(QWidget):
     estimated = Signal()  # the results table now shows the newest input (or its error)
     history_ready = Signal()  # the what-if tab shows a new report
 
     def __init__(
-        self, core: Any, parent: QWidget | None = None, debounce_ms: int = DEBOUNCE_MS
+        self, core: Core | PriceBook, parent: QWidget | None = None, debounce_ms: int = DEBOUNCE_MS
     ) -> None:
         super().__init__(parent)
         # The tray app does not load the tokenizers at start (memory); start now, in the
@@ -37,9 +42,11 @@ class EstimatorWindow(QWidget):
 
         tokenizers.warm_up()
         # A bare PriceBook is accepted too (prompt estimates only, no history what-if).
+        reader: Reader | None = None
+        settings: Settings | None = None
+        clock: Callable[[], dt.datetime] = utc_now
         if isinstance(core, PriceBook):
-            book, reader, settings = core, None, None
-            clock: Callable[[], dt.datetime] = utc_now
+            book = core
         else:
             book, reader, settings, clock = core.prices, core.reader, core.settings, core.clock
         self.precision = max(2, int(getattr(settings, "currency_precision", 2)))
