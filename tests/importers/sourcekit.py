@@ -185,6 +185,18 @@ def _copilot_call(n: int) -> str:
     )
 
 
+def _openclaw_call(n: int) -> str:
+    usage = {"input": 1000, "output": 10, "cacheRead": 0, "cacheWrite": 0}
+    return dumps(
+        {
+            "type": "message",
+            "id": f"extra-{n}",
+            "timestamp": "2025-11-18T08:00:00.000Z",
+            "message": {"role": "assistant", "usage": usage},
+        }
+    )
+
+
 def _task_with_call(current: str, n: int) -> str:
     messages = json.loads(current)
     usage = {"request": "…", "tokensIn": 1000, "tokensOut": 10, "cacheWrites": 0, "cacheReads": 0}
@@ -382,6 +394,14 @@ CASES: dict[str, SourceCase] = {
         new_call_input=1000,
         document=True,
         calls_per_new_call=0,  # one event per session: it grows, no call is added
+        ours_as_ccusage=_uncached,
+    ),
+    "openclaw": SourceCase(
+        kind="openclaw",
+        ccusage="openclaw",
+        log=".openclaw/agents/main/sessions/b3c4d5e6-f7a8-4b9c-8d0e-1f2a3b4c5d6e.jsonl",
+        new_call=_openclaw_call,
+        new_call_input=1000,
         ours_as_ccusage=_uncached,
     ),
 }

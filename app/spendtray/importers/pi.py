@@ -52,14 +52,23 @@ def _session_and_project(path: str) -> tuple[str, str]:
 
 
 class PiParser:
+    """pi's line format; OpenClaw (built on pi) reuses it with its own names."""
+
+    source = PI
+    marks: tuple[bytes, ...] = _MARKS
+
     def __init__(self, job: FileJob) -> None:
         self.job = job
         self.records: list[Record] = []
         self.session, self.project = _session_and_project(job.path)
+        self.agent = self.source
+
+    def model_hint(self) -> str | None:
+        return None
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         stats = self.job.stats
-        for here, obj in line_objects(lines, offset, _MARKS, self.job.path, stats):
+        for here, obj in line_objects(lines, offset, self.marks, self.job.path, stats):
             try:
                 self._line(obj)
             except EventError as exc:
@@ -82,7 +91,12 @@ class PiParser:
         stamp = obj.get("timestamp")
         if stamp is None:
             raise EventError("timestamp", "is missing")
-        model = text(message.get("model"), "message.model") or "unknown"
+        model = (
+            text(message.get("modelId"), "message.modelId")
+            or text(message.get("model"), "message.model")
+            or self.model_hint()
+            or "unknown"
+        )
         cost = usage.get("cost")
         total = cost.get("total") if isinstance(cost, dict) else None
         line_id = text(obj.get("id"), "id") or str(stamp)
@@ -98,10 +112,10 @@ class PiParser:
             ),
             timestamp=parse_timestamp(stamp, self.job.now),
             project=self.project,
-            agent=PI,
+            agent=self.agent,
             session=self.session,
-            request_id=f"pi:{self.session}:{line_id}",
-            source=PI,
+            request_id=f"{self.source}:{self.session}:{line_id}",
+            source=self.source,
             reported_cost_nanos=(
                 parse_usd(total, "usage.cost.total")
                 if isinstance(total, int | float) and not isinstance(total, bool) and total > 0

@@ -22,6 +22,7 @@ SOURCE_MODULES: dict[str, str] = {
     "goose": "spendtray.importers.goose",
     "pi": "spendtray.importers.pi",
     "kimi": "spendtray.importers.kimi",
+    "openclaw": "spendtray.importers.openclaw",
     "cline": "spendtray.importers.cline",
     "roo-code": "spendtray.importers.roo_code",
     "kilo-code": "spendtray.importers.kilo_code",
