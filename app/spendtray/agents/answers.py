@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from spendtray.clock import utc_now
 from spendtray.local_app import AppDown, AppError, LocalApp
 
 T = TypeVar("T")
@@ -81,7 +82,7 @@ class Answers:
         from spendtray.store.reader import DIMENSIONS, Filters
         from spendtray.timeparse import TimeParseError, parse_when
 
-        now = dt.datetime.now(dt.UTC)
+        now = utc_now()
 
         def when(name: str) -> dt.datetime | None:
             value = args.get(name)
@@ -136,7 +137,6 @@ class Answers:
     def budget_status(self, project: str | None) -> Answer:
         def offline(why: str) -> dict[str, Any]:
             from spendtray.budgets.evaluate import Evaluator
-            from spendtray.clock import utc_now
             from spendtray.store import budgets as budget_rows
 
             reader = self._reader()
@@ -180,7 +180,6 @@ class Answers:
 
         def offline(why: str) -> dict[str, Any]:
             from spendtray.budgets.evaluate import Evaluator, decide
-            from spendtray.clock import utc_now
             from spendtray.prices.calc import to_nanos
             from spendtray.store import budgets as budget_rows
 
@@ -253,7 +252,7 @@ class Answers:
 
             reader = self._reader()
             try:
-                now_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+                now_ms = int(utc_now().timestamp() * 1000)
                 report = limits_report(reader.conn(), now_ms)
             finally:
                 reader.close()

@@ -95,7 +95,7 @@ def _limits_table(rows: list[dict[str, Any]]) -> None:
             block = r["block"]
             used = f"${block['cost_usd']:.2f} / {block['total_tokens']:,} tok"
             end = dt.datetime.fromisoformat(block["end"].replace("Z", "+00:00"))
-            left = int((end - dt.datetime.now(dt.UTC)).total_seconds())
+            left = int((end - utc_now()).total_seconds())
             note = "block estimated from local logs"
             projection = block.get("projection")
             if projection:
