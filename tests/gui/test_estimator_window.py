@@ -274,3 +274,13 @@ def test_search_placeholder_is_not_clipped(window: Any, qtbot: Any) -> None:
     qtbot.waitUntil(lambda: search.width() < 330, timeout=5000)
     text = search.placeholderText()
     assert search.fontMetrics().horizontalAdvance(text) + 24 <= search.width()
+
+
+def test_whatif_titles_fit_before_any_row(window: Any, qtbot: Any) -> None:
+    window.tabs.setCurrentIndex(1)
+    view = window.history_table
+    qtbot.waitUntil(view.isVisible, timeout=5000)
+    header = view.horizontalHeader()
+    metrics = header.fontMetrics()
+    for i, column in enumerate(window.history_results.columns):
+        assert view.columnWidth(i) >= metrics.horizontalAdvance(column.title), column.title

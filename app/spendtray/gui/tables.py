@@ -114,7 +114,15 @@ def table_view(model: RowsModel, selectable: bool = True, stretch: int | None = 
     # Sizing columns to their contents measures every cell, so not on every refresh: only when
     # the table is on screen and its number of rows changed since it was last sized.
     model.modelReset.connect(lambda: fit_columns(view))
+    # before any row: wide enough for the titles ("Would have cost" must not read "ould have")
+    model.modelReset.connect(lambda: _fit_titles(view))
+    _fit_titles(view)
     return view
+
+
+def _fit_titles(view: QTableView) -> None:
+    if view.model().rowCount() == 0:
+        view.resizeColumnsToContents()
 
 
 def fit_columns(view: QTableView, force: bool = False) -> None:
