@@ -4,9 +4,10 @@
 ``EventError`` naming the field and the problem. Raw provider usage objects are converted by
 ``spendtray.ingest.provider_usage``; this module owns the canonical names and invariants:
 inputs and outputs are totals, cache and reasoning counts are their subsets.
-A valid event costs one pass over its own fields (ingest's hot path); an invalid one is then
-checked field by field in a fixed order, so which error is reported never depends on the
-order of the keys.
+Validation is one table, ``RULES``: a check per posted field, in the order errors are
+reported. A valid event costs one pass over its own fields (ingest's hot path); for an invalid
+one the same rules run again in their order, so which error is reported never depends on the
+order of the keys. The rules between fields follow (``_event``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -215,6 +217,57 @@ def _tags(value: Any) -> dict[str, Any] | None:
     return out
 
 
+def _object(problem: str) -> Check:
+    def check(value: Any, name: str, latest: dt.datetime) -> dict[str, Any]:
+        if type(value) is not dict:
+            raise EventError(name, problem)
+        return value
+
+    return check
+
+
+def _batch(value: Any, name: str, latest: dt.datetime) -> bool:
+    if type(value) is not bool:
+        raise EventError(name, "must be true or false")
+    return value
+
+
+def _token_rule(value: Any, name: str, latest: dt.datetime) -> int:
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
+        return value
+    return _token(value, name)
+
+
+def _text_rule(value: Any, name: str, latest: dt.datetime) -> str | None:
+    return _text(value, name)
+
+
+# Every field a posted event may have, with the check that turns the posted value into the
+# clean one (or raises ``EventError`` naming the field). The order is the order errors are
+# reported in when several fields are wrong, whatever the order of the keys in the JSON.
+# Rules between fields (model required, usage/response conversion, the token subset rules,
+# project "*") come after every field's own check, in ``_event``.
+Check = Callable[[Any, str, dt.datetime], Any]
+RULES: dict[str, Check] = {
+    "provider": _text_rule,
+    "model": _text_rule,
+    "response": _object("must be the provider's JSON response object"),
+    "usage": _object("must be the provider's usage object"),
+    **dict.fromkeys(TOKEN_FIELDS, _token_rule),
+    "batch": _batch,
+    "latency_ms": lambda value, name, latest: _latency(value),
+    "status": lambda value, name, latest: _status(value),
+    **dict.fromkeys(TEXT_FIELDS, _text_rule),
+    "timestamp": lambda value, name, latest: _timestamp(value, latest, name),
+    "source": _text_rule,
+    "cost_usd": lambda value, name, latest: parse_usd(value, name),
+    "tags": lambda value, name, latest: _tags(value),
+}
+assert set(RULES) == KNOWN_FIELDS, "every posted field has exactly one rule"
+# A null is an absent field, except for "batch" (true or false only).
+_NULL_IS_ABSENT = frozenset(RULES) - {"batch"}
+
+
 def normalize_event(raw: Any, now: dt.datetime, source: str = "api") -> UsageEvent:
     """Validate one posted object into a ``UsageEvent``."""
     return normalize_at(raw, now, now + FUTURE_SLACK, source)
@@ -224,212 +277,98 @@ def normalize_at(
     raw: Any, now: dt.datetime, latest: dt.datetime, source: str = "api"
 ) -> UsageEvent:
     """``normalize_event`` with ``latest`` = ``now`` + the future slack, computed once per
-    batch by the caller."""
-    if type(raw) is dict:
-        try:
-            event = _normalize_common(raw, now, latest, source)
-        except EventError:
-            event = None
-        if event is not None:
-            return event
-    # Anything the single pass does not take, and every invalid event: the checks in their
-    # documented order, so the error names the same field whatever else is wrong.
-    return _normalize_ordered(raw, now, latest, source)
+    batch by the caller.
 
-
-# What _normalize_common does with each field, as one small int so that a field costs one
-# dict look-up and a comparison or two: token counts are their TOKEN_FIELDS index, text fields
-# _TEXT_BASE + their _TEXT_SLOTS index, the others from _OTHER_BASE. "response" is absent: it
-# goes through _normalize_ordered.
-_TEXT_SLOTS = (*TEXT_FIELDS, "provider", "model", "source")
-_TEXT_BASE = 10
-_OTHER_BASE = 20
-_TIMESTAMP, _BATCH, _LATENCY, _STATUS, _TAGS, _COST, _USAGE = range(_OTHER_BASE, _OTHER_BASE + 7)
-_FIELD_SLOT: dict[str, int] = {
-    **{name: i for i, name in enumerate(TOKEN_FIELDS)},
-    **{name: i + _TEXT_BASE for i, name in enumerate(_TEXT_SLOTS)},
-    "timestamp": _TIMESTAMP,
-    "batch": _BATCH,
-    "latency_ms": _LATENCY,
-    "status": _STATUS,
-    "tags": _TAGS,
-    "cost_usd": _COST,
-    "usage": _USAGE,
-}
-
-
-def _normalize_common(
-    raw: dict[str, Any], now: dt.datetime, latest: dt.datetime, source: str
-) -> UsageEvent | None:
-    """One pass over the fields the event has, with the same rules as ``_normalize_ordered``;
-    None for what it leaves to that (a "response" body, an unknown field, a null "batch").
-    An ``EventError`` raised here only says the event is invalid: the caller asks
-    ``_normalize_ordered`` which error to report."""
-    texts: list[str | None] = [None] * len(_TEXT_SLOTS)
-    explicit: dict[str, int] = {}
-    given = [0] * len(TOKEN_FIELDS)  # the same counts by TOKEN_FIELDS index
-    in_order = True  # explicit counts met in TOKEN_FIELDS order (raw_usage keeps that order)
-    last_token = -1
-    timestamp = now
-    batch = False
-    latency = status = tags = cost = usage = None
-    slot_of = _FIELD_SLOT.get
-    for name, value in raw.items():
-        slot = slot_of(name)
-        if slot is None:
-            return None
-        if value is None:
-            if slot == _BATCH:
-                return None
-            continue
-        if slot < _TEXT_BASE:
-            if type(value) is not int or value < 0 or value > MAX_TOKENS:
-                value = _token(value, name)
-            explicit[name] = given[slot] = value
-            if slot < last_token:
-                in_order = False
-            last_token = slot
-        elif slot < _OTHER_BASE:
-            if type(value) is str:
-                # _text inline, for the usual value: text is most of what an event has.
-                text = value.strip()
-                if len(text) > MAX_TEXT or (not text.isprintable() and _CONTROL.search(text)):
-                    return None
-                texts[slot - _TEXT_BASE] = text or None
-            else:
-                texts[slot - _TEXT_BASE] = _text(value, name)
-        elif slot == _TIMESTAMP:
-            timestamp = _timestamp(value, latest)
-        elif slot == _BATCH:
-            if type(value) is not bool:
-                return None
-            batch = value
-        elif slot == _LATENCY:
-            latency = _latency(value)
-        elif slot == _STATUS:
-            status = _status(value)
-        elif slot == _TAGS:
-            tags = _tags(value)
-        elif slot == _COST:
-            cost = parse_usd(value, "cost_usd")
-        else:
-            usage = value
-    project, agent, user, session, trace_id, request_id, service_tier, provider, model, own = texts
-    provider = canonical_provider(provider)
-    if not model or project == ALL_PROJECTS:
-        return None
-    if usage is not None:
-        if type(usage) is not dict:
-            return None
-        tokens = provider_usage.from_provider_usage(usage, provider or infer_provider(model))
-        tokens.update(explicit)
-        counts = _consistent_counts(tokens)
-        raw_usage: dict[str, Any] | None = usage
-    else:
-        inp, out, read, write, write_5m, write_1h, reasoning = given
-        given_write = write if "cache_write_tokens" in explicit else None
-        counts = _checked_counts(inp, out, read, given_write, write_5m, write_1h, reasoning)
-        if not in_order:
-            explicit = {name: explicit[name] for name in TOKEN_FIELDS if name in explicit}
-        raw_usage = explicit or None
-    if service_tier:
-        service_tier = service_tier.lower()
-    # Positional: keyword arguments cost a third more; the order is UsageEvent's fields.
-    return UsageEvent(
-        model,
-        provider or infer_provider(model) or "unknown",
-        counts,
-        timestamp,
-        project or DEFAULT_PROJECT,
-        agent,
-        user,
-        session,
-        trace_id,
-        request_id,
-        service_tier,
-        batch or service_tier == "batch",
-        own or source,
-        cost,
-        latency,
-        status,
-        tags,
-        raw_usage,
-    )
-
-
-def _normalize_ordered(raw: Any, now: dt.datetime, latest: dt.datetime, source: str) -> UsageEvent:
-    if not isinstance(raw, dict):
+    One pass over the fields the event has, each through its rule in ``RULES``; when one is
+    wrong, ``_first_error`` finds the error to report by the rules' order, so which field is
+    named never depends on the order of the keys."""
+    if type(raw) is not dict:
         raise EventError("(event)", f"must be a JSON object, got {type(raw).__name__}")
+    clean: dict[str, Any] = {}
+    rule_of = RULES.get
+    try:
+        for name, value in raw.items():
+            rule = rule_of(name)
+            if rule is None:
+                raise EventError(name, "is not a usage event field")
+            if value is None and name in _NULL_IS_ABSENT:
+                continue
+            clean[name] = rule(value, name, latest)
+    except EventError:
+        raise _first_error(raw, latest) from None
+    return _event(clean, now, source)
+
+
+def _first_error(raw: dict[str, Any], latest: dt.datetime) -> EventError:
+    """The error to report for an event with at least one wrong field: an unknown field
+    first, then the rules in their order."""
     if not KNOWN_FIELDS.issuperset(raw):
         unknown = sorted(set(raw) - KNOWN_FIELDS)
-        raise EventError(unknown[0], "is not a usage event field (put extra data in 'tags')")
+        return EventError(unknown[0], "is not a usage event field (put extra data in 'tags')")
+    for name, rule in RULES.items():
+        value = raw.get(name)
+        if value is None and (name in _NULL_IS_ABSENT or name not in raw):
+            continue
+        try:
+            rule(value, name, latest)
+        except EventError as exc:
+            return exc
+    raise AssertionError("no rule failed twice")  # pragma: no cover
 
-    provider = canonical_provider(_text(raw.get("provider"), "provider"))
-    model = _text(raw.get("model"), "model")
+
+def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> UsageEvent:
+    """The rules between fields, on fields that each passed their own rule."""
+    get = clean.get
+    provider = canonical_provider(get("provider"))
+    model: str | None = get("model")
     tokens: dict[str, int] = {}
     raw_usage: dict[str, Any] | None = None
-    response = raw.get("response")
+    request_id: str | None = get("request_id")
+    response = get("response")
     if response is not None:
-        if not isinstance(response, dict):
-            raise EventError("response", "must be the provider's JSON response object")
         extracted = provider_usage.from_response(
             response, provider or (infer_provider(model) if model else None)
         )
         model = model or extracted.model
         tokens.update(extracted.tokens)
         raw_usage = extracted.raw_usage
-        if raw.get("request_id") is None and extracted.response_id:
-            raw = {**raw, "request_id": extracted.response_id}
-    usage = raw.get("usage")
+        request_id = request_id or extracted.response_id
+    usage = get("usage")
     if usage is not None:
-        if not isinstance(usage, dict):
-            raise EventError("usage", "must be the provider's usage object")
         if not model:
             raise EventError("model", "is required")
         tokens.update(provider_usage.from_provider_usage(usage, provider or infer_provider(model)))
         raw_usage = usage
     if not model:
         raise EventError("model", "is required")
-    provider = provider or infer_provider(model) or "unknown"
-
-    explicit = {name: _token(v, name) for name in TOKEN_FIELDS if (v := raw.get(name)) is not None}
+    explicit = {name: clean[name] for name in TOKEN_FIELDS if name in clean}
     tokens.update(explicit)
     if raw_usage is None and explicit:
-        raw_usage = dict(explicit)
-    counts = _consistent_counts(tokens)
-
-    batch = raw.get("batch", False)
-    if not isinstance(batch, bool):
-        raise EventError("batch", "must be true or false")
-    latency = _latency(raw.get("latency_ms"))
-    status = _status(raw.get("status"))
-    texts = {name: _text(v, name) for name in TEXT_FIELDS if (v := raw.get(name)) is not None}
-    if texts.get("project") == ALL_PROJECTS:
+        raw_usage = explicit
+    project = get("project")
+    if project == ALL_PROJECTS:
         # The proxy and `spendtray run` refuse it too: budgets read it as every project.
         raise EventError("project", "'*' means all projects in budgets; name a real project")
-    service_tier = texts.get("service_tier")
+    service_tier = get("service_tier")
     service_tier = service_tier.lower() if service_tier else None
-    stamp = raw.get("timestamp")
     return UsageEvent(
         model=model,
-        provider=provider,
-        counts=counts,
-        timestamp=now if stamp is None else _timestamp(stamp, latest),
-        project=texts.get("project") or DEFAULT_PROJECT,
-        agent=texts.get("agent"),
-        user=texts.get("user"),
-        session=texts.get("session"),
-        trace_id=texts.get("trace_id"),
-        request_id=texts.get("request_id"),
+        provider=provider or infer_provider(model) or "unknown",
+        counts=_consistent_counts(tokens),
+        timestamp=get("timestamp", now),
+        project=project or DEFAULT_PROJECT,
+        agent=get("agent"),
+        user=get("user"),
+        session=get("session"),
+        trace_id=get("trace_id"),
+        request_id=request_id,
         service_tier=service_tier,
-        batch=batch or service_tier == "batch",
-        source=(_text(raw["source"], "source") if "source" in raw else None) or source,
-        reported_cost_nanos=(
-            parse_usd(raw["cost_usd"], "cost_usd") if raw.get("cost_usd") is not None else None
-        ),
-        latency_ms=latency,
-        status=status,
-        tags=_tags(raw.get("tags")),
+        batch=get("batch", False) or service_tier == "batch",
+        source=get("source") or source,
+        reported_cost_nanos=get("cost_usd"),
+        latency_ms=get("latency_ms"),
+        status=get("status"),
+        tags=get("tags"),
         raw_usage=raw_usage,
     )
 
