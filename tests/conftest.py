@@ -17,7 +17,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,17 +29,16 @@ if str(ROOT / "app") not in sys.path:
     sys.path.insert(0, str(ROOT / "app"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from leaks import open_data_files, spendtray_threads  # noqa: E402
 from spendtray.config import Settings, load_settings  # noqa: E402
 from spendtray.core import Core  # noqa: E402
 
 TESTS = Path(__file__).resolve().parent
 # Folders whose every test carries a marker (the others are marked one by one).
 FOLDER_MARKERS = {"gui": "gui", "packaging": "packaging"}
-THREAD_PREFIX = "spendtray-"
 # How long a test's threads may take to end after its teardown (a thread that was told to
 # stop but has not been joined yet, e.g. the tokenizer warm-up finishing its file).
 THREAD_GRACE_S = 10.0
-DATA_SUFFIXES = (".db", ".db-wal", ".db-shm")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -54,47 +52,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(marker)
 
 
-def _spendtray_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)}
-
-
-def _open_data_files(folder: Path) -> list[str]:
-    """SQLite files under ``folder`` this process holds open (from /proc: what the OS sees)."""
-    found = []
-    try:
-        fds = os.listdir("/proc/self/fd")
-    except OSError:  # not Linux: nothing to check against
-        return []
-    for fd in fds:
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(folder)) and target.endswith(DATA_SUFFIXES):
-            found.append(target)
-    return found
-
-
 @pytest.fixture(autouse=True)
 def _leaves_nothing_running(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that leaves a Spendtray thread alive or one of its SQLite files open.
     Requested first (autouse, root conftest), so it is torn down after every other fixture.
     ``@pytest.mark.leaves_threads`` exempts a test whose point is a thread left stuck."""
-    before = _spendtray_threads()
+    before = spendtray_threads()
     yield
     if request.node.get_closest_marker("leaves_threads") is not None:
         return
     deadline = time.monotonic() + THREAD_GRACE_S
-    left = _spendtray_threads() - before
+    left = spendtray_threads() - before
     for thread in left:
         thread.join(max(0.0, deadline - time.monotonic()))
     alive = sorted(t.name for t in left if t.is_alive())
-    open_files = _open_data_files(tmp_path)
+    open_files = open_data_files(tmp_path)
     if open_files:
         # A connection the test itself dropped may wait for the cycle collector; what a
         # running part still holds (a thread's connection) survives this.
         gc.collect()
-        open_files = _open_data_files(tmp_path)
+        open_files = open_data_files(tmp_path)
     if alive or open_files:
         pytest.fail(
             f"the test left Spendtray threads running: {alive}; SQLite files open: {open_files} "

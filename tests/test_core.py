@@ -4,33 +4,15 @@ from our own bookkeeping."""
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 import httpx
 
+from leaks import open_data_files, spendtray_threads
 from spendtray.config import Settings
 from spendtray.core import Core
 
 CALL = {"model": "gpt-4o", "project": "acme", "input_tokens": 1000, "output_tokens": 10}
-
-
-def spendtray_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("spendtray-") and t.is_alive()]
-
-
-def open_data_files(home: Path) -> list[str]:
-    """Paths under ``home`` this process holds open (the database, its WAL and shared memory)."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(home)):
-            found.append(target)
-    return found
 
 
 def use_every_part(core: Core) -> None:
