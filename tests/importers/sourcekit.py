@@ -197,6 +197,20 @@ def _openclaw_call(n: int) -> str:
     )
 
 
+def _grok_call(n: int) -> str:
+    usage = {"inputTokens": 1000, "outputTokens": 10, "cachedReadTokens": 0, "reasoningTokens": 0}
+    return dumps(
+        {
+            "timestamp": 1763558000000 + n,
+            "params": {
+                "sessionId": "6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f",
+                "update": {"sessionUpdate": "turn_completed", "usage": usage},
+                "_meta": {"eventId": f"evt-extra-{n}"},
+            },
+        }
+    )
+
+
 def _task_with_call(current: str, n: int) -> str:
     messages = json.loads(current)
     usage = {"request": "…", "tokensIn": 1000, "tokensOut": 10, "cacheWrites": 0, "cacheReads": 0}
@@ -403,5 +417,19 @@ CASES: dict[str, SourceCase] = {
         new_call=_openclaw_call,
         new_call_input=1000,
         ours_as_ccusage=_uncached,
+    ),
+    "grok": SourceCase(
+        kind="grok",
+        # ccusage 20.0.24 reads these update lines another way (epoch ms taken as seconds,
+        # landing in year 57854; inputTokens shown as cache reads), so no per-day comparison:
+        # the day is counted by hand instead.
+        ccusage=None,
+        log=".grok/sessions/%2Fhome%2Fdev%2Fsrc%2Fshop/6f1e2d3c-4b5a-4968-8776-5a4b3c2d1e0f/"
+        "updates.jsonl",
+        new_call=_grok_call,
+        new_call_input=1000,
+        ours_as_ccusage=_uncached,
+        # 5,210 + 12,288 cached, then 830 + 17,408 cached; 640 + 410 and 120 + 96 out
+        expected={"2025-11-19": (2, 35_736, 1_266)},
     ),
 }

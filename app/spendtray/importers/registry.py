@@ -23,6 +23,7 @@ SOURCE_MODULES: dict[str, str] = {
     "pi": "spendtray.importers.pi",
     "kimi": "spendtray.importers.kimi",
     "openclaw": "spendtray.importers.openclaw",
+    "grok": "spendtray.importers.grok",
     "cline": "spendtray.importers.cline",
     "roo-code": "spendtray.importers.roo_code",
     "kilo-code": "spendtray.importers.kilo_code",
