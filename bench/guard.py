@@ -97,6 +97,7 @@ def main() -> None:
             base = [spendtray, "--port", port]
             cases: dict[str, tuple[list[str], bytes | None]] = {
                 "python -c pass (baseline)": ([sys.executable, "-c", "pass"], None),
+                "spendtray --version (floor)": ([spendtray, "--version"], None),
                 "spendtray check (app up)": ([*base, "check", "--project", "acme"], None),
                 "hook, allowed (app up)": (
                     [*base, "hooks", "run", "claude-code"],
