@@ -247,7 +247,22 @@ def _goose_with_call(db: Path, n: int) -> bytes:
 BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {"goose": _goose_with_call}
 
 
+def _codebuff_with_call(current: str, n: int) -> str:
+    messages = json.loads(current)
+    usage = {"inputTokens": 1000, "outputTokens": 10}
+    messages.append(
+        {
+            "id": f"a-extra-{n}",
+            "role": "assistant",
+            "timestamp": "2025-11-20T11:00:00.000Z",
+            "metadata": {"model": "claude-sonnet-4-5-20250929", "usage": usage},
+        }
+    )
+    return json.dumps(messages, indent=2)
+
+
 DOCUMENT_GROWERS: dict[str, Callable[[str, int], str]] = {
+    "codebuff": _codebuff_with_call,
     "droid": _droid_with_call,
     "cline": _task_with_call,
     "roo-code": _task_with_call,
@@ -431,5 +446,14 @@ CASES: dict[str, SourceCase] = {
         ours_as_ccusage=_uncached,
         # 5,210 + 12,288 cached, then 830 + 17,408 cached; 640 + 410 and 120 + 96 out
         expected={"2025-11-19": (2, 35_736, 1_266)},
+    ),
+    "codebuff": SourceCase(
+        kind="codebuff",
+        ccusage="codebuff",
+        log=".config/manicode/projects/shop/chats/2025-11-20T10-15-00.000Z/chat-messages.json",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
     ),
 }

@@ -24,6 +24,7 @@ SOURCE_MODULES: dict[str, str] = {
     "kimi": "spendtray.importers.kimi",
     "openclaw": "spendtray.importers.openclaw",
     "grok": "spendtray.importers.grok",
+    "codebuff": "spendtray.importers.codebuff",
     "cline": "spendtray.importers.cline",
     "roo-code": "spendtray.importers.roo_code",
     "kilo-code": "spendtray.importers.kilo_code",
