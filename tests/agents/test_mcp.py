@@ -22,6 +22,9 @@ from mcp.types import CallToolResult
 from spendtray.config import load_settings
 from spendtray.core import Core
 
+# Each test starts `spendtray mcp` (the SDK and the server in a fresh interpreter): seconds.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = {
     "spend_summary",
