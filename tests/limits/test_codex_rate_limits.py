@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from limitskit import LimitsApp
 
 from spendtray.core import Core
@@ -32,6 +33,7 @@ def history(core: Core) -> list[tuple[str, float, int]]:
     return [tuple(r) for r in rows]
 
 
+@pytest.mark.skipif(not RATE_LIMIT_FIXTURE.exists(), reason="../shared/corpora is not here")
 def test_agent_sessions_rate_limit_fixture(core: Core, client: httpx.Client) -> None:
     importer = Importer.for_core(core, "codex", [RATE_LIMIT_FIXTURE])
     try:
