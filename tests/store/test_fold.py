@@ -199,3 +199,23 @@ def test_the_wal_starts_over_under_continuous_writes(store: Any) -> None:
     # (each commit rewrites its index pages: many times the database's size). With restarts it
     # stays near what a quarter second of commits writes, about the size of this small file.
     assert 0 < wal.stat().st_size < 2 * db_path.stat().st_size
+
+
+def test_a_large_backlog_is_folded_in_chunks_with_commits_between(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An import leaves thousands of unfolded events: the writer folds them a chunk per
+    # transaction (a commit queued meanwhile goes between two chunks) until none is left.
+    from spendtray.store import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "FOLD_CHUNK", 100)
+    db_path, _, service, reader = store
+    rng = random.Random(23)
+    service.ingest(_events(rng, 450, []))
+    newest = reader.conn().execute("SELECT max(id) FROM events").fetchone()[0]
+    deadline = time.monotonic() + 10
+    while _folded(db_path) < newest and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _folded(db_path) == newest
+    have, want = _rebuilt(db_path)
+    assert have == want

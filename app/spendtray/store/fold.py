@@ -116,14 +116,17 @@ def _add(conn: sqlite3.Connection, where: str, params: tuple[object, ...], sign:
     conn.execute("DELETE FROM temp.fold_stage")
 
 
-def fold(conn: sqlite3.Connection) -> int:
-    """Add every event above the folded id to the rollups; returns how many ids that covers.
+def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
+    """Add every event above the folded id to the rollups — or the next ``limit`` ids of
+    them; returns how many ids that covers.
 
     Call inside the write transaction (BEGIN IMMEDIATE): the id range must not move while it
     is read, and the rollups and the new folded id must commit together.
     """
     low = folded_through(conn)
     high = int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+    if limit is not None:
+        high = min(high, low + limit)
     if high <= low:
         return 0
     _add(conn, _NEW_EVENTS, (low, high), 1)

@@ -55,6 +55,10 @@ MAX_BATCH_ROWS = 20_000
 # Rollups are folded (store.fold) this often, or sooner once this many events wait.
 FOLD_SECONDS = 0.25
 FOLD_EVENTS = 2_000
+# Ids folded per transaction: after an import of thousands of events with timestamps spread
+# over months, folding them all at once held the write lock for seconds while single POSTs
+# waited behind it; in chunks, queued commits go between them.
+FOLD_CHUNK = 2_000
 _INSERT_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _INSERT = _INSERT_HEAD + f"({', '.join('?' * len(EVENT_COLUMNS))})"
 # How long a job may wait for SQLite's write lock by default (CLI, importers, budget calls);
@@ -433,7 +437,7 @@ class Writer:
         conn = db.conn
         self._conn = conn
         # Events a killed process committed but never folded.
-        self._fold()
+        self._fold(everything=True)
         self._ready.set()
         stopping = False
         retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
@@ -466,7 +470,7 @@ class Writer:
                     retry.append(call)
             if self._fold_due():
                 self._fold()
-        self._fold()
+        self._fold(everything=True)
         self._conn = None
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -502,14 +506,16 @@ class Writer:
             unfolded > 0 and time.monotonic() - self._unfolded_since >= FOLD_SECONDS
         )
 
-    def _fold(self) -> None:
-        """Bring the rollups up to date in one transaction (writer thread)."""
+    def _fold(self, everything: bool = False) -> None:
+        """Fold the next ``FOLD_CHUNK`` ids (or ``everything``) into the rollups in one
+        transaction (writer thread)."""
+        limit = None if everything else FOLD_CHUNK
         conn = self._conn
         if conn is None:
             return
         try:
             _begin(conn, FOLD_LOCK_WAIT)
-            fold(conn)
+            covered = fold(conn, limit)
             conn.execute("COMMIT")
         except StoreBusy:
             return  # another process writes; readers add unfolded events meanwhile
@@ -519,7 +525,11 @@ class Writer:
             # Nothing is lost: readers add unfolded events themselves; the next fold retries.
             log.exception("folding new events into the rollups failed")
             return
-        self._unfolded = 0
+        if limit is None or covered < limit:
+            self._unfolded = 0
+        else:  # more to fold: due again at once, after whatever is queued now
+            self._unfolded = max(1, self._unfolded - covered)
+            self._unfolded_since = 0.0
         # The checkpoint runs here, between transactions, rather than inside whichever COMMIT
         # crosses SQLite's automatic mark. Nothing of ours can append while it copies, so it
         # completes and the next transaction starts the WAL over instead of growing it.
