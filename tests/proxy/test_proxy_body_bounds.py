@@ -99,7 +99,7 @@ def test_a_huge_json_request_is_not_parsed_into_memory(
     growth = _peak_mb(pid) - before
     # The body is held as bytes (and a copy in flight); parsed, it took ten times its size.
     print(f"request: {len(body) / MB:.0f} MB body, peak grew {growth:.0f} MB")
-    assert growth < 3 * len(body) / MB, f"the server's peak memory grew by {growth:.0f} MB"
+    assert growth < 4 * len(body) / MB, f"the server's peak memory grew by {growth:.0f} MB"
     [event] = _events(url, token, "big", 1)
     assert event["model"] == "gpt-4o-mini"
     assert event["input_tokens"] == 1200
@@ -138,6 +138,7 @@ def test_a_huge_embeddings_response_is_read_for_usage_only(
     [event] = _events(url, token, "embed", 1)
     growth = _peak_mb(pid) - before
     print(f"response: {len(reply) / MB:.0f} MB body, peak grew {growth:.0f} MB")
-    assert growth < 3 * len(reply) / MB, f"the server's peak memory grew by {growth:.0f} MB"
+    # Parsed whole it grew ~9x the body (184 MB for 21 MB); now the copy and the chunks.
+    assert growth < 4 * len(reply) / MB, f"the server's peak memory grew by {growth:.0f} MB"
     assert event["model"] == "text-embedding-3-small"
     assert event["input_tokens"] == 16384

@@ -39,13 +39,16 @@ class BodyTap:
     def __init__(self, content_type: str, content_encoding: str, exchange: Exchange) -> None:
         media = content_type.split(";", 1)[0].strip().lower()
         self.stream: StreamUsage | None = None
-        self.copy: bytearray | None = None
+        # The decoded chunks, joined once at the end: a growing bytearray reallocates (twice
+        # the body at its peak) and bytes() of it is one more copy.
+        self.copy: list[bytes] | None = None
+        self.copied = 0
         self.exchange = exchange
         if media == "text/event-stream":
             self.stream = StreamUsage()
             exchange.stream = self.stream
         elif media == "application/json" or media.endswith("+json"):
-            self.copy = bytearray()
+            self.copy = []
         encoding = content_encoding.strip().lower()
         self._decoder: zlib._Decompress | None = None
         self._raw_deflate_tried = False
@@ -80,11 +83,12 @@ class BodyTap:
         if self.stream is not None:
             self.stream.feed(data)
         elif self.copy is not None:
-            if len(self.copy) + len(data) > MAX_JSON_COPY:
+            self.copied += len(data)
+            if self.copied > MAX_JSON_COPY:
                 self.copy = None
                 self.active = False
-            else:
-                self.copy += data
+            elif data:
+                self.copy.append(data)
 
     def finish(self) -> None:
         if self.stream is not None:
@@ -95,10 +99,11 @@ class BodyTap:
         elif self.copy is not None and self.active:
             if self._decoder is not None:
                 try:
-                    self.copy += self._decoder.flush()
+                    self.copy.append(self._decoder.flush())
                 except zlib.error:
                     return
-            self.exchange.body = bytes(self.copy)
+            chunks, self.copy = self.copy, None
+            self.exchange.body = b"".join(chunks)
 
 
 class Relay(Response):
