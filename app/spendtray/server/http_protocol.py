@@ -37,67 +37,83 @@ _TOO_LARGE = _reply(b"431 Request Header Fields Too Large", b"request headers to
 _TOO_SLOW = _reply(b"408 Request Timeout", b"request headers took too long")
 
 
+SWEEP_SECONDS = 0.25
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` with header size, header time and body idle bounds."""
+    """``HttpToolsProtocol`` with header size, header time and body idle bounds.
+
+    A connection keeps the loop time it must make progress by (``_deadline``: None while a
+    request is being answered or the connection idles between requests under uvicorn's own
+    keep-alive timeout); one sweep per server, every ``SWEEP_SECONDS``, closes those past it.
+    Setting a float per state change is what a request pays — a timer per request cost
+    ~10 us of the event loop.
+    """
 
     _awaiting_headers = True
     _header_bytes = 0
-    _timer: asyncio.TimerHandle | None = None
+    _deadline: float | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._timer = self.loop.call_later(HEADER_SECONDS, self._headers_too_slow)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel()
-        super().connection_lost(exc)
+        self._deadline = self.loop.time() + HEADER_SECONDS
+        _ensure_sweep(self)
 
     def data_received(self, data: bytes) -> None:
         if self._awaiting_headers:
             self._header_bytes += len(data)
-            if self._timer is None:  # the first byte of a request on a kept-alive connection
-                self._timer = self.loop.call_later(HEADER_SECONDS, self._headers_too_slow)
-        elif self._timer is not None:  # a body chunk: the idle clock starts again
-            self._timer.cancel()
-            self._timer = self.loop.call_later(BODY_IDLE_SECONDS, self._body_too_slow)
+            if self._deadline is None:  # the first byte of a request on a kept-alive connection
+                self._deadline = self.loop.time() + HEADER_SECONDS
+        elif self._deadline is not None:  # a body chunk: the idle clock starts again
+            self._deadline = self.loop.time() + BODY_IDLE_SECONDS
         super().data_received(data)
         if (
             self._awaiting_headers
             and self._header_bytes > MAX_HEADER_BYTES
             and not self.transport.is_closing()
         ):
-            self._cancel()
+            self._deadline = None
             self.transport.write(_TOO_LARGE)
             self.transport.close()
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
-        self._cancel()
-        self._timer = self.loop.call_later(BODY_IDLE_SECONDS, self._body_too_slow)
+        self._deadline = self.loop.time() + BODY_IDLE_SECONDS
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self._cancel()
+        self._deadline = None
         self._awaiting_headers = True
         self._header_bytes = 0
         super().on_message_complete()
 
-    def _cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+    def expire(self) -> None:
+        """Past the deadline: headers too slow (408 when some came) or a body stalled."""
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._awaiting_headers and self._header_bytes:
+            self.transport.write(_TOO_SLOW)
+        self.transport.close()
 
-    def _headers_too_slow(self) -> None:
-        self._timer = None
-        if self._awaiting_headers and not self.transport.is_closing():
-            if self._header_bytes:
-                self.transport.write(_TOO_SLOW)
-            self.transport.close()
 
-    def _body_too_slow(self) -> None:
-        self._timer = None
-        if not self._awaiting_headers and not self.transport.is_closing():
-            self.transport.close()
+def _ensure_sweep(protocol: BoundedHttpToolsProtocol) -> None:
+    """One sweep per server (its ``server_state``), started by its first connection."""
+    state = protocol.server_state
+    if getattr(state, "spendtray_sweep", None) is not None:
+        return
+    loop = protocol.loop
+
+    def sweep() -> None:
+        now = loop.time()
+        for connection in list(state.connections):
+            if isinstance(connection, BoundedHttpToolsProtocol):
+                deadline = connection._deadline
+                if deadline is not None and now > deadline:
+                    connection.expire()
+        state.spendtray_sweep = loop.call_later(SWEEP_SECONDS, sweep)  # type: ignore[attr-defined]
+
+    state.spendtray_sweep = loop.call_later(SWEEP_SECONDS, sweep)  # type: ignore[attr-defined]
 
 
 def raise_open_file_limit() -> None:
