@@ -25,7 +25,25 @@ AGENT_ENV = (
     "PI_AGENT_DIR",
     "XDG_CONFIG_HOME",
     "XDG_DATA_HOME",
+    "HERMES_HOME",
+    "KILO_DATA_DIR",
+    "ZCODE_HOME",
 )
+
+
+def build_databases(home: Path) -> None:
+    """SQLite stores are committed as the SQL that makes them (``state.db.sql`` beside where
+    ``state.db`` sits in a user's home): build each database and drop its script."""
+    import sqlite3
+
+    for script in sorted(home.rglob("*.sql")):
+        conn = sqlite3.connect(script.with_suffix(""))
+        try:
+            conn.executescript(script.read_text(encoding="utf-8"))
+            conn.commit()
+        finally:
+            conn.close()
+        script.unlink()
 
 
 def dumps(obj: Any) -> str:
@@ -244,7 +262,46 @@ def _goose_with_call(db: Path, n: int) -> bytes:
         return copy.read_bytes()
 
 
-BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {"goose": _goose_with_call}
+def _sql_grower(statement: str) -> Callable[[Path, int], bytes]:
+    """The database's bytes after ``statement`` (formatted with ``n``) ran on a copy of it."""
+
+    def grow(db: Path, n: int) -> bytes:
+        import shutil
+        import sqlite3
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder) / db.name
+            shutil.copy(db, copy)
+            conn = sqlite3.connect(copy)
+            with conn:
+                conn.execute(statement.format(n=n))
+            conn.close()
+            return copy.read_bytes()
+
+    return grow
+
+
+BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {
+    "goose": _goose_with_call,
+    # a new Hermes session (its running total is one event)
+    "hermes": _sql_grower(
+        "INSERT INTO sessions (id, source, model, started_at, input_tokens, output_tokens) "
+        "VALUES ('extra_{n}', 'cli', 'gpt-5', 1763900000 + {n}, 1000, 10)"
+    ),
+    "zcode": _sql_grower(
+        "INSERT INTO model_usage (id, session_id, model_id, status, started_at, input_tokens, "
+        "output_tokens, computed_total_tokens) "
+        "VALUES ('mu_extra_{n}', 'ses_7f3a', 'glm-4.6', 'completed', 1763890000000 + {n}, 1000, "
+        "10, 1010)"
+    ),
+    "kilo": _sql_grower(
+        "INSERT INTO message VALUES ('msg_extra_{n}', 'ses_5k1a', 1764062000000, 1764062000000, "
+        "json_object('id', 'msg_extra_{n}', 'role', 'assistant', 'modelID', 'gpt-5', "
+        "'providerID', 'openai', 'time', json_object('created', 1764062000000 + {n}), "
+        "'tokens', json_object('input', 1000, 'output', 10)))"
+    ),
+}
 
 
 def _codebuff_with_call(current: str, n: int) -> str:
@@ -446,6 +503,40 @@ CASES: dict[str, SourceCase] = {
         ours_as_ccusage=_uncached,
         # 5,210 + 12,288 cached, then 830 + 17,408 cached; 640 + 410 and 120 + 96 out
         expected={"2025-11-19": (2, 35_736, 1_266)},
+    ),
+    "hermes": SourceCase(
+        kind="hermes",
+        ccusage="hermes",
+        log=".hermes/state.db",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        # ccusage shows reasoning apart from output (in its total only)
+        ours_as_ccusage=_uncached_reasoning_apart,
+        ccusage_cost_is_reported=True,  # where Hermes recorded one; else both price the tokens
+        differences={
+            "2025-11-23": "a session in a named profile (~/.hermes/profiles/work/state.db): "
+            "ccusage 20.0.24 reads only ~/.hermes/state.db"
+        },
+    ),
+    "kilo": SourceCase(
+        kind="kilo",
+        ccusage="kilo",
+        log=".local/share/kilo/kilo.db",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
+        ccusage_cost_is_reported=True,  # where Kilo logged one; else both price the tokens
+    ),
+    "zcode": SourceCase(
+        kind="zcode",
+        ccusage="zcode",
+        log=".zcode/cli/db/db.sqlite",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached,
     ),
     "codebuff": SourceCase(
         kind="codebuff",

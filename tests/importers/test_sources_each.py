@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from importkit import day_rows, events, total_row
-from sourcekit import AGENT_ENV, CASES, SourceCase
+from sourcekit import AGENT_ENV, CASES, SourceCase, build_databases
 
 from spendtray.core import Core
 from spendtray.importers import Importer, ImportWatcher
@@ -33,6 +33,7 @@ def user_home(case: SourceCase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     """A writable copy of the source's fixture home, with HOME pointing at it."""
     home = tmp_path / "user"
     shutil.copytree(case.home, home)
+    build_databases(home)
     monkeypatch.setenv("HOME", str(home))
     for name in AGENT_ENV:
         monkeypatch.delenv(name, raising=False)
@@ -62,11 +63,11 @@ def test_fixture_home_matches_ccusage_per_day(
         return
     days = ccusage(case.ccusage, "daily", env={"HOME": str(user_home)})["daily"]
     theirs = {d.get("date") or d.get("period"): d for d in days}
-    reported: dict[str, float] = {}
+    # ccusage's view of a call's cost: the one the agent logged, else the one computed
+    shown: dict[str, float] = {}
     for event in events(core, case.kind):
-        if event["reported_cost_usd"] is not None:
-            day = event["timestamp"][:10]
-            reported[day] = reported.get(day, 0.0) + event["reported_cost_usd"]
+        day, logged = event["timestamp"][:10], event["reported_cost_usd"]
+        shown[day] = shown.get(day, 0.0) + (event["cost_usd"] or 0.0 if logged is None else logged)
     assert set(theirs) ^ set(ours) <= set(case.differences), (set(theirs), set(ours))
     for day in set(theirs) & set(ours):
         if day in case.differences:
@@ -75,7 +76,7 @@ def test_fixture_home_matches_ccusage_per_day(
         cost = theirs[day].get("totalCost", theirs[day].get("costUSD"))
         if case.ccusage_cost_is_reported:
             # ccusage shows the cost the agent logged; Spendtray keeps it as reported cost
-            assert abs(cost - reported.get(day, 0.0)) < 1e-9, day
+            assert abs(cost - shown[day]) < 1e-9, day
         elif day not in case.cost_differences and "*" not in case.cost_differences:
             assert abs(cost - ours[day]["cost_nanos"] / 1e9) < 1e-9, day
 

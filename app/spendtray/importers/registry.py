@@ -28,6 +28,9 @@ SOURCE_MODULES: dict[str, str] = {
     "cline": "spendtray.importers.cline",
     "roo-code": "spendtray.importers.roo_code",
     "kilo-code": "spendtray.importers.kilo_code",
+    "hermes": "spendtray.importers.hermes",
+    "kilo": "spendtray.importers.kilo",
+    "zcode": "spendtray.importers.zcode",
 }
 KINDS = tuple(SOURCE_MODULES)
 

@@ -1,0 +1,53 @@
+"""Reading an agent's SQLite store read-only, for the sources that keep usage in a database
+(Hermes, Kilo CLI, ZCode, Antigravity). Runs on the importer's thread.
+
+The framework hands such a source the database as a document (re-read whole when the file or
+its ``-wal`` changed); these helpers open it with ``mode=ro`` — the agent may be writing it
+meanwhile, which only changes what the next pass sees — and select the columns a source wants,
+``NULL`` for the ones an older schema lacks. A file that is not a database, or a table that
+cannot be read, is one bad record naming the file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from spendtray.importers.parsing import ParseStats
+
+
+def database_of(path: str) -> str:
+    """The database a watched file belongs to (its ``-wal`` names the same database)."""
+    return path.removesuffix("-wal")
+
+
+def select(
+    path: str,
+    table: str,
+    columns: tuple[str, ...],
+    stats: ParseStats,
+    where: str = "",
+    required: tuple[str, ...] = (),
+) -> list[dict[str, Any]] | None:
+    """Every row of ``table`` as a dict of ``columns`` (missing ones None); None, with the
+    problem counted in ``stats``, when the database cannot be read. A database without the
+    table (or without a ``required`` column) holds nothing yet: an empty list."""
+    db = database_of(path)
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+    except sqlite3.Error as exc:
+        stats.bad(db, 0, f"cannot open the database ({exc})")
+        return None
+    try:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if not have or not set(required) <= have:
+            return []
+        wanted = [c if c in have else f"NULL AS {c}" for c in columns]
+        query = f"SELECT {', '.join(wanted)} FROM {table} {where}"
+        rows = conn.execute(query).fetchall()
+    except sqlite3.Error as exc:
+        stats.bad(db, 0, f"cannot read the {table} table ({exc})")
+        return None
+    finally:
+        conn.close()
+    return [dict(zip(columns, row, strict=True)) for row in rows]
