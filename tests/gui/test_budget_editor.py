@@ -167,3 +167,26 @@ def test_state_column_follows_spend(qtbot: object, running: tuple[Core, BudgetSe
     editor.refresh()
     assert cell(editor, 0, state) == "over budget"
     assert cell(editor, 0, used) == "110 %"
+
+
+def test_spent_shows_reservations_of_calls_in_flight(
+    qtbot: object, running: tuple[Core, BudgetService]
+) -> None:
+    core, service = running
+    service.put(make_budget("acme", "month", 10, mode="hard"))
+    spend(core, service, 4.10, "acme")
+    editor = BudgetEditor(service)
+    qtbot.addWidget(editor)  # type: ignore[attr-defined]
+    editor.show()
+    spent = COLUMNS.index("Spent")
+    assert cell(editor, 0, spent) == "$4.10"
+    # a proxied call in flight holds its worst case, as the proxy's reserve does
+    result, held = service.reserve("acme", 350_000_000)
+    assert result.allow and held is not None
+    editor.refresh()
+    assert cell(editor, 0, spent) == "$4.10 + $0.35 in flight"
+    item = editor.table.item(0, spent)
+    assert item is not None and "in flight" in item.toolTip()
+    service.reservations.release(held)
+    editor.refresh()
+    assert cell(editor, 0, spent) == "$4.10"

@@ -46,3 +46,12 @@ def test_soft_budget_on_track() -> None:
     assert row["Forecast"] == "$9.50"
     assert row["State"] == "on track"
     assert _row(_status("soft", 0, None))["Forecast"] == "—"
+
+
+def test_spent_says_what_calls_in_flight_hold() -> None:
+    budget = Budget(project="acme", period="month", limit_nanos=50 * BILLION, mode="hard")
+    held = BudgetStatus(budget, 4_100_000_000, None, START, END, NOW, 350_000_000)
+    row = _row(held)
+    assert row["Spent"] == "$4.10 + $0.35 in flight"
+    assert row["Used"] == "8 %"  # the ratio stays the recorded spend's
+    assert _row(_status("hard", 4_100_000_000, None))["Spent"] == "$4.10"

@@ -42,7 +42,7 @@ from spendtray.budgets.model import (
 )
 from spendtray.budgets.service import BudgetService
 from spendtray.money import format_usd
-from spendtray.views.budget_rows import COLUMNS, MODE_CHOICES, RIGHT, budget_row
+from spendtray.views.budget_rows import COLUMNS, IN_FLIGHT_TIP, MODE_CHOICES, RIGHT, budget_row
 
 STATE_COLOURS = {"ok": "#2f9e44", "warning": "#f08c00", "exceeded": "#e03131"}
 
@@ -135,6 +135,8 @@ class BudgetEditor(QWidget):
                     )
                 if COLUMNS[col] == "State":
                     item.setForeground(QColor(STATE_COLOURS[status.state]))
+                if COLUMNS[col] == "Spent" and status.reserved_nanos > 0:
+                    item.setToolTip(IN_FLIGHT_TIP)
                 if COLUMNS[col] == "Forecast" and status.forecast_over:
                     item.setForeground(QColor(STATE_COLOURS["exceeded"]))
                 self.table.setItem(row, col, item)

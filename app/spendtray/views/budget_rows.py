@@ -31,6 +31,11 @@ MODE_CHOICES = (
     ("soft", "Notify me (calls go on)"),
     ("hard", "Block new calls (proxy, check and hooks refuse them)"),
 )
+IN_FLIGHT_TIP = (
+    "Calls in flight through the proxy hold their worst-case cost against this budget until "
+    "they end; a hard budget refuses a new call when spent + held + the call's own hold pass "
+    "the limit"
+)
 STATE_WORDS = {"ok": "on track", "warning": "warning", "exceeded": "over budget"}
 
 
@@ -40,6 +45,15 @@ def forecast_text(status: BudgetStatus) -> str:
         return "—"
     text = forecast_usd(status.forecast_nanos)
     return f"{text} (over)" if status.forecast_over else text
+
+
+def spent_text(status: BudgetStatus) -> str:
+    """The period's recorded spend, plus what proxied calls in flight hold against the budget
+    (a hard budget refuses a call when both together with its own hold pass the limit)."""
+    spent = format_usd(status.spent_nanos)
+    if status.reserved_nanos <= 0:
+        return spent
+    return f"{spent} + {format_usd(status.reserved_nanos)} in flight"
 
 
 def budget_row(status: BudgetStatus, zone: ZoneInfo) -> list[str]:
@@ -53,7 +67,7 @@ def budget_row(status: BudgetStatus, zone: ZoneInfo) -> list[str]:
         limit_usd(b.limit_nanos),
         MODE_WORDS[b.mode],
         ", ".join(percent_text(t) for t in b.thresholds) + " %",
-        format_usd(status.spent_nanos),
+        spent_text(status),
         f"{status.ratio * 100:.0f} %",
         forecast_text(status),
         STATE_WORDS.get(status.state, status.state),
