@@ -76,3 +76,17 @@ def test_unpriced_usage_is_named(gui: Any, dashboard: Any, post: Any, qtbot: Any
     assert dashboard.calls_model.rows[0]["priced"] is False
     assert gui.tray.state == "unpriced"
     assert "no known price" in gui.tray.icon.toolTip()
+
+
+def test_one_machine_without_a_sync_folder_shows_no_sync_columns(
+    dashboard: Any, post: Any, qtbot: Any
+) -> None:
+    post({"model": "gpt-4o-mini", "input_tokens": 1000, "output_tokens": 10})
+    dashboard.show_tab("breakdown")
+    dashboard.breakdown.show_group("machine")
+    model = dashboard.breakdown_models["machine"]
+    qtbot.waitUntil(lambda: len(model.rows) == 1, timeout=5000)
+    titles = [c.title for c in model.columns]
+    assert titles[0] == "Machine" and "Last wrote" not in titles
+    assert dashboard.breakdown.machine_sync is not None
+    assert not dashboard.breakdown.machine_sync.shown

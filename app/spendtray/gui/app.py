@@ -28,6 +28,7 @@ from spendtray.gui.tray import TrayActions, TrayController
 from spendtray.importers import KINDS, ImportReport, ImportWatcher
 from spendtray.importers.registry import source
 from spendtray.importers.watcher import DEFAULT_INTERVAL
+from spendtray.views.machines import ThisMachine
 from spendtray.views.snapshot import Snapshot
 from spendtray.views.tray_text import BudgetView
 
@@ -72,6 +73,7 @@ class GuiApp(QObject):
             budget_lines=self.hooks.budget_lines if has_budgets else None,
             budget_state=self.hooks.budget_view if has_budgets else None,
             tick_ms=tick_ms,
+            machine_state=self._this_machine,
         )
         if budgets is not None:
             budgets.add_state_listener(self.bridge.budgets_changed.emit)
@@ -108,6 +110,15 @@ class GuiApp(QObject):
         self.settings_dialog: QObject | None = None
         self.is_ready = False
         self._stopped = False
+
+    def _this_machine(self) -> ThisMachine:
+        """Asked on the refresh thread: plain attribute reads, no Qt."""
+        sync = self.core.sync
+        return ThisMachine(
+            self.settings.machine_name,
+            sync.machine_id if sync is not None else None,
+            self.settings.sync_folder or None,
+        )
 
     # -- start ----------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ from spendtray.money import format_usd
 from spendtray.store.reader import Summary
 from spendtray.views.breakdown import breakdown_columns, breakdown_rows, share_bars, totals_text
 from spendtray.views.calls import call_columns
+from spendtray.views.machines import MachineSync, sync_columns
 from spendtray.views.snapshot import BREAKDOWNS, TIME_RANGES, Cards, Snapshot, ViewFilters
 
 BREAKDOWN_TITLES = {
@@ -52,8 +53,9 @@ BREAKDOWN_TITLES = {
     "provider": "Provider",
     "agent": "Agent",
     "source": "Source",
+    "machine": "Machine",
 }
-FILTER_DIMENSIONS = ("project", "model", "provider", "source")
+FILTER_DIMENSIONS = ("project", "model", "provider", "source", "machine")
 CALLS_STRETCH = 3  # the Model column takes the width the others leave
 
 
@@ -90,11 +92,23 @@ def _figure(caption: str) -> tuple[QWidget, QLabel]:
 class BreakdownPage(QWidget):
     """One dimension at a time: its cost shares as bars beside its table, the totals below."""
 
-    def __init__(self, precision: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        precision: Callable[[], int],
+        zone: ZoneInfo | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         super().__init__()
         self.precision = precision
         self.group = BREAKDOWNS[0]
         self.summaries: dict[str, Summary] = {}
+        # each machine's last sync: extra Machine columns once more than one machine is here
+        self.machine_sync: MachineSync | None = None
+        self._sync_columns = sync_columns(
+            lambda: self.machine_sync,
+            zone or ZoneInfo("UTC"),
+            now or (lambda: dt.datetime.now(dt.UTC)),
+        )
         layout = QVBoxLayout(self)
         chooser = QHBoxLayout()
         chooser.addWidget(QLabel("By"))
@@ -139,6 +153,15 @@ class BreakdownPage(QWidget):
         self.totals.setStyleSheet("font-weight: 600; padding: 4px 2px;")
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.totals)
+
+    def set_machine_sync(self, sync: MachineSync) -> None:
+        was = self.machine_sync is not None and self.machine_sync.shown
+        self.machine_sync = sync
+        if sync.shown != was:
+            base = breakdown_columns(BREAKDOWN_TITLES["machine"], self.precision)
+            self.models["machine"].set_columns(base + self._sync_columns if sync.shown else base)
+            if self.group == "machine":
+                self.show_group("machine")
 
     def set_summaries(self, summaries: dict[str, Summary]) -> None:
         self.summaries = summaries
@@ -189,7 +212,7 @@ class Dashboard(QMainWindow):
         outer.setContentsMargins(10, 8, 10, 6)
         self.setCentralWidget(root)
 
-        # headline figures (under the filter bar's project/model/provider/source)
+        # headline figures (under the filter bar's project/model/provider/source/machine)
         figures = QHBoxLayout()
         box, self.today_value = _figure("Today")
         figures.addWidget(box)
@@ -262,7 +285,7 @@ class Dashboard(QMainWindow):
         overview.addWidget(self.days_chart.widget)
         self.add_tab(overview, "Overview", "overview")
 
-        self.breakdown = BreakdownPage(ctx.precision)
+        self.breakdown = BreakdownPage(ctx.precision, ctx.zone, ctx.now)
         self.breakdown_models = self.breakdown.models
         self.tables.append(self.breakdown.table)
         self.add_tab(self.breakdown, "Breakdown", "breakdown")
@@ -303,6 +326,7 @@ class Dashboard(QMainWindow):
             model=self.combos["model"].currentData(),
             provider=self.combos["provider"].currentData(),
             source=self.combos["source"].currentData(),
+            machine=self.combos["machine"].currentData(),
             time_range=self.range_combo.currentData(),
         )
 
@@ -400,6 +424,8 @@ class Dashboard(QMainWindow):
                     if d in data.breakdowns
                 }
             )
+            if data.machines is not None:  # before the rows, which read it as they are drawn
+                self.breakdown.set_machine_sync(data.machines)
             self.breakdown.set_summaries(dict(data.breakdowns))
         if data.events is not None:
             self.calls_model.set_rows(data.events)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Sl
 
 from spendtray.clock import utc_now
 from spendtray.store.reader import Reader
+from spendtray.views.machines import ThisMachine
 from spendtray.views.snapshot import (
     PARTS,
     BudgetLines,
@@ -32,6 +33,8 @@ COALESCE_MS = 120  # a burst of commits inside this window costs one refresh
 TICK_MS = 60_000  # re-read once a minute so "today" and the hour axis roll over by themselves
 
 BudgetState = Callable[[], BudgetView | None]
+# This machine's name, id and sync folder, asked at each refresh (settings can change).
+MachineState = Callable[[], ThisMachine]
 
 
 class _Worker(QObject):
@@ -43,8 +46,10 @@ class _Worker(QObject):
         reader: Reader,
         budget_lines: BudgetLines | None,
         budget_state: BudgetState | None,
+        machine_state: MachineState | None = None,
     ) -> None:
         super().__init__()
+        self._machine_state = machine_state
         self._reader = reader
         self._budget_lines = budget_lines
         self._budget_state = budget_state
@@ -61,8 +66,9 @@ class _Worker(QObject):
     ) -> None:
         try:
             wanted = filters if board else None
+            this = self._machine_state() if self._machine_state and board else None
             snapshot = collect(
-                self._reader, generation, now, wanted, parts, self._budget_lines, self._memo
+                self._reader, generation, now, wanted, parts, self._budget_lines, self._memo, this
             )
             state = self._budget_state() if self._budget_state else None
             self.done.emit((snapshot, state))
@@ -93,6 +99,7 @@ class Refresher(QObject):
         budget_lines: BudgetLines | None = None,
         budget_state: BudgetState | None = None,
         tick_ms: int = TICK_MS,
+        machine_state: MachineState | None = None,
     ) -> None:
         super().__init__()
         self.clock = clock
@@ -106,7 +113,7 @@ class Refresher(QObject):
         self._pending = False
         self._thread = QThread()
         self._thread.setObjectName("spendtray-refresh")
-        self._worker = _Worker(reader, budget_lines, budget_state)
+        self._worker = _Worker(reader, budget_lines, budget_state, machine_state)
         self._worker.moveToThread(self._thread)
         self._run.connect(self._worker.run)
         self._worker.done.connect(self._on_done)

@@ -8,6 +8,7 @@ this machine last took records from them.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -16,45 +17,30 @@ from starlette.responses import JSONResponse, Response
 
 from spendtray.money import usd_float
 from spendtray.server.guard import Handler
-from spendtray.store.reader import Filters
-from spendtray.store.sync_state import machines
+from spendtray.sync.machines import machine_list
 
 if TYPE_CHECKING:
     from spendtray.core import Core
 
 
-def _iso(ms: int | None) -> str | None:
-    import datetime as dt
-
-    if ms is None:
-        return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+def _iso(stamp: dt.datetime | None) -> str | None:
+    return None if stamp is None else stamp.isoformat().replace("+00:00", "Z")
 
 
 def machines_json(core: Core) -> dict[str, Any]:
-    reader = core.reader
-    totals = {row.key: row for row in reader.summary("machine", Filters()).rows}
-    synced = {m["name"]: m for m in machines(reader.conn())}
-    this = core.settings.machine_name
-    listed: list[dict[str, Any]] = []
-    for name in sorted(set(totals) | set(synced) | {this}):
-        row = totals.get(name)
-        sync = synced.get(name)
-        listed.append(
-            {
-                "name": name,
-                "this_machine": name == this,
-                "calls": row.calls if row else 0,
-                "cost_usd": usd_float(row.cost_nanos if row else 0),
-                "machine_id": (
-                    core.sync.machine_id
-                    if name == this and core.sync is not None
-                    else (sync["machine_id"] if sync else None)
-                ),
-                "last_wrote": _iso(sync["exported_at"]) if sync else None,
-                "last_received": _iso(sync["received_at"]) if sync else None,
-            }
-        )
+    this_id = core.sync.machine_id if core.sync is not None else None
+    listed = [
+        {
+            "name": m.name,
+            "this_machine": m.this_machine,
+            "calls": m.calls,
+            "cost_usd": usd_float(m.cost_nanos),
+            "machine_id": m.machine_id,
+            "last_wrote": _iso(m.last_wrote),
+            "last_received": _iso(m.last_received),
+        }
+        for m in machine_list(core.reader, core.settings.machine_name, this_id)
+    ]
     return {"sync_folder": core.settings.sync_folder or None, "machines": listed}
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from spendtray.store.reader import Filters, Reader, Summary, SummaryRow
 from spendtray.store.timebuckets import current_period, ranges
+from spendtray.views.machines import MachineSync, ThisMachine, machine_sync
 from spendtray.views.trend import MonthTrend, month_trend
 
 # Time ranges offered by the dashboard's filter bar: label -> how far back from now.
@@ -25,11 +26,11 @@ TIME_RANGES: dict[str, str] = {
     "month": "This month",
     "all": "All time",
 }
-BREAKDOWNS = ("project", "model", "provider", "agent", "source")
+BREAKDOWNS = ("project", "model", "provider", "agent", "source", "machine")
 STACKED_PROJECTS = 6  # more than this many colours in one bar stops being readable
 DAYS_SHOWN = 30
 RECENT_CALLS = 200
-KEY_DIMS = ("project", "model", "provider", "source")
+KEY_DIMS = ("project", "model", "provider", "source", "machine")
 # What a refresh can read for the dashboard. A live refresh reads only the visible tab's part;
 # opening the dashboard, changing a filter and the minute tick read them all.
 PARTS = frozenset({"overview", "breakdown", "calls", "keys"})
@@ -46,6 +47,7 @@ class ViewFilters:
     model: str | None = None
     provider: str | None = None
     source: str | None = None  # where calls came from: api, claude-code, codex, …
+    machine: str | None = None  # the machine the calls were made on (SPEC §14)
     time_range: str = "30d"
 
     def __post_init__(self) -> None:
@@ -60,6 +62,7 @@ class ViewFilters:
             model=self.model,
             provider=self.provider,
             source=self.source,
+            machine=self.machine,
             since=since,
             until=until,
         )
@@ -117,7 +120,7 @@ class Overview:
 
 @dataclass(frozen=True)
 class Cards:
-    """The dashboard's headline figures, under its project/model/provider/source filters
+    """The dashboard's headline figures, under its project/model/provider/source/machine filters
     (the tray's figures are the same over everything)."""
 
     today_nanos: int
@@ -139,6 +142,7 @@ class DashboardData:
     breakdowns: dict[str, Summary] | None = None
     events: list[dict[str, Any]] | None = None
     keys: dict[str, list[str]] | None = None  # filter choices: every key in the range
+    machines: MachineSync | None = None  # each machine's last sync (read with the breakdowns)
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,7 @@ def collect_dashboard(
     parts: frozenset[str] = PARTS,
     budget_lines: BudgetLines | None = None,
     memo: UnpricedMemo | None = None,
+    this_machine: ThisMachine | None = None,
 ) -> DashboardData:
     """Read the ``parts`` asked for; the range total and unpriced models always."""
     unknown = parts - PARTS
@@ -313,6 +318,11 @@ def collect_dashboard(
             collect_overview(reader, filters, now, budget_lines) if "overview" in parts else None
         ),
         breakdowns=breakdowns,
+        machines=(
+            machine_sync(reader, this_machine)
+            if this_machine is not None and "breakdown" in parts
+            else None
+        ),
         events=reader.events(ranged, limit=RECENT_CALLS)[0] if "calls" in parts else None,
         keys=keys,
     )
@@ -326,12 +336,13 @@ def collect(
     parts: frozenset[str] = PARTS,
     budget_lines: BudgetLines | None = None,
     memo: UnpricedMemo | None = None,
+    this_machine: ThisMachine | None = None,
 ) -> Snapshot:
     """Tray figures always; the dashboard's data only when ``filters`` is given (it is open)."""
     started = time.perf_counter()
     tray = collect_tray(reader, now)
     dashboard = (
-        collect_dashboard(reader, filters, now, parts, budget_lines, memo)
+        collect_dashboard(reader, filters, now, parts, budget_lines, memo, this_machine)
         if filters is not None
         else None
     )
