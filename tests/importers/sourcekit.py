@@ -28,6 +28,7 @@ AGENT_ENV = (
     "HERMES_HOME",
     "KILO_DATA_DIR",
     "ZCODE_HOME",
+    "ANTIGRAVITY_DATA_DIR",
 )
 
 
@@ -282,6 +283,15 @@ def _sql_grower(statement: str) -> Callable[[Path, int], bytes]:
     return grow
 
 
+def _antigravity_call(n: int) -> str:
+    from protoenc import generation, hexed, usage
+
+    blob = generation(
+        usage(1000, 10, visible=10, response=f"resp-extra-{n}"), "2025-11-27T09:00:00Z"
+    )
+    return f"INSERT INTO gen_metadata VALUES ({100 + n}, {hexed(blob)})"
+
+
 BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {
     "goose": _goose_with_call,
     # a new Hermes session (its running total is one event)
@@ -295,6 +305,7 @@ BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {
         "VALUES ('mu_extra_{n}', 'ses_7f3a', 'glm-4.6', 'completed', 1763890000000 + {n}, 1000, "
         "10, 1010)"
     ),
+    "antigravity": lambda db, n: _sql_grower(_antigravity_call(n))(db, n),
     "kilo": _sql_grower(
         "INSERT INTO message VALUES ('msg_extra_{n}', 'ses_5k1a', 1764062000000, 1764062000000, "
         "json_object('id', 'msg_extra_{n}', 'role', 'assistant', 'modelID', 'gpt-5', "
@@ -537,6 +548,21 @@ CASES: dict[str, SourceCase] = {
         new_call_input=1000,
         document=True,
         ours_as_ccusage=_uncached,
+    ),
+    "antigravity": SourceCase(
+        kind="antigravity",
+        ccusage="antigravity",
+        log=".gemini/antigravity-cli/conversations/8f2d6c1e-4b3a-4e59-9d7c-2a1b0c9d8e7f.db",
+        new_call=lambda n: "",
+        new_call_input=1000,
+        document=True,
+        ours_as_ccusage=_uncached_reasoning_apart,  # ccusage: thinking apart from output
+        cost_differences={
+            "*": "a call named only by a number: ccusage maps Antigravity's model ids to names "
+            "from its own table and prices them (e.g. 1071 as gemini-3.6-flash-high, 342 as "
+            "gpt-oss-120b); Spendtray takes the name Antigravity wrote (gemini-3-pro) and "
+            "stores a number-only call unpriced as antigravity-model-<id>"
+        },
     ),
     "codebuff": SourceCase(
         kind="codebuff",

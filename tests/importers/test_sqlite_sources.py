@@ -1,14 +1,16 @@
-"""The SQLite-store sources (Hermes, Kilo CLI, ZCode): their environment overrides move where
-they look, and one database found twice (a profile copying a session) stores the call once."""
+"""The SQLite-store sources (Hermes, Kilo CLI, ZCode, Antigravity): their environment overrides
+move where they look, one call found twice is stored once, and Antigravity's protobuf blobs are
+read as the fixture's comments say."""
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from importkit import total_row
+from importkit import events, total_row
 from sourcekit import AGENT_ENV, CASES, build_databases
 
 from spendtray.core import Core
@@ -20,6 +22,7 @@ OVERRIDES = {
     "hermes": ("HERMES_HOME", ".hermes"),
     "kilo": ("KILO_DATA_DIR", ".local/share/kilo"),
     "zcode": ("ZCODE_HOME", ".zcode"),
+    "antigravity": ("ANTIGRAVITY_DATA_DIR", ".gemini/antigravity-cli"),
 }
 
 
@@ -68,3 +71,59 @@ def test_hermes_session_in_two_profiles_is_stored_once(
     assert total_row(core, "hermes")["input_tokens"] == (
         (18250 + 142336 + 20480) + (40210 + 12800) + (5400 + 30720 + 4096) + 8800
     )
+
+
+def _antigravity_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    shutil.copytree(CASES["antigravity"].home, home)
+    build_databases(home)
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+def test_antigravity_calls_models_and_dates(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    core: Core,
+    make_importer: Callable[..., Importer],
+) -> None:
+    _antigravity_home(tmp_path, monkeypatch)
+    report = make_importer("antigravity").run()
+    assert report.stats.malformed == 0
+    found = {e["request_id"]: e for e in events(core, "antigravity")}
+    # the first call is in both its step and its generation: one call, named by the generation
+    first = found["antigravity:resp-1"]
+    assert (first["model"], first["input_tokens"], first["output_tokens"]) == (
+        "gemini-3-pro",
+        4050 + 16275,
+        255 + 120,
+    )
+    assert (first["reasoning_tokens"], first["timestamp"][:19]) == (120, "2025-11-27T08:00:03")
+    # a later generation without a name is the model named before it; its failed attempt counts
+    assert found["antigravity:resp-2"]["model"] == "gemini-3-pro"
+    assert found["antigravity:resp-2"]["cache_write_tokens"] == 512
+    assert found["antigravity:msg-2-attempt-1"]["input_tokens"] == 9000
+    # a call named only by a number is stored unpriced, never guessed
+    background = found["antigravity:bg-1"]
+    assert (background["model"], background["priced"]) == ("antigravity-model-342", False)
+    assert background["timestamp"][:10] == "2025-11-28"
+    assert len(found) == 4
+
+
+def test_antigravity_blob_that_is_not_protobuf_is_a_bad_record(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    core: Core,
+    make_importer: Callable[..., Importer],
+) -> None:
+    home = _antigravity_home(tmp_path, monkeypatch)
+    db = home / CASES["antigravity"].log
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO gen_metadata VALUES (50, X'0a05ff')")  # length past its end
+    conn.close()
+    report = make_importer("antigravity").run()
+    assert report.stats.malformed == 1
+    assert "gen_metadata row 50: not a protobuf message" in report.stats.malformed_examples[0]
+    assert report.stored == 4  # the rest of the conversation is still read

@@ -31,6 +31,7 @@ SOURCE_MODULES: dict[str, str] = {
     "hermes": "spendtray.importers.hermes",
     "kilo": "spendtray.importers.kilo",
     "zcode": "spendtray.importers.zcode",
+    "antigravity": "spendtray.importers.antigravity",
 }
 KINDS = tuple(SOURCE_MODULES)
 
