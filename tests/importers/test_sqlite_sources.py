@@ -127,3 +127,27 @@ def test_antigravity_blob_that_is_not_protobuf_is_a_bad_record(
     assert report.stats.malformed == 1
     assert "gen_metadata row 50: not a protobuf message" in report.stats.malformed_examples[0]
     assert report.stored == 4  # the rest of the conversation is still read
+
+
+@pytest.mark.parametrize("kind", sorted(OVERRIDES))
+def test_database_is_read_whatever_its_size(
+    kind: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    core: Core,
+    make_importer: Callable[..., Importer],
+) -> None:
+    """The runner never loads a database's bytes (a JSON document over 256 MB is refused)."""
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    shutil.copytree(CASES[kind].home, home)
+    build_databases(home)
+    monkeypatch.setenv("HOME", str(home))
+
+    def too_big(path: str, *args: object) -> bytes:
+        raise OSError(f"{path}: larger than 256 MB")
+
+    monkeypatch.setattr("spendtray.importers.runner.read_document", too_big)
+    report = make_importer(kind).run()
+    assert report.stored > 0 and report.bytes_read > 0

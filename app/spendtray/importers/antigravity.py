@@ -375,5 +375,6 @@ SOURCE = LogSource(
     wants=wants,
     parser=AntigravityParser,
     mode=DOCUMENT,
+    database=True,
     env=("ANTIGRAVITY_DATA_DIR",),
 )

@@ -128,5 +128,6 @@ SOURCE = LogSource(
     wants=lambda path: path.endswith((f"/{DB}", f"/{DB}-wal")),
     parser=HermesParser,
     mode=DOCUMENT,
+    database=True,
     env=("HERMES_HOME",),
 )

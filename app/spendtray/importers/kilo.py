@@ -137,5 +137,6 @@ SOURCE = LogSource(
     wants=lambda path: path.endswith((f"/{DB}", f"/{DB}-wal")),
     parser=KiloParser,
     mode=DOCUMENT,
+    database=True,
     env=("KILO_DATA_DIR", "XDG_DATA_HOME"),
 )

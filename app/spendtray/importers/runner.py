@@ -222,14 +222,15 @@ class Importer:
         try:
             if document:
                 try:
-                    data = read_document(name)
+                    data = b"" if self.source.database else read_document(name)
                 except OSError:
                     return  # unreadable or too big: nothing recorded, the next pass retries
                 parser.document(data)  # type: ignore[union-attr]
-                report.bytes_read += len(data)
+                size = st.st_size if self.source.database else len(data)
+                report.bytes_read += size
                 pending.extend(parser.records)
                 parser.records.clear()
-                state.offset = len(data)
+                state.offset = size
                 _count_bad(state, report.stats, bad_before)
                 touched[name] = state
                 return

@@ -110,6 +110,9 @@ class LogSource:
     merge: Callable[[list[Record], sqlite3.Connection], tuple[list[UsageEvent], int]] | None = None
     # Set when the agent's logs carry no token counts: said by `spendtray sources`, never read.
     no_usage: str | None = None
+    # A SQLite store its parser opens itself (read-only): the runner reads none of its bytes,
+    # so a database of any size is read, only what the parser selects.
+    database: bool = False
 
     def roots(
         self, env: Mapping[str, str] | None = None, home: Path | None = None

@@ -106,5 +106,6 @@ SOURCE = LogSource(
     wants=lambda path: path.endswith((f"/{DB}", f"/{DB}-wal")),
     parser=ZcodeParser,
     mode=DOCUMENT,
+    database=True,
     env=("ZCODE_HOME",),
 )
