@@ -151,3 +151,39 @@ def test_database_is_read_whatever_its_size(
     monkeypatch.setattr("spendtray.importers.runner.read_document", too_big)
     report = make_importer(kind).run()
     assert report.stored > 0 and report.bytes_read > 0
+
+
+def test_kilo_and_zcode_attribution(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    core: Core,
+    make_importer: Callable[..., Importer],
+) -> None:
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    for kind in ("kilo", "zcode"):
+        shutil.copytree(CASES[kind].home, home, dirs_exist_ok=True)
+    build_databases(home)
+    monkeypatch.setenv("HOME", str(home))
+    for kind in ("kilo", "zcode"):
+        assert make_importer(kind).run().stats.malformed == 0
+    kilo = {e["request_id"]: e for e in events(core, "kilo")}
+    assert len(kilo) == 4  # the user message carries no usage
+    sub_agent = kilo["kilo:msg_a3"]
+    assert (sub_agent["agent"], sub_agent["project"], sub_agent["session"]) == (
+        "kilo/general",
+        "shop",
+        "ses_5k1b",
+    )
+    assert (sub_agent["reported_cost_usd"], sub_agent["reasoning_tokens"]) == (0.0162, 640)
+    assert kilo["kilo:msg_a4"]["reported_cost_usd"] is None  # none logged: computed only
+    zcode = {e["request_id"]: e for e in events(core, "zcode")}
+    assert sorted(zcode) == ["zcode:mu_01", "zcode:mu_02", "zcode:mu_05"]  # completed only
+    assert (zcode["zcode:mu_02"]["project"], zcode["zcode:mu_05"]["project"]) == ("shop", "docs")
+    assert (zcode["zcode:mu_02"]["input_tokens"], zcode["zcode:mu_02"]["cache_read_tokens"]) == (
+        18230,
+        16384,
+    )
+    assert zcode["zcode:mu_02"]["cache_write_tokens"] == 1024
+    assert all(e["priced"] and e["provider"] == "zai" for e in zcode.values())
