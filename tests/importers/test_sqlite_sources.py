@@ -187,3 +187,26 @@ def test_kilo_and_zcode_attribution(
     )
     assert zcode["zcode:mu_02"]["cache_write_tokens"] == 1024
     assert all(e["priced"] and e["provider"] == "zai" for e in zcode.values())
+
+
+def test_database_the_agent_holds_locked_is_still_read(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    core: Core,
+    make_importer: Callable[..., Importer],
+) -> None:
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home with spaces #1"
+    shutil.copytree(CASES["zcode"].home, home)
+    build_databases(home)
+    monkeypatch.setenv("HOME", str(home))
+    agent = sqlite3.connect(home / CASES["zcode"].log)
+    agent.execute("PRAGMA locking_mode=EXCLUSIVE")
+    agent.execute("BEGIN EXCLUSIVE")  # as an agent mid-write holds it
+    try:
+        report = make_importer("zcode").run()
+    finally:
+        agent.rollback()
+        agent.close()
+    assert (report.stored, report.stats.malformed) == (3, 0)

@@ -11,6 +11,7 @@ cannot be read, is one bad record naming the file.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from spendtray.importers.parsing import ParseStats
@@ -31,23 +32,43 @@ def select(
 ) -> list[dict[str, Any]] | None:
     """Every row of ``table`` as a dict of ``columns`` (missing ones None); None, with the
     problem counted in ``stats``, when the database cannot be read. A database without the
-    table (or without a ``required`` column) holds nothing yet: an empty list."""
+    table (or without a ``required`` column) holds nothing yet: an empty list.
+
+    An agent holding its database locked (or a read-only folder where SQLite cannot make the
+    ``-shm`` file a WAL reader needs) is read again with ``immutable=1``: no locks taken, what
+    the main file holds; the next pass sees the rest."""
     db = database_of(path)
+    uri = Path(db).absolute().as_uri() + "?mode=ro"
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+        return _rows(uri, table, columns, where, required)
+    except sqlite3.OperationalError as exc:
+        if not str(exc).startswith(HELD):
+            stats.bad(db, 0, f"cannot read the {table} table ({exc})")
+            return None
     except sqlite3.Error as exc:
-        stats.bad(db, 0, f"cannot open the database ({exc})")
+        stats.bad(db, 0, f"cannot read the {table} table ({exc})")
         return None
+    try:
+        return _rows(uri + "&immutable=1", table, columns, where, required)
+    except sqlite3.Error as exc:
+        stats.bad(db, 0, f"cannot read the {table} table ({exc})")
+        return None
+
+
+# How SQLite says another process holds the database (or the -shm cannot be made).
+HELD = ("database is locked", "unable to open database file", "attempt to write a readonly")
+
+
+def _rows(
+    uri: str, table: str, columns: tuple[str, ...], where: str, required: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    conn = sqlite3.connect(uri, uri=True, timeout=1)
     try:
         have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
         if not have or not set(required) <= have:
             return []
         wanted = [c if c in have else f"NULL AS {c}" for c in columns]
-        query = f"SELECT {', '.join(wanted)} FROM {table} {where}"
-        rows = conn.execute(query).fetchall()
-    except sqlite3.Error as exc:
-        stats.bad(db, 0, f"cannot read the {table} table ({exc})")
-        return None
+        rows = conn.execute(f"SELECT {', '.join(wanted)} FROM {table} {where}").fetchall()
     finally:
         conn.close()
     return [dict(zip(columns, row, strict=True)) for row in rows]
