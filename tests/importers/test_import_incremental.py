@@ -146,3 +146,20 @@ def test_lines_longer_than_a_read_chunk(tmp_path: Path) -> None:
     assert [len(x) for x in got] == [len(long_line), 2, len(long_line), len(long_line)]
     assert ends[-1] == path.stat().st_size
     assert ends == sorted(ends)
+
+
+def test_undecodable_and_non_object_lines_are_named_and_skipped(
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+) -> None:
+    log = tmp_path / "claude" / "projects" / "-p" / "s.jsonl"
+    write_lines(log, [_line(1)])
+    with open(log, "ab") as handle:
+        handle.write(b'{"message":{"usage":{"input_tokens":1}},"x":"\xff\xfe"}\n')  # not UTF-8
+        handle.write(b'["usage"]\n')  # JSON, but not an object
+        handle.write(b"plain text\n")
+    write_lines(log, [_line(2)], mode="a")
+    report = make_importer("claude-code", tmp_path / "claude").run()
+    assert report.stored == 2
+    assert report.stats.malformed == 3
+    problems = " | ".join(report.stats.malformed_examples)
+    assert "not valid JSON" in problems and "not a JSON object" in problems
