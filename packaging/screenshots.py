@@ -10,6 +10,9 @@ first-run page. Then `spendtray import` reads real agent logs (the REAL Claude C
 Codex rollout in ../shared/corpora, see its SOURCES.md) into the running app through its
 server. Only their dates are moved, file by file, into the last four weeks so the time charts
 have something to show; models, token counts and request ids are as the agents wrote them.
+Two machines share spend through a sync folder: this app is "desk" and imports the Claude Code
+sessions; a second data folder, "laptop", imports the Codex rollout and syncs it over with
+`spendtray sync`, as a second computer would.
 With a global daily and monthly budget set, it captures the tray, its tooltip and menu, every
 dashboard tab and the Estimator. Everything it starts is stopped at the end.
 """
@@ -34,6 +37,10 @@ from replay_upstream import Recorded, ReplayUpstream, read_cassette
 ROOT = Path(__file__).resolve().parents[1]
 LIMITS_TAB_X = 380  # the "Limits" tab's label, in window coordinates (see dashboard.png)
 TAB_Y = 155
+# the Breakdown tab's "By" buttons, in window coordinates (see dashboard-breakdown.png)
+PROJECT_BUTTON_X = 83
+MACHINE_BUTTON_X = 512
+MACHINE_BUTTON_Y = 187
 DISPLAY = ":87"  # not SEEING.md's :77, which colleagues may be using
 SCREEN = (1280, 800)
 CONVERT = "/usr/bin/convert"
@@ -236,6 +243,17 @@ def replayed() -> list[Recorded]:
     ]
 
 
+def wait_for_machine(client: httpx.Client, name: str, timeout: float = 60) -> None:
+    """Until the running app has taken ``name``'s events from the sync folder."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listed = client.get("/v1/machines").json()["machines"]
+        if any(m["name"] == name and m["last_received"] for m in listed):
+            return
+        time.sleep(1)
+    raise RuntimeError(f"the app did not receive {name}'s events from the sync folder")
+
+
 def spendtray(env: dict[str, str], *args: str) -> str:
     done = run([sys.executable, "-m", "spendtray", *args], env=env, capture_output=True)
     return done.stdout.decode() + done.stderr.decode()
@@ -262,10 +280,22 @@ def main() -> None:
         "CLAUDE_CONFIG_DIR": str(logs / "claude"),
         "CODEX_HOME": str(logs / "codex"),
     }
+    # the second machine: its own data folder, the same sync folder, the Codex logs only
+    sync_folder = Path(tempfile.mkdtemp(prefix="spendtray-shots-sync-"))
+    laptop = Path(tempfile.mkdtemp(prefix="spendtray-shots-laptop-"))
+    laptop_env = {
+        **env,
+        "SPENDTRAY_HOME": str(laptop),
+        "CLAUDE_CONFIG_DIR": str(laptop / "no-claude-logs"),
+    }
+    machine = 'machine = "{}"\nsync_folder = "{}"\n'
+    (laptop / "config.toml").write_text(machine.format("laptop", sync_folder))
     upstream = ReplayUpstream(replayed())
     env["SPENDTRAY_UPSTREAM_OPENAI"] = upstream.url
     # the logs are imported on purpose below, after the first-run page is photographed
-    (home / "config.toml").write_text("follow_agent_logs = false\n")
+    (home / "config.toml").write_text(
+        "follow_agent_logs = false\n" + machine.format("desk", sync_folder)
+    )
     try:
         helpers.append(
             subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24"])
@@ -291,9 +321,11 @@ def main() -> None:
         now = dt.datetime.now().astimezone()
         staged = stage_logs(agent_logs(logs), now)
         print(f"staged {staged} real agent log files")
-        for source in ("claude-code", "codex"):
-            print(spendtray(env, "import", source).strip())
+        print(spendtray(env, "import", "claude-code").strip())
+        print(spendtray(laptop_env, "import", "codex").strip())
+        print(spendtray(laptop_env, "sync").strip())
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as c:
+            wait_for_machine(c, "laptop")
             midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
             today = c.get(
                 "/v1/summary", params={"group_by": "project", "since": midnight.isoformat()}
@@ -361,6 +393,10 @@ def main() -> None:
         ):
             click(window, x, TAB_Y)
             shot(args.out / f"dashboard-{name}.png", window=window)
+            if name == "breakdown":  # the same tab by machine, with each one's last sync
+                click(window, MACHINE_BUTTON_X, MACHINE_BUTTON_Y)
+                shot(args.out / "dashboard-machines.png", window=window)
+                click(window, PROJECT_BUTTON_X, MACHINE_BUTTON_Y)
     finally:
         for proc in reversed(helpers):
             proc.terminate()
@@ -369,7 +405,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
         upstream.close()
-        shutil.rmtree(home, ignore_errors=True)
+        for folder in (home, laptop, sync_folder):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 PROMPT = (
