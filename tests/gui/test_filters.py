@@ -87,6 +87,9 @@ def test_one_machine_without_a_sync_folder_shows_no_sync_columns(
     model = dashboard.breakdown_models["machine"]
     qtbot.waitUntil(lambda: len(model.rows) == 1, timeout=5000)
     titles = [c.title for c in model.columns]
-    assert titles[0] == "Machine" and "Last wrote" not in titles
+    assert titles[0] == "Machine" and "Last synced" not in titles
+    # one machine: nothing to choose between, so no Machine filter taking room in the bar
+    assert not dashboard.combos["machine"].isVisibleTo(dashboard)
+    assert dashboard.combos["project"].isVisibleTo(dashboard)
     assert dashboard.breakdown.machine_sync is not None
     assert not dashboard.breakdown.machine_sync.shown

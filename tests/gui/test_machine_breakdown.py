@@ -83,9 +83,11 @@ def test_machine_breakdown_filter_and_last_sync(
     assert rows["laptop"]["Calls"] == "3" and rows["laptop"]["Cost"] == "$6.00"
     assert rows["desk"]["Calls"] == "2" and rows["desk"]["Cost"] == "$2.00"
     # each machine's last sync: the laptop wrote and desk took it moments ago
-    assert rows["desk"]["Last wrote"] == "this machine"
-    for column in ("Last wrote", "Last received"):
-        assert re.fullmatch(r"\d\d:\d\d \((just now|1 min ago)\)", rows["laptop"][column])
+    assert rows["desk"]["Last synced"] == "this machine"
+    assert re.fullmatch(r"\d\d:\d\d \((just now|1 min ago)\)", rows["laptop"]["Last synced"])
+    laptop_row = next(r for r in model.rows if r.key == "laptop")
+    tip = model.columns[-1].tip(laptop_row)
+    assert laptop.sync.machine_id in tip and "received here" in tip
     assert dashboard.breakdown.totals.text().startswith("Total $8.00 · 5 calls")
     # GET /v1/machines reads the same list (spendtray.sync.machines)
     listed = {m["name"]: m for m in client.get("/v1/machines").json()["machines"]}
@@ -94,7 +96,8 @@ def test_machine_breakdown_filter_and_last_sync(
     assert (listed["laptop"]["calls"], listed["laptop"]["cost_usd"]) == (3, 6.0)
     assert listed["laptop"]["last_received"].endswith("Z")
 
-    # the Machine filter narrows everything to one machine's calls
+    # the Machine filter, shown now that there are two, narrows everything to one machine
+    assert dashboard.combos["machine"].isVisibleTo(dashboard)
     dashboard.set_filter("machine", "laptop")
     project = dashboard.breakdown_models["project"]
     qtbot.waitUntil(lambda: [r.key for r in project.rows] == ["zeta"], timeout=5000)

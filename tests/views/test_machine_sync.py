@@ -46,10 +46,13 @@ def test_columns_mark_this_machine_and_a_stale_one() -> None:
             "old-box": _machine("old-box", NOW - dt.timedelta(days=3)),
         },
     )
-    wrote, received = sync_columns(lambda: sync, ZONE, lambda: NOW)
-    assert (wrote.text(_row("desk")), received.text(_row("desk"))) == ("this machine", "—")
-    assert wrote.text(_row("laptop")) == "13:28 (2 min ago)"
-    assert wrote.tone is not None
-    assert wrote.tone(_row("laptop")) is None
-    assert wrote.tone(_row("old-box")) == "muted"
-    assert wrote.text(_row("old-box")) == "Dec 3, 13:30"
+    (synced,) = sync_columns(lambda: sync, ZONE, lambda: NOW)
+    assert synced.text(_row("desk")) == "this machine"
+    assert synced.text(_row("laptop")) == "13:28 (2 min ago)"
+    assert synced.tone is not None and synced.tip is not None
+    assert synced.tone(_row("laptop")) is None
+    assert synced.tone(_row("old-box")) == "muted"
+    assert synced.text(_row("old-box")) == "Dec 3, 13:30"
+    assert synced.text(_row("gone")) == "never"  # stored here, never seen in the folder
+    tip = synced.tip(_row("laptop")) or ""
+    assert "id-laptop" in tip and "received here 13:28 (2 min ago)" in tip

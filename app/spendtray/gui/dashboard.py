@@ -56,6 +56,9 @@ BREAKDOWN_TITLES = {
     "machine": "Machine",
 }
 FILTER_DIMENSIONS = ("project", "model", "provider", "source", "machine")
+FILTER_CHARS = 11
+# shown once there is more than one to choose from (one machine is every user's start)
+SHOWN_WITH_CHOICES = frozenset({"machine"})
 CALLS_STRETCH = 3  # the Model column takes the width the others leave
 
 
@@ -176,11 +179,11 @@ class BreakdownPage(QWidget):
         for button in self.buttons.buttons():
             button.setChecked(button.property("group") == group)
         self.table.setModel(self.models[group])
-        # a new model brings new header sections: the name column stretches again
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setProperty("sized_rows", None)
         self._show_current()
         fit_columns(self.table)
+        # a new model (or new columns) brings new header sections: the name column stretches
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
 
     def _show_current(self) -> None:
         summary = self.summaries.get(self.group)
@@ -231,16 +234,19 @@ class Dashboard(QMainWindow):
         # filter bar
         bar = QHBoxLayout()
         self.combos: dict[str, QComboBox] = {}
+        self.filter_labels: dict[str, QLabel] = {}
         for dim in FILTER_DIMENSIONS:
             combo = QComboBox()
-            combo.setMinimumContentsLength(14)
+            # five filters and the range fit the window's 1180 px with "All providers" whole
+            combo.setMinimumContentsLength(FILTER_CHARS)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
             combo.addItem(f"All {dim}s", None)
             combo.currentIndexChanged.connect(self._emit_filters)
             self.combos[dim] = combo
-            bar.addWidget(QLabel(dim.capitalize() + ":"))
+            self.filter_labels[dim] = QLabel(dim.capitalize() + ":")
+            bar.addWidget(self.filter_labels[dim])
             bar.addWidget(combo)
         self.range_combo = QComboBox()
         for key, label in TIME_RANGES.items():
@@ -254,6 +260,7 @@ class Dashboard(QMainWindow):
         self.filter_bar.setLayout(bar)
         bar.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.filter_bar)
+        self._show_filters_with_choices()
 
         self.unpriced_banner = QLabel()
         self.unpriced_banner.setWordWrap(True)
@@ -343,6 +350,7 @@ class Dashboard(QMainWindow):
             combo.addItem(value, value)
             index = combo.count() - 1
         combo.setCurrentIndex(index)
+        self._show_filters_with_choices()
 
     def _emit_filters(self) -> None:
         self.filters_changed.emit(self.current_filters())
@@ -374,6 +382,14 @@ class Dashboard(QMainWindow):
                 combo.addItem(key, key)
             combo.setCurrentIndex(max(0, combo.findData(current)))
             combo.blockSignals(False)
+        self._show_filters_with_choices()
+
+    def _show_filters_with_choices(self) -> None:
+        for dim in SHOWN_WITH_CHOICES:
+            combo = self.combos[dim]
+            shown = combo.count() > 2 or combo.currentIndex() > 0
+            combo.setVisible(shown)
+            self.filter_labels[dim].setVisible(shown)
 
     # -- showing a snapshot ---------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""Each machine's last sync, as the Machine breakdown's extra columns. Pure apart from the
+"""Each machine's last sync, as the Machine breakdown's extra column. Pure apart from the
 ``machine_sync`` read (the refresh worker thread); the column texts run on the GUI thread.
 
 Shown only where it says something: when spend from more than one machine is here or a sync
@@ -60,23 +60,18 @@ def stamp_text(stamp: dt.datetime | None, zone: ZoneInfo, now: dt.datetime) -> s
 def sync_columns(
     sync: Callable[[], MachineSync | None], zone: ZoneInfo, now: Callable[[], dt.datetime]
 ) -> list[Column]:
-    """ "Last wrote" and "Last received" for the Machine breakdown's rows."""
+    """ "Last synced" for the Machine breakdown's rows: when each other machine last wrote to
+    the sync folder; the tooltip adds when this machine took its records."""
 
     def info(row: BreakdownRow) -> MachineInfo | None:
         known = sync()
         return known.machines.get(row.key) if known is not None else None
 
-    def wrote(row: BreakdownRow) -> str:
+    def synced(row: BreakdownRow) -> str:
         m = info(row)
         if m is not None and m.this_machine:
             return "this machine"
         return stamp_text(m.last_wrote if m else None, zone, now())
-
-    def received(row: BreakdownRow) -> str:
-        m = info(row)
-        if m is not None and m.this_machine:
-            return "—"
-        return stamp_text(m.last_received if m else None, zone, now())
 
     def stale(row: BreakdownRow) -> Tone | None:
         m = info(row)
@@ -91,15 +86,13 @@ def sync_columns(
         if m is None:
             return None
         if m.this_machine:
-            return f"this machine ({m.machine_id or 'no sync folder'})"
+            return f"this machine (id {m.machine_id})" if m.machine_id else "this machine"
         if m.machine_id is None:
             return "never seen in the sync folder (its calls were stored here)"
         return (
-            f"machine id {m.machine_id}; last wrote to the sync folder by its own clock, "
-            "last received by this one"
+            f"machine id {m.machine_id}: last wrote to the sync folder "
+            f"{stamp_text(m.last_wrote, zone, now())} (by its own clock); its records last "
+            f"received here {stamp_text(m.last_received, zone, now())}"
         )
 
-    return [
-        Column("Last wrote", wrote, right=True, tip=tip, tone=stale, max_chars=22),
-        Column("Last received", received, right=True, tip=tip, tone=stale, max_chars=22),
-    ]
+    return [Column("Last synced", synced, right=True, tip=tip, tone=stale, max_chars=20)]
