@@ -40,8 +40,13 @@ from loggen import generate_claude  # noqa: E402
 
 CCUSAGE_VERSION = "20.0.24"
 CORPUS = ROOT.parent / "shared" / "corpora" / "claude_code"
-_IDS = (b'"id":"', b'"requestId":"', b'"uuid":"', b'"parentUuid":"', b'"sessionId":"')
-_DAY = re.compile(rb'"timestamp":"(\d{4}-\d\d-\d\d)T')
+# Compact and spaced spellings: sniffly's files were re-serialised with ", " / ": ".
+_IDS = tuple(
+    f'"{name}":{space}"'.encode()
+    for name in ("id", "requestId", "uuid", "parentUuid", "sessionId")
+    for space in ("", " ")
+)
+_DAY = re.compile(rb'"timestamp": ?"(\d{4}-\d\d-\d\d)T')
 
 
 def corpus_files() -> list[tuple[str, bytes]]:
@@ -73,7 +78,7 @@ def scale_corpus(dst: Path, size: int) -> tuple[int, int, int]:
             if new is None:
                 moved = dt.date.fromisoformat(old.decode()) - shift
                 new = cache[old] = moved.isoformat().encode()
-            return b'"timestamp":"' + new + b"T"
+            return match.group(0)[: -len(old) - 1] + new + b"T"
 
         for relative, data in files:
             for marker in _IDS:
