@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -60,6 +60,9 @@ FILTER_CHARS = 11
 # shown once there is more than one to choose from (one machine is every user's start)
 SHOWN_WITH_CHOICES = frozenset({"machine"})
 CALLS_STRETCH = 3  # the Model column takes the width the others leave
+# While the Budgets tab is shown it is re-read this often: what calls in flight through the
+# proxy hold changes with no commit to trigger a refresh.
+BUDGETS_TICK_MS = 2000
 
 
 @dataclass
@@ -303,6 +306,9 @@ class Dashboard(QMainWindow):
         self.add_tab(self.calls_view, "Recent calls", "calls")
 
         self.budget_editor: QWidget | None = None
+        self.budget_tick = QTimer(self)
+        self.budget_tick.setInterval(BUDGETS_TICK_MS)
+        self.budget_tick.timeout.connect(self._refresh_budget_editor)
         if ctx.budget_editor is not None:
             self.budget_editor = ctx.budget_editor()
             self.add_tab(self.budget_editor, "Budgets", "")
@@ -462,8 +468,13 @@ class Dashboard(QMainWindow):
     def _refresh_budget_editor(self) -> None:
         # A few rollup sums on this thread, so only while the user is looking at the tab.
         editor = self.budget_editor
-        if editor is not None and self.tabs.currentWidget() is editor:
-            editor.refresh()  # type: ignore[attr-defined]
+        looking = editor is not None and self.isVisible() and self.tabs.currentWidget() is editor
+        if looking:
+            editor.refresh()  # type: ignore[union-attr]
+            if not self.budget_tick.isActive():
+                self.budget_tick.start()
+        else:
+            self.budget_tick.stop()
 
     def _show_unpriced(self, unpriced: list[dict[str, object]]) -> None:
         if not unpriced:
@@ -497,6 +508,7 @@ class Dashboard(QMainWindow):
 
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
+        self.budget_tick.stop()
         self.visibility_changed.emit(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:
