@@ -91,5 +91,6 @@ def test_one_machine_without_a_sync_folder_shows_no_sync_columns(
     # one machine: nothing to choose between, so no Machine filter taking room in the bar
     assert not dashboard.combos["machine"].isVisibleTo(dashboard)
     assert dashboard.combos["project"].isVisibleTo(dashboard)
+    assert "Machine" not in [c.title for c in dashboard.calls_model.columns]
     assert dashboard.breakdown.machine_sync is not None
     assert not dashboard.breakdown.machine_sync.shown

@@ -106,5 +106,8 @@ def test_machine_breakdown_filter_and_last_sync(
     dashboard.show_tab("calls")
     qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 3, timeout=5000)
     assert {e["machine"] for e in dashboard.calls_model.rows} == {"laptop"}
+    calls = dashboard.calls_model
+    machine = [c.title for c in calls.columns].index("Machine")
+    assert {calls.text(i, machine) for i in range(calls.rowCount())} == {"laptop"}
     combo = dashboard.combos["machine"]
     assert [combo.itemText(i) for i in range(combo.count())] == ["All machines", "desk", "laptop"]

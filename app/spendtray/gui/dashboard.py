@@ -301,6 +301,7 @@ class Dashboard(QMainWindow):
         self.add_tab(self.breakdown, "Breakdown", "breakdown")
 
         self.calls_model = RowsModel(call_columns(ctx.zone, ctx.now, ctx.precision))
+        self.calls_machine_column = False
         self.calls_view = table_view(self.calls_model, stretch=CALLS_STRETCH)
         self.tables.append(self.calls_view)
         self.add_tab(self.calls_view, "Recent calls", "calls")
@@ -448,6 +449,7 @@ class Dashboard(QMainWindow):
             )
             if data.machines is not None:  # before the rows, which read it as they are drawn
                 self.breakdown.set_machine_sync(data.machines)
+                self._calls_say_machine(data.machines.shown)
             self.breakdown.set_summaries(dict(data.breakdowns))
         if data.events is not None:
             self.calls_model.set_rows(data.events)
@@ -458,6 +460,18 @@ class Dashboard(QMainWindow):
             f"Updated {local:%H:%M:%S} · read in {snapshot.seconds * 1000:.0f} ms · "
             f"ingest URL {self.ctx.url()}/v1/usage"
         )
+
+    def _calls_say_machine(self, shown: bool) -> None:
+        """Calls from more than one machine say where each was made (a Machine column)."""
+        if shown == self.calls_machine_column:
+            return  # new columns reset the table: scroll position and selection would go
+        self.calls_machine_column = shown
+        ctx = self.ctx
+        self.calls_model.set_columns(call_columns(ctx.zone, ctx.now, ctx.precision, shown))
+        self.calls_view.setProperty("sized_rows", None)
+        fit_columns(self.calls_view)
+        header = self.calls_view.horizontalHeader()
+        header.setSectionResizeMode(CALLS_STRETCH, QHeaderView.ResizeMode.Stretch)
 
     def _tab_changed(self, _index: int) -> None:
         for view in self.tables:

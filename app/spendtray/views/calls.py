@@ -95,8 +95,14 @@ def when_text(event: dict[str, Any], zone: ZoneInfo, today: dt.date) -> str:
 
 
 def call_columns(
-    zone: ZoneInfo, now: Callable[[], dt.datetime], precision: Callable[[], int]
+    zone: ZoneInfo,
+    now: Callable[[], dt.datetime],
+    precision: Callable[[], int],
+    machines: bool = False,
 ) -> list[Column]:
+    """The Recent calls table; ``machines``: a Machine column too (spend from more than one
+    machine is here)."""
+
     def when(event: dict[str, Any]) -> str:
         return when_text(event, zone, now().astimezone(zone).date())
 
@@ -117,6 +123,7 @@ def call_columns(
         Column("Provider", lambda e: e["provider"], max_chars=14),
         Column("Source", lambda e: e.get("source") or "", max_chars=14),
         Column("Agent", lambda e: e.get("agent") or "", max_chars=16),
+        *([Column("Machine", lambda e: e.get("machine") or "", max_chars=14)] if machines else []),
         Column("In", lambda e: format_tokens(e["input_tokens"]), right=True, max_chars=10),
         Column("Out", lambda e: format_tokens(e["output_tokens"]), right=True, max_chars=10),
         Column("Cached", lambda e: format_tokens(e["cache_read_tokens"]), right=True, max_chars=10),
