@@ -156,3 +156,39 @@ def test_ctrl_c_stops_cleanly(home: Path) -> None:
     reader = Reader(load_settings(home=home).db_path, load_settings(home=home).zone())
     assert reader.events(Filters())[0][0]["model"] == "gpt-4o"
     reader.close()
+
+
+def test_stopping_the_refresher_leaves_the_cores_other_connections(
+    settings: Settings, qtbot: Any
+) -> None:
+    import threading
+
+    from spendtray.core import Core
+    from spendtray.gui.app import GuiApp
+
+    core = Core(settings)
+    core.start_background()
+    app = GuiApp(core, use_tray=True)
+    app.start()
+    try:
+        app.refresher.request()
+        qtbot.waitUntil(lambda: app.refresher._thread.isRunning(), timeout=5000)
+        results: list[object] = []
+        opened = threading.Event()
+        go = threading.Event()
+
+        def other_thread() -> None:  # stands for the budget thread
+            conn = core.reader.conn()
+            opened.set()
+            go.wait(10)
+            results.append(conn.execute("SELECT count(*) FROM events").fetchone())
+
+        t = threading.Thread(target=other_thread)
+        t.start()
+        assert opened.wait(10)
+        app.refresher.stop()
+        go.set()
+        t.join(10)
+        assert results == [(0,)]
+    finally:
+        app.shutdown()

@@ -78,7 +78,9 @@ class _Worker(QObject):
 
     @Slot()
     def close(self) -> None:
-        self._reader.close()
+        # Only this thread's connection: the reader is the core's, which the budget thread and
+        # the server go on using until Core.stop.
+        self._reader.close_this_thread()
 
 
 class Refresher(QObject):

@@ -571,6 +571,19 @@ class Reader:
                         per_bucket[bucket] = per_bucket.get(bucket, 0) + nanos
         return {int(b): int(n) for b, n in per_bucket.items()}
 
+    def close_this_thread(self) -> None:
+        """Close the calling thread's connection only (a worker thread that ends while the rest
+        of the app reads on: closing another thread's connection under a running query can
+        crash the process)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._opened_lock:
+            if conn in self._opened:
+                self._opened.remove(conn)
+        conn.close()
+
     def close(self) -> None:
         """Close the connection of every thread that read (the app is stopping: no reads run)."""
         with self._opened_lock:
