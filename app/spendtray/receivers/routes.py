@@ -11,7 +11,7 @@ events are committed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -168,7 +168,7 @@ def _litellm(
     return service.prepare_events(events)
 
 
-def _rejection_message(rejected: list[str], what: str = "GenAI span(s)") -> str:
+def _rejection_message(rejected: list[str], what: str) -> str:
     if not rejected:
         return ""
     shown = "; ".join(rejected[:_SHOWN_REJECTIONS])
@@ -197,58 +197,47 @@ def receiver_handlers(core: Core) -> ReceiverHandlers:
             return await run_in_threadpool(fn, *args)
         return fn(*args)
 
-    async def post_traces(request: Request) -> Response:
-        media = _otlp_media(request)
-        as_json = media != PROTOBUF
-        body = await read_body(request, limit)
-        encoding = request.headers.get("content-encoding")
-        rows, rejected = await off_loop_if_big(
-            len(body), _traces, service, body, encoding, as_json, limit
-        )
-        if rows:
-            await batcher.commit(rows)
-        message = _rejection_message(rejected)
-        if rejected:
-            log.warning("OTLP: %s", message)
-        return Response(
-            export_response(len(rejected), message, as_json),
-            media_type="application/json" if as_json else PROTOBUF,
-        )
+    Prepared = tuple[list[EventRow], list[str]]
 
-    async def post_logs(request: Request) -> Response:
-        as_json = _otlp_media(request) != PROTOBUF
-        body = await read_body(request, limit)
-        encoding = request.headers.get("content-encoding")
-        # Off the loop whatever the size: mapping reads stored sessions (their projects).
-        rows, rejected = await run_in_threadpool(
-            _logs, service, core.reader, body, encoding, as_json, limit
-        )
-        if rows:
-            await batcher.commit(rows)
-        message = _rejection_message(rejected, "usage log record(s)")
-        if rejected:
-            log.warning("OTLP logs: %s", message)
-        return Response(
-            logs_response(len(rejected), message, as_json),
-            media_type="application/json" if as_json else PROTOBUF,
-        )
+    def otlp_route(
+        prepare: Callable[[bytes, str | None, bool], Awaitable[Prepared]],
+        reply: Callable[[int, str, bool], bytes],
+        what: str,
+    ) -> Handler:
+        """An OTLP/HTTP export route: decode and map with ``prepare``, commit, and answer the
+        signal's export response (partial success naming what was not recorded)."""
 
-    async def post_metrics(request: Request) -> Response:
-        as_json = _otlp_media(request) != PROTOBUF
-        body = await read_body(request, limit)
-        encoding = request.headers.get("content-encoding")
-        rows, rejected = await run_in_threadpool(
+        async def post(request: Request) -> Response:
+            as_json = _otlp_media(request) != PROTOBUF
+            body = await read_body(request, limit)
+            rows, rejected = await prepare(body, request.headers.get("content-encoding"), as_json)
+            if rows:
+                await batcher.commit(rows)
+            message = _rejection_message(rejected, what)
+            if rejected:
+                log.warning("OTLP: %s", message)
+            return Response(
+                reply(len(rejected), message, as_json),
+                media_type="application/json" if as_json else PROTOBUF,
+            )
+
+        return post
+
+    async def traces(body: bytes, encoding: str | None, as_json: bool) -> Prepared:
+        return await off_loop_if_big(len(body), _traces, service, body, encoding, as_json, limit)
+
+    # Logs and metrics go off the loop whatever their size: mapping reads stored sessions.
+    async def logs(body: bytes, encoding: str | None, as_json: bool) -> Prepared:
+        return await run_in_threadpool(_logs, service, core.reader, body, encoding, as_json, limit)
+
+    async def metrics(body: bytes, encoding: str | None, as_json: bool) -> Prepared:
+        return await run_in_threadpool(
             _metrics, service, core.reader, body, encoding, as_json, limit
         )
-        if rows:
-            await batcher.commit(rows)
-        message = _rejection_message(rejected, "usage data point(s)")
-        if rejected:
-            log.warning("OTLP metrics: %s", message)
-        return Response(
-            metrics_response(len(rejected), message, as_json),
-            media_type="application/json" if as_json else PROTOBUF,
-        )
+
+    post_traces = otlp_route(traces, export_response, "GenAI span(s)")
+    post_logs = otlp_route(logs, logs_response, "usage log record(s)")
+    post_metrics = otlp_route(metrics, metrics_response, "usage data point(s)")
 
     async def post_litellm(request: Request) -> Response:
         media = Guard.json_content_type(request)
