@@ -18,17 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import Record, project_name, provider_of, text, whole
+from spendtray.importers.opencode import message_event
+from spendtray.importers.parsing import Record
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, env_or, xdg_data
 from spendtray.importers.sqlite_rows import database_of, select
-from spendtray.ingest.event import (
-    DEFAULT_PROJECT,
-    EventError,
-    UsageEvent,
-    parse_timestamp,
-    parse_usd,
-)
-from spendtray.prices.calc import TokenCounts
+from spendtray.ingest.event import EventError
 
 KILO = "kilo"
 DB = "kilo.db"
@@ -39,10 +33,6 @@ def places(env: Mapping[str, str], home: Path) -> list[Path]:
     """``$KILO_DATA_DIR`` (a comma list of folders holding ``kilo.db``) else
     ``$XDG_DATA_HOME/kilo``."""
     return env_or(env, "KILO_DATA_DIR", xdg_data(env, home) / "kilo")
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 class KiloParser:
@@ -69,65 +59,17 @@ class KiloParser:
                 stats.bad(db, 0, f"message {row['id']}: {exc}")
 
     def _message(self, message: dict[str, Any], row: dict[str, Any]) -> None:
-        tokens = message.get("tokens")
-        if message.get("role") != "assistant" or tokens is None:
-            return
-        if not isinstance(tokens, dict):
-            raise EventError("tokens", "must be an object")
-        cache = _dict(tokens.get("cache"))
-        fresh = whole(tokens.get("input"), "tokens.input")
-        read = whole(cache.get("read"), "tokens.cache.read")
-        write = whole(cache.get("write"), "tokens.cache.write")
-        output = whole(tokens.get("output"), "tokens.output")
-        reasoning = whole(tokens.get("reasoning"), "tokens.reasoning")
-        if fresh + read + write + output + reasoning == 0:
-            output = whole(tokens.get("total"), "tokens.total")  # only a total was logged
-        if fresh + read + write + output + reasoning == 0:
-            return
-        self.job.stats.usage_lines += 1
-        model = text(message.get("modelID"), "modelID", required=True)
-        assert model is not None
-        created = _dict(message.get("time")).get("created")
-        if created is None:
-            raise EventError("time.created", "is missing")
-        message_id = text(message.get("id"), "id") or text(row["id"], "id", required=True)
-        session = text(message.get("sessionID"), "sessionID")
-        session = session or text(row["session_id"], "session_id")
-        provider = text(message.get("providerID"), "providerID")
-        cost = message.get("cost")
-        mode = message.get("mode")
-        tags: dict[str, Any] = {}
-        if reasoning > output:
-            tags["reasoning_tokens"] = reasoning  # reported beside output, not inside it
-        event = UsageEvent(
-            model=model,
-            provider=provider_of(model, provider or "unknown"),
-            counts=TokenCounts(
-                input_tokens=fresh + read + write,
-                output_tokens=output,
-                cache_read_tokens=read,
-                cache_write_tokens=write,
-                reasoning_tokens=reasoning if reasoning <= output else 0,
-            ),
-            timestamp=parse_timestamp(created, self.job.now, "time.created"),
-            project=project_name(_dict(message.get("path")).get("root")) or DEFAULT_PROJECT,
-            agent=(
-                f"{KILO}/{mode}"
-                if isinstance(mode, str) and mode and mode not in PRIMARY_MODES
-                else KILO
-            ),
-            session=session,
-            request_id=f"kilo:{message_id}",
+        event = message_event(
+            message,
+            self.job,
             source=KILO,
-            reported_cost_nanos=(
-                parse_usd(cost, "cost")
-                if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0
-                else None
-            ),
-            tags=tags or None,
-            raw_usage=tokens,
+            primary_modes=PRIMARY_MODES,
+            message_id=row["id"],
+            session=row["session_id"],
+            total_fallback=True,
         )
-        self.records.append(Record(event))
+        if event is not None:
+            self.records.append(Record(event))
 
 
 SOURCE = LogSource(

@@ -82,66 +82,100 @@ class OpenCodeParser:
             stats.bad(self.job.path, 0, str(exc))
 
     def _message(self, message: dict[str, Any]) -> None:
-        tokens = message.get("tokens")
-        if message.get("role") != "assistant" or tokens is None:
-            return
-        if not isinstance(tokens, dict):
-            raise EventError("tokens", "must be an object")
-        self.job.stats.usage_lines += 1
-        found = tokens.get("cache")
-        cache: dict[str, Any] = found if isinstance(found, dict) else {}
-        fresh = whole(tokens.get("input"), "tokens.input")
-        read = whole(cache.get("read"), "tokens.cache.read")
-        write = whole(cache.get("write"), "tokens.cache.write")
-        output = whole(tokens.get("output"), "tokens.output")
-        reasoning = whole(tokens.get("reasoning"), "tokens.reasoning")
-        if fresh + read + write + output == 0:
-            return
-        model = text(message.get("modelID"), "modelID", required=True)
-        assert model is not None
-        time = message.get("time")
-        created = time.get("created") if isinstance(time, dict) else None
-        if created is None:
-            raise EventError("time.created", "is missing")
-        message_id = text(message.get("id"), "id") or Path(self.job.path).stem
-        session = text(message.get("sessionID"), "sessionID") or Path(self.job.path).parent.name
-        provider = text(message.get("providerID"), "providerID")
-        cost = message.get("cost")
-        mode = message.get("mode")
-        path = message.get("path")
-        tags: dict[str, Any] = {}
-        if reasoning > output:
-            tags["reasoning_tokens"] = reasoning  # reported beside output, not inside it
-        event = UsageEvent(
-            model=model,
-            provider=provider_of(model, provider or "unknown"),
-            counts=TokenCounts(
-                input_tokens=fresh + read + write,
-                output_tokens=output,
-                cache_read_tokens=read,
-                cache_write_tokens=write,
-                reasoning_tokens=reasoning if reasoning <= output else 0,
-            ),
-            timestamp=parse_timestamp(created, self.job.now, "time.created"),
-            project=project_name(path.get("root") if isinstance(path, dict) else None)
-            or DEFAULT_PROJECT,
-            agent=(
-                f"{OPENCODE}/{mode}"
-                if isinstance(mode, str) and mode and mode not in PRIMARY_MODES
-                else OPENCODE
-            ),
-            session=session,
-            request_id=f"opencode:{message_id}",
+        event = message_event(
+            message,
+            self.job,
             source=OPENCODE,
-            reported_cost_nanos=(
-                parse_usd(cost, "cost")
-                if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0
-                else None
-            ),
-            tags=tags or None,
-            raw_usage=tokens,
+            primary_modes=PRIMARY_MODES,
+            message_id=Path(self.job.path).stem,
+            session=Path(self.job.path).parent.name,
+            total_fallback=False,
         )
-        self.records.append(Record(event))
+        if event is not None:
+            self.records.append(Record(event))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def message_event(
+    message: dict[str, Any],
+    job: FileJob,
+    *,
+    source: str,
+    primary_modes: tuple[str, ...],
+    message_id: str | None,
+    session: str | None,
+    total_fallback: bool,
+) -> UsageEvent | None:
+    """The usage event of one OpenCode-shaped message document (OpenCode's files; Kilo CLI keeps
+    the same documents in SQLite), None when it is not an assistant message with tokens.
+    ``message_id``/``session`` are the fallbacks where the document names none;
+    ``total_fallback`` counts a bare ``tokens.total`` as output when the parts are missing (and
+    counts a usage line only for messages with tokens)."""
+    tokens = message.get("tokens")
+    if message.get("role") != "assistant" or tokens is None:
+        return None
+    if not isinstance(tokens, dict):
+        raise EventError("tokens", "must be an object")
+    if not total_fallback:
+        job.stats.usage_lines += 1
+    cache = _dict(tokens.get("cache"))
+    fresh = whole(tokens.get("input"), "tokens.input")
+    read = whole(cache.get("read"), "tokens.cache.read")
+    write = whole(cache.get("write"), "tokens.cache.write")
+    output = whole(tokens.get("output"), "tokens.output")
+    reasoning = whole(tokens.get("reasoning"), "tokens.reasoning")
+    if total_fallback:
+        if fresh + read + write + output + reasoning == 0:
+            output = whole(tokens.get("total"), "tokens.total")  # only a total was logged
+        if fresh + read + write + output + reasoning == 0:
+            return None
+        job.stats.usage_lines += 1
+    elif fresh + read + write + output == 0:
+        return None
+    model = text(message.get("modelID"), "modelID", required=True)
+    assert model is not None
+    created = _dict(message.get("time")).get("created")
+    if created is None:
+        raise EventError("time.created", "is missing")
+    own_id = text(message.get("id"), "id") or text(message_id, "id", required=True)
+    own_session = text(message.get("sessionID"), "sessionID") or text(session, "session_id")
+    provider = text(message.get("providerID"), "providerID")
+    cost = message.get("cost")
+    mode = message.get("mode")
+    tags: dict[str, Any] = {}
+    if reasoning > output:
+        tags["reasoning_tokens"] = reasoning  # reported beside output, not inside it
+    return UsageEvent(
+        model=model,
+        provider=provider_of(model, provider or "unknown"),
+        counts=TokenCounts(
+            input_tokens=fresh + read + write,
+            output_tokens=output,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+            reasoning_tokens=reasoning if reasoning <= output else 0,
+        ),
+        timestamp=parse_timestamp(created, job.now, "time.created"),
+        project=project_name(_dict(message.get("path")).get("root")) or DEFAULT_PROJECT,
+        agent=(
+            f"{source}/{mode}"
+            if isinstance(mode, str) and mode and mode not in primary_modes
+            else source
+        ),
+        session=own_session,
+        request_id=f"{source}:{own_id}",
+        source=source,
+        reported_cost_nanos=(
+            parse_usd(cost, "cost")
+            if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0
+            else None
+        ),
+        tags=tags or None,
+        raw_usage=tokens,
+    )
 
 
 SOURCE = LogSource(
