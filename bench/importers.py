@@ -170,30 +170,92 @@ def our_days(home: Path) -> dict[str, dict[str, int]]:
         reader.close()
 
 
-def compare(ours: dict[str, dict[str, int]], theirs: list[dict[str, Any]]) -> None:
-    token_diffs = 0
-    worst_cost = 0.0
-    for day in theirs:
-        mine = ours.get(day["period"])
-        if mine is None:
-            token_diffs += 1
+# ccusage drops Claude Code lines whose "version" is not semver (toktrack's sanitized session
+# writes "2.x"); Spendtray counts them. tests/importers/test_import_corpora.py shows that this is
+# the whole difference per day on the real corpus.
+_NOT_SEMVER = re.compile(rb'"version": ?"(?!\d+\.\d+\.\d+)')
+
+
+def dropped_by_ccusage(logs: Path) -> dict[str, dict[str, int]]:
+    """Per day, the tokens of the calls ccusage drops for their version (ccusage's columns)."""
+    seen: set[tuple[Any, Any]] = set()
+    days: dict[str, dict[str, int]] = {}
+    for path in sorted(logs.rglob("*.jsonl")):
+        data = path.read_bytes()
+        if not _NOT_SEMVER.search(data):
             continue
-        for ours_key, their_key in (
-            ("input", "inputTokens"),
-            ("output", "outputTokens"),
-            ("cache_write", "cacheCreationTokens"),
-            ("cache_read", "cacheReadTokens"),
-        ):
-            if mine[ours_key] != day[their_key]:
-                token_diffs += 1
-        worst_cost = max(worst_cost, abs(day["totalCost"] - mine["cost_nanos"] / 1e9))
+        for line in data.splitlines():
+            if not _NOT_SEMVER.search(line):
+                continue
+            entry = json.loads(line)
+            message = entry.get("message") or {}
+            usage = message.get("usage") if isinstance(message, dict) else None
+            key = (message.get("id"), entry.get("requestId"))
+            if not usage or key in seen:
+                continue
+            seen.add(key)
+            day = days.setdefault(entry["timestamp"][:10], dict.fromkeys(_COLUMNS.values(), 0))
+            day["inputTokens"] += usage.get("input_tokens", 0)
+            day["outputTokens"] += usage.get("output_tokens", 0)
+            day["cacheCreationTokens"] += usage.get("cache_creation_input_tokens", 0)
+            day["cacheReadTokens"] += usage.get("cache_read_input_tokens", 0)
+    return days
+
+
+_COLUMNS = {
+    "input": "inputTokens",
+    "output": "outputTokens",
+    "cache_write": "cacheCreationTokens",
+    "cache_read": "cacheReadTokens",
+}
+
+
+def compare(
+    ours: dict[str, dict[str, int]], theirs: list[dict[str, Any]], dropped: dict[str, Any]
+) -> None:
+    """Per day and field (4 token columns and cost): how many are equal, how many differ by
+    exactly the calls ccusage drops (``dropped``), and how many differ otherwise."""
+    compared = equal = explained = 0
+    unexplained: list[str] = []
+    worst_cost = dropped_cost = 0.0
+    by_day = {d["period"]: d for d in theirs}
+    for day in sorted(set(ours) | set(by_day)):
+        mine, their = ours.get(day), by_day.get(day)
+        gone = dropped.get(day, {})
+        for ours_key, their_key in _COLUMNS.items():
+            compared += 1
+            have = mine[ours_key] if mine else 0
+            shown = their[their_key] if their else 0
+            if have == shown:
+                equal += 1
+            elif have - shown == gone.get(their_key):
+                explained += 1
+            else:
+                unexplained.append(f"{day} {ours_key}: {have} vs ccusage {shown}")
+        compared += 1
+        cost_diff = abs(
+            (their or {}).get("totalCost", 0.0) - (mine or {}).get("cost_nanos", 0) / 1e9
+        )
+        if cost_diff < 1e-6:
+            equal += 1
+        elif gone:
+            explained += 1
+            dropped_cost += cost_diff
+        else:
+            unexplained.append(f"{day} cost: difference ${cost_diff:.7f}")
+            worst_cost = max(worst_cost, cost_diff)
     total_theirs = sum(d["totalCost"] for d in theirs)
     total_ours = sum(d["cost_nanos"] for d in ours.values()) / 1e9
     print(
-        f"per-day totals vs ccusage: {len(theirs)} days, {token_diffs} token mismatches; "
-        f"largest daily cost difference ${worst_cost:.7f}; "
-        f"total cost ${total_ours:,.4f} (Spendtray) vs ${total_theirs:,.4f} (ccusage)"
+        f"per-day totals vs ccusage: {len(set(ours) | set(by_day))} days, {compared} fields "
+        f"(4 token columns and cost): {equal} equal, {explained} differ by exactly the calls "
+        f"ccusage drops for a non-semver version ({len(dropped)} days with such calls, "
+        f"${dropped_cost:,.4f} in all), {len(unexplained)} otherwise (largest cost difference "
+        f"${worst_cost:.7f}); total cost ${total_ours:,.4f} (Spendtray) vs "
+        f"${total_theirs:,.4f} (ccusage)"
     )
+    for line in unexplained[:20]:
+        print(f"  differs: {line}")
 
 
 def idle_passes(home: Path, logs: Path, passes: int = 20) -> None:
@@ -291,7 +353,7 @@ def main() -> None:
             if round_no == 0:
                 print(f"  {out.strip()}")
                 if binary is not None:
-                    compare(our_days(home), json.loads(cc_out)["daily"])
+                    compare(our_days(home), json.loads(cc_out)["daily"], dropped_by_ccusage(logs))
         if ratios:
             ratios.sort()
             print(

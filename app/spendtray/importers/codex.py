@@ -89,12 +89,16 @@ def _project(cwd: Any) -> str | None:
 
 
 def _agent(source: Any) -> str:
-    """``codex``, or ``codex/<name>`` for a sub-agent's rollout (``{"subagent": "review"}`` or
-    ``{"subagent": {"thread_spawn": {...}}}``)."""
+    """``codex``, or ``codex/<name>`` for a sub-agent's rollout: ``{"subagent": "review"}``,
+    ``{"subagent": {"other": "guardian"}}``, or ``{"subagent": {"thread_spawn": {...}}}``
+    named by its ``agent_role`` when it has one (``worker``), else ``thread_spawn``."""
     if isinstance(source, dict):
         sub = source.get("subagent")
         if isinstance(sub, dict) and sub:
-            sub = next(iter(sub))
+            kind, detail = next(iter(sub.items()))
+            if isinstance(detail, dict):
+                detail = detail.get("agent_role")
+            sub = detail if isinstance(detail, str) and detail.strip() else kind
         if isinstance(sub, str) and sub.strip() and sub.isprintable():
             return f"{AGENT}/{sub.strip()[:64]}"
     return AGENT
