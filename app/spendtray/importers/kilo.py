@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.opencode import message_event
+from spendtray.importers.opencode_message import message_event
 from spendtray.importers.parsing import Record
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, env_or, xdg_data
 from spendtray.importers.sqlite_rows import database_of, select

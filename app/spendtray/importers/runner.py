@@ -207,9 +207,12 @@ class Importer:
         if start is None:
             return
         document = self.source.is_document(name)
+        database = self.source.is_database(name)
         if document:
             start = 0  # rewritten as a whole: read it whole; stored calls are recognised
-        context = copy.deepcopy(cursor.context) if cursor is not None and start else {}
+        # A database's context says which rows were read, whatever happened to its bytes.
+        keep = cursor is not None and (start or database)
+        context = copy.deepcopy(cursor.context) if cursor is not None and keep else {}
         state = FileCursor(name, self.kind, st.st_ino, st.st_size, st.st_mtime_ns, start, "", {})
         if cursor is not None and start:
             state.malformed, state.problem = cursor.malformed, cursor.problem
@@ -222,11 +225,13 @@ class Importer:
         try:
             if document:
                 try:
-                    data = b"" if self.source.database else read_document(name)
+                    data = b"" if database else read_document(name)
                 except OSError:
                     return  # unreadable or too big: nothing recorded, the next pass retries
                 parser.document(data)  # type: ignore[union-attr]
-                size = st.st_size if self.source.database else len(data)
+                size = st.st_size if database else len(data)
+                if database:
+                    state.context = copy.deepcopy(context)
                 report.bytes_read += size
                 pending.extend(parser.records)
                 parser.records.clear()

@@ -111,8 +111,12 @@ class LogSource:
     # Set when the agent's logs carry no token counts: said by `spendtray sources`, never read.
     no_usage: str | None = None
     # A SQLite store its parser opens itself (read-only): the runner reads none of its bytes,
-    # so a database of any size is read, only what the parser selects.
+    # so a database of any size is read, only what the parser selects. ``databases(path)``,
+    # when given, picks the database files of a source that keeps both kinds (OpenCode). A
+    # database's parser keeps its ``context`` across reads (e.g. the last row it read), since
+    # a database's bytes are rewritten in place, never only appended.
     database: bool = False
+    databases: Callable[[str], bool] | None = None
 
     def roots(
         self, env: Mapping[str, str] | None = None, home: Path | None = None
@@ -133,6 +137,9 @@ class LogSource:
 
     def is_document(self, path: str) -> bool:
         return self.mode == DOCUMENT or (self.documents is not None and self.documents(path))
+
+    def is_database(self, path: str) -> bool:
+        return self.database or (self.databases is not None and self.databases(path))
 
 
 def unique_roots(kind: str, paths: list[Path]) -> list[LogRoot]:

@@ -1,11 +1,13 @@
 """Reading an agent's SQLite store read-only, for the sources that keep usage in a database
 (Hermes, Kilo CLI, ZCode, Antigravity). Runs on the importer's thread.
 
-The framework hands such a source the database as a document (re-read whole when the file or
-its ``-wal`` changed); these helpers open it with ``mode=ro`` — the agent may be writing it
+The framework hands such a source the database as a document (re-read when the file or its
+``-wal`` changed); these helpers open it with ``mode=ro`` — the agent may be writing it
 meanwhile, which only changes what the next pass sees — and select the columns a source wants,
-``NULL`` for the ones an older schema lacks. A file that is not a database, or a table that
-cannot be read, is one bad record naming the file.
+``NULL`` for the ones an older schema lacks. A WAL database with no ``-wal`` beside it (the
+agent is not running: the main file holds everything) is opened with ``immutable=1``, so the
+read takes no lock and leaves no ``-wal``/``-shm`` behind in the agent's folder. A file that is
+not a database, or a table that cannot be read, is one bad record naming the file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def select(
     stats: ParseStats,
     where: str = "",
     required: tuple[str, ...] = (),
+    params: tuple[Any, ...] = (),
 ) -> list[dict[str, Any]] | None:
     """Every row of ``table`` as a dict of ``columns`` (missing ones None); None, with the
     problem counted in ``stats``, when the database cannot be read. A database without the
@@ -39,8 +42,10 @@ def select(
     the main file holds; the next pass sees the rest."""
     db = database_of(path)
     uri = Path(db).absolute().as_uri() + "?mode=ro"
+    if _wal_without_log(db):
+        uri += "&immutable=1"
     try:
-        return _rows(uri, table, columns, where, required)
+        return _rows(uri, table, columns, where, required, params)
     except sqlite3.OperationalError as exc:
         if not str(exc).startswith(HELD):
             stats.bad(db, 0, f"cannot read the {table} table ({exc})")
@@ -49,7 +54,7 @@ def select(
         stats.bad(db, 0, f"cannot read the {table} table ({exc})")
         return None
     try:
-        return _rows(uri + "&immutable=1", table, columns, where, required)
+        return _rows(uri + "&immutable=1", table, columns, where, required, params)
     except sqlite3.Error as exc:
         stats.bad(db, 0, f"cannot read the {table} table ({exc})")
         return None
@@ -59,8 +64,23 @@ def select(
 HELD = ("database is locked", "unable to open database file", "attempt to write a readonly")
 
 
+def _wal_without_log(db: str) -> bool:
+    """A WAL-mode database (header bytes 18-19 are 2) with no ``-wal`` file beside it."""
+    try:
+        with open(db, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return header[18:20] == b"\x02\x02" and not Path(db + "-wal").exists()
+
+
 def _rows(
-    uri: str, table: str, columns: tuple[str, ...], where: str, required: tuple[str, ...]
+    uri: str,
+    table: str,
+    columns: tuple[str, ...],
+    where: str,
+    required: tuple[str, ...],
+    params: tuple[Any, ...],
 ) -> list[dict[str, Any]]:
     conn = sqlite3.connect(uri, uri=True, timeout=1)
     try:
@@ -68,7 +88,8 @@ def _rows(
         if not have or not set(required) <= have:
             return []
         wanted = [c if c in have else f"NULL AS {c}" for c in columns]
-        rows = conn.execute(f"SELECT {', '.join(wanted)} FROM {table} {where}").fetchall()
+        sql = f"SELECT {', '.join(wanted)} FROM {table} {where}"
+        rows = conn.execute(sql, params).fetchall()
     finally:
         conn.close()
     return [dict(zip(columns, row, strict=True)) for row in rows]
