@@ -15,7 +15,7 @@ Rounds (``--rounds``) repeat 2–4 on fresh copies of the database; each round p
 Spendtray's time next to ccusage's from the same round, then the median ratio and the spread.
 
 Usage: python bench/importers.py [--size 308M] [--rounds 3] [--generated] [--keep]
-       [--no-ccusage] [--dir TMPDIR]
+       [--no-ccusage] [--dir TMPDIR] [--logs DIR]
 """
 
 from __future__ import annotations
@@ -101,13 +101,22 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * scale)
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS in bytes, stdout) of a child process, reaped with wait4 so the
-    RSS is this child's (and its waited-for children's), not the largest of the run."""
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """This environment plus ``extra``, writing bytecode as an installed package has it
+    (PYTHONDONTWRITEBYTECODE would make every child compile every module again)."""
+    env = {**os.environ, **extra}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, int, str, float]:
+    """(wall seconds, peak RSS in bytes, stdout, CPU seconds) of a child process, reaped with
+    wait4 so the RSS and CPU are this child's (and its waited-for children's), not the largest
+    of the run. CPU time is steadier than wall time on a shared machine."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
         proc = subprocess.Popen(
-            args, env={**os.environ, **env}, stdout=out_file, stderr=err_file, text=True
+            args, env=child_env(env), stdout=out_file, stderr=err_file, text=True
         )
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -117,7 +126,7 @@ def run_child(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         out, err = out_file.read(), err_file.read()
     if proc.returncode != 0:
         raise SystemExit(f"{args[0]} failed ({proc.returncode}): {err.strip()[-500:]}")
-    return wall, usage.ru_maxrss * 1024, out
+    return wall, usage.ru_maxrss * 1024, out, usage.ru_utime + usage.ru_stime
 
 
 def find_ccusage(cache: Path) -> Path | None:
@@ -305,6 +314,9 @@ def main() -> None:
     parser.add_argument("--dir", help="where to make the temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the generated logs")
     parser.add_argument("--no-ccusage", action="store_true")
+    parser.add_argument(
+        "--logs", help="keep the scaled copy in DIR/claude and reuse it in later runs"
+    )
     args = parser.parse_args()
     size = parse_size(args.size)
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-import-", dir=args.dir))
@@ -312,7 +324,14 @@ def main() -> None:
     print(f"cpus: {os.cpu_count()}; work folder: {work}")
     try:
         started = time.perf_counter()
-        if args.generated:
+        if args.logs:
+            logs = Path(args.logs) / "claude"
+            if not logs.is_dir():
+                logs.parent.mkdir(parents=True, exist_ok=True)
+                total, files, copies = scale_corpus(logs, size)
+            total = sum(p.stat().st_size for p in logs.rglob("*.jsonl"))
+            print(f"reusing {logs}: {total / 1e6:,.0f} MB")
+        elif args.generated:
             generated = generate_claude(logs, size)
             total = generated.bytes
             print(
@@ -326,6 +345,8 @@ def main() -> None:
                 f"{copies} copies of the real Claude Code corpus: {total / 1e6:,.0f} MB in "
                 f"{files:,} files ({time.perf_counter() - started:.1f} s)"
             )
+        # Bytecode as an installed package has it (pip compiles on install).
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "app")], check=True)
         binary = None
         if not args.no_ccusage:
             binary = find_ccusage(Path.home() / ".cache" / "spendtray-bench")
@@ -336,17 +357,19 @@ def main() -> None:
             command = [sys.executable, "-m", "spendtray", "import", "claude-code"]
             command += ["--path", str(logs)]
             env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
-            wall, rss, out = run_child(command, env)
+            wall, rss, out, cpu = run_child(command, env)
             line = (
-                f"round {round_no + 1}: spendtray first import {wall:.2f} s "
+                f"round {round_no + 1}: spendtray first import {wall:.2f} s, CPU {cpu:.2f} s "
                 f"({total / 1e6 / wall:,.0f} MB/s, peak RSS {rss / 1e6:,.0f} MB)"
             )
             if binary is not None:
                 cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
-                cc_wall, cc_rss, cc_out = run_child(cc_args, {"CLAUDE_CONFIG_DIR": str(logs)})
+                cc_wall, cc_rss, cc_out, cc_cpu = run_child(
+                    cc_args, {"CLAUDE_CONFIG_DIR": str(logs)}
+                )
                 ratios.append(wall / cc_wall)
                 line += (
-                    f"; ccusage@{CCUSAGE_VERSION} {cc_wall:.2f} s (peak RSS "
+                    f"; ccusage@{CCUSAGE_VERSION} {cc_wall:.2f} s, CPU {cc_cpu:.2f} s (peak RSS "
                     f"{cc_rss / 1e6:,.0f} MB); ratio {wall / cc_wall:.2f}"
                 )
             print(line, flush=True)
@@ -363,10 +386,10 @@ def main() -> None:
         command = [sys.executable, "-m", "spendtray", "import", "claude-code", "--path", str(logs)]
         env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
         for attempt in (1, 2, 3):
-            wall, rss, out = run_child(command, env)
+            wall, rss, out, cpu = run_child(command, env)
             inner = re.search(r"in (\d+\.\d+) s", out)
             print(
-                f"re-import over unchanged logs #{attempt}: command {wall:.2f} s "
+                f"re-import over unchanged logs #{attempt}: command {wall:.2f} s, CPU {cpu:.2f} s "
                 f"(pass itself {inner.group(1) if inner else '?'} s), peak RSS {rss / 1e6:,.0f} MB"
             )
         idle_passes(home, logs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -88,6 +89,56 @@ def test_cli_import_twice_then_report(
     assert main(["report", "--by", "source", "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any(line.startswith("claude-code,7,") for line in lines)
+
+
+# A re-import in a fresh interpreter, reporting which heavy modules it loaded.
+IDLE_PROBE = """
+import json, sys
+from spendtray.cli.main import main
+code = main(sys.argv[1:])
+heavy = [m for m in ("sqlite_utils", "genai_prices", "spendtray.core", "spendtray.prices.book")
+         if m in sys.modules]
+print(json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+def _probe_import(folder: Path) -> tuple[dict[str, object], str]:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", IDLE_PROBE, "import", "claude-code", "--path", str(folder)],
+        env={**os.environ, "PYTHONPATH": str(root / "app")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    *printed, last = done.stdout.strip().splitlines()
+    return json.loads(last), "\n".join(printed)
+
+
+def test_cli_reimport_of_unchanged_logs_loads_no_store_or_prices(
+    no_server: None, home: Path, tmp_path: Path
+) -> None:
+    """Unchanged logs are answered from a ``stat`` per file: no store, no price catalogue."""
+    folder = tmp_path / "claude"
+    write_claude(folder)
+    first, out = _probe_import(folder)
+    assert first["code"] == 0 and "7 new calls stored" in out
+    assert "sqlite_utils" in first["heavy"]  # type: ignore[operator]  # the probe sees them
+    wal = home / "spendtray.db-wal"
+    before = (home / "spendtray.db").stat().st_mtime_ns, wal.exists() and wal.stat().st_size
+    again, out = _probe_import(folder)
+    assert again == {"code": 0, "heavy": []}
+    assert "0 read" in out and "0 new calls stored" in out
+    assert ((home / "spendtray.db").stat().st_mtime_ns, wal.exists() and wal.stat().st_size) == (
+        before
+    )
+    # One grown file: the full pass runs and stores the new call.
+    log = next(folder.rglob("*.jsonl"))
+    with log.open("a") as handle:
+        handle.write(_line(99) + "\n")
+    grown, out = _probe_import(folder)
+    assert grown["code"] == 0 and "1 new call stored" in out
 
 
 def test_cli_bad_input_is_one_line(

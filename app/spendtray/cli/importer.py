@@ -12,7 +12,7 @@ from pathlib import Path
 
 from spendtray.cli.common import UserError, settings_from
 from spendtray.importers.registry import KINDS, source
-from spendtray.importers.runner import ImportReport
+from spendtray.importers.runner import ImportReport, unchanged
 from spendtray.importers.source import ImportPathError
 
 
@@ -54,17 +54,35 @@ def _print(report: ImportReport, quiet_when_idle: bool) -> None:
         print(f"  malformed: {example}", file=sys.stderr)
 
 
+def _print_reports(reports: list[ImportReport]) -> None:
+    for report in reports:
+        if not report.roots:
+            where = ", ".join(str(p) for p in source(report.kind).places(os.environ, Path.home()))
+            print(f"spendtray: no {report.kind} logs found (looked in {where})", flush=True)
+        else:
+            _print(report, quiet_when_idle=False)
+
+
+def _unchanged(db: Path, kinds: list[str], paths: list[Path] | None) -> list[ImportReport] | None:
+    """One report per kind if none of their logs changed since imported, else None."""
+    reports: list[ImportReport] = []
+    for kind in kinds:
+        try:
+            report = unchanged(db, kind, paths)
+        except ImportPathError as exc:
+            raise UserError(str(exc)) from None
+        if report is None:
+            return None
+        reports.append(report)
+    return reports
+
+
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.interval > 3600:
         raise UserError("--interval: must be between 0 and 3600 seconds")
     if args.path and args.kind is None:
         raise UserError("--path: name the SOURCE its logs belong to (spendtray sources lists them)")
     settings = settings_from(args)
-    from spendtray.core import Core
-    from spendtray.identity import NotSpendtray
-    from spendtray.importers.remote import RemoteError, ServerSink, running_server
-    from spendtray.importers.watcher import ImportWatcher
-
     if args.kind is not None:
         kinds = [args.kind]
     else:
@@ -72,6 +90,18 @@ def run(args: argparse.Namespace) -> int:
         if not kinds:
             print("spendtray: no agent logs found (spendtray sources says where it looked)")
             return 0
+    if not args.watch:
+        # Logs unchanged since the last import: answered from a stat per file, before the
+        # store, the prices or a running server are looked at (nothing would be sent).
+        unchanged_reports = _unchanged(settings.db_path, kinds, args.path)
+        if unchanged_reports is not None:
+            _print_reports(unchanged_reports)
+            return 0
+    from spendtray.core import Core
+    from spendtray.identity import NotSpendtray
+    from spendtray.importers.remote import RemoteError, ServerSink, running_server
+    from spendtray.importers.watcher import ImportWatcher
+
     # Only the store is started: budget evaluation and alerts belong to the running app.
     core = Core(settings)
     core.start_store()
@@ -98,14 +128,7 @@ def run(args: argparse.Namespace) -> int:
         reports = watcher.poll_once()
         if watcher.last_error:
             raise UserError(f"import failed: {watcher.last_error}")
-        for report in reports:
-            if not report.roots:
-                where = ", ".join(
-                    str(p) for p in source(report.kind).places(os.environ, Path.home())
-                )
-                print(f"spendtray: no {report.kind} logs found (looked in {where})", flush=True)
-            else:
-                _print(report, quiet_when_idle=False)
+        _print_reports(reports)
         if args.watch:
             print(
                 f"spendtray: watching {', '.join(kinds)} logs every {args.interval:g} s; "

@@ -26,17 +26,16 @@ from spendtray.importers.source import FileJob, LogRoot
 from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
 from spendtray.importers.tail import FileCursor, head_hash, read_document, read_lines, start_offset
-from spendtray.ingest.event import UsageEvent
-from spendtray.ingest.service import IngestResult
 from spendtray.limits.codex_rate_limits import collapse
-from spendtray.limits.model import Observation
-from spendtray.store.db import open_for_reading
 from spendtray.store.limits import record_observations
-from spendtray.store.writer import Writer
 from spendtray.words import plural
 
 if TYPE_CHECKING:
     from spendtray.core import Core
+    from spendtray.ingest.event import UsageEvent
+    from spendtray.ingest.service import IngestResult
+    from spendtray.limits.model import Observation
+    from spendtray.store.writer import Writer
 
 __all__ = ["KINDS", "ImportReport", "Importer"]
 
@@ -76,14 +75,37 @@ class ImportReport:
         return text
 
 
+@dataclass(slots=True)
+class Changed:
+    """A file to read in this pass, and where to start."""
+
+    root: LogRoot
+    path: str
+    cursor: FileCursor | None
+    st: os.stat_result
+    start: int
+
+
+@dataclass
+class Scan:
+    """What a pass has to do: files to read, cursors of files that are gone."""
+
+    changed: list[Changed] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+
+    @property
+    def idle(self) -> bool:
+        return not self.changed and not self.gone
+
+
 class Importer:
     """Imports one kind of agent log; keep one instance per thread and reuse it across passes
     (it caches folder listings and project names)."""
 
     def __init__(
         self,
-        store: Callable[[Sequence[UsageEvent]], IngestResult],
-        writer: Writer,
+        store: Callable[[Sequence[UsageEvent]], IngestResult] | None,
+        writer: Writer | None,
         db_path: Path,
         kind: str,
         paths: list[Path] | None = None,
@@ -92,7 +114,9 @@ class Importer:
         record_limits: Callable[[list[Observation]], object] | None = None,
     ) -> None:
         self.source = source(kind)  # ValueError naming the known sources
-        self.store = store  # IngestService.ingest_events, or a running server's (remote.py)
+        # IngestService.ingest_events, or a running server's (remote.py); None with writer
+        # None: an importer that only scans (``unchanged``).
+        self.store = store
         self.writer = writer  # for import_state
         self.db_path = db_path
         self.kind = kind
@@ -145,26 +169,24 @@ class Importer:
 
     def _read_conn(self) -> sqlite3.Connection:
         if self._conn is None:
+            from spendtray.store.db import open_for_reading  # sqlite-utils: not for idle passes
+
             self._conn = open_for_reading(self.db_path)
         return self._conn
 
     # -- a pass ---------------------------------------------------------------------------
 
-    def run(self, quick: bool = False) -> ImportReport:
-        """One pass. ``quick`` skips even the ``stat`` of files unchanged for ``QUIET``
-        (the watcher's in-between polls: only live sessions grow)."""
-        started = time.perf_counter()
-        report = ImportReport(self.kind)
+    def scan(self, report: ImportReport, quick: bool = False) -> Scan:
+        """Which files changed since they were last read (a ``stat`` each, the first bytes of
+        those that grew), and the cursors of files that are gone. Reads no log line and needs
+        no store: ``cli/importer.py`` answers an import over unchanged logs from this alone."""
         roots = self.roots()
         report.roots = [str(r.path) for r in roots]
-        conn = self._read_conn()
         if self._cursors is None:
-            self._cursors = load_cursors(conn, self.kind)
+            self._cursors = load_cursors(self._read_conn(), self.kind)
         cursors = self._cursors
-        now = self.clock()
-        quiet_before = int((now - QUIET).timestamp() * 1e9) if quick else 0
-        pending: list[Record] = []
-        touched: dict[str, FileCursor] = {}
+        quiet_before = int((self.clock() - QUIET).timestamp() * 1e9) if quick else 0
+        scan = Scan()
         listed: set[str] = set()
         for root in roots:
             for path in self._lister.files(root, self.source.wants):
@@ -176,36 +198,48 @@ class Importer:
                 cursor = cursors.get(name)
                 if cursor is not None and cursor.mtime_ns < quiet_before:
                     continue
-                self._read_file(root, path, cursor, now, report, pending, touched)
-                if len(pending) >= self.batch_events:
-                    self._flush(pending, touched, report)
+                try:
+                    st = os.stat(name)
+                    start = start_offset(cursor, st)
+                except OSError:
+                    continue  # vanished or unreadable since the listing; next pass retries
+                if start is not None:
+                    scan.changed.append(Changed(root, name, cursor, st, start))
+        scan.gone = [p for p in cursors if p not in listed and _under(p, roots) and not _exists(p)]
+        return scan
+
+    def run(self, quick: bool = False) -> ImportReport:
+        """One pass. ``quick`` skips even the ``stat`` of files unchanged for ``QUIET``
+        (the watcher's in-between polls: only live sessions grow)."""
+        started = time.perf_counter()
+        report = ImportReport(self.kind)
+        scan = self.scan(report, quick)
+        cursors = self._cursors
+        assert cursors is not None  # loaded by scan
+        now = self.clock()
+        pending: list[Record] = []
+        touched: dict[str, FileCursor] = {}
+        for changed in scan.changed:
+            self._read_file(changed, now, report, pending, touched)
+            if len(pending) >= self.batch_events:
+                self._flush(pending, touched, report)
         self._flush(pending, touched, report)
-        forget = [p for p in cursors if p not in listed and _under(p, roots) and not _exists(p)]
-        if forget:
-            save_cursors(self.writer, [], self._now_ms(), forget)
-            for gone in forget:
+        if scan.gone:
+            save_cursors(self._writer(), [], self._now_ms(), scan.gone)
+            for gone in scan.gone:
                 cursors.pop(gone, None)
         report.seconds = time.perf_counter() - started
         return report
 
     def _read_file(
         self,
-        root: LogRoot,
-        path: Path,
-        cursor: FileCursor | None,
+        changed: Changed,
         now: dt.datetime,
         report: ImportReport,
         pending: list[Record],
         touched: dict[str, FileCursor],
     ) -> None:
-        name = str(path)
-        try:
-            st = os.stat(name)
-            start = start_offset(cursor, st)
-        except OSError:
-            return  # vanished or unreadable between listing and reading; next pass retries
-        if start is None:
-            return
+        name, cursor, st, start = changed.path, changed.cursor, changed.st, changed.start
         document = self.source.is_document(name)
         database = self.source.is_database(name)
         if document:
@@ -218,7 +252,7 @@ class Importer:
             state.malformed, state.problem = cursor.malformed, cursor.problem
         bad_before = report.stats.malformed
         report.stats.last_problem = None
-        job = FileJob(name, root.path, context, report.stats, now, self._shared)
+        job = FileJob(name, changed.root.path, context, report.stats, now, self._shared)
         parser = self.source.parser(job)
         report.files_read += 1
         position = start
@@ -279,6 +313,8 @@ class Importer:
             report.duplicates += merged
             for start in range(0, len(events), self.batch_events):
                 chunk = events[start : start + self.batch_events]
+                if self.store is None:
+                    raise RuntimeError("this importer only scans: it has no store")
                 result = self.store(chunk)
                 for index, error in result.refused:
                     report.stats.refused(chunk[index], str(error))
@@ -293,16 +329,43 @@ class Importer:
                     state.head_hash = head_hash(state.path, state.offset)
                 except OSError:
                     state.head_hash = ""
-            save_cursors(self.writer, list(touched.values()), self._now_ms())
+            save_cursors(self._writer(), list(touched.values()), self._now_ms())
             if self._cursors is not None:
                 self._cursors.update(touched)
             touched.clear()
 
     def _store_limits(self, observations: list[Observation]) -> None:
-        self.writer.call(lambda db: record_observations(db.conn, observations))
+        self._writer().call(lambda db: record_observations(db.conn, observations))
+
+    def _writer(self) -> Writer:
+        if self.writer is None:
+            raise RuntimeError("this importer only scans: it has no writer")
+        return self.writer
 
     def _now_ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
+
+
+def unchanged(db_path: Path, kind: str, paths: list[Path] | None = None) -> ImportReport | None:
+    """The report of a pass over ``kind``'s logs when no file changed since it was imported,
+    or None when some file must be read (or a database is not there yet). Opens no store and
+    loads no prices, so a re-import over unchanged logs costs its ``stat`` calls and the
+    interpreter's start; a pass that reads nothing writes nothing, so migrations wait for the
+    next pass that does. ``ImportPathError`` for a wrong path, as ``Importer``."""
+    if not db_path.exists():
+        return None
+    started = time.perf_counter()
+    importer = Importer(None, None, db_path, kind, paths)
+    report = ImportReport(kind)
+    try:
+        if not importer.scan(report).idle:
+            return None
+    except sqlite3.Error:
+        return None  # no import_state yet (an older schema): the full pass migrates
+    finally:
+        importer.close()
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def _count_bad(state: FileCursor, stats: ParseStats, before: int) -> None:

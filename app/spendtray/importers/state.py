@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from spendtray.importers.tail import FileCursor
 from spendtray.store.imports import load_import_state, save_import_state
-from spendtray.store.writer import Writer
+
+if TYPE_CHECKING:
+    from spendtray.store.writer import Writer
 
 
 def load_cursors(conn: sqlite3.Connection, kind: str) -> dict[str, FileCursor]:

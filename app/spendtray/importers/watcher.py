@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from spendtray.importers.registry import KINDS
 from spendtray.importers.runner import Importer, ImportReport
-from spendtray.ingest.event import UsageEvent
-from spendtray.ingest.service import IngestResult
 
 if TYPE_CHECKING:
     from spendtray.core import Core
+    from spendtray.ingest.event import UsageEvent
+    from spendtray.ingest.service import IngestResult
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genai_prices.decompose import is_descendant_or_self
-from genai_prices.types import ModelPrice, TieredPrices
-from genai_prices.units import _get_registry
+if TYPE_CHECKING:  # genai-prices (pydantic) costs ~0.2 s to import: only CompiledPrice needs it
+    from genai_prices.types import ModelPrice, TieredPrices
 
 NANOS_PER_USD = 10**9
 _ONE = Decimal(1)
@@ -111,6 +110,9 @@ class CompiledPrice:
     """A ``ModelPrice`` prepared for fast repeated costing."""
 
     def __init__(self, model_price: ModelPrice) -> None:
+        from genai_prices.decompose import is_descendant_or_self
+        from genai_prices.units import _get_registry
+
         registry = _get_registry()
         units = []
         for key, value in model_price.__dict__.items():
@@ -141,13 +143,13 @@ class CompiledPrice:
                 )
             )
         self.steps = tuple(steps)
-        self.tiered = any(isinstance(s.price, TieredPrices) for s in steps)
+        self.tiered = any(not isinstance(s.price, Decimal) for s in steps)
 
     def unit_prices(self) -> dict[str, Any]:
         """price_key -> Decimal, or {"base": Decimal, "tiers": [[start, Decimal], ...]}."""
         out: dict[str, Any] = {}
         for step in self.steps:
-            if isinstance(step.price, TieredPrices):
+            if not isinstance(step.price, Decimal):
                 out[step.price_key] = {
                     "base": step.price.base,
                     "tiers": [[t.start, t.price] for t in step.price.tiers],
@@ -163,7 +165,7 @@ class CompiledPrice:
     def tier_thresholds(self) -> list[int]:
         starts: set[int] = set()
         for step in self.steps:
-            if isinstance(step.price, TieredPrices):
+            if not isinstance(step.price, Decimal):
                 starts.update(t.start for t in step.price.tiers)
         return sorted(starts)
 
@@ -185,7 +187,7 @@ class CompiledPrice:
         raw: list[list[tuple[int, int, int]]] = []  # per step: (start, numerator, scale)
         for step in self.steps:
             price = step.price
-            if isinstance(price, TieredPrices):
+            if not isinstance(price, Decimal):
                 options = [(-1, *parts(price.base, step.per))]
                 options += [(t.start, *parts(t.price, step.per)) for t in price.tiers]
             else:

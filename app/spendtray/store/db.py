@@ -6,12 +6,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
-
-from sqlite_utils import Database
+from typing import TYPE_CHECKING, TypeVar
 
 from spendtray.private_files import private_dir, private_file
-from spendtray.store.migrations import migrations
+
+if TYPE_CHECKING:  # sqlite-utils imports numpy (~0.15 s): only writers pay for it
+    from sqlite_utils import Database
 
 BUCKET_SECONDS = 15 * 60
 WRITER_CACHE_KIB = 64 * 1024
@@ -31,6 +31,10 @@ def open_for_writing(
 ) -> Database:
     """The one write connection: creates the file, applies migrations, sets WAL. ``machine``
     (this machine's name) is what events stored before migration 0007 are given."""
+    from sqlite_utils import Database
+
+    from spendtray.store.migrations import migrations
+
     private_dir(path.parent)
     private_file(path)  # SQLite gives the WAL and shared-memory files the database's mode
     conn = _connect(path, readonly=False)

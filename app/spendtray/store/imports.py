@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from sqlite_utils import Database
+if TYPE_CHECKING:
+    from sqlite_utils import Database
 
 # One import_state row: path, kind, inode, size, mtime_ns, offset, head_hash, context (JSON),
 # malformed (lines), problem (text or None).
