@@ -73,9 +73,9 @@ def ccusage(pytestconfig: pytest.Config) -> Callable[..., Any]:
             reason = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             pytest.skip(f"npm install ccusage@{CCUSAGE_VERSION} failed: {reason[0]}")
 
-    def run(*args: str, env: dict[str, str]) -> Any:
+    def run(*args: str, env: dict[str, str], timezone: str = "UTC") -> Any:
         done = subprocess.run(
-            [str(binary), *args, "--json", "--offline", "--timezone", "UTC"],
+            [str(binary), *args, "--json", "--offline", "--timezone", timezone],
             capture_output=True,
             text=True,
             timeout=600,

@@ -11,8 +11,8 @@ from spendtray.store.reader import Filters
 UTC = ZoneInfo("UTC")
 
 
-def day_rows(core: Core, source: str) -> dict[str, dict[str, int]]:
-    summary = core.reader.summary("day", Filters(source=source), UTC)
+def day_rows(core: Core, source: str, zone: str = "UTC") -> dict[str, dict[str, int]]:
+    summary = core.reader.summary("day", Filters(source=source), ZoneInfo(zone))
     return {
         row.key: {
             "calls": row.calls,

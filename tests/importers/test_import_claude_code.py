@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from importkit import day_rows, events, total_row
+from importkit import ccusage_cost, day_rows, events, token_mismatches, total_row
 from logfactory import cc_assistant, cc_usage, dumps, write_lines
 from logscenarios import CLAUDE_DAYS, CLAUDE_MALFORMED, write_claude
 
@@ -91,7 +92,7 @@ def test_second_run_adds_nothing(
 
 
 def test_copies_split_across_runs_still_count_once(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     projects = tmp_path / "claude" / "projects" / "-home-dev-src-shop"
     log = projects / "s.jsonl"
@@ -119,10 +120,16 @@ def test_copies_split_across_runs_still_count_once(
     total = total_row(core, "claude-code")
     assert total["calls"] == 2
     assert total["output_tokens"] == 507
+    theirs = ccusage("daily", env={"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")})["daily"]
+    # ccusage cannot pair a copy without a request id with its message (its issue #976) and
+    # adds both such copies: msg_x's 10 / 500 and msg_y's 1 / 2.
+    assert token_mismatches(day_rows(core, "claude-code"), theirs) == {
+        "2026-02-01": {"inputTokens": (11, 11 + 10 + 1), "outputTokens": (507, 507 + 500 + 2)}
+    }
 
 
 def test_unknown_model_is_stored_unpriced(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     log = tmp_path / "claude" / "projects" / "-w" / "s.jsonl"
     write_lines(
@@ -144,10 +151,14 @@ def test_unknown_model_is_stored_unpriced(
     (event,) = events(core, "claude-code")
     assert event["priced"] is False and event["cost_usd"] is None
     assert event["project"] == "w"
+    theirs = ccusage("daily", env={"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")})["daily"]
+    # ccusage has no price either (missingPricing) and shows $0.
+    assert token_mismatches(day_rows(core, "claude-code"), theirs) == {}
+    assert ccusage_cost(theirs[0]) == 0
 
 
 def test_line_without_ids_is_keyed_by_its_uuid(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     line = json.loads(cc_assistant("2026-02-01T10:00:00.000Z", "s", "m", None, cc_usage(3, 4)))
     del line["message"]["id"]
@@ -163,3 +174,7 @@ def test_line_without_ids_is_keyed_by_its_uuid(
     assert report.files_read == 1 and report.stored == 1 and report.duplicates == 1
     keys = {e["request_id"] for e in events(core, "claude-code")}
     assert keys == {f"cc:line:{line['uuid']}", "cc:m0:r0"}
+    theirs = ccusage("daily", env={"CLAUDE_CONFIG_DIR": str(tmp_path / "claude")})["daily"]
+    assert token_mismatches(day_rows(core, "claude-code"), theirs) == {}
+    ours = day_rows(core, "claude-code")["2026-02-01"]["cost_nanos"]
+    assert abs(ccusage_cost(theirs[0]) - ours / 1e9) < 1e-12

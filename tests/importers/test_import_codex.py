@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from importkit import day_rows, events, total_row
+from importkit import ccusage_cost, day_rows, events, token_mismatches, total_row
 from logfactory import codex_meta, codex_tokens, codex_turn, write_lines
 from logscenarios import CODEX_MALFORMED, CODEX_TOTALS, S1, write_codex
 
@@ -39,7 +40,7 @@ def test_fixture_totals_are_exact(
 
 
 def test_fork_without_its_parent_counts_the_history_once(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     files = write_codex(tmp_path / "codex", with_parent=False)
     make_importer("codex", files["f1"]).run()
@@ -48,14 +49,36 @@ def test_fork_without_its_parent_counts_the_history_once(
     assert total["cache_read_tokens"] == 1600
     assert total["output_tokens"] == 700
     assert total["calls"] == 4
+    # ccusage 20.0.24 drops what a fork logs in its first second, which here is the copy of
+    # the parent's history: right while the parent's file is there, but with it absent the
+    # parent's three calls are lost. Spendtray counts them once, as the parent's.
+    theirs = ccusage("codex", "daily", env={"CODEX_HOME": str(tmp_path / "codex")})["daily"]
+    assert token_mismatches(day_rows(core, "codex"), theirs, codex=True) == {
+        "2026-01-10": {  # ours, ccusage's: the difference is S1's 3500/1200/650/150
+            "inputTokens": (2900, 2900 - (3500 - 1200)),
+            "cacheReadTokens": (1600, 1600 - 1200),
+            "outputTokens": (700, 700 - 650),
+            "reasoningOutputTokens": (160, 160 - 150),
+        }
+    }
     # The parent's file showing up later changes nothing.
     write_codex(tmp_path / "codex", with_parent=True)
     make_importer("codex", tmp_path / "codex").run()
     assert total_row(core, "codex")["input_tokens"] == 4900
+    # Each call is still counted once, but S1's first two calls stay on the fork's day: the
+    # fork's copy (re-stamped, with no task_started.started_at to date it) was stored first,
+    # and an equal copy does not replace a stored one. ccusage, reading both files afresh,
+    # dates them by S1's own lines (as Spendtray does when both are there at the first import:
+    # test_fixture_totals_are_exact).
+    theirs = ccusage("codex", "daily", env={"CODEX_HOME": str(tmp_path / "codex")})["daily"]
+    moved = token_mismatches(day_rows(core, "codex"), theirs, codex=True)
+    assert set(moved) == {"2026-01-09", "2026-01-10"}
+    assert moved["2026-01-09"]["inputTokens"] == (None, 3000 - 1200)
+    assert sum(d["inputTokens"] + d["cacheReadTokens"] for d in theirs) == 4900
 
 
 def test_running_state_survives_between_runs(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     log = tmp_path / "codex" / "sessions" / "2026/02/01" / "rollout-x.jsonl"
     write_lines(
@@ -85,10 +108,13 @@ def test_running_state_survives_between_runs(
         60,
     )
     assert newest["session"] == S1
+    theirs = ccusage("codex", "daily", env={"CODEX_HOME": str(tmp_path / "codex")})["daily"]
+    assert token_mismatches(day_rows(core, "codex"), theirs, codex=True) == {}
+    assert abs(ccusage_cost(theirs[0]) - total_row(core, "codex")["cost_nanos"] / 1e9) < 1e-12
 
 
 def test_usage_before_any_turn_context_is_unpriced_not_guessed(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     log = tmp_path / "codex" / "sessions" / "rollout-old.jsonl"
     write_lines(
@@ -102,10 +128,13 @@ def test_usage_before_any_turn_context_is_unpriced_not_guessed(
     assert report.unpriced == 1
     (event,) = events(core, "codex")
     assert event["model"] == "unknown" and event["priced"] is False
+    theirs = ccusage("codex", "daily", env={"CODEX_HOME": str(tmp_path / "codex")})["daily"]
+    # Tokens agree; ccusage prices the unknown model as gpt-5 (isFallback).
+    assert token_mismatches(day_rows(core, "codex"), theirs, codex=True) == {}
 
 
 def test_fork_of_an_archived_session_keeps_the_parents_dates(
-    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
     files = write_codex(tmp_path / "codex")
     archived = tmp_path / "codex" / "archived_sessions" / files["s1"].name
@@ -115,3 +144,6 @@ def test_fork_of_an_archived_session_keeps_the_parents_dates(
     assert days["2026-01-09"]["input_tokens"] == 3000  # not moved to the fork's day
     assert days["2026-01-10"]["input_tokens"] == 1500
     assert total_row(core, "codex")["input_tokens"] == CODEX_TOTALS["input_tokens"]
+    theirs = ccusage("codex", "daily", env={"CODEX_HOME": str(tmp_path / "codex")})["daily"]
+    print("ARCH", day_rows(core, "codex"), theirs)
+    assert token_mismatches(day_rows(core, "codex"), theirs, codex=True) == {}

@@ -77,6 +77,20 @@ def test_real_claude_code_logs_match_ccusage_per_day(
     assert ours["2025-12-16"]["calls"] == 1
 
 
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Pacific/Chatham"])
+def test_days_end_at_the_same_local_midnight_as_ccusages(
+    zone: str, core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
+) -> None:
+    # The same corpus with both sides pinned to a zone far from UTC (-8/-7 h; +13:45 h):
+    # calls move across midnight the same way on both sides, so only the toktrack day differs.
+    home = _claude_home(tmp_path)
+    make_importer("claude-code", home).run()
+    ours = day_rows(core, "claude-code", zone)
+    assert ours != day_rows(core, "claude-code")
+    days = ccusage("daily", env={"CLAUDE_CONFIG_DIR": str(home)}, timezone=zone)["daily"]
+    assert set(token_mismatches(ours, days)) == {"2026-05-20"}
+
+
 def test_the_claude_call_ccusage_drops_is_dropped_for_its_version_alone(
     core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
