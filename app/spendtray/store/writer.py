@@ -226,30 +226,12 @@ class _Plan:
         self.stored = self.dups = self.newest = 0
         self.projects: set[str] = set()
 
-    def all_new(self, batches: list[list[EventRow]]) -> None:
-        """Rows without request ids: each one is new."""
-        price_ids = self.price_ids
-        for rows in batches:
-            copies: list[list[object]] = list(map(list, rows))
-            first = next_id = self.next_id
-            for values in copies:
-                values[0] = next_id
-                values[_PRICE_AT] = price_ids[values[_PRICE_AT]]  # type: ignore[index]
-                next_id += 1
-            self.next_id = next_id
-            self.inserts.extend(copies)
-            self.outcomes.append([WriteOutcome(i, False) for i in range(first, next_id)])
-            if copies:
-                self.projects.update(map(str, map(itemgetter(_PROJECT_AT), copies)))
-                self.newest = max(self.newest, *map(itemgetter(_TS_AT), copies))
-        self.stored = len(self.inserts)
-
     def sort_out(
         self,
         conn: sqlite3.Connection,
         batches: list[list[EventRow]],
         wanted: set[str | None],
-        keys: set[str | None] | None = None,
+        keys: set[str | None],
     ) -> None:
         """Rows some of which carry request ids or call keys: a request id (or else a call key)
         already stored, or seen earlier in these batches, is a duplicate; the copy with more
@@ -257,7 +239,7 @@ class _Plan:
         existing = _stored_copies(conn, "request_id", wanted)  # -> stored id, its tokens
         # A call key only matches a copy from another source (telemetry vs. log file): within
         # one source the request id is the identity, and equal counts are two calls.
-        by_key = _stored_with_source(conn, "call_key", keys or set())
+        by_key = _stored_with_source(conn, "call_key", keys)
         pending_new: dict[str, list[object]] = {}  # request_id -> values inserted this batch
         pending_keys: dict[str, list[object]] = {}  # call_key -> values inserted this batch
         for rows in batches:
@@ -618,8 +600,7 @@ class Writer:
     def _apply(
         self, conn: sqlite3.Connection, batches: list[list[EventRow]], totals: tuple[int, int]
     ) -> tuple[list[list[WriteOutcome]], CommitInfo, tuple[int, int]]:
-        # The request ids of the batch (None is the one other value the column takes); built
-        # with C-level maps, since most batches have none and this still visits every row.
+        # The request ids and call keys of the batch (None is the one other value they take).
         request_id = itemgetter(COLUMN_INDEX["request_id"])
         call_key = itemgetter(COLUMN_INDEX["call_key"])
         wanted: set[str | None] = set()
@@ -630,10 +611,7 @@ class Writer:
         wanted.discard(None)
         keys.discard(None)
         plan = _Plan(self._next_id, self._prices.ids(conn, batches))
-        if wanted or keys:
-            plan.sort_out(conn, batches, wanted, keys)
-        else:
-            plan.all_new(batches)  # the usual batch: no per-row duplicate checks
+        plan.sort_out(conn, batches, wanted, keys)
         totals = _within_limit(totals, plan)
         self._next_id = plan.next_id
         if plan.inserts:

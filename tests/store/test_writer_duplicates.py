@@ -1,0 +1,172 @@
+"""The writer stores each call once: a request id (or a call key from another source) already
+stored, or repeated within what one transaction commits, is a duplicate, and the copy with
+more tokens is the one kept — whether the repeat is in the same batch, in another batch of the
+same transaction, in a later transaction, or in a batch sent at the same time from another
+thread. A batch with none of these is inserted without the row-by-row checks; its rows must
+come out the same.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from spendtray.store.rows import EVENT_COLUMNS, EventRow
+from spendtray.store.writer import Writer
+
+_AT = {name: n for n, name in enumerate(EVENT_COLUMNS)}
+
+
+def row(
+    request_id: str | None,
+    output_tokens: int = 10,
+    call_key: str | None = None,
+    source: str = "api",
+    project: str = "p",
+    ts: int = 1_760_000_000_000,
+) -> EventRow:
+    values: list[object] = [None] * len(EVENT_COLUMNS)
+    for name, value in {
+        "ts": ts,
+        "received_at": ts + 5,
+        "project": project,
+        "model": "gpt-4o",
+        "provider": "openai",
+        "agent": "",
+        "source": source,
+        "machine": "laptop",
+        "batch": 0,
+        "input_tokens": 100,
+        "output_tokens": output_tokens,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "cache_write_5m_tokens": 0,
+        "cache_write_1h_tokens": 0,
+        "reasoning_tokens": 0,
+        "cost_nanos": 1_000 * output_tokens,
+        "priced": 1,
+        "request_id": request_id,
+        "call_key": call_key,
+        "price_id": ("gpt-4o", "openai", '{"input_mtok":"2.5"}', "test", None),
+    }.items():
+        values[_AT[name]] = value
+    return EventRow(*values)
+
+
+@pytest.fixture
+def writer(tmp_path: Path) -> Iterator[Writer]:
+    w = Writer(tmp_path / "spendtray.db")
+    w.start()
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def stored(writer: Writer, tmp_path: Path) -> list[tuple[int, str | None, int]]:
+    """(id, request_id, output_tokens) of every stored event, by id."""
+    with sqlite3.connect(tmp_path / "spendtray.db") as conn:
+        return conn.execute(
+            "SELECT id, request_id, output_tokens FROM events ORDER BY id"
+        ).fetchall()
+
+
+def test_a_batch_of_new_ids_is_stored_whole_in_order(writer: Writer, tmp_path: Path) -> None:
+    writer.write([row("a-0")])
+    rows = [row(f"b-{i}", output_tokens=i + 1, project=f"p{i % 3}") for i in range(120)]
+    rows.append(row(None, output_tokens=7))  # no id: new as well
+    outcomes = writer.write(rows)
+    assert [o.id for o in outcomes] == list(range(2, 123))
+    assert not any(o.duplicate for o in outcomes)
+    assert stored(writer, tmp_path)[1:] == [
+        (i + 2, r.request_id, r.output_tokens) for i, r in enumerate(rows)
+    ]
+    with sqlite3.connect(tmp_path / "spendtray.db") as conn:
+        (price_ids,) = conn.execute("SELECT count(DISTINCT price_id) FROM events").fetchone()
+    assert price_ids == 1
+
+
+@pytest.mark.parametrize("sizes", [(10, 500), (500, 10)])
+def test_a_repeat_within_a_batch_keeps_the_bigger_copy(
+    writer: Writer, tmp_path: Path, sizes: tuple[int, int]
+) -> None:
+    first, second = sizes
+    outcomes = writer.write([row("x", first), row("y"), row("x", second)])
+    assert [(o.id, o.duplicate) for o in outcomes] == [(1, False), (2, False), (1, True)]
+    assert stored(writer, tmp_path) == [(1, "x", 500), (2, "y", 10)]
+
+
+def test_a_repeat_across_batches_of_one_transaction_keeps_the_bigger_copy(
+    writer: Writer, tmp_path: Path
+) -> None:
+    done = writer.submit_batches([[row("x", 10), row("y")], [row("x", 300), row("z")]])
+    first, second = done.result(10)
+    assert [(o.id, o.duplicate) for o in first] == [(1, False), (2, False)]
+    assert [(o.id, o.duplicate) for o in second] == [(1, True), (3, False)]
+    assert stored(writer, tmp_path) == [(1, "x", 300), (2, "y", 10), (3, "z", 10)]
+
+
+def test_a_stored_id_sent_again_is_a_duplicate_and_only_a_bigger_copy_replaces_it(
+    writer: Writer, tmp_path: Path
+) -> None:
+    writer.write([row("x", 50), row("y", 50)])
+    again = writer.write([row("x", 20), row("new"), row("y", 90)])
+    assert [(o.id, o.duplicate) for o in again] == [(1, True), (3, False), (2, True)]
+    assert stored(writer, tmp_path) == [(1, "x", 50), (2, "y", 90), (3, "new", 10)]
+
+
+def test_call_keys_match_across_sources_only(writer: Writer, tmp_path: Path) -> None:
+    writer.write([row(None, 10, call_key="k1", source="otlp")])
+    # The same key from the same source is a second call.
+    same = writer.write([row(None, 10, call_key="k1", source="otlp")])
+    assert [(o.id, o.duplicate) for o in same] == [(2, False)]
+    writer.write([row(None, 10, call_key="k2", source="otlp")])
+    # The same call from the log file (another source): a duplicate, the bigger copy kept,
+    # whether stored before or in the same batch.
+    log = writer.write(
+        [
+            row("r3", 40, call_key="k2", source="claude-code"),
+            row(None, 5, call_key="k4", source="otlp"),
+            row("r4", 50, call_key="k4", source="claude-code"),
+        ]
+    )
+    assert [(o.id, o.duplicate) for o in log] == [(3, True), (4, False), (4, True)]
+    assert stored(writer, tmp_path) == [
+        (1, None, 10),
+        (2, None, 10),
+        (3, "r3", 40),
+        (4, "r4", 50),
+    ]
+
+
+def test_concurrent_batches_with_the_same_ids_store_each_id_once_bigger_copy_kept(
+    writer: Writer, tmp_path: Path
+) -> None:
+    ids = [f"req-{i}" for i in range(300)]
+    senders = 4
+    start = threading.Barrier(senders)
+    errors: list[BaseException] = []
+
+    def send(sender: int) -> None:
+        try:
+            start.wait()
+            for chunk in range(0, len(ids), 50):
+                writer.write(
+                    [row(rid, output_tokens=10 + sender) for rid in ids[chunk : chunk + 50]]
+                )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    got = stored(writer, tmp_path)
+    assert sorted(rid for _, rid, _ in got) == sorted(ids)
+    assert {tokens for _, _, tokens in got} == {10 + senders - 1}
