@@ -398,6 +398,8 @@ SHAPES: list[Any] = [
     {"model": "openai/gpt-4o-2024-08-06", "input_tokens": 10},
     {"model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "provider": "bedrock"},
     {"model": "gpt-4o", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}},
+    # Non-ASCII text in a usage object is stored escaped, as json writes it.
+    {"model": "gpt-4o", "usage": {"prompt_tokens": 9, "completion_tokens": 2, "tier": "é"}},
     {
         "model": "o3",
         "usage": {
