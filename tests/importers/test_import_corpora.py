@@ -495,6 +495,20 @@ def test_the_agents_own_cost_is_kept_as_reported_cost(
     assert all(e["priced"] and e["cost_usd"] != e["reported_cost_usd"] for e in rows)
 
 
+def test_ccusage_fixtures_match_ccusages_published_daily_output(
+    core: Core, make_importer: Callable[..., Importer]
+) -> None:
+    # ccusage's own snapshot of `ccusage daily --offline --json` over its two fixture files
+    # (expected/daily-json.txt): an expectation written by ccusage's authors, checked without
+    # node. Its costs are the lines' costUSD, which Spendtray keeps as reported cost.
+    make_importer("claude-code", CLAUDE / "ccusage" / "projects").run()
+    published = json.loads((CLAUDE / "ccusage" / "expected" / "daily-json.txt").read_text())
+    assert token_mismatches(day_rows(core, "claude-code"), published["daily"]) == {}
+    reported = _reported_by_day(core)
+    for day in published["daily"]:
+        assert reported[day["period"]] == pytest.approx(day["totalCost"], abs=1e-9)
+
+
 def test_real_gemini_cli_chats_match_ccusage_per_day(
     core: Core, make_importer: Callable[..., Importer], tmp_path: Path, ccusage: Any
 ) -> None:
