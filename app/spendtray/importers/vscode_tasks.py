@@ -6,9 +6,19 @@ Each task is a folder ``<VS Code user data>/User/globalStorage/<extension id>/ta
 model request whose ``text`` is a JSON object with ``tokensIn``, ``tokensOut``, ``cacheWrites``,
 ``cacheReads`` and the ``cost`` the extension computed. ``tokensIn`` EXCLUDES the cache writes
 and reads (Anthropic's convention, which these extensions report for every provider), so the
-canonical input is their sum. The model is not in that file: it comes from the task's
-``task_metadata.json`` (``model_usage``: which model was in use from when) when present; else
-the call is stored as model ``unknown`` — unpriced, with the extension's own cost kept as
+canonical input is their sum. The request's usage does not name the model; it is found, in
+this order, in:
+
+- the request itself: Roo Code and Kilo Code put ``<environment_details>`` in every request's
+  user message, whose ``# Current Mode`` section names it (``<slug>code</slug><name>…</name>
+  <model>claude-sonnet-4-5</model>``); older releases copied that message into the
+  ``api_req_started`` text's ``request``;
+- Cline's ``task_metadata.json`` (``model_usage``: which model was in use from when);
+- the task's ``api_conversation_history.json`` (Roo Code, Kilo Code): the user message each
+  request sent (the first one stamped at or after the request's ``ts``, before the next
+  request's; else the last one before it), whose environment details name the model;
+
+else the call is stored as model ``unknown`` — unpriced, with the extension's own cost kept as
 reported cost. Key: ``<source>:<task id>:<message ts>``. Sub-tasks (Roo Code's and Kilo Code's
 orchestrator modes run them as separate tasks) are counted as their own tasks.
 
@@ -19,10 +29,14 @@ Windows (``%APPDATA%``).
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from spendtray.importers.parsing import Record, provider_of, text, whole
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, xdg_config
@@ -31,6 +45,17 @@ from spendtray.prices.calc import TokenCounts
 
 EDITORS = ("Code", "Code - Insiders", "VSCodium", "Cursor", "Windsurf")
 UNKNOWN_MODEL = "unknown"
+API_HISTORY = "api_conversation_history.json"
+# The "# Current Mode" section of Roo Code's and Kilo Code's environment details.
+MODE_MODEL = re.compile(
+    r"<slug>[^<]*</slug>\s*<name>[^<]*</name>\s*<model>\s*([^<\s][^<]*?)\s*</model>"
+)
+
+
+def model_in(text: str) -> str | None:
+    """The model an environment-details block names (the last one, if several)."""
+    found = MODE_MODEL.findall(text)
+    return found[-1] if found else None
 
 
 def _user_data(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -70,6 +95,62 @@ def _model_usage(task: Path) -> list[tuple[float, str, str | None]]:
     return sorted(found)
 
 
+def _history_models(task: Path, shared: dict[str, Any]) -> list[tuple[float, str]]:
+    """(ts, model) of each stamped user message of the task's api_conversation_history.json
+    that names its model, oldest first; cached per file until it changes."""
+    path = task / API_HISTORY
+    try:
+        st = path.stat()
+    except OSError:
+        return []
+    cache: dict[str, Any] = shared.setdefault("vscode_tasks.history", {})
+    stamp = (st.st_size, st.st_mtime_ns)
+    hit = cache.get(str(path))
+    if hit is not None and hit[0] == stamp:
+        found: list[tuple[float, str]] = hit[1]
+        return found
+    found = []
+    try:
+        messages = orjson.loads(path.read_bytes())
+    except (OSError, ValueError):
+        messages = None
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, dict) or message.get("role") != "user":
+            continue
+        ts = message.get("ts")
+        if isinstance(ts, bool) or not isinstance(ts, int | float):
+            continue
+        model = model_in(_text_of(message.get("content")))
+        if model is not None:
+            found.append((float(ts), model))
+    found.sort()
+    cache[str(path)] = (stamp, found)
+    return found
+
+
+def _text_of(content: Any) -> str:
+    """The text of a message's content (a string or a list of blocks)."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(
+        block["text"]
+        for block in content
+        if isinstance(block, dict) and isinstance(block.get("text"), str)
+    )
+
+
+def _sent_with(ts: float, next_ts: float | None, sent: list[tuple[float, str]]) -> str | None:
+    """The model of the user message the request at ``ts`` sent: the first stamped at or after
+    it and before the next request, else the last one stamped before it."""
+    stamps = [when for when, _ in sent]
+    at = bisect.bisect_left(stamps, ts)
+    if at < len(sent) and (next_ts is None or sent[at][0] < next_ts):
+        return sent[at][1]
+    return sent[at - 1][1] if at > 0 else None
+
+
 class TaskParser:
     """One task's ``ui_messages.json``."""
 
@@ -77,6 +158,8 @@ class TaskParser:
         self.job = job
         self.source = source
         self.records: list[Record] = []
+        self._task = Path(job.path).parent
+        self._sent: list[tuple[float, str]] | None = None  # api history, read when first needed
 
     def document(self, data: bytes) -> None:
         stats = self.job.stats
@@ -88,18 +171,57 @@ class TaskParser:
         if not isinstance(messages, list):
             stats.bad(self.job.path, 0, "not a JSON array of messages")
             return
-        task = Path(self.job.path).parent
+        task = self._task
         models = _model_usage(task)
         stats.lines += len(messages)
-        for index, message in enumerate(messages):
-            if isinstance(message, dict) and message.get("say") == "api_req_started":
-                try:
-                    self._request(task.name, message, models)
-                except EventError as exc:
-                    stats.bad(self.job.path, 0, f"[{index}] (ts {message.get('ts')}): {exc}")
+        starts = [
+            (index, m)
+            for index, m in enumerate(messages)
+            if isinstance(m, dict) and m.get("say") == "api_req_started"
+        ]
+        following: list[float | None] = []  # each request's next request's ts
+        later: float | None = None
+        for _, m in reversed(starts):
+            following.append(later)
+            ts = m.get("ts")
+            if isinstance(ts, int | float) and not isinstance(ts, bool):
+                later = float(ts)
+        following.reverse()
+        for (index, message), next_ts in zip(starts, following, strict=True):
+            try:
+                self._request(task.name, message, models, next_ts)
+            except EventError as exc:
+                stats.bad(self.job.path, 0, f"[{index}] (ts {message.get('ts')}): {exc}")
+
+    def _model(
+        self,
+        ts: float,
+        next_ts: float | None,
+        info: dict[str, Any],
+        models: list[tuple[float, str, str | None]],
+    ) -> tuple[str, str | None]:
+        """The model and provider that answered the request at ``ts`` (see the module doc)."""
+        request = info.get("request")
+        named = model_in(request) if isinstance(request, str) else None
+        if named is not None:
+            return named, None
+        if models:
+            found = models[0][1], models[0][2]
+            for since, name, prov in models:
+                if since <= ts:
+                    found = name, prov
+            return found
+        if self._sent is None:
+            self._sent = _history_models(self._task, self.job.shared)
+        sent = _sent_with(ts, next_ts, self._sent)
+        return (sent, None) if sent is not None else (UNKNOWN_MODEL, None)
 
     def _request(
-        self, task: str, message: dict[str, Any], models: list[tuple[float, str, str | None]]
+        self,
+        task: str,
+        message: dict[str, Any],
+        models: list[tuple[float, str, str | None]],
+        next_ts: float | None,
     ) -> None:
         try:
             info = json.loads(message.get("text") or "{}")
@@ -117,12 +239,9 @@ class TaskParser:
         ts = message.get("ts")
         if ts is None:
             raise EventError("ts", "is missing")
-        model, provider = UNKNOWN_MODEL, None
-        for since, name, prov in models:
-            if isinstance(ts, int | float) and since <= ts:
-                model, provider = name, prov
-        if model == UNKNOWN_MODEL and models:
-            model, provider = models[0][1], models[0][2]
+        if isinstance(ts, bool) or not isinstance(ts, int | float):
+            raise EventError("ts", "must be epoch milliseconds")
+        model, provider = self._model(float(ts), next_ts, info, models)
         cost = info.get("cost")
         event = UsageEvent(
             model=text(model, "model_id") or UNKNOWN_MODEL,
