@@ -9,6 +9,9 @@ keyed ``copilot:<session>:<event id>``. Otherwise the session's ``session.shutdo
 carries ``modelMetrics`` — per model, the session's ``usage`` totals — stored as one event per
 session and model, keyed ``copilot:<session>:<model>:session`` (a later shutdown of a resumed
 session replaces it with the bigger total) and dated at the shutdown.
+
+Copilot CLI's OpenTelemetry export and this log share no documented call id (``call_keys``):
+``spendtray sources`` says that a call sent both ways is counted twice.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ _MARKS = (b'"assistant.usage"', b'"session.shutdown"', b'"session.start"')
 def places(env: Mapping[str, str], home: Path) -> list[Path]:
     """``$COPILOT_HOME`` (a comma list) else ``~/.copilot``: its ``session-state/``."""
     return [f / "session-state" for f in env_or(env, "COPILOT_HOME", home / ".copilot")]
+
+
+TELEMETRY_NOTE = (
+    "if Copilot CLI also exports its OpenTelemetry to Spendtray, each call is counted twice: "
+    "its telemetry (gen_ai.response.id) and events.jsonl (apiCallId) share no documented id; "
+    "use one of the two"
+)
 
 
 def _counts(usage: dict[str, Any], where: str) -> TokenCounts:
@@ -113,4 +123,5 @@ SOURCE = LogSource(
     wants=lambda path: path.endswith("events.jsonl"),
     parser=CopilotParser,
     env=("COPILOT_HOME",),
+    warnings=lambda env, home: [TELEMETRY_NOTE],
 )

@@ -13,7 +13,9 @@ was paid for: it stays counted.
 
 Keys: ``gemini:<sessionId>:<message id>`` — a message rewritten later (the same id) or the same
 session re-read replaces, never adds. Sub-agent sessions (header ``kind: subagent``) are stored
-with ``agent`` = ``gemini-cli/sub-agent``.
+with ``agent`` = ``gemini-cli/sub-agent``. The call key (``ingest.call_keys``) matches the same
+call sent as Gemini CLI's telemetry: the CLI's session — for a sub-agent's recording, the parent
+session its folder is named after, which the telemetry names — and the logged counts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from spendtray.importers.parsing import (
     whole,
 )
 from spendtray.importers.source import FileJob, LogSource, env_or
+from spendtray.ingest.call_keys import gemini_call_key
 from spendtray.ingest.event import DEFAULT_PROJECT, EventError, UsageEvent, parse_timestamp
 from spendtray.prices.calc import TokenCounts
 
@@ -84,6 +87,8 @@ class GeminiParser:
         # chats/<parent session>/<sub-agent session>.jsonl
         nested = "/" in job.path.replace("\\", "/").split("/chats/", 1)[-1]
         ctx.setdefault("subagent", nested)
+        # the session the CLI's telemetry names: for a nested sub-agent file, its parent's
+        self.parent_session = Path(job.path).parent.name if nested else None
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         stats = self.job.stats
@@ -92,6 +97,20 @@ class GeminiParser:
                 self._line(obj)
             except EventError as exc:
                 stats.bad(self.job.path, here, str(exc))
+        self._one_copy_each()
+
+    def _one_copy_each(self) -> None:
+        """The JSONL appends a message again as it grows (after its tool calls): of the copies
+        read together, only the biggest is a call. Stored, an earlier copy would take the
+        telemetry's place by its request id before the call key could match the final one."""
+        best: dict[object, Record] = {}
+        for record in self.records:
+            key: object = record.event.request_id or id(record)
+            known = best.get(key)
+            if known is None or record.event.total_tokens >= known.event.total_tokens:
+                best[key] = record
+        if len(best) < len(self.records):
+            self.records[:] = list(best.values())
 
     def document(self, data: bytes) -> None:
         try:
@@ -149,6 +168,7 @@ class GeminiParser:
         if stamp is None:
             raise EventError("timestamp", "is missing")
         key = f"gemini:{ctx['session']}:{message_id or stamp}"
+        tokens = message["tokens"]
         event = UsageEvent(
             model=model,
             provider=provider_of(model, "google"),
@@ -159,7 +179,15 @@ class GeminiParser:
             session=ctx["session"],
             request_id=key,
             source=GEMINI_CLI,
-            raw_usage=message["tokens"],
+            raw_usage=tokens,
+            call_key=gemini_call_key(
+                self.parent_session or ctx["session"],
+                tokens.get("input") or 0,
+                tokens.get("output") or 0,
+                tokens.get("cached") or 0,
+                tokens.get("thoughts") or 0,
+                tokens.get("tool") or 0,
+            ),
         )
         self.records.append(Record(event))
 

@@ -13,6 +13,17 @@ another source as a duplicate and keeps the copy with more tokens, like a repeat
 Output tokens are left out of Claude Code's key: its JSONL repeats a streamed message with a
 growing output count, and the largest copy is the one kept either way. Without a session there
 is no key: counts alone would merge unrelated calls.
+
+Gemini CLI: its ``gemini_cli.api_response`` event and its chat recording both take their counts
+from the response's ``usageMetadata`` (prompt, candidates, cached content, thoughts, tool-use
+prompt) and name the CLI's session (``session.id``; the recording's ``sessionId``, or for a
+sub-agent's recording the parent session its folder is named after). The model is left out:
+the recording names the model the session was set to, the event the one the request used.
+
+Copilot CLI gets no key: its OpenTelemetry names a call by ``gen_ai.response.id`` and the
+conversation, its ``events.jsonl`` by ``apiCallId`` / ``providerCallId`` and the session, and
+GitHub documents no link between the two, so a call sent both ways is stored twice
+(``spendtray sources`` and the README say so).
 """
 
 from __future__ import annotations
@@ -38,3 +49,14 @@ def codex_call_key(
     if not session:
         return None
     return f"codex|{session}|{input_tokens}|{cached}|{output}|{reasoning}"[:MAX_TEXT]
+
+
+def gemini_call_key(
+    session: str | None, prompt: int, output: int, cached: int, thoughts: int, tool: int
+) -> str | None:
+    """Gemini CLI: the CLI's session id and the call's ``usageMetadata`` counts as logged
+    (``promptTokenCount`` with cached included, ``candidatesTokenCount``,
+    ``cachedContentTokenCount``, ``thoughtsTokenCount``, ``toolUsePromptTokenCount``)."""
+    if not session:
+        return None
+    return f"gemini|{session}|{prompt}|{output}|{cached}|{thoughts}|{tool}"[:MAX_TEXT]

@@ -27,7 +27,8 @@ usage. Text attributes other than ids and names are never read — ``prompt``,
 Keys: an exporter that retries sends the same record again, so each event's ``request_id`` is
 built from what identifies the call inside the agent (session + prompt + sequence for Claude
 Code, the response id or span for the others). A call that also reaches Spendtray from the
-agent's log files is matched by its ``call_key`` (``spendtray.ingest.call_keys``).
+agent's log files is matched by its ``call_key`` (``spendtray.ingest.call_keys``: Claude Code,
+Codex, Gemini CLI; Copilot CLI's telemetry shares no documented id with its session log).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from spendtray.ingest.call_keys import claude_code_call_key, codex_call_key
+from spendtray.ingest.call_keys import claude_code_call_key, codex_call_key, gemini_call_key
 from spendtray.ingest.event import MAX_TEXT, EventError, UsageEvent, normalize_event
 from spendtray.receivers.common import token_value
 from spendtray.receivers.otlp_signals import LogEvent
@@ -169,14 +170,18 @@ def gemini_cli(record: LogEvent, now: dt.datetime) -> UsageEvent:
     model = _text(attrs, "model")
     if model is None:
         raise EventError("model", "missing on gemini_cli.api_response")
-    session = _text(attrs, "session.id")
+    # Older releases put session.id on the resource only.
+    session = _text(attrs, "session.id") or _text(record.resource, "session.id")
     prompt = _text(attrs, "prompt_id")
     thoughts = _tokens(attrs, "thoughts_token_count")
     cached = _tokens(attrs, "cached_content_token_count")
-    prompt_tokens = _tokens(attrs, "input_token_count") + _tokens(attrs, "tool_token_count")
+    uncounted = _tokens(attrs, "input_token_count")
+    tool = _tokens(attrs, "tool_token_count")
+    output = _tokens(attrs, "output_token_count")
+    prompt_tokens = uncounted + tool
     stamp = _when(record)
     status = _text(attrs, "status_code")
-    return _event(
+    event = _event(
         {
             "model": model,
             "provider": "google",
@@ -185,7 +190,7 @@ def gemini_cli(record: LogEvent, now: dt.datetime) -> UsageEvent:
             "session": session,
             "input_tokens": max(prompt_tokens, cached),
             "cache_read_tokens": cached,
-            "output_tokens": _tokens(attrs, "output_token_count") + thoughts,
+            "output_tokens": output + thoughts,
             "reasoning_tokens": thoughts,
             "latency_ms": _number(attrs, "duration_ms"),
             "timestamp": stamp,
@@ -198,6 +203,8 @@ def gemini_cli(record: LogEvent, now: dt.datetime) -> UsageEvent:
         },
         now,
     )
+    event.call_key = gemini_call_key(session, uncounted, output, cached, thoughts, tool)
+    return event
 
 
 def _agent_from_service(record: LogEvent) -> str | None:
