@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from spendtray.ingest.event import EventError, normalize_event
+from spendtray.ingest.event import MAX_TOKENS, EventError, normalize_event
 
 NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
 
@@ -175,6 +175,8 @@ def test_timestamps_iso_epoch_and_default() -> None:
         ("latency_ms", 10**400, "implausibly large"),
         ("latency_ms", float("nan"), "milliseconds"),
         ("input_tokens", 10**400, "implausibly large"),
+        ("output_tokens", MAX_TOKENS + 1, "implausibly large"),
+        ("cache_read_tokens", -1, "must be ≥ 0"),
     ],
 )
 def test_huge_numbers_are_named_errors(field: str, value: Any, problem: str) -> None:
@@ -182,6 +184,11 @@ def test_huge_numbers_are_named_errors(field: str, value: Any, problem: str) -> 
         norm({"model": "gpt-4o", field: value})
     assert info.value.field == field
     assert problem in info.value.problem
+
+
+def test_the_largest_plausible_count_is_kept() -> None:
+    e = norm({"model": "gpt-4o", "input_tokens": MAX_TOKENS, "output_tokens": MAX_TOKENS})
+    assert (e.counts.input_tokens, e.counts.output_tokens) == (MAX_TOKENS, MAX_TOKENS)
 
 
 def test_reported_cost_is_kept_exactly() -> None:

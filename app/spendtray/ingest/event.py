@@ -81,7 +81,13 @@ class UsageEvent:
         return self.counts.input_tokens + self.counts.output_tokens
 
 
-def _token(value: Any, name: str) -> int:
+# Each rule takes the posted value (never None, except for "batch"), the field's name for the
+# error, and the latest timestamp accepted (now + the slack), and returns the clean value.
+
+
+def _token(value: Any, name: str, latest: dt.datetime) -> int:
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -99,9 +105,7 @@ def _token(value: Any, name: str) -> int:
 _NUMERIC_IDS = frozenset({"user", "session", "trace_id", "request_id"})
 
 
-def _text(value: Any, name: str) -> str | None:
-    if value is None:
-        return None
+def _text(value: Any, name: str, latest: dt.datetime) -> str | None:
     if type(value) is not str and (type(value) is not int or name not in _NUMERIC_IDS):
         raise EventError(name, f"must be a string, got {type(value).__name__}")
     text = str(value).strip()
@@ -119,26 +123,22 @@ def _finite(value: int | float) -> bool:
     return isinstance(value, int) or math.isfinite(value)
 
 
-def _latency(value: Any) -> float | None:
-    if value is None:
-        return None
+def _latency(value: Any, name: str, latest: dt.datetime) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
         or not _finite(value)
         or value < 0
     ):
-        raise EventError("latency_ms", "must be a number of milliseconds ≥ 0")
+        raise EventError(name, "must be a number of milliseconds ≥ 0")
     if value > MAX_LATENCY_MS:
-        raise EventError("latency_ms", f"{value!r} is implausibly large")
+        raise EventError(name, f"{value!r} is implausibly large")
     return float(value)
 
 
-def _status(value: Any) -> str | None:
-    if value is None:
-        return None
+def _status(value: Any, name: str, latest: dt.datetime) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise EventError("status", "must be a string or an HTTP status number")
+        raise EventError(name, "must be a string or an HTTP status number")
     return str(value)
 
 
@@ -146,10 +146,10 @@ def parse_timestamp(value: Any, now: dt.datetime, name: str = "timestamp") -> dt
     """ISO-8601 (naive = UTC) or epoch seconds (epoch milliseconds accepted when > 1e11)."""
     if value is None:
         return now
-    return _timestamp(value, now + FUTURE_SLACK, name)
+    return _timestamp(value, name, now + FUTURE_SLACK)
 
 
-def _timestamp(value: Any, latest: dt.datetime, name: str = "timestamp") -> dt.datetime:
+def _timestamp(value: Any, name: str, latest: dt.datetime) -> dt.datetime:
     """``parse_timestamp`` of a value that is not None, with ``latest`` = now + the slack."""
     # Text first: it is what clients send most (the types tested are disjoint).
     if isinstance(value, str):
@@ -232,16 +232,6 @@ def _batch(value: Any, name: str, latest: dt.datetime) -> bool:
     return value
 
 
-def _token_rule(value: Any, name: str, latest: dt.datetime) -> int:
-    if type(value) is int and 0 <= value <= MAX_TOKENS:
-        return value
-    return _token(value, name)
-
-
-def _text_rule(value: Any, name: str, latest: dt.datetime) -> str | None:
-    return _text(value, name)
-
-
 # Every field a posted event may have, with the check that turns the posted value into the
 # clean one (or raises ``EventError`` naming the field). The order is the order errors are
 # reported in when several fields are wrong, whatever the order of the keys in the JSON.
@@ -249,17 +239,17 @@ def _text_rule(value: Any, name: str, latest: dt.datetime) -> str | None:
 # project "*") come after every field's own check, in ``_event``.
 Check = Callable[[Any, str, dt.datetime], Any]
 RULES: dict[str, Check] = {
-    "provider": _text_rule,
-    "model": _text_rule,
+    "provider": _text,
+    "model": _text,
     "response": _object("must be the provider's JSON response object"),
     "usage": _object("must be the provider's usage object"),
-    **dict.fromkeys(TOKEN_FIELDS, _token_rule),
+    **dict.fromkeys(TOKEN_FIELDS, _token),
     "batch": _batch,
-    "latency_ms": lambda value, name, latest: _latency(value),
-    "status": lambda value, name, latest: _status(value),
-    **dict.fromkeys(TEXT_FIELDS, _text_rule),
-    "timestamp": lambda value, name, latest: _timestamp(value, latest, name),
-    "source": _text_rule,
+    "latency_ms": _latency,
+    "status": _status,
+    **dict.fromkeys(TEXT_FIELDS, _text),
+    "timestamp": _timestamp,
+    "source": _text,
     "cost_usd": lambda value, name, latest: parse_usd(value, name),
     "tags": lambda value, name, latest: _tags(value),
 }
@@ -342,9 +332,11 @@ def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> UsageEvent:
     if not model:
         raise EventError("model", "is required")
     explicit = {name: clean[name] for name in TOKEN_FIELDS if name in clean}
-    tokens.update(explicit)
-    if raw_usage is None and explicit:
-        raw_usage = explicit
+    if raw_usage is None:
+        tokens = explicit
+        raw_usage = explicit or None
+    else:
+        tokens.update(explicit)  # the event's own counts win over its usage object's
     project = get("project")
     if project == ALL_PROJECTS:
         # The proxy and `spendtray run` refuse it too: budgets read it as every project.
@@ -376,28 +368,13 @@ def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> UsageEvent:
 def _consistent_counts(tokens: dict[str, int]) -> TokenCounts:
     """Enforce SPEC §5's subset rules and fill the generic cache-write total."""
     get = tokens.get
-    return _checked_counts(
-        get("input_tokens", 0),
-        get("output_tokens", 0),
-        get("cache_read_tokens", 0),
-        get("cache_write_tokens"),
-        get("cache_write_5m_tokens", 0),
-        get("cache_write_1h_tokens", 0),
-        get("reasoning_tokens", 0),
-    )
-
-
-def _checked_counts(
-    input_tokens: int,
-    output_tokens: int,
-    cache_read: int,
-    cache_write: int | None,
-    write_5m: int,
-    write_1h: int,
-    reasoning: int,
-) -> TokenCounts:
-    """``_consistent_counts`` of counts in TOKEN_FIELDS order (``cache_write`` None: not
-    given)."""
+    input_tokens = get("input_tokens", 0)
+    output_tokens = get("output_tokens", 0)
+    cache_read = get("cache_read_tokens", 0)
+    cache_write = get("cache_write_tokens")
+    write_5m = get("cache_write_5m_tokens", 0)
+    write_1h = get("cache_write_1h_tokens", 0)
+    reasoning = get("reasoning_tokens", 0)
     split = write_5m + write_1h
     if cache_write is None:
         cache_write = split
