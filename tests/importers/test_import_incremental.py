@@ -163,3 +163,34 @@ def test_undecodable_and_non_object_lines_are_named_and_skipped(
     assert report.stats.malformed == 3
     problems = " | ".join(report.stats.malformed_examples)
     assert "not valid JSON" in problems and "not a JSON object" in problems
+
+
+def test_json_block_parses_and_counts_the_lines_json_lines_does() -> None:
+    """The block reader (Claude Code's) and the line reader agree line for line: which lines
+    are parsed, at which offsets, which are bad and why, and how many lines there were."""
+    from spendtray.importers.parsing import ParseStats, json_block, json_lines
+
+    mark = b'"usage"'
+    lines = [
+        b'{"a":1}',
+        b'{"message":{"usage":{"input_tokens":1}}}',
+        b"",  # blank
+        b'  {"b":2}\r',  # spaces and a carriage return: still an object's shape
+        b"plain text",  # bad: not an object
+        b'["usage"]',  # parsed, not an object: the caller's to refuse
+        b'{"usage": 1, "x": "usage"}',  # the mark twice in one line
+        b'{"usage":{"input_tokens":1}',  # cut short: not valid JSON
+        b'{"message":{"usage":{}},"x":"\xff"}',  # not UTF-8
+        b"{",
+        b"}",
+        b'{"c":3}',
+    ]
+    for first in range(len(lines)):
+        for last in range(first, len(lines) + 1):
+            chosen = lines[first:last]
+            block = b"\n".join(chosen)
+            want_stats, got_stats = ParseStats(), ParseStats()
+            want = list(json_lines(block.split(b"\n"), 100, (mark,), "f", want_stats))
+            got = list(json_block(block, 100, mark, "f", got_stats))
+            assert got == want, chosen
+            assert got_stats == want_stats, chosen

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from spendtray.claude_code_projects import ProjectNames
 from spendtray.importers.dedup import merge_claude
-from spendtray.importers.parsing import ParseStats, Record, json_lines, text
+from spendtray.importers.parsing import ParseStats, Record, json_block, json_lines, text
 from spendtray.importers.source import FileJob, LogSource, split_paths, suffix, xdg_config
 from spendtray.ingest.call_keys import claude_code_call_key
 from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp, parse_usd
@@ -98,8 +98,15 @@ class ClaudeCodeParser:
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
+        self._objects(json_lines(lines, offset, (USAGE_MARK,), self.path, self.stats))
+
+    def feed_block(self, block: bytes, offset: int) -> None:
+        """``feed`` of ``block.split(b"\\n")`` that cuts out only the lines with usage."""
+        self._objects(json_block(block, offset, USAGE_MARK, self.path, self.stats))
+
+    def _objects(self, objects: Iterator[tuple[int, Any]]) -> None:
         stats = self.stats
-        for here, obj in json_lines(lines, offset, (USAGE_MARK,), self.path, stats):
+        for here, obj in objects:
             try:
                 record = self._record(obj)
             except EventError as exc:

@@ -97,6 +97,41 @@ def json_lines(
             stats.bad(path, here, f"not valid JSON ({str(exc).split(':', 1)[0]})")
 
 
+def json_block(
+    block: bytes, offset: int, mark: bytes, path: str, stats: ParseStats
+) -> Iterator[tuple[int, Any]]:
+    """``json_lines`` over ``block.split(b"\\n")`` with one mark, without making a bytes object
+    of every line: newlines and marks are found with ``bytes.find`` (memchr), only the lines
+    holding ``mark`` are cut out and parsed, the others only have their first and last byte
+    looked at. The same lines are parsed, counted and found bad as by ``json_lines``."""
+    find = block.find
+    size = len(block)
+    lines = 0
+    pos = find(mark)
+    start = 0
+    while True:
+        end = find(b"\n", start)
+        if end < 0:
+            end = size
+        lines += 1
+        if 0 <= pos < end:
+            try:
+                yield offset + start, _loads(block[start:end])
+            except orjson.JSONDecodeError as exc:
+                stats.bad(path, offset + start, f"not valid JSON ({str(exc).split(':', 1)[0]})")
+            pos = find(mark, end)
+        elif (
+            end > start
+            and (block[start] != 123 or block[end - 1] != 125)  # "{" … "}"
+            and not looks_like_json_object(block[start:end])
+        ):
+            stats.bad(path, offset + start, "not a JSON object")
+        if end == size:
+            break
+        start = end + 1
+    stats.lines += lines
+
+
 def _has_any(line: bytes, marks: tuple[bytes, ...]) -> bool:
     for mark in marks:  # noqa: SIM110 - a loop: any() over a generator costs twice as much
         if mark in line:

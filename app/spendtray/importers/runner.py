@@ -25,7 +25,7 @@ from spendtray.importers.registry import KINDS, source
 from spendtray.importers.source import FileJob, LogRoot
 from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
-from spendtray.importers.tail import FileCursor, head_hash, read_document, read_lines, start_offset
+from spendtray.importers.tail import FileCursor, head_hash, read_blocks, read_document, start_offset
 from spendtray.limits.codex_rate_limits import collapse
 from spendtray.store.limits import record_observations
 from spendtray.words import plural
@@ -273,8 +273,13 @@ class Importer:
                 _count_bad(state, report.stats, bad_before)
                 touched[name] = state
                 return
-            for lines, end in read_lines(name, start):
-                parser.feed(lines, position)  # type: ignore[union-attr]
+            # A parser with ``feed_block`` picks its lines out of each block itself.
+            feed_block = getattr(parser, "feed_block", None)
+            for block, end in read_blocks(name, start):
+                if feed_block is not None:
+                    feed_block(block, position)
+                else:
+                    parser.feed(block.split(b"\n"), position)  # type: ignore[union-attr]
                 report.bytes_read += end - position
                 position = end
                 pending.extend(parser.records)

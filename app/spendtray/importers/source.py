@@ -53,7 +53,9 @@ class Parser(Protocol):
     records: list[Record]
 
     def feed(self, lines: list[bytes], offset: int) -> None:
-        """Parse whole lines; ``offset`` is the byte position of the first one."""
+        """Parse whole lines; ``offset`` is the byte position of the first one. A parser may
+        also define ``feed_block(block, offset)``, taking the lines still joined by their
+        newlines (``parsing.json_block``): the runner then calls that instead."""
 
 
 class DocumentParser(Protocol):

@@ -73,6 +73,13 @@ def read_lines(
     path: str, start: int, chunk: int = CHUNK_BYTES
 ) -> Iterator[tuple[list[bytes], int]]:
     """Yield (whole lines without their newline, offset just after them) from ``start``."""
+    for block, end in read_blocks(path, start, chunk):
+        yield block.split(b"\n"), end
+
+
+def read_blocks(path: str, start: int, chunk: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
+    """Yield (whole lines joined by their newlines, without the last one's; offset just after
+    them) from ``start``, about ``chunk`` bytes at a time."""
     with open(path, "rb") as handle:
         handle.seek(start)
         offset = start
@@ -90,10 +97,10 @@ def read_lines(
             head = b"".join([*parts, data[:cut]]) if parts else data[:cut]
             parts = [data[cut + 1 :]] if cut + 1 < len(data) else []
             offset += len(head) + 1
-            yield head.split(b"\n"), offset
+            yield head, offset
         carry = b"".join(parts)
         if carry and _complete_json(carry):
-            yield [carry], offset + len(carry)
+            yield carry, offset + len(carry)
 
 
 def read_document(path: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
