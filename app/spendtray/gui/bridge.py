@@ -29,7 +29,8 @@ class Bridge(QObject):
         writer.add_listener(self._on_commit)
 
     def _on_commit(self, info: CommitInfo) -> None:
-        # Writer thread. Listeners cannot be removed, so a closed bridge just stops relaying.
+        # Writer thread or the server loop. Listeners cannot be removed, so a closed bridge
+        # just stops relaying.
         if self._open and info.stored + info.duplicates > 0:
             self.committed.emit(info)
 

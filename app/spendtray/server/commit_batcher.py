@@ -1,12 +1,19 @@
 """Group commit for the server: the events of requests that arrive together are committed in
 one transaction on the store's writer thread, and each request is answered after that COMMIT.
 
-Runs on the event loop thread (``commit``) and gets the writer's results back through
-``call_soon_threadsafe``; the loop itself never touches SQLite, so a slow disk or a write lock
-held by another process can delay answers to POSTs but never ``/healthz`` or reads.
+Runs on the event loop thread (``commit``). The requests whose events were ready in one turn
+of the loop are committed together, at the end of that turn. While the writer thread is idle
+and no other process holds SQLite's write lock, the loop commits them itself
+(``Writer.submit_batches(here=True)``: a transaction of a few events is cheaper than two
+thread wake-ups); it never waits for either — a busy writer thread or a held lock sends them
+to the writer thread, whose results come back through ``call_soon_threadsafe``. So a write
+lock held by another process, or an import's batch being committed, can delay answers to
+POSTs but never ``/healthz`` or reads.
 
-One transaction is in flight at a time: requests arriving while it commits wait and go in the
-next one together, so a burst of single-event POSTs costs a few commits, not one each.
+One transaction of small requests is in flight at a time: requests arriving while it commits
+wait and go in the next one together, so a burst of single-event POSTs costs a few commits,
+not one each. A large batch (an import's) goes to the writer thread alone, which commits the
+small jobs waiting before each large one.
 
 Under a write lock held elsewhere a request waits at most ``LOCK_WAIT`` seconds, then fails
 with ``StoreBusy`` (nothing of it stored); the endpoints answer 503 with ``Retry-After``.
@@ -18,7 +25,7 @@ import asyncio
 from concurrent.futures import Future
 
 from spendtray.store.rows import EventRow
-from spendtray.store.writer import WriteOutcome, Writer
+from spendtray.store.writer import SMALL_JOB_ROWS, WriteOutcome, Writer
 
 # Seconds a request may wait for a write lock another process holds before it is answered 503.
 LOCK_WAIT = 1.0
@@ -32,6 +39,7 @@ class CommitBatcher:
         self.lock_wait = lock_wait
         self._pending: _Pending = []
         self._in_flight = False
+        self._flush_soon = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def commit(self, rows: list[EventRow]) -> asyncio.Future[list[WriteOutcome]]:
@@ -40,20 +48,57 @@ class CommitBatcher:
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         future: asyncio.Future[list[WriteOutcome]] = loop.create_future()
+        if len(rows) > SMALL_JOB_ROWS:
+            # A large batch is a job of its own on the writer thread, which commits the
+            # small jobs waiting before it (``Writer``): single events never wait behind it.
+            done = self.writer.submit_batches([rows], self.lock_wait)
+            done.add_done_callback(
+                lambda result: loop.call_soon_threadsafe(self._done_alone, future, result)
+            )
+            return future
         self._pending.append((rows, future))
-        if not self._in_flight:
-            self._send()
+        if not self._in_flight and not self._flush_soon:
+            # After the other callbacks of this turn: requests parsed together commit together.
+            self._flush_soon = True
+            loop.call_soon(self._flush)
         return future
 
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if not self._in_flight and self._pending:
+            self._send()
+
     def _send(self) -> None:
-        pending, self._pending = self._pending, []
+        # At most a small job's rows (at least one request): what is left goes next.
+        take = rows = 0
+        for batch, _ in self._pending:
+            if take and rows + len(batch) > SMALL_JOB_ROWS:
+                break
+            take += 1
+            rows += len(batch)
+        pending, self._pending = self._pending[:take], self._pending[take:]
         self._in_flight = True
-        done = self.writer.submit_batches([rows for rows, _ in pending], self.lock_wait)
+        done = self.writer.submit_batches([rows for rows, _ in pending], self.lock_wait, here=True)
+        if done.done():  # committed on this thread
+            self._done(pending, done)
+            return
         loop = self._loop
         assert loop is not None
         done.add_done_callback(
             lambda result: loop.call_soon_threadsafe(self._done, pending, result)
         )
+
+    @staticmethod
+    def _done_alone(
+        future: asyncio.Future[list[WriteOutcome]], result: Future[list[list[WriteOutcome]]]
+    ) -> None:
+        if future.done():
+            return
+        error = result.exception()
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result.result()[0])
 
     def _done(self, pending: _Pending, result: Future[list[list[WriteOutcome]]]) -> None:
         self._in_flight = False
@@ -66,5 +111,6 @@ class CommitBatcher:
             for (_, future), outcomes in zip(pending, result.result(), strict=True):
                 if not future.done():
                     future.set_result(outcomes)
-        if self._pending:
-            self._send()
+        if self._pending and not self._flush_soon:
+            self._flush_soon = True
+            self._loop.call_soon(self._flush)  # type: ignore[union-attr]

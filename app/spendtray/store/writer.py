@@ -33,6 +33,7 @@ import queue
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -51,14 +52,25 @@ from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, PRICE_FIELDS, Even
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_ROWS = 20_000
+# A job of at most this many rows is "small" (single POSTs, a few events from the proxy or
+# a receiver): the writer thread commits every small job waiting before the next large one.
+SMALL_JOB_ROWS = 100
+# Rows one transaction takes from several jobs (a single job is never split: all or nothing).
+TXN_ROWS = 2_000
+# Most items taken off the queue in one turn.
+DRAIN_ITEMS = 10_000
 # Rollups are folded (store.fold) this often, or sooner once this many events wait.
 FOLD_SECONDS = 0.25
 FOLD_EVENTS = 2_000
 # Ids folded per transaction: after an import of thousands of events with timestamps spread
 # over months, folding them all at once held the write lock for seconds while single POSTs
-# waited behind it; in chunks, queued commits go between them.
+# waited behind it; in chunks, queued commits go between them. The chunk is fitted to the
+# time the last fold took so one fold transaction lasts about FOLD_TXN_SECONDS (a 2,000-id
+# fold of events spread over months took 70-200 ms on this machine: a single POST arriving
+# meanwhile waited that long), between FOLD_CHUNK_MIN and FOLD_CHUNK ids.
 FOLD_CHUNK = 2_000
+FOLD_CHUNK_MIN = 50
+FOLD_TXN_SECONDS = 0.01
 _INSERT_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _INSERT = _INSERT_HEAD + f"({', '.join('?' * len(EVENT_COLUMNS))})"
 # How long a job may wait for SQLite's write lock by default (CLI, importers, budget calls);
@@ -331,7 +343,16 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         self._unfolded = 0  # events this writer committed that the rollups do not include yet
         self._unfolded_since = 0.0
+        self._fold_chunk = FOLD_CHUNK  # ids per fold transaction, fitted to FOLD_TXN_SECONDS
+        self._checkpointed = 0.0  # monotonic time of the last WAL checkpoint
         self._prices = _PricesUsed()
+        # Held by whichever thread is using the write connection: the writer thread for each
+        # job, call and fold, or a caller committing a small job itself (``submit_batches``
+        # with ``here=True``) while the writer thread has nothing to do.
+        self._busy = threading.Lock()
+        # With an fsync per commit (durability "full") a caller committing itself would wait
+        # on the disk; its jobs always go to the writer thread then.
+        self._here_allowed = durability != "full"
         # The database's total cost and input + output tokens (ingest.bounds): read when this
         # writer starts and whenever another process has written, then kept up to date.
         # Why the last write failed (disk full, a read-only or corrupt file), until one
@@ -383,17 +404,38 @@ class Writer:
         return single
 
     def submit_batches(
-        self, batches: list[list[EventRow]], lock_wait: float = LOCK_WAIT
+        self, batches: list[list[EventRow]], lock_wait: float = LOCK_WAIT, here: bool = False
     ) -> Future[list[list[WriteOutcome]]]:
         """Commit ``batches`` in one transaction on the writer thread; the future resolves
         after COMMIT with each batch's outcomes (the server's group commit: every request
-        that arrived while the previous commit ran)."""
+        that arrived while the previous commit ran).
+
+        ``here``: commit a small job on the calling thread instead when that costs no
+        waiting — the writer thread is not using the connection and no other process holds
+        the write lock — so the future is already resolved on return. Otherwise (or after a
+        ``StoreBusy`` at once) the job goes to the writer thread as usual. The server's event
+        loop asks for this: handing a few events to another thread and back took longer than
+        committing them (two thread wake-ups on a busy machine, against ~100 us of SQLite)."""
         job = _Job(batches, time.monotonic() + lock_wait)
         if not self.running:
             job.future.set_exception(RuntimeError("the store writer is not running"))
             return job.future
+        if here and self._here_allowed and job.n_rows <= SMALL_JOB_ROWS and self._commit_here(job):
+            return job.future
         self._queue.put(job)
         return job.future
+
+    def _commit_here(self, job: _Job) -> bool:
+        """Commit ``job`` on the calling thread if the connection is free and the write lock
+        is not held elsewhere; False (nothing done) when either would mean waiting."""
+        if not self._busy.acquire(blocking=False):
+            return False
+        try:
+            if self._conn is None:
+                return False
+            return not self._commit_jobs([job], lock_wait=0.0)
+        finally:
+            self._busy.release()
 
     def write(self, rows: list[EventRow], timeout: float | None = 60.0) -> list[WriteOutcome]:
         """Submit and wait for the commit (for threads that may block: CLI, importers)."""
@@ -417,47 +459,78 @@ class Writer:
             self._ready.set()
             return
         conn = db.conn
-        self._conn = conn
         # Events a killed process committed but never folded.
-        self._fold(everything=True)
+        with self._busy:
+            self._conn = conn
+            self._fold(everything=True)
         self._ready.set()
         stopping = False
         retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
-        while not stopping or retry:
+        # Large jobs (an import's batches) and calls, in the order they came: one step of it
+        # per turn, after the small jobs that are waiting then, so a single event never
+        # waits behind more than one large transaction.
+        backlog: deque[_Job | _Call] = deque()
+        while not stopping or retry or backlog:
             items: list[object] = list(retry)
             if not stopping:
                 try:
-                    items.append(self._queue.get(timeout=0 if retry else FOLD_SECONDS))
+                    items.append(self._queue.get(timeout=self._idle_wait(retry or backlog)))
                 except queue.Empty:
-                    if not retry:
+                    if not retry and not backlog:
                         if self._fold_due():
-                            self._fold()
+                            with self._busy:
+                                self._fold()
                         continue
-            n_rows = sum(item.n_rows for item in items if isinstance(item, _Job))
-            while n_rows < MAX_BATCH_ROWS and not stopping:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                items.append(item)
-                if isinstance(item, _Job):
-                    n_rows += item.n_rows
-            jobs = [item for item in items if isinstance(item, _Job)]
+                items.extend(_drain(self._queue))
             stopping = stopping or _STOP in items
             retry = []
-            if jobs:
-                retry.extend(self._commit_jobs(jobs))
-            for call in items:
-                if isinstance(call, _Call) and not self._run_call(db, call):
-                    retry.append(call)
-            if self._fold_due():
-                self._fold()
-        self._fold(everything=True)
-        self._conn = None
+            small: list[_Job] = []
+            for item in items:
+                if isinstance(item, _Job) and item.n_rows <= SMALL_JOB_ROWS:
+                    small.append(item)
+                elif isinstance(item, _Job | _Call):
+                    backlog.append(item)
+            with self._busy:
+                for group in _groups(small):
+                    retry.extend(self._commit_jobs(group))
+                if backlog:
+                    retry.extend(self._backlog_step(db, backlog))
+                if self._fold_due():
+                    self._fold()
+        with self._busy:
+            self._fold(everything=True)
+            self._conn = None
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
+
+    def _idle_wait(self, more: object) -> float:
+        """How long the writer thread may wait for a job: not at all with work in hand, else
+        until the next fold is due (commits made on other threads do not wake it)."""
+        if more:
+            return 0.0
+        if not self._unfolded:
+            return FOLD_SECONDS
+        if self._unfolded >= FOLD_EVENTS:
+            return 0.0
+        return max(0.0, FOLD_SECONDS - (time.monotonic() - self._unfolded_since))
+
+    def _backlog_step(self, db: Database, backlog: deque[_Job | _Call]) -> list[_Job | _Call]:
+        """Run the backlog's first call, or commit its first large jobs (together while they
+        stay within ``TXN_ROWS``); returns what is to be tried again."""
+        head = backlog.popleft()
+        if isinstance(head, _Call):
+            return [] if self._run_call(db, head) else [head]
+        group, rows = [head], head.n_rows
+        while backlog:
+            job = backlog[0]
+            if not isinstance(job, _Job) or rows + job.n_rows > TXN_ROWS:
+                break
+            backlog.popleft()
+            group.append(job)
+            rows += job.n_rows
+        return list(self._commit_jobs(group))
 
     def _run_call(self, db: Database, call: _Call) -> bool:
         """Run one ``call`` in its own transaction; False when it should be tried again (the
@@ -489,12 +562,13 @@ class Writer:
         )
 
     def _fold(self, everything: bool = False) -> None:
-        """Fold the next ``FOLD_CHUNK`` ids (or ``everything``) into the rollups in one
+        """Fold the next ``_fold_chunk`` ids (or ``everything``) into the rollups in one
         transaction (writer thread)."""
-        limit = None if everything else FOLD_CHUNK
+        limit = None if everything else min(self._fold_chunk, FOLD_CHUNK)
         conn = self._conn
         if conn is None:
             return
+        started = time.monotonic()
         try:
             _begin(conn, FOLD_LOCK_WAIT)
             covered = fold(conn, limit)
@@ -507,14 +581,20 @@ class Writer:
             # Nothing is lost: readers add unfolded events themselves; the next fold retries.
             log.exception("folding new events into the rollups failed")
             return
+        now = time.monotonic()
+        if limit is not None and covered:
+            self._fold_chunk = _next_fold_chunk(limit, covered, now - started)
         if limit is None or covered < limit:
             self._unfolded = 0
         else:  # more to fold: due again at once, after whatever is queued now
             self._unfolded = max(1, self._unfolded - covered)
             self._unfolded_since = 0.0
+            if now - self._checkpointed < FOLD_SECONDS:
+                return  # a backlog in many short folds: not a checkpoint after each one
         # The checkpoint runs here, between transactions, rather than inside whichever COMMIT
         # crosses SQLite's automatic mark. Nothing of ours can append while it copies, so it
         # completes and the next transaction starts the WAL over instead of growing it.
+        self._checkpointed = now
         try:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error:
@@ -560,12 +640,15 @@ class Writer:
             except Exception:
                 log.exception("commit listener failed")
 
-    def _commit_jobs(self, jobs: list[_Job]) -> list[_Job]:
-        """Commit ``jobs`` in one transaction; returns the jobs to try again (the write lock
-        was held elsewhere and their deadline has not passed)."""
+    def _commit_jobs(self, jobs: list[_Job], lock_wait: float | None = None) -> list[_Job]:
+        """Commit ``jobs`` in one transaction, waiting up to ``lock_wait`` for a write lock
+        held elsewhere (default: one slice towards the earliest deadline); returns the jobs
+        to try again (the lock stayed held and their deadline has not passed)."""
         batches = [rows for job in jobs for rows in job.batches]
+        if lock_wait is None:
+            lock_wait = _attempt_wait(min(j.deadline for j in jobs))
         try:
-            outcomes, info = self._transact(batches, _attempt_wait(min(j.deadline for j in jobs)))
+            outcomes, info = self._transact(batches, lock_wait)
         except StoreBusy as exc:
             now = time.monotonic()
             expired = [job for job in jobs if job.deadline <= now]
@@ -671,6 +754,37 @@ def _within_limit(totals: tuple[int, int], plan: _Plan) -> tuple[int, int]:
             f"{SUM_LIMIT:,} nano-dollars or tokens, the most its sums can hold"
         )
     return new
+
+
+def _next_fold_chunk(limit: int, covered: int, seconds: float) -> int:
+    """The next fold's chunk: halfway from ``limit`` to the size the last fold's rate says
+    would take ``FOLD_TXN_SECONDS`` (halfway, so one slow moment does not swing it)."""
+    fitted = covered * FOLD_TXN_SECONDS / max(seconds, 1e-6)
+    return int(max(FOLD_CHUNK_MIN, min(FOLD_CHUNK, (limit + fitted) / 2)))
+
+
+def _drain(jobs: queue.Queue[_Job | object]) -> list[object]:
+    """What is queued now (at most ``DRAIN_ITEMS``), without waiting."""
+    items: list[object] = []
+    while len(items) < DRAIN_ITEMS:
+        try:
+            items.append(jobs.get_nowait())
+        except queue.Empty:
+            break
+    return items
+
+
+def _groups(jobs: list[_Job]) -> list[list[_Job]]:
+    """``jobs`` in order, cut into groups of at most ``TXN_ROWS`` rows (a bigger job alone)."""
+    groups: list[list[_Job]] = []
+    rows = TXN_ROWS
+    for job in jobs:
+        if rows + job.n_rows > TXN_ROWS:
+            groups.append([])
+            rows = 0
+        groups[-1].append(job)
+        rows += job.n_rows
+    return groups
 
 
 def _attempt_wait(deadline: float) -> float:

@@ -1,0 +1,91 @@
+"""The writer thread's order of work: small jobs before large ones, large jobs and calls in the
+order they came (a call such as the budgets' flush must see every job submitted before it), and
+fold transactions sized to a short time."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from spendtray.store.rows import EVENT_COLUMNS, EventRow
+from spendtray.store.writer import (
+    FOLD_CHUNK,
+    FOLD_CHUNK_MIN,
+    FOLD_TXN_SECONDS,
+    SMALL_JOB_ROWS,
+    Writer,
+    _next_fold_chunk,
+)
+
+
+def _rows(n: int, project: str) -> list[EventRow]:
+    at = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+    rows = []
+    for i in range(n):
+        values: list[object] = [None] * len(EVENT_COLUMNS)
+        for name, value in {
+            "ts": 1_700_000_000_000 + i,
+            "received_at": 1_700_000_000_000,
+            "project": project,
+            "model": "gpt-4o",
+            "provider": "openai",
+            "agent": "",
+            "source": "api",
+            "machine": "laptop",
+            "batch": 0,
+            "input_tokens": 10,
+            "output_tokens": 1,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "cache_write_5m_tokens": 0,
+            "cache_write_1h_tokens": 0,
+            "reasoning_tokens": 0,
+            "priced": 0,
+        }.items():
+            values[at[name]] = value
+        rows.append(EventRow(*values))
+    return rows
+
+
+def test_calls_and_large_jobs_keep_their_order_and_small_jobs_go_first(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "db.sqlite")
+    writer.start()
+    try:
+        entered, release = threading.Event(), threading.Event()
+
+        def hold(db: object) -> None:
+            entered.set()
+            release.wait(30)
+
+        holder = threading.Thread(target=writer.call, args=(hold,))
+        holder.start()
+        entered.wait(10)
+        large = writer.submit(_rows(SMALL_JOB_ROWS + 1, "large"))
+        seen: list[int] = []
+        call = threading.Thread(
+            target=writer.call,
+            args=(lambda db: seen.append(db.execute("SELECT count(*) FROM events").fetchone()[0]),),
+        )
+        call.start()
+        while writer._queue.qsize() < 2:
+            threading.Event().wait(0.005)
+        small = writer.submit(_rows(3, "small"))
+        release.set()
+        holder.join(30)
+        call.join(30)
+        large_ids = [o.id for o in large.result(30)]
+        small_ids = [o.id for o in small.result(30)]
+    finally:
+        writer.stop()
+    assert max(small_ids) < min(large_ids)  # the small job went first
+    assert seen == [SMALL_JOB_ROWS + 1 + 3]  # the call came after the job queued before it
+
+
+def test_a_fold_chunk_is_fitted_to_the_time_a_fold_took() -> None:
+    # 2,000 ids took ten times the target: the next chunk moves halfway towards 200.
+    assert _next_fold_chunk(2_000, 2_000, 10 * FOLD_TXN_SECONDS) == (2_000 + 200) // 2
+    # Fast folds grow the chunk, never past FOLD_CHUNK; slow ones never below FOLD_CHUNK_MIN.
+    assert _next_fold_chunk(1_000, 1_000, FOLD_TXN_SECONDS / 10) == FOLD_CHUNK
+    assert _next_fold_chunk(FOLD_CHUNK_MIN, FOLD_CHUNK_MIN, 100.0) == FOLD_CHUNK_MIN
+    # What one fold covered, not the limit, is the rate's measure (the backlog's tail).
+    assert _next_fold_chunk(400, 40, FOLD_TXN_SECONDS) == (400 + 40) // 2
