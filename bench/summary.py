@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
@@ -30,6 +31,7 @@ from traffic import Traffic  # noqa: E402
 
 from spendtray.config import load_settings  # noqa: E402
 from spendtray.core import Core  # noqa: E402
+from spendtray.store.db import ensure_schema  # noqa: E402
 from spendtray.store.reader import Filters, Reader  # noqa: E402
 from spendtray.timeparse import parse_when  # noqa: E402
 
@@ -99,6 +101,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--keep", type=Path, help="reuse/keep the data folder here")
+    parser.add_argument("--zone", help="IANA zone of the summaries (default: the machine's)")
     args = parser.parse_args()
     now = dt.datetime.now(dt.UTC)
     home = args.keep or Path(tempfile.mkdtemp(prefix="spendtray-summary-"))
@@ -107,11 +110,15 @@ def main() -> None:
             rate = fill(home, args.events, now)
             print(f"stored {args.events:,} events in-process at {rate:,.0f} events/s")
         settings = load_settings(home=home, port=0)
-        reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)
-        print(f"summaries with {reader.count():,} events, zone {settings.timezone}, ms:")
+        start = time.perf_counter()
+        ensure_schema(settings.db_path)  # a kept file an older version filled is migrated
+        print(f"opened (and migrated) the database in {time.perf_counter() - start:.2f} s")
+        zone = ZoneInfo(args.zone) if args.zone else settings.zone()
+        reader = Reader(settings.db_path, zone, settings.week_start_index)
+        print(f"summaries with {reader.count():,} events, zone {zone.key}, ms:")
         print(f"  {'query':36} {'median':>7} {'p90':>7}")
         worst = 0.0
-        for name, run in queries(reader, settings.zone(), now).items():
+        for name, run in queries(reader, zone, now).items():
             run()
             times = []
             for _ in range(args.repeat):
