@@ -16,7 +16,7 @@ import pytest
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.ingest.service import IngestService
-from spendtray.store.fold import FOLDED_KEY, fold
+from spendtray.store.fold import FOLDED_KEY, HOUR_DIMS, fold
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.writer import Writer
 
@@ -60,25 +60,32 @@ def store(tmp_path: Path) -> Any:
 
 
 def _rebuilt(db_path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
-    """The rollup tables as they are, and as rebuilt from every stored event."""
+    """Every rollup table as it is, and as rebuilt from every stored event."""
     conn = sqlite3.connect(db_path)
-    bucket = "(ts / 1000) / 900 * 900"
-    want = set(
-        conn.execute(
-            f"SELECT {bucket}, project, model, provider, agent, source, machine, {SUMS} "
-            "FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7"
-        )
-    )
-    have = set(conn.execute("SELECT * FROM rollup"))
-    want_dims: set[tuple[Any, ...]] = set()
-    for dim in ("project", "model", "provider", "agent", "source", "machine"):
-        want_dims |= set(
-            conn.execute(f"SELECT '{dim}', {bucket}, {dim}, {SUMS} FROM events GROUP BY 2, 3")
-        )
-    want_dims |= set(conn.execute(f"SELECT 'total', {bucket}, '', {SUMS} FROM events GROUP BY 2"))
-    have_dims = set(conn.execute("SELECT * FROM rollup_dim"))
+    keys = "project, model, provider, agent, source, machine"
+    have: set[tuple[Any, ...]] = set()
+    want: set[tuple[Any, ...]] = set()
+    for period, seconds in (("hour", 3600), ("day", 86400)):
+        start = f"(ts / 1000) / {seconds} * {seconds}"
+        have |= {(period, *row) for row in conn.execute(f"SELECT * FROM rollup_key_{period}")}
+        want |= {
+            (period, *row)
+            for row in conn.execute(
+                f"SELECT {start}, {keys}, {SUMS} FROM events GROUP BY 1, 2, 3, 4, 5, 6, 7"
+            )
+        }
+        table = f"rollup_{period}"
+        have |= {(table, *row) for row in conn.execute(f"SELECT * FROM {table}")}
+        for dim in (*keys.split(", "), "total") if period == "day" else HOUR_DIMS:
+            key = "''" if dim == "total" else dim
+            want |= {
+                (table, *row)
+                for row in conn.execute(
+                    f"SELECT '{dim}', {start}, {key}, {SUMS} FROM events GROUP BY 2, 3"
+                )
+            }
     conn.close()
-    return have | {("dims",)} | have_dims, want | {("dims",)} | want_dims
+    return have, want
 
 
 def _raw(db_path: Path, group: str, project: str | None) -> dict[str, tuple[int, int]]:

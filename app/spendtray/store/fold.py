@@ -1,16 +1,25 @@
 """Deferred rollup maintenance: folding newly stored events into the rollup tables.
 
-An ingest transaction only inserts event rows. The rollup tables (``rollup``, ``rollup_dim``)
-are brought up to date afterwards, in bulk, by ``fold`` — on the writer thread, every fraction
-of a second or few thousand events — and the ``meta`` row ``rollup_folded_id`` records the
-highest event id they include. Readers add the few events above that id themselves (``delta``),
-so a summary is exact at every moment, folded or not. A stored row rewritten in place after it
-was folded (a bigger duplicate) is taken out and put back through the same SQL (``take_out``,
-``put_back``).
+An ingest transaction only inserts event rows. The rollup tables are brought up to date
+afterwards, in bulk, by ``fold`` — on the writer thread, every fraction of a second or few
+thousand events — and the ``meta`` row ``rollup_folded_id`` records the highest event id they
+include. Readers add the few events above that id themselves, so a summary is exact at every
+moment, folded or not. A stored row rewritten in place after it was folded (a bigger
+duplicate) is taken out and put back through the same SQL (``take_out``, ``put_back``).
 
-Why: upserting two rollup tables in every ingest transaction cost more than inserting the
-event itself (six ``rollup_dim`` rows per key), on the thread that answers HTTP. Folded in
-bulk, one upsert covers every event of a key, and the SQL runs without the GIL.
+The layout (migration 0017): sums per UTC hour and per UTC day by full key
+(``rollup_key_hour``, ``rollup_key_day``: project, model, provider, agent, source, machine),
+per UTC day for each dimension on its own (``rollup_day``: one row per dimension, key and day,
+``total`` too) and per UTC hour for ``HOUR_DIMS`` (``rollup_hour``). Readers take whole days
+from the day tables, the hours between them and a range's ends from the hour tables and the
+minutes at the very ends from the events (``store.reader``).
+
+Why: with timestamps spread over months nearly every event of a fold lands in a period and
+key of its own, and each table a fold writes costs about a microsecond per event, however
+small the table. Quarter-hour rows for seven dimensions plus a full-key quarter-hour table
+made ~16 such passes per event (~45 µs at a million events); this layout makes 11, most of
+them cheaper, while every whole-hour zone's hours, days, weeks and months are still whole UTC
+hours.
 
 The writer's thread (``fold``, ``take_out``, ``put_back``) or any reader thread
 (``folded_through``, ``EVENT_SUMS``).
@@ -21,13 +30,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from spendtray.store.db import BUCKET_SECONDS
 from spendtray.store.rows import SUM_FIELDS
 
 FOLDED_KEY = "rollup_folded_id"
+HOUR_SECONDS = 3_600
 DAY_SECONDS = 86_400
 DIMS = ("project", "model", "provider", "agent", "source", "machine")
-_KEY = ("bucket", *DIMS)
+KEY_COLUMNS = ", ".join(DIMS)
 
 # Events summed into SUM_FIELDS, as SQL over the events table.
 _EVENT_TERMS = (
@@ -41,14 +50,23 @@ _EVENT_TERMS = (
     "sum(1 - priced)",
 )
 EVENT_SUMS = ", ".join(_EVENT_TERMS)
-BUCKET_SQL = f"(ts / 1000) / {BUCKET_SECONDS} * {BUCKET_SECONDS}"
-# Rollup rows summed (a range of buckets, or the stage into rollup_dim).
+HOUR_SQL = f"ts / 1000 / {HOUR_SECONDS} * {HOUR_SECONDS}"
+# Rollup rows summed.
 ROLLUP_SUMS = ", ".join(f"sum({f})" for f in SUM_FIELDS)
-
+_FIELDS = ", ".join(SUM_FIELDS)
 _ADD = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
+TABLES = ("rollup_hour", "rollup_day", "rollup_key_hour", "rollup_key_day")
+
+
+# The dimensions with per-hour rows of their own (``rollup_hour``): ``total`` for summaries by
+# hour, day, week and month, ``project`` for budgets and the dashboard's project filter. The
+# other dimensions' hours come from ``rollup_key_hour`` (a range's edges only), so a fold
+# does not pay an upsert per event for each of them.
+HOUR_DIMS = ("total", "project")
+_GROUP_KEY = ", ".join(str(n) for n in range(1, len(DIMS) + 2))
 _CREATE_STAGE = (
-    "CREATE TEMP TABLE IF NOT EXISTS fold_stage ("
-    + ", ".join(f"{name} {'TEXT' if name in DIMS else 'INTEGER'}" for name in _KEY)
+    "CREATE TEMP TABLE IF NOT EXISTS fold_stage (hour INTEGER, "
+    + ", ".join(f"{d} TEXT" for d in DIMS)
     + ", "
     + ", ".join(f"{f} INTEGER" for f in SUM_FIELDS)
     + ")"
@@ -58,45 +76,49 @@ _CREATE_STAGE = (
 def _stage(where: str, sign: int) -> str:
     sums = EVENT_SUMS if sign > 0 else ", ".join(f"-{term}" for term in _EVENT_TERMS)
     return (
-        f"INSERT INTO temp.fold_stage SELECT {BUCKET_SQL}, {', '.join(DIMS)}, {sums} "
-        f"FROM events WHERE {where} GROUP BY {', '.join(str(n) for n in range(1, len(_KEY) + 1))}"
+        f"INSERT INTO temp.fold_stage SELECT {HOUR_SQL}, {KEY_COLUMNS}, {sums} "
+        f"FROM events WHERE {where} GROUP BY {_GROUP_KEY}"
     )
 
 
-_NEW_EVENTS = "id > ? AND id <= ?"
-_SOME_EVENTS = "id IN (SELECT value FROM json_each(?))"
+# Measured at a million events (bench/fold.py): an upsert per stage row beats a GROUP BY
+# first wherever the groups are nearly as many as the rows (a key or project per hour, every
+# key per day: events spread over months rarely share one), and loses where they are few.
 # "WHERE true": an upsert fed by a SELECT needs a WHERE clause for SQLite to parse it.
-_TO_ROLLUP = (
-    f"INSERT INTO rollup ({', '.join(_KEY)}, {', '.join(SUM_FIELDS)}) "
-    f"SELECT * FROM temp.fold_stage WHERE true "
-    f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {_ADD}"
-)
+_DAY = f"hour / {DAY_SECONDS} * {DAY_SECONDS}"
 
 
-def _to_dim(dim: str) -> str:
-    key = "''" if dim == "total" else dim
-    group = "bucket" if dim == "total" else f"bucket, {dim}"
+def _to_keys(table: str, period: str) -> str:
+    start = "hour" if period == "hour" else _DAY
     return (
-        f"INSERT INTO rollup_dim (dim, bucket, key, {', '.join(SUM_FIELDS)}) "
-        f"SELECT '{dim}', bucket, {key}, {ROLLUP_SUMS} FROM temp.fold_stage WHERE true "
-        f"GROUP BY {group} ON CONFLICT (dim, bucket, key) DO UPDATE SET {_ADD}"
+        f"INSERT INTO {table} ({period}, {KEY_COLUMNS}, {_FIELDS}) "
+        f"SELECT {start}, {KEY_COLUMNS}, {_FIELDS} FROM temp.fold_stage WHERE true "
+        f"ON CONFLICT ({period}, {KEY_COLUMNS}) DO UPDATE SET {_ADD}"
     )
 
 
-def _to_day(dim: str) -> str:
-    """The same per-dimension sums by UTC day (``rollup_day``): a summary over months reads
-    a few thousand day rows instead of a hundred thousand quarter-hour ones."""
+def _to_dim(period: str, dim: str, group: bool) -> str:
+    start = "hour" if period == "hour" else _DAY
     key = "''" if dim == "total" else dim
-    day = f"bucket / {DAY_SECONDS} * {DAY_SECONDS}"
-    group = "2" if dim == "total" else f"2, {dim}"
+    if group:
+        by = "2" if dim == "total" else f"2, {dim}"
+        select = f"{ROLLUP_SUMS} FROM temp.fold_stage WHERE true GROUP BY {by}"
+    else:
+        select = f"{_FIELDS} FROM temp.fold_stage WHERE true"
     return (
-        f"INSERT INTO rollup_day (dim, day, key, {', '.join(SUM_FIELDS)}) "
-        f"SELECT '{dim}', {day}, {key}, {ROLLUP_SUMS} FROM temp.fold_stage WHERE true "
-        f"GROUP BY {group} ON CONFLICT (dim, day, key) DO UPDATE SET {_ADD}"
+        f"INSERT INTO rollup_{period} (dim, {period}, key, {_FIELDS}) "
+        f"SELECT '{dim}', {start}, {key}, {select} "
+        f"ON CONFLICT (dim, {period}, key) DO UPDATE SET {_ADD}"
     )
 
 
-_TO_DIMS = [_to_dim(dim) for dim in (*DIMS, "total")] + [_to_day(d) for d in (*DIMS, "total")]
+_TO_TABLES = [
+    _to_keys("rollup_key_hour", "hour"),
+    _to_keys("rollup_key_day", "day"),
+    _to_dim("hour", "total", group=True),
+    _to_dim("hour", "project", group=False),
+    *(_to_dim("day", dim, group=True) for dim in (*DIMS, "total")),
+]
 
 
 def folded_through(conn: sqlite3.Connection) -> int:
@@ -106,14 +128,17 @@ def folded_through(conn: sqlite3.Connection) -> int:
 
 
 def _add(conn: sqlite3.Connection, where: str, params: tuple[object, ...], sign: int) -> None:
-    """Add (sign 1) or subtract (-1) the events ``where`` selects to both rollup tables."""
+    """Add (sign 1) or subtract (-1) the events ``where`` selects to every rollup table."""
     conn.execute(_CREATE_STAGE)
     conn.execute("DELETE FROM temp.fold_stage")
     conn.execute(_stage(where, sign), params)
-    conn.execute(_TO_ROLLUP)
-    for sql in _TO_DIMS:
+    for sql in _TO_TABLES:
         conn.execute(sql)
     conn.execute("DELETE FROM temp.fold_stage")
+
+
+_NEW_EVENTS = "id > ? AND id <= ?"
+_SOME_EVENTS = "id IN (SELECT value FROM json_each(?))"
 
 
 def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
@@ -145,9 +170,8 @@ def take_out(conn: sqlite3.Connection, ids: list[int]) -> None:
 
 
 def put_back(conn: sqlite3.Connection, ids: list[int]) -> None:
-    """Add the rewritten events back; a row that moved to another bucket or key can leave an
+    """Add the rewritten events back; a row that moved to another period or key can leave an
     emptied rollup row behind, which goes."""
     _add(conn, _SOME_EVENTS, (json.dumps(ids),), 1)
-    conn.execute("DELETE FROM rollup WHERE calls <= 0")
-    conn.execute("DELETE FROM rollup_dim WHERE calls <= 0")
-    conn.execute("DELETE FROM rollup_day WHERE calls <= 0")
+    for table in TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE calls <= 0")

@@ -479,3 +479,62 @@ def m0016(db: Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@migrations(name="0017_rollups_by_hour_and_day")
+def m0017(db: Database) -> None:
+    # With timestamps spread over months, folding an event cost ~15 upserts into quarter-hour
+    # tables (``rollup`` by full key, ``rollup_dim`` per dimension) that outgrew the writer's
+    # page cache at a million events. Hours and days replace quarter-hours (store.fold): every
+    # whole-hour zone's hours, days, weeks and months are whole UTC hours, and the minutes a
+    # range or a half-hour zone's day cuts off an hour come from the events; per-dimension
+    # hours are kept for the total and projects only. The new tables are sums of the old
+    # ones, so the folded mark stays as it is.
+    sums = (
+        "calls INTEGER NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, "
+        "cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL, "
+        "reasoning_tokens INTEGER NOT NULL, cost_nanos INTEGER NOT NULL, "
+        "unpriced_calls INTEGER NOT NULL"
+    )
+    summed = (
+        "sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+        "sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_nanos), sum(unpriced_calls)"
+    )
+    keys = "project, model, provider, agent, source, machine"
+    key_columns = ", ".join(f"{name} TEXT NOT NULL" for name in keys.split(", "))
+    db.execute(
+        f"""
+        CREATE TABLE rollup_hour (
+            dim TEXT NOT NULL,                -- total|project (store.fold.HOUR_DIMS)
+            hour INTEGER NOT NULL,            -- epoch seconds of the UTC hour's start
+            key TEXT NOT NULL,                -- '' for total
+            {sums},
+            PRIMARY KEY (dim, hour, key)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        f"INSERT INTO rollup_hour SELECT dim, bucket / 3600 * 3600, key, {summed} "
+        "FROM rollup_dim WHERE dim IN ('total', 'project') GROUP BY 1, 2, 3"
+    )
+    for period in ("hour", "day"):
+        db.execute(
+            f"""
+            CREATE TABLE rollup_key_{period} (
+                {period} INTEGER NOT NULL,    -- epoch seconds of the UTC {period}'s start
+                {key_columns},
+                {sums},
+                PRIMARY KEY ({period}, {keys})
+            ) WITHOUT ROWID
+            """
+        )
+    db.execute(
+        f"INSERT INTO rollup_key_hour SELECT bucket / 3600 * 3600, {keys}, {summed} "
+        "FROM rollup GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+    db.execute(
+        f"INSERT INTO rollup_key_day SELECT hour / 86400 * 86400, {keys}, {summed} "
+        "FROM rollup_key_hour GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+    db.execute("DROP TABLE rollup")
+    db.execute("DROP TABLE rollup_dim")

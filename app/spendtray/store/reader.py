@@ -1,10 +1,10 @@
 """Read queries for the API, the CLI and the dashboard. Any thread: each thread gets its own
 read-only connection (WAL lets readers run beside the writer).
 
-Summaries add whole quarter-hour rollup buckets and read raw events only for the partial
-buckets at the edges of the requested range, so their cost grows with the number of buckets
-and keys, not with the number of events. The few events stored since the last rollup fold
-(``store.fold``) are added from the events table, in the same read snapshot.
+Summaries add whole UTC days and hours of the rollup tables (``store.fold``) and read raw
+events only for the part-hours at the ends of each range or period, so their cost grows with
+the number of periods and keys, not with the number of events. The few events stored since
+the last rollup fold are added from the events table, in the same read snapshot.
 """
 
 from __future__ import annotations
@@ -26,14 +26,22 @@ from zoneinfo import ZoneInfo
 from spendtray.money import usd_float
 from spendtray.store.db import BUCKET_SECONDS, open_for_reading
 from spendtray.store.fold import (
-    BUCKET_SQL,
     DAY_SECONDS,
     EVENT_SUMS,
-    ROLLUP_SUMS,
+    HOUR_DIMS,
+    HOUR_SECONDS,
+    HOUR_SQL,
     folded_through,
 )
 from spendtray.store.rows import PRICE_FIELDS, SUM_FIELDS
-from spendtray.store.timebuckets import TIME_GROUPS, key_of, next_start, period_start
+from spendtray.store.timebuckets import (
+    TIME_GROUPS,
+    key_of,
+    next_start,
+    period_start,
+    steady_hours,
+    steady_offset,
+)
 
 DIMENSIONS = ("project", "model", "provider", "agent", "source", "machine")
 GROUPS = (*DIMENSIONS, *TIME_GROUPS)
@@ -105,6 +113,9 @@ class Summary:
     total: SummaryRow = field(default_factory=lambda: SummaryRow(key="total"))
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
@@ -120,6 +131,52 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
         return int(ts), int(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise QueryError("cursor", "is not a cursor this server handed out") from None
+
+
+HOUR_MS = HOUR_SECONDS * 1000
+DAY_MS = DAY_SECONDS * 1000
+
+
+def _ceil_ms(stamp: dt.datetime) -> int:
+    """``stamp`` in epoch ms, rounded up: ``ts >= _ceil_ms(t)`` is exactly ``ts >= t``."""
+    micros = (stamp - _EPOCH) // dt.timedelta(microseconds=1)
+    return -(-micros // 1000)
+
+
+def _decompose(
+    index: int, a: int, b: int, days: list[list[int]], hours: list[list[int]], raw: list[list[int]]
+) -> None:
+    """Spans [index, sign, start, end) whose signed sums make [a, b) (epoch ms): whole UTC days
+    (seconds), whole hours added or taken off between the period's ends and the nearest
+    midnights (seconds), and the part-hours at its ends as events (ms)."""
+    first, last = -(-a // HOUR_MS) * HOUR_MS, b // HOUR_MS * HOUR_MS
+    if first >= last:
+        raw.append([index, 1, a, b])
+        return
+    if a < first:
+        raw.append([index, 1, a, first])
+    if last < b:
+        raw.append([index, 1, last, b])
+    day_lo = (first + DAY_MS // 2) // DAY_MS * DAY_MS
+    day_hi = (last + DAY_MS // 2) // DAY_MS * DAY_MS
+    if day_lo >= day_hi:
+        hours.append([index, 1, first // 1000, last // 1000])
+        return
+    days.append([index, 1, day_lo // 1000, day_hi // 1000])
+    for x, y in ((first, day_lo), (day_hi, last)):
+        if x != y:
+            sign = 1 if x < y else -1
+            hours.append([index, sign, min(x, y) // 1000, max(x, y) // 1000])
+
+
+def _add_to(
+    acc: dict[tuple[int, str], list[int]], key: tuple[int, str], sign: int, values: list[int]
+) -> None:
+    target = acc.get(key)
+    if target is None:
+        acc[key] = values if sign == 1 else [-value for value in values]
+    else:
+        acc[key] = [have + sign * value for have, value in zip(target, values, strict=True)]
 
 
 class Reader:
@@ -168,14 +225,14 @@ class Reader:
 
     @staticmethod
     def _bounds(conn: sqlite3.Connection, folded: int | None) -> tuple[int, int] | None:
-        """First and last stored bucket start, epoch seconds."""
+        """First and last stored hour start, epoch seconds."""
         lo, hi = conn.execute(
-            "SELECT min(bucket), max(bucket) FROM rollup_dim WHERE dim = 'total'"
+            "SELECT min(hour), max(hour) FROM rollup_hour WHERE dim = 'total'"
         ).fetchone()
         if folded is not None:
             # NOT INDEXED: only the id range, whatever the planner thinks of the ts index.
             new_lo, new_hi = conn.execute(
-                f"SELECT min({BUCKET_SQL}), max({BUCKET_SQL}) FROM events NOT INDEXED WHERE id > ?",
+                f"SELECT min({HOUR_SQL}), max({HOUR_SQL}) FROM events NOT INDEXED WHERE id > ?",
                 (folded,),
             ).fetchone()
             if new_lo is not None:
@@ -198,14 +255,14 @@ class Reader:
         bounds = self._bounds(conn, folded)
         if bounds is None:
             return Summary(group_by, [])
-        since = filters.since or dt.datetime.fromtimestamp(bounds[0], dt.UTC)
-        until = filters.until or dt.datetime.fromtimestamp(bounds[1] + BUCKET_SECONDS, dt.UTC)
-        if since >= until:
-            return Summary(group_by, [])
         # No data lies outside the stored bounds: a range since 1900 costs what the data does.
-        since = max(since, dt.datetime.fromtimestamp(bounds[0], dt.UTC))
-        until = min(until, dt.datetime.fromtimestamp(bounds[1] + BUCKET_SECONDS, dt.UTC))
-        if since >= until:
+        lo = bounds[0] * 1000
+        hi = (bounds[1] + HOUR_SECONDS) * 1000
+        if filters.since is not None:
+            lo = max(lo, _ceil_ms(filters.since))
+        if filters.until is not None:
+            hi = min(hi, _ceil_ms(filters.until))
+        if lo >= hi:
             return Summary(group_by, [])
         where, args = filters.dimension_sql()
         key_col = "" if group_by in TIME_GROUPS else group_by
@@ -213,132 +270,101 @@ class Reader:
         if folded is not None:
             key_sql = key_col or "''"
             unfolded = conn.execute(
-                f"SELECT {BUCKET_SQL} AS b, {key_sql}, {EVENT_SUMS} FROM events NOT INDEXED "
-                f"WHERE id > ? AND {where} GROUP BY b, {key_sql}",
-                [folded, *args],
+                f"SELECT ts, {key_sql}, {EVENT_SUMS} FROM events NOT INDEXED "
+                f"WHERE id > ? AND ts >= ? AND ts < ? AND {where} GROUP BY ts, {key_sql}",
+                [folded, lo, hi, *args],
             ).fetchall()
         if group_by in TIME_GROUPS:
-            rows = self._by_time(conn, group_by, zone, since, until, where, args, unfolded)
+            periods = self._periods(conn, group_by, zone, lo, hi, unfolded)
         else:
-            acc: dict[str, SummaryRow] = {}
-            self._by_key(conn, acc, since, until, key_col, where, args, unfolded)
-            rows = sorted(acc.values(), key=lambda r: (-r.cost_nanos, -r.calls, r.key))
-        total = (
-            SummaryRow.summed("total", [r.sums() for r in rows]) if rows else SummaryRow("total")
-        )
+            periods = [("", lo, hi)]
+        acc = self._sum_periods(conn, periods, key_col, where, args, folded, unfolded)
+        if group_by in TIME_GROUPS:
+            rows = [SummaryRow(periods[i][0], *acc[i, ""]) for i, _ in sorted(acc)]
+        else:
+            rows = [SummaryRow(key, *sums) for (_, key), sums in acc.items()]
+            rows.sort(key=lambda r: (-r.cost_nanos, -r.calls, r.key))
+        rows = [row for row in rows if row.calls > 0]
+        total = SummaryRow("total", *(sum(column) for column in zip(*acc.values(), strict=True)))
         return Summary(group_by, rows, total)
 
-    def _by_key(
+    def _sum_periods(
         self,
         conn: sqlite3.Connection,
-        acc: dict[str, SummaryRow],
-        lo: dt.datetime,
-        hi: dt.datetime,
+        periods: list[tuple[str, int, int]],
         key_col: str,
         where: str,
         args: list[Any],
+        folded: int | None,
         unfolded: list[tuple[Any, ...]],
-    ) -> None:
-        """Sums per ``key_col`` over [lo, hi): whole UTC days from ``rollup_day`` when at most
-        one dimension is involved, the partial days at the edges by quarter-hour and raw
-        events (``_sum_range``)."""
-        lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
-        day_lo = -(-lo_s // DAY_SECONDS) * DAY_SECONDS
-        day_hi = hi_s // DAY_SECONDS * DAY_SECONDS
+    ) -> dict[tuple[int, str], list[int]]:
+        """Sums per (period index, ``key_col`` value) over each period [a, b) (epoch ms).
+
+        Each period is whole UTC days (``rollup_day`` when at most one dimension is involved,
+        else ``rollup_key_day``) give or take the hours between its ends and the nearest
+        midnights (``rollup_hour`` for the total or one project, else ``rollup_key_hour``),
+        plus the events in the part-hours at its ends. Events not folded yet are added by
+        their timestamps (the raw part-hours read folded events only)."""
+        days: list[list[int]] = []
+        hours: list[list[int]] = []
+        raw: list[list[int]] = []
+        for index, (_, a, b) in enumerate(periods):
+            _decompose(index, a, b, days, hours, raw)
         dims = self._dims(key_col, where)
-        if len(dims) > 1 or day_lo >= day_hi:
-            self._sum_range(conn, acc, "", lo, hi, key_col, where, args, unfolded)
-            return
-        dim = next(iter(dims)) if dims else "total"
-        sql = f"SELECT key, {ROLLUP_SUMS} FROM rollup_day WHERE dim = ? AND day >= ? AND day < ?"
-        params: list[Any] = [dim, day_lo, day_hi]
-        if where != "1":
-            sql += " AND key = ?"
-            params.append(args[0])
-        found: list[tuple[Any, ...]] = list(conn.execute(sql + " GROUP BY key", params))
-        found.extend(row[1:] for row in unfolded if day_lo <= row[0] < day_hi)
-        self._add_found(acc, "", key_col, found)
-        day_lo_at = dt.datetime.fromtimestamp(day_lo, dt.UTC)
-        day_hi_at = dt.datetime.fromtimestamp(day_hi, dt.UTC)
-        self._sum_range(conn, acc, "", lo, day_lo_at, key_col, where, args, unfolded)
-        self._sum_range(conn, acc, "", day_hi_at, hi, key_col, where, args, unfolded)
-
-    def _by_time(
-        self,
-        conn: sqlite3.Connection,
-        group_by: str,
-        zone: ZoneInfo,
-        lo: dt.datetime,
-        hi: dt.datetime,
-        where: str,
-        args: list[Any],
-        unfolded: list[tuple[Any, ...]],
-    ) -> list[SummaryRow]:
-        """Sums per hour/day/week/month of ``zone`` over [lo, hi), only the periods with data.
-
-        The periods are those around the UTC days that hold data (``rollup_day``), so a range
-        since 1900 costs what the data does. Whole quarter-hours are summed per period in one
-        query (every zone's hours, days, weeks and months start on a quarter-hour); raw events
-        fill the partial quarter-hours at the range's two edges."""
-        lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
-        periods = self._periods(conn, group_by, zone, lo_s, hi_s, unfolded)
-        if not periods:
-            return []
-        full_lo = -(-lo_s // BUCKET_SECONDS) * BUCKET_SECONDS
-        full_hi = hi_s // BUCKET_SECONDS * BUCKET_SECONDS
-        acc: dict[int, list[tuple[int, ...]]] = {}  # period index -> sums to add up
-        found: list[tuple[Any, ...]] = []  # (an instant in seconds, *sums) to place in a period
-        edges = [(lo_s, hi_s)]
-        if full_lo < full_hi:
-            edges = [(lo_s, full_lo), (full_hi, hi_s)]
-            spans = json.dumps([[i, max(a, full_lo), min(b, full_hi)] for i, (_, a, b) in
-                                enumerate(periods)])  # fmt: skip
-            dims = self._dims("", where)
-            if len(dims) <= 1:
-                dim = next(iter(dims)) if dims else "total"
-                join = "rollup_dim r ON r.dim = ? AND r.bucket >= p.a AND r.bucket < p.b"
-                params: list[Any] = [spans, dim]
-                if dims:
-                    join += " AND r.key = ?"
-                    params.append(args[0])
+        dim_hours = len(dims) == 0 or (len(dims) == 1 and next(iter(dims)) in HOUR_DIMS)
+        # (the rows each span joins, with its key and sums; the parameters after the spans)
+        joins: list[tuple[list[list[int]], str, str, list[Any]]] = []
+        rollup_sums = ", ".join(f"sum(r.{name})" for name in SUM_FIELDS)
+        dim = next(iter(dims)) if len(dims) == 1 else "total"
+        match = " AND r.key = ?" if where != "1" else ""
+        per_dim = (f"{'r.key' if key_col else chr(39) * 2}, {rollup_sums}", [dim, *args])
+        keyed = (f"{key_col or chr(39) * 2}, {rollup_sums}", args)
+        for spans, period, own in ((days, "day", len(dims) <= 1), (hours, "hour", dim_hours)):
+            if own:
+                on = f"r.dim = ? AND r.{period} >= p.a AND r.{period} < p.b{match}"
+                joins.append((spans, f"rollup_{period} r ON {on}", *per_dim))
             else:
-                join = f"rollup r ON r.bucket >= p.a AND r.bucket < p.b AND {where}"
-                params = [spans, *args]
-            sums = ", ".join(f"sum(r.{name})" for name in SUM_FIELDS)
-            for index, *values in conn.execute(
-                "WITH p(i, a, b) AS (SELECT value ->> 0, value ->> 1, value ->> 2 "
-                f"FROM json_each(?)) SELECT p.i, {sums} FROM p JOIN {join} GROUP BY p.i",
-                params,
-            ):
-                acc[index] = [tuple(values)]
-            found.extend((row[0], *row[2:]) for row in unfolded if full_lo <= row[0] < full_hi)
-        for a, b in edges:
-            if a < b:
-                sums_row = conn.execute(
-                    f"SELECT {EVENT_SUMS} FROM events WHERE ts >= ? AND ts < ? AND {where}",
-                    [a * 1000, b * 1000, *args],
-                ).fetchone()
-                if sums_row[0]:
-                    found.append((a, *sums_row))
-        starts = [a for _, a, _ in periods]
-        for at, *values in found:
-            index = bisect.bisect_right(starts, at) - 1
-            if index < 0 or at >= periods[index][2]:
-                continue  # outside every period: cannot happen for data inside [lo, hi)
-            acc.setdefault(index, []).append(tuple(values))
-        return [SummaryRow.summed(periods[i][0], acc[i]) for i in sorted(acc)]
+                on = f"r.{period} >= p.a AND r.{period} < p.b AND {where}"
+                joins.append((spans, f"rollup_key_{period} r ON {on}", *keyed))
+        on = f"e.ts >= p.a AND e.ts < p.b AND {where}"
+        raw_args = list(args)
+        if folded is not None:
+            on += " AND e.id <= ?"
+            raw_args.append(folded)
+        joins.append(
+            (raw, f"events e ON {on}", f"{key_col or chr(39) * 2}, {EVENT_SUMS}", raw_args)
+        )
+        acc: dict[tuple[int, str], list[int]] = {}
+        for spans, join, columns, params in joins:
+            if not spans:
+                continue
+            sql = (
+                "WITH p(i, s, a, b) AS (SELECT value ->> 0, value ->> 1, value ->> 2, "
+                f"value ->> 3 FROM json_each(?)) SELECT p.i, p.s, {columns} FROM p JOIN {join} "
+                "GROUP BY 1, 2, 3"
+            )
+            for index, sign, key, *values in conn.execute(sql, [json.dumps(spans), *params]):
+                _add_to(acc, (index, key if key is not None else ""), sign, values)
+        if unfolded:
+            starts = [a for _, a, _ in periods]
+            for ts, key, *values in unfolded:
+                index = bisect.bisect_right(starts, ts) - 1
+                if index >= 0 and ts < periods[index][2]:
+                    _add_to(acc, (index, key if key is not None else ""), 1, values)
+        return acc
 
     def _periods(
         self,
         conn: sqlite3.Connection,
         group_by: str,
         zone: ZoneInfo,
-        lo_s: int,
-        hi_s: int,
+        lo: int,
+        hi: int,
         unfolded: list[tuple[Any, ...]],
     ) -> list[tuple[str, int, int]]:
-        """(key, start, end) in epoch seconds, clipped to [lo_s, hi_s), of the periods that
-        overlap a UTC day holding data, in time order."""
+        """(key, start, end) in epoch ms, clipped to [lo, hi), of the periods that overlap a
+        UTC day holding data, in time order: a range since 1900 costs what the data does."""
+        lo_s, hi_s = lo // 1000, -(-hi // 1000)
         day_lo = lo_s // DAY_SECONDS * DAY_SECONDS
         days = {
             int(day)
@@ -347,12 +373,18 @@ class Reader:
                 (day_lo, hi_s),
             )
         }
-        days.update(row[0] // DAY_SECONDS * DAY_SECONDS for row in unfolded)
+        days.update(row[0] // 1000 // DAY_SECONDS * DAY_SECONDS for row in unfolded)
         found: dict[int, tuple[str, int, int]] = {}
         for day in sorted(days):
             first = max(day, lo_s)
             last = min(day + DAY_SECONDS, hi_s)
             if first >= last:
+                continue
+            offset = steady_offset(day, day + DAY_SECONDS, zone) if group_by == "hour" else None
+            if offset is not None:
+                for key, start in steady_hours(first, last, offset):
+                    if start not in found:
+                        found[start] = (key, max(start * 1000, lo), min((start + 3600) * 1000, hi))
                 continue
             at = period_start(
                 dt.datetime.fromtimestamp(first, dt.UTC).astimezone(zone), group_by, self.week_start
@@ -364,7 +396,11 @@ class Reader:
                 nxt = next_start(at, group_by)
                 if start not in found:
                     end = int(nxt.timestamp())
-                    found[start] = (key_of(at, group_by), max(start, lo_s), min(end, hi_s))
+                    found[start] = (
+                        key_of(at, group_by),
+                        max(start * 1000, lo),
+                        min(end * 1000, hi),
+                    )
                 at = nxt
         return [found[start] for start in sorted(found)]
 
@@ -373,86 +409,6 @@ class Reader:
         """The dimensions a query groups or filters by."""
         filtered = {name for name in DIMENSIONS if f"{name} = ?" in where}
         return filtered | ({key_col} if key_col else set())
-
-    @staticmethod
-    def _add_found(
-        acc: dict[str, SummaryRow], period_key: str, key_col: str, found: list[tuple[Any, ...]]
-    ) -> None:
-        for row in found:
-            if row[1] is None:
-                continue
-            key = period_key if not key_col else (row[0] if row[0] is not None else "")
-            target = acc.get(key)
-            if target is None:
-                target = acc[key] = SummaryRow(key=key)
-            target.add(tuple(row[1:]))
-
-    def _sum_range(
-        self,
-        conn: sqlite3.Connection,
-        acc: dict[str, SummaryRow],
-        period_key: str,
-        lo: dt.datetime,
-        hi: dt.datetime,
-        key_col: str,
-        where: str,
-        args: list[Any],
-        unfolded: list[tuple[Any, ...]],
-    ) -> None:
-        lo_s, hi_s = int(lo.timestamp()), int(hi.timestamp())
-        full_lo = -(-lo_s // BUCKET_SECONDS) * BUCKET_SECONDS
-        full_hi = hi_s // BUCKET_SECONDS * BUCKET_SECONDS
-        select_key = f"{key_col}, " if key_col else "'', "
-        group = f" GROUP BY {key_col}" if key_col else ""
-        parts: list[tuple[str, list[Any]]] = []
-        found: list[tuple[Any, ...]] = []
-        if full_lo < full_hi:
-            parts.append(self._rollup_query(key_col, where, args, full_lo, full_hi))
-            edges = [(lo_s * 1000, full_lo * 1000), (full_hi * 1000, hi_s * 1000)]
-            # Whole buckets hold folded events in the rollups; add the unfolded ones.
-            found.extend(row[1:] for row in unfolded if full_lo <= row[0] < full_hi)
-        else:
-            edges = [(lo_s * 1000, hi_s * 1000)]
-        # Raw events in partial buckets at the edges (at most 15 minutes each side).
-        for a, b in edges:
-            if a < b:
-                parts.append(
-                    (
-                        f"SELECT {select_key}{EVENT_SUMS} FROM events "
-                        f"WHERE ts >= ? AND ts < ? AND {where}{group}",
-                        [a, b, *args],
-                    )
-                )
-        for sql, params in parts:
-            found.extend(conn.execute(sql, params))
-        self._add_found(acc, period_key, key_col, found)
-
-    @staticmethod
-    def _rollup_query(
-        key_col: str, where: str, args: list[Any], lo: int, hi: int
-    ) -> tuple[str, list[Any]]:
-        """Whole buckets: the per-dimension rollup when at most one dimension is involved,
-        else the full-key rollup."""
-        filtered = [name for name in DIMENSIONS if f"{name} = ?" in where]
-        dims = Reader._dims(key_col, where)
-        if len(dims) <= 1:
-            dim = next(iter(dims)) if dims else "total"
-            sql = f"SELECT {'key' if key_col else chr(39) * 2}, {ROLLUP_SUMS} FROM rollup_dim "
-            sql += "WHERE dim = ? AND bucket >= ? AND bucket < ?"
-            params: list[Any] = [dim, lo, hi]
-            if filtered:
-                sql += " AND key = ?"
-                params.append(args[0])
-            if key_col:
-                sql += " GROUP BY key"
-            return sql, params
-        group = f" GROUP BY {key_col}" if key_col else ""
-        select_key = f"{key_col}, " if key_col else "'', "
-        return (
-            f"SELECT {select_key}{ROLLUP_SUMS} FROM rollup "
-            f"WHERE bucket >= ? AND bucket < ? AND {where}{group}",
-            [lo, hi, *args],
-        )
 
     def spend_nanos(self, filters: Filters) -> int:
         """Total cost in [since, until) for the filters (budgets)."""
@@ -522,7 +478,7 @@ class Reader:
             values = {
                 row[0]
                 for row in conn.execute(
-                    "SELECT DISTINCT key FROM rollup_dim WHERE dim = ?", (dimension,)
+                    "SELECT DISTINCT key FROM rollup_day WHERE dim = ?", (dimension,)
                 )
             }
             folded = self._unfolded(conn)
@@ -540,7 +496,7 @@ class Reader:
         """How many events are stored."""
         with self.snapshot() as conn:
             row = conn.execute(
-                "SELECT coalesce(sum(calls), 0) FROM rollup_dim WHERE dim = 'total'"
+                "SELECT coalesce(sum(calls), 0) FROM rollup_day WHERE dim = 'total'"
             ).fetchone()
             folded = self._unfolded(conn)
             extra = 0
@@ -551,25 +507,17 @@ class Reader:
         return int(row[0]) + int(extra)
 
     def cost_per_bucket(self, project: str, start: int, end: int) -> dict[int, int]:
-        """Cost in nano-dollars per quarter-hour bucket in [start, end) (epoch seconds)."""
-        with self.snapshot() as conn:
-            per_bucket = dict(
-                conn.execute(
-                    "SELECT bucket, sum(cost_nanos) FROM rollup "
-                    "WHERE bucket >= ? AND bucket < ? AND project = ? GROUP BY bucket",
-                    (start, end, project),
-                ).fetchall()
-            )
-            folded = self._unfolded(conn)
-            if folded is not None:
-                for bucket, nanos in conn.execute(
-                    f"SELECT {BUCKET_SQL} AS b, sum(coalesce(cost_nanos, 0)) FROM events "
-                    "NOT INDEXED WHERE id > ? AND project = ? GROUP BY b",
-                    (folded, project),
-                ):
-                    if start <= bucket < end:
-                        per_bucket[bucket] = per_bucket.get(bucket, 0) + nanos
-        return {int(b): int(n) for b, n in per_bucket.items()}
+        """Cost in nano-dollars per quarter-hour bucket in [start, end) (epoch seconds).
+
+        From the events (the rollups keep hours): the runaway alarm asks for a day of one
+        project's quarter-hours once per quarter-hour, a read of that day's events."""
+        rows = self.conn().execute(
+            f"SELECT ts / 1000 / {BUCKET_SECONDS} * {BUCKET_SECONDS} AS b, "
+            "sum(coalesce(cost_nanos, 0)) FROM events WHERE ts >= ? AND ts < ? AND project = ? "
+            "GROUP BY b",
+            (start * 1000, end * 1000, project),
+        )
+        return {int(b): int(n) for b, n in rows}
 
     def close_this_thread(self) -> None:
         """Close the calling thread's connection only (a worker thread that ends while the rest

@@ -10,6 +10,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 TIME_GROUPS = ("hour", "day", "week", "month")
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def period_start(local: dt.datetime, group: str, week_start: int = 0) -> dt.datetime:
@@ -63,6 +64,37 @@ def key_of(start: dt.datetime, group: str) -> str:
     if group == "month":
         return start.strftime("%Y-%m")
     return start.strftime("%Y-%m-%d")
+
+
+def steady_offset(start: int, end: int, zone: ZoneInfo) -> int | None:
+    """The zone's UTC offset in seconds when it is the same from two hours before ``start``
+    to two hours after ``end`` (epoch seconds) — no clock change, so no hour there repeats or
+    is skipped — else None."""
+    offsets = {
+        dt.datetime.fromtimestamp(at, dt.UTC).astimezone(zone).utcoffset()
+        for at in (start - 7200, end + 7200)
+    }
+    if len(offsets) != 1:
+        return None
+    offset = offsets.pop()
+    return None if offset is None else int(offset.total_seconds())
+
+
+def steady_hours(first: int, last: int, offset: int) -> list[tuple[str, int]]:
+    """(key, start) of the local hours overlapping [first, last) (epoch seconds) at a fixed
+    UTC ``offset`` (``steady_offset``): what ``ranges`` gives for "hour", by arithmetic — a
+    summary by hour over months has thousands of them."""
+    out: list[tuple[str, int]] = []
+    dates: dict[int, str] = {}
+    at = first - (first + offset) % 3600
+    while at < last:
+        day, second = divmod(at + offset, 86400)
+        date = dates.get(day)
+        if date is None:
+            date = dates[day] = dt.date.fromordinal(_EPOCH_ORDINAL + day).isoformat()
+        out.append((f"{date}T{second // 3600:02d}:00", at))
+        at += 3600
+    return out
 
 
 def ranges(

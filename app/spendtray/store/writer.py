@@ -728,7 +728,7 @@ def stored_totals(conn: sqlite3.Connection) -> tuple[int, int]:
     folded = folded_through(conn)
     cost, tokens = conn.execute(
         "SELECT total(cost_nanos), total(input_tokens) + total(output_tokens) "
-        "FROM rollup_dim WHERE dim = 'total'"
+        "FROM rollup_day WHERE dim = 'total'"
     ).fetchone()
     new_cost, new_tokens = conn.execute(
         "SELECT total(cost_nanos), total(input_tokens) + total(output_tokens) "
