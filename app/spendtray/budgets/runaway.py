@@ -1,8 +1,9 @@
 """The runaway alarm: a project spending far above its usual rate (an agent stuck in a loop).
 
 Runs on the budget worker thread. "Usual" is the median spend per window over the trailing
-history (24 h by default), taken from quarter-hour rollup buckets and scaled to the window, so
-the baseline costs ~100 rows per project; the last window itself comes from ``RunningSpend``,
+history (24 h by default), taken from the project's quarter-hour sums (``Reader.cost_per_bucket``,
+one read of the history's events, cached until the next quarter-hour) and scaled to the
+window; the last window itself comes from ``RunningSpend``,
 which reads each new event once rather than re-summing the window after every commit.
 Quiet quarter-hours count as zero, so for a project that is usually idle the absolute floor
 (``min_nanos``) is what decides.
