@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -118,7 +119,6 @@ class Core:
         from spendtray.proxy.routes import Proxy
         from spendtray.proxy.upstreams import resolve_upstreams
         from spendtray.server.commit_batcher import CommitBatcher
-        from spendtray.server.routes import route_table
         from spendtray.sync.layout import machine_id
         from spendtray.sync.service import SyncService
 
@@ -199,11 +199,18 @@ class Core:
         # thread of its own as ``self.part = self._worker(Part(...))`` — and their routes go
         # in server/routes.py.
 
-        self.routes: list[Endpoint] = route_table(self)
         self.runner: ServerRunner | None = None
         self.watcher: ImportWatcher | None = None
         self._warmup: threading.Thread | None = None
         self._started = False
+
+    @cached_property
+    def routes(self) -> list[Endpoint]:
+        """Every HTTP route (``server/routes.py``), built when the server is: commands that
+        only store (``spendtray import``) skip the receivers' protobuf and OTLP modules."""
+        from spendtray.server.routes import route_table
+
+        return route_table(self)
 
     def _worker(self, part: W) -> W:
         self._workers.append(part)
