@@ -96,8 +96,8 @@ IDLE_PROBE = """
 import json, sys
 from spendtray.cli.main import main
 code = main(sys.argv[1:])
-heavy = [m for m in ("sqlite_utils", "genai_prices", "spendtray.core", "spendtray.prices.book")
-         if m in sys.modules]
+heavy = [m for m in ("sqlite_utils", "genai_prices", "spendtray.core", "spendtray.prices.book",
+                   "numpy") if m in sys.modules]
 print(json.dumps({"code": code, "heavy": heavy}))
 """
 
@@ -125,6 +125,7 @@ def test_cli_reimport_of_unchanged_logs_loads_no_store_or_prices(
     first, out = _probe_import(folder)
     assert first["code"] == 0 and "7 new calls stored" in out
     assert "sqlite_utils" in first["heavy"]  # type: ignore[operator]  # the probe sees them
+    assert "numpy" not in first["heavy"]  # type: ignore[operator]  # sqlite-utils went without
     wal = home / "spendtray.db-wal"
     before = (home / "spendtray.db").stat().st_mtime_ns, wal.exists() and wal.stat().st_size
     again, out = _probe_import(folder)
