@@ -16,7 +16,7 @@ import pytest
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.ingest.service import IngestService
-from spendtray.store.fold import FOLDED_KEY, HOUR_DIMS, fold
+from spendtray.store.fold import FOLDED_KEY, HOUR_DIMS, RECENT_FROM_KEY, fold
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.writer import Writer
 
@@ -84,6 +84,16 @@ def _rebuilt(db_path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]
                     f"SELECT '{dim}', {start}, {key}, {SUMS} FROM events GROUP BY 2, 3"
                 )
             }
+    recent = "FROM events WHERE ts >= (SELECT value * 1000 FROM meta WHERE key = ?)"
+    have |= {("recent", *row) for row in conn.execute("SELECT * FROM rollup_recent")}
+    want |= {
+        ("recent", *row)
+        for row in conn.execute(
+            f"SELECT (ts / 1000) / 900 * 900, project, count(*), sum(coalesce(cost_nanos, 0)) "
+            f"{recent} GROUP BY 1, 2",
+            (RECENT_FROM_KEY,),
+        )
+    }
     conn.close()
     return have, want
 

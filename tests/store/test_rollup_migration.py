@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,8 +43,11 @@ def _old_database(path: Path) -> None:
     before.apply(db)
     rng = random.Random(17)
     start = int(dt.datetime(2026, 9, 1, tzinfo=dt.UTC).timestamp() * 1000)
+    recent = int(time.time() * 1000)
     for _ in range(N_EVENTS):
         ts = start + rng.randrange(0, 40 * 86_400_000)
+        if rng.random() < 0.2:  # the last day and a half: rollup_recent's
+            ts = recent - rng.randrange(0, 36 * 3_600_000)
         cost = rng.randrange(1, 10**9) if rng.random() < 0.9 else None
         db.execute(
             "INSERT INTO events (ts, received_at, project, model, provider, agent, source, "
@@ -137,6 +141,13 @@ def _check(conn: sqlite3.Connection, reader: Reader) -> None:
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     assert {"rollup", "rollup_dim"}.isdisjoint(names)
     assert _tables(conn, 0) == _tables(conn, FOLDED)
+    recent = (
+        "SELECT ts / 1000 / 900 * 900, project, count(*), sum(coalesce(cost_nanos, 0)) "
+        "FROM events WHERE ts >= (SELECT value * 1000 FROM meta WHERE key = "
+        f"'rollup_recent_from') AND id <= {FOLDED} GROUP BY 1, 2"
+    )
+    assert set(conn.execute("SELECT * FROM rollup_recent")) == set(conn.execute(recent))
+    assert conn.execute("SELECT count(*) FROM rollup_recent").fetchone()[0] > 10
 
     # Summaries are exact with the events above the folded mark still unfolded ...
     raw = dict(

@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 from spendtray.store.rows import SUM_FIELDS
 
 FOLDED_KEY = "rollup_folded_id"
+QUARTER_SECONDS = 900
 HOUR_SECONDS = 3_600
 DAY_SECONDS = 86_400
 DIMS = ("project", "model", "provider", "agent", "source", "machine")
@@ -51,11 +53,18 @@ _EVENT_TERMS = (
 )
 EVENT_SUMS = ", ".join(_EVENT_TERMS)
 HOUR_SQL = f"ts / 1000 / {HOUR_SECONDS} * {HOUR_SECONDS}"
+QUARTER_SQL = f"ts / 1000 / {QUARTER_SECONDS} * {QUARTER_SECONDS}"
+# ``rollup_recent``: each project's calls and cost per quarter-hour since ``RECENT_FROM_KEY``
+# (epoch seconds in ``meta``), about ``RECENT_SECONDS`` before now — the runaway alarm's
+# trailing day (``Reader.cost_per_bucket``), which read from the events took ~0.4 s per
+# project with a million events. Older rows are dropped as the mark moves on.
+RECENT_FROM_KEY = "rollup_recent_from"
+RECENT_SECONDS = 2 * 86_400
 # Rollup rows summed.
 ROLLUP_SUMS = ", ".join(f"sum({f})" for f in SUM_FIELDS)
 _FIELDS = ", ".join(SUM_FIELDS)
 _ADD = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
-TABLES = ("rollup_hour", "rollup_day", "rollup_key_hour", "rollup_key_day")
+TABLES = ("rollup_hour", "rollup_day", "rollup_key_hour", "rollup_key_day", "rollup_recent")
 
 
 # The dimensions with per-hour rows of their own (``rollup_hour``): ``total`` for summaries by
@@ -65,7 +74,7 @@ TABLES = ("rollup_hour", "rollup_day", "rollup_key_hour", "rollup_key_day")
 HOUR_DIMS = ("total", "project")
 _GROUP_KEY = ", ".join(str(n) for n in range(1, len(DIMS) + 2))
 _CREATE_STAGE = (
-    "CREATE TEMP TABLE IF NOT EXISTS fold_stage (hour INTEGER, "
+    "CREATE TEMP TABLE IF NOT EXISTS fold_stage (bucket INTEGER, "
     + ", ".join(f"{d} TEXT" for d in DIMS)
     + ", "
     + ", ".join(f"{f} INTEGER" for f in SUM_FIELDS)
@@ -76,7 +85,7 @@ _CREATE_STAGE = (
 def _stage(where: str, sign: int) -> str:
     sums = EVENT_SUMS if sign > 0 else ", ".join(f"-{term}" for term in _EVENT_TERMS)
     return (
-        f"INSERT INTO temp.fold_stage SELECT {HOUR_SQL}, {KEY_COLUMNS}, {sums} "
+        f"INSERT INTO temp.fold_stage SELECT {QUARTER_SQL}, {KEY_COLUMNS}, {sums} "
         f"FROM events WHERE {where} GROUP BY {_GROUP_KEY}"
     )
 
@@ -85,11 +94,12 @@ def _stage(where: str, sign: int) -> str:
 # first wherever the groups are nearly as many as the rows (a key or project per hour, every
 # key per day: events spread over months rarely share one), and loses where they are few.
 # "WHERE true": an upsert fed by a SELECT needs a WHERE clause for SQLite to parse it.
-_DAY = f"hour / {DAY_SECONDS} * {DAY_SECONDS}"
+_HOUR = f"bucket / {HOUR_SECONDS} * {HOUR_SECONDS}"
+_DAY = f"bucket / {DAY_SECONDS} * {DAY_SECONDS}"
 
 
 def _to_keys(table: str, period: str) -> str:
-    start = "hour" if period == "hour" else _DAY
+    start = _HOUR if period == "hour" else _DAY
     return (
         f"INSERT INTO {table} ({period}, {KEY_COLUMNS}, {_FIELDS}) "
         f"SELECT {start}, {KEY_COLUMNS}, {_FIELDS} FROM temp.fold_stage WHERE true "
@@ -98,7 +108,7 @@ def _to_keys(table: str, period: str) -> str:
 
 
 def _to_dim(period: str, dim: str, group: bool) -> str:
-    start = "hour" if period == "hour" else _DAY
+    start = _HOUR if period == "hour" else _DAY
     key = "''" if dim == "total" else dim
     if group:
         by = "2" if dim == "total" else f"2, {dim}"
@@ -119,12 +129,29 @@ _TO_TABLES = [
     _to_dim("hour", "project", group=False),
     *(_to_dim("day", dim, group=True) for dim in (*DIMS, "total")),
 ]
+_TO_RECENT = (
+    "INSERT INTO rollup_recent (bucket, project, calls, cost_nanos) "
+    "SELECT bucket, project, calls, cost_nanos FROM temp.fold_stage WHERE bucket >= ? "
+    "ON CONFLICT (bucket, project) DO UPDATE SET calls = calls + excluded.calls, "
+    "cost_nanos = cost_nanos + excluded.cost_nanos"
+)
 
 
 def folded_through(conn: sqlite3.Connection) -> int:
     """The highest event id the rollup tables include (0 before the first event)."""
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (FOLDED_KEY,)).fetchone()
     return int(row[0]) if row is not None else 0
+
+
+def recent_from(conn: sqlite3.Connection) -> int | None:
+    """Where ``rollup_recent`` starts (epoch seconds), None before migration 0017 set it."""
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (RECENT_FROM_KEY,)).fetchone()
+    return int(row[0]) if row is not None else None
+
+
+def recent_start(now: float) -> int:
+    """The quarter-hour ``rollup_recent`` should start at, ``now`` (epoch seconds)."""
+    return int(now - RECENT_SECONDS) // QUARTER_SECONDS * QUARTER_SECONDS
 
 
 def _add(conn: sqlite3.Connection, where: str, params: tuple[object, ...], sign: int) -> None:
@@ -134,20 +161,39 @@ def _add(conn: sqlite3.Connection, where: str, params: tuple[object, ...], sign:
     conn.execute(_stage(where, sign), params)
     for sql in _TO_TABLES:
         conn.execute(sql)
+    since = recent_from(conn)
+    if since is not None:
+        conn.execute(_TO_RECENT, (since,))
     conn.execute("DELETE FROM temp.fold_stage")
+
+
+def _move_recent(conn: sqlite3.Connection, now: float) -> None:
+    """Drop ``rollup_recent`` rows older than it keeps, an hour at a time."""
+    start = recent_start(now)
+    old = recent_from(conn)
+    if old is not None and start - old < HOUR_SECONDS:
+        return
+    conn.execute("DELETE FROM rollup_recent WHERE bucket < ?", (start,))
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (RECENT_FROM_KEY, str(start)),
+    )
 
 
 _NEW_EVENTS = "id > ? AND id <= ?"
 _SOME_EVENTS = "id IN (SELECT value FROM json_each(?))"
 
 
-def fold(conn: sqlite3.Connection, limit: int | None = None) -> int:
+def fold(conn: sqlite3.Connection, limit: int | None = None, now: float | None = None) -> int:
     """Add every event above the folded id to the rollups — or the next ``limit`` ids of
-    them; returns how many ids that covers.
+    them; returns how many ids that covers. ``now`` (epoch seconds, the clock by default)
+    moves ``rollup_recent`` on.
 
     Call inside the write transaction (BEGIN IMMEDIATE): the id range must not move while it
     is read, and the rollups and the new folded id must commit together.
     """
+    _move_recent(conn, time.time() if now is None else now)
     low = folded_through(conn)
     high = int(conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
     if limit is not None:

@@ -32,6 +32,7 @@ from spendtray.store.fold import (
     HOUR_SECONDS,
     HOUR_SQL,
     folded_through,
+    recent_from,
 )
 from spendtray.store.rows import PRICE_FIELDS, SUM_FIELDS
 from spendtray.store.timebuckets import (
@@ -509,15 +510,45 @@ class Reader:
     def cost_per_bucket(self, project: str, start: int, end: int) -> dict[int, int]:
         """Cost in nano-dollars per quarter-hour bucket in [start, end) (epoch seconds).
 
-        From the events (the rollups keep hours): the runaway alarm asks for a day of one
-        project's quarter-hours once per quarter-hour, a read of that day's events."""
-        rows = self.conn().execute(
-            f"SELECT ts / 1000 / {BUCKET_SECONDS} * {BUCKET_SECONDS} AS b, "
-            "sum(coalesce(cost_nanos, 0)) FROM events WHERE ts >= ? AND ts < ? AND project = ? "
-            "GROUP BY b",
-            (start * 1000, end * 1000, project),
-        )
-        return {int(b): int(n) for b, n in rows}
+        ``rollup_recent`` keeps the last two days' (``store.fold.RECENT_SECONDS``), what the
+        runaway alarm asks for; older quarter-hours come from the events."""
+        per_bucket: dict[int, int] = {}
+        quarter = f"ts / 1000 / {BUCKET_SECONDS} * {BUCKET_SECONDS}"
+        with self.snapshot() as conn:
+            kept = recent_from(conn)
+            middle = start if kept is None else min(max(start, kept), end)
+            parts: list[tuple[str, list[Any]]] = []
+            if start < middle or kept is None:
+                # All the events there, folded or not.
+                parts.append(
+                    (
+                        f"SELECT {quarter} AS b, sum(coalesce(cost_nanos, 0)) FROM events "
+                        "WHERE ts >= ? AND ts < ? AND project = ? GROUP BY b",
+                        [start * 1000, (end if kept is None else middle) * 1000, project],
+                    )
+                )
+            if kept is not None and middle < end:
+                parts.append(
+                    (
+                        "SELECT bucket, cost_nanos FROM rollup_recent "
+                        "WHERE bucket >= ? AND bucket < ? AND project = ?",
+                        [middle, end, project],
+                    )
+                )
+                folded = self._unfolded(conn)
+                if folded is not None:
+                    parts.append(
+                        (
+                            f"SELECT {quarter} AS b, sum(coalesce(cost_nanos, 0)) FROM events "
+                            "NOT INDEXED WHERE id > ? AND ts >= ? AND ts < ? AND project = ? "
+                            "GROUP BY b",
+                            [folded, middle * 1000, end * 1000, project],
+                        )
+                    )
+            for sql, params in parts:
+                for bucket, nanos in conn.execute(sql, params):
+                    per_bucket[int(bucket)] = per_bucket.get(int(bucket), 0) + int(nanos)
+        return per_bucket
 
     def close_this_thread(self) -> None:
         """Close the calling thread's connection only (a worker thread that ends while the rest
