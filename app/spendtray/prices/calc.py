@@ -11,7 +11,6 @@ fees — and a test checks it against genai-prices to the nano-dollar over its w
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ NANOS_PER_USD = 10**9
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class TokenCounts:
     """Usage of one call in our canonical shape (SPEC §5): inputs and outputs are totals."""
 
@@ -35,43 +34,10 @@ class TokenCounts:
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
 
-    def __init__(
-        self,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cache_read_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        cache_write_5m_tokens: int = 0,
-        cache_write_1h_tokens: int = 0,
-        reasoning_tokens: int = 0,
-    ) -> None:
-        # The generated frozen __init__ goes through object.__setattr__ per field (~0.6 µs a
-        # call, once per ingested event); the slot descriptors set the same slots in half that.
-        _set_input(self, input_tokens)
-        _set_output(self, output_tokens)
-        _set_cache_read(self, cache_read_tokens)
-        _set_cache_write(self, cache_write_tokens)
-        _set_cache_write_5m(self, cache_write_5m_tokens)
-        _set_cache_write_1h(self, cache_write_1h_tokens)
-        _set_reasoning(self, reasoning_tokens)
-
     def engine_usage(self) -> dict[str, int]:
         """The same usage under genai-prices' usage keys."""
         return {key: getattr(self, attribute) for key, attribute in COUNT_ATTRIBUTES.items()}
 
-
-def _slot_setter(name: str) -> Callable[[TokenCounts, int], None]:
-    setter: Callable[[TokenCounts, int], None] = vars(TokenCounts)[name].__set__
-    return setter
-
-
-_set_input = _slot_setter("input_tokens")
-_set_output = _slot_setter("output_tokens")
-_set_cache_read = _slot_setter("cache_read_tokens")
-_set_cache_write = _slot_setter("cache_write_tokens")
-_set_cache_write_5m = _slot_setter("cache_write_5m_tokens")
-_set_cache_write_1h = _slot_setter("cache_write_1h_tokens")
-_set_reasoning = _slot_setter("reasoning_tokens")
 
 # genai-prices usage keys -> the TokenCounts attribute holding that count (engine_usage, the
 # cost plan); the events table's token columns have the same names.
