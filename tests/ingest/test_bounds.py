@@ -7,11 +7,12 @@ import sqlite3
 
 import httpx
 import pytest
+from sqlite_utils import Database
 
 from spendtray.config import Settings
 from spendtray.core import Core
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS
-from spendtray.store.rows import EVENT_COLUMNS
+from spendtray.store.migrations import migrations
 
 TS = "2026-11-20T10:00:00Z"
 
@@ -100,30 +101,46 @@ def test_sums_stop_at_the_limit_with_a_clear_refusal(
 def test_a_database_bricked_by_an_older_version_is_repaired_at_start(
     settings: Settings,
 ) -> None:
-    core = Core(settings)
-    core.start_background()
-    with httpx.Client(base_url=core.url, headers={"Authorization": f"Bearer {core.token}"}) as c:
-        assert c.post("/v1/usage", json=good(1)).status_code == 202
-    core.stop()
-    # What the old code stored: thirteen events whose costs sum past 2^63, and the migration
-    # not applied yet.
+    # What the old code stored: a file with the migrations before 0010, one good event, and
+    # thirteen events whose costs sum past 2^63.
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    old = Database(settings.db_path)
+    migrations.apply(old, stop_before="0010_hardening_bounds")
+    old.close()
     conn = sqlite3.connect(settings.db_path)
     with conn:
-        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0010_hardening_bounds'")
-        columns = [c for c in EVENT_COLUMNS if c != "id"]
-        changed = {
-            "model": "'o1-pro'",
-            "input_tokens": "1000000000000",
-            "output_tokens": "1000000000000",
-            "cost_nanos": str(750 * 10**15),
-            "request_id": "'old-' || ?",
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(events)") if row[1] != "id"]
+        good_row = {
+            "ts": 1_763_632_800_000,
+            "received_at": 1_763_632_800_000,
+            "project": "default",
+            "model": "gpt-4o-mini",
+            "provider": "openai",
+            "source": "api",
+            "input_tokens": 1000,
+            "output_tokens": 100,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "cache_write_5m_tokens": 0,
+            "cache_write_1h_tokens": 0,
+            "reasoning_tokens": 0,
+            "cost_nanos": 210_000,
+            "priced": 1,
+            "request_id": "good-1",
         }
-        picked = ", ".join(changed.get(c, c) for c in columns)
-        for n in range(13):
+        bricked = {
+            **good_row,
+            "model": "o1-pro",
+            "input_tokens": 10**12,
+            "output_tokens": 10**12,
+            "cost_nanos": 750 * 10**15,
+        }
+        for n, values in enumerate([good_row] + [bricked] * 13):
+            values = {**values, "request_id": values["request_id"] + str(n)}
+            names = [c for c in columns if c in values]
             conn.execute(
-                f"INSERT INTO events ({', '.join(columns)}) "
-                f"SELECT {picked} FROM events WHERE id = 1",
-                (n,),
+                f"INSERT INTO events ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [values[c] for c in names],
             )
     with pytest.raises(sqlite3.OperationalError, match="integer overflow"):
         conn.execute("SELECT sum(cost_nanos) FROM events").fetchone()
