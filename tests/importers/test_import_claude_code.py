@@ -178,3 +178,31 @@ def test_line_without_ids_is_keyed_by_its_uuid(
     assert token_mismatches(day_rows(core, "claude-code"), theirs) == {}
     ours = day_rows(core, "claude-code")["2026-02-01"]["cost_nanos"]
     assert abs(ccusage_cost(theirs[0]) - ours / 1e9) < 1e-12
+
+
+def test_repeated_snapshot_lines_count_once_and_stay_checked(
+    core: Core, make_importer: Callable[..., Importer], tmp_path: Path
+) -> None:
+    """Claude Code writes one line per content block of a response, repeating its usage: the
+    copies of the line before are duplicates (not built again); a copy with a bad time is
+    still a bad line, and a copy that differs in anything the call is keyed by is its own."""
+    log = tmp_path / "claude" / "projects" / "-home-dev-src-shop" / "s.jsonl"
+    ts, later = "2026-02-01T10:00:00.000Z", "2026-02-01T10:00:01.000Z"
+    usage = cc_usage(10, 5)
+    write_lines(
+        log,
+        [
+            cc_assistant(ts, "s", "msg_a", "req_a", usage, text="thinking"),
+            cc_assistant(later, "s", "msg_a", "req_a", usage, text="tool use"),  # a copy
+            cc_assistant("yesterday", "s", "msg_a", "req_a", usage),  # a copy, bad time
+            cc_assistant(later, "s", "msg_a", "req_a", cc_usage(10, 9)),  # grown: kept
+            cc_assistant(later, "s", "msg_b", "req_b", cc_usage(10, 9)),  # another call
+            cc_assistant(later, "s", "msg_b", "req_b", cc_usage(10, 9), sidechain=True),
+        ],
+    )
+    report = make_importer("claude-code", tmp_path / "claude").run()
+    assert report.stats.repeated_copies == 1
+    assert report.stats.malformed == 1 and "yesterday" in (report.stats.last_problem or "")
+    assert (report.stored, report.duplicates) == (2, 3)
+    total = total_row(core, "claude-code")
+    assert (total["calls"], total["output_tokens"]) == (2, 9 + 9)

@@ -95,6 +95,7 @@ class ClaudeCodeParser:
         self.now = now
         self.records: list[Record] = []
         self.file_agent = (subagent_type(path) or SUBAGENT) if subagent else None
+        self._last: tuple[Any, ...] | None = None  # what the last record was built from
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
@@ -141,6 +142,23 @@ class ClaudeCodeParser:
             return None
         if entry.get("isApiErrorMessage") or obj.get("isApiErrorMessage"):
             self.stats.skipped_errors += 1
+            return None
+        # A streaming snapshot that repeats the record before it in every field the call is
+        # keyed and measured by: the merge would keep the earlier copy and drop this one, so
+        # it is counted as a duplicate without building it (its time is still checked: a bad
+        # one stays a bad line). A third of a real history's usage lines are such copies.
+        same = (
+            message.get("id"),
+            entry.get("requestId"),
+            obj.get("requestId"),
+            model,
+            entry.get("isSidechain"),
+            entry.get("costUSD"),
+            usage,
+        )
+        if same == self._last and self._last is not None:
+            parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
+            self.stats.repeated_copies += 1
             return None
         model_name = text(model, "message.model", required=True)
         assert model_name is not None
@@ -213,6 +231,7 @@ class ClaudeCodeParser:
                 counts.cache_write_tokens,
             ),
         )
+        self._last = same if message_id is not None else None
         return Record(event, message_id, request_id is not None, sidechain)
 
 

@@ -27,6 +27,8 @@ class ParseStats:
     skipped_synthetic: int = 0
     skipped_errors: int = 0
     skipped_repeats: int = 0  # Codex token_count lines with unchanged running totals
+    # Claude Code snapshot lines repeating the call before: duplicate copies, merged on reading
+    repeated_copies: int = 0
     malformed_examples: list[str] = field(default_factory=list)
     last_problem: str | None = None
 
@@ -50,6 +52,7 @@ class ParseStats:
         self.skipped_synthetic += other.skipped_synthetic
         self.skipped_errors += other.skipped_errors
         self.skipped_repeats += other.skipped_repeats
+        self.repeated_copies += other.repeated_copies
         room = MAX_EXAMPLES - len(self.malformed_examples)
         self.malformed_examples.extend(other.malformed_examples[: max(room, 0)])
 

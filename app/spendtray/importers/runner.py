@@ -228,6 +228,7 @@ class Importer:
             save_cursors(self._writer(), [], self._now_ms(), scan.gone)
             for gone in scan.gone:
                 cursors.pop(gone, None)
+        report.duplicates += report.stats.repeated_copies
         report.seconds = time.perf_counter() - started
         return report
 
