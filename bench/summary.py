@@ -86,6 +86,10 @@ def queries(reader: Reader, zone: object, now: dt.datetime) -> dict[str, Callabl
         "since 1900 by hour": q("hour", since=since_1900),
         "91 days, one project, by model": q("model", project="project-03", since=d91),
         "91 days, one project, by day": q("day", project="project-03", since=d91),
+        # The dashboard's charts with its model (or any other) filter on.
+        "today, one model, by hour": q("hour", model="gpt-4o", since=today),
+        "this month, one model, by day": q("day", model="gpt-4o", since=month),
+        "91 days, one agent, by day": q("day", agent="coder", since=d91),
         "30 days, project + model, by day": q(
             "day", project="project-03", model="gpt-4o", since=d30
         ),

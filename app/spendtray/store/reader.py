@@ -170,6 +170,52 @@ def _decompose(
             hours.append([index, sign, min(x, y) // 1000, max(x, y) // 1000])
 
 
+def _read_spans(
+    conn: sqlite3.Connection,
+    spans: list[list[int]],
+    table: str,
+    at: str,
+    cond: str,
+    columns: str,
+    params: list[Any],
+    unit: int | None,
+) -> Iterator[tuple[tuple[int, int], Any, list[int]]]:
+    """((period index, sign), key, sums) for each span [index, sign, a, b) of ``spans`` and key
+    with rows in it: ``table`` rows with ``at`` in [a, b) that meet ``cond``, summed.
+
+    Each distinct span is read once (a day's periods share the hours at their ends: one adds
+    the hour before its first midnight, the one before takes it off). Where the spans cover
+    most of the time between the first and the last, one range read sorted out here beats a
+    seek per span: a summary by hour over months has thousands of them."""
+    uses: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for index, sign, a, b in spans:
+        uses.setdefault((a, b), []).append((index, sign))
+    lo = min(a for a, _ in uses)
+    hi = max(b for _, b in uses)
+    if unit is not None and 2 * sum(b - a for a, b in uses) >= hi - lo:
+        owners: dict[int, list[tuple[int, int]]] = {}
+        for (a, b), targets in uses.items():
+            for start in range(a, b, unit):
+                owners.setdefault(start, []).extend(targets)
+        sql = (
+            f"SELECT {at}, {columns} FROM {table} WHERE {at} >= ? AND {at} < ? AND {cond} "
+            "GROUP BY 1, 2"
+        )
+        for start, key, *values in conn.execute(sql, [lo, hi, *params]):
+            for target in owners.get(start, ()):
+                yield target, key, list(values)
+        return
+    distinct = list(uses)
+    sql = (
+        "WITH p(u, a, b) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(?)) "
+        f"SELECT p.u, {columns} FROM p JOIN {table} ON {at} >= p.a AND {at} < p.b AND {cond} "
+        "GROUP BY 1, 2"
+    )
+    for span, key, *values in conn.execute(sql, [json.dumps(distinct), *params]):
+        for target in uses[distinct[span]]:
+            yield target, key, list(values)
+
+
 def _add_to(
     acc: dict[tuple[int, str], list[int]], key: tuple[int, str], sign: int, values: list[int]
 ) -> None:
@@ -313,39 +359,38 @@ class Reader:
             _decompose(index, a, b, days, hours, raw)
         dims = self._dims(key_col, where)
         dim_hours = len(dims) == 0 or (len(dims) == 1 and next(iter(dims)) in HOUR_DIMS)
-        # (the rows each span joins, with its key and sums; the parameters after the spans)
-        joins: list[tuple[list[list[int]], str, str, list[Any]]] = []
+        # (spans, table, its time column, a condition on its rows, key and sums, parameters,
+        # seconds per row of the time column: None for the events)
+        reads: list[tuple[list[list[int]], str, str, str, str, list[Any], int | None]] = []
         rollup_sums = ", ".join(f"sum(r.{name})" for name in SUM_FIELDS)
         dim = next(iter(dims)) if len(dims) == 1 else "total"
         match = " AND r.key = ?" if where != "1" else ""
-        per_dim = (f"{'r.key' if key_col else chr(39) * 2}, {rollup_sums}", [dim, *args])
-        keyed = (f"{key_col or chr(39) * 2}, {rollup_sums}", args)
-        for spans, period, own in ((days, "day", len(dims) <= 1), (hours, "hour", dim_hours)):
+        per_dim = (f"r.dim = ?{match}", f"{'r.key' if key_col else chr(39) * 2}, {rollup_sums}")
+        keyed = (where, f"{key_col or chr(39) * 2}, {rollup_sums}")
+        for spans, period, unit, own in (
+            (days, "day", DAY_SECONDS, len(dims) <= 1),
+            (hours, "hour", HOUR_SECONDS, dim_hours),
+        ):
             if own:
-                on = f"r.dim = ? AND r.{period} >= p.a AND r.{period} < p.b{match}"
-                joins.append((spans, f"rollup_{period} r ON {on}", *per_dim))
+                reads.append(
+                    (spans, f"rollup_{period} r", f"r.{period}", *per_dim, [dim, *args], unit)
+                )
             else:
-                on = f"r.{period} >= p.a AND r.{period} < p.b AND {where}"
-                joins.append((spans, f"rollup_key_{period} r ON {on}", *keyed))
-        on = f"e.ts >= p.a AND e.ts < p.b AND {where}"
+                reads.append((spans, f"rollup_key_{period} r", f"r.{period}", *keyed, args, unit))
+        on = where
         raw_args = list(args)
         if folded is not None:
             on += " AND e.id <= ?"
             raw_args.append(folded)
-        joins.append(
-            (raw, f"events e ON {on}", f"{key_col or chr(39) * 2}, {EVENT_SUMS}", raw_args)
-        )
+        columns = f"{key_col or chr(39) * 2}, {EVENT_SUMS}"
+        reads.append((raw, "events e", "e.ts", on, columns, raw_args, None))
         acc: dict[tuple[int, str], list[int]] = {}
-        for spans, join, columns, params in joins:
-            if not spans:
-                continue
-            sql = (
-                "WITH p(i, s, a, b) AS (SELECT value ->> 0, value ->> 1, value ->> 2, "
-                f"value ->> 3 FROM json_each(?)) SELECT p.i, p.s, {columns} FROM p JOIN {join} "
-                "GROUP BY 1, 2, 3"
-            )
-            for index, sign, key, *values in conn.execute(sql, [json.dumps(spans), *params]):
-                _add_to(acc, (index, key if key is not None else ""), sign, values)
+        for spans, table, at, cond, columns, params, seconds in reads:
+            if spans:
+                for (index, sign), key, values in _read_spans(
+                    conn, spans, table, at, cond, columns, params, seconds
+                ):
+                    _add_to(acc, (index, key if key is not None else ""), sign, values)
         if unfolded:
             starts = [a for _, a, _ in periods]
             for ts, key, *values in unfolded:
