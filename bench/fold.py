@@ -51,7 +51,13 @@ def make_base(home: Path, n: int) -> Path:
 
 
 def one_round(
-    base_db: Path, n: int, batch: int, fold_every: int, seed: int, cpu: bool
+    base_db: Path,
+    n: int,
+    batch: int,
+    fold_every: int,
+    seed: int,
+    cpu: bool,
+    checkpoint_every: int = 1,
 ) -> tuple[float, ...]:
     work = Path(tempfile.mkdtemp(prefix="spendtray-fold-"))
     try:
@@ -72,7 +78,7 @@ def one_round(
         conn = db.conn
         clock = time.thread_time if cpu else time.perf_counter
         inserting = folding = checkpointing = 0.0
-        pending = 0
+        pending = folds = 0
         for i, rows in enumerate(prepared):
             a = clock()
             writer._transact([rows])
@@ -85,7 +91,9 @@ def one_round(
                 fold(conn)
                 conn.execute("COMMIT")
                 c = clock()
-                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                folds += 1
+                if folds % checkpoint_every == 0 or i == len(prepared) - 1:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 folding += c - b
                 checkpointing += clock() - c
                 pending = 0
@@ -110,6 +118,9 @@ def main() -> None:
     parser.add_argument("--fold-every", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--checkpoint-every", type=int, default=1, help="folds per WAL checkpoint (writer: 1)"
+    )
+    parser.add_argument(
         "--cpu",
         action="store_true",
         help="this thread's CPU time instead of wall time (steadier on a busy machine)",
@@ -131,7 +142,13 @@ def main() -> None:
         rates = []
         for i in range(args.rounds):
             migrate, insert, folded, checkpoint = one_round(
-                base_db, args.events, args.batch, args.fold_every, 100 + i, args.cpu
+                base_db,
+                args.events,
+                args.batch,
+                args.fold_every,
+                100 + i,
+                args.cpu,
+                args.checkpoint_every,
             )
             rate = 1e6 / (insert + folded + checkpoint)
             rates.append((insert, folded, checkpoint, rate))
