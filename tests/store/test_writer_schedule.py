@@ -87,5 +87,5 @@ def test_a_fold_chunk_is_fitted_to_the_time_a_fold_took() -> None:
     # Fast folds grow the chunk, never past FOLD_CHUNK; slow ones never below FOLD_CHUNK_MIN.
     assert _next_fold_chunk(1_000, 1_000, FOLD_TXN_SECONDS / 10) == FOLD_CHUNK
     assert _next_fold_chunk(FOLD_CHUNK_MIN, FOLD_CHUNK_MIN, 100.0) == FOLD_CHUNK_MIN
-    # What one fold covered, not the limit, is the rate's measure (the backlog's tail).
-    assert _next_fold_chunk(400, 40, FOLD_TXN_SECONDS) == (400 + 40) // 2
+    # What one fold covered, not the chunk asked for, is the rate's measure (a backlog's tail).
+    assert _next_fold_chunk(400, 100, FOLD_TXN_SECONDS) == (400 + 100) // 2

@@ -61,6 +61,12 @@ def open_for_writing(
     return db
 
 
+def open_for_checkpoints(path: Path) -> sqlite3.Connection:
+    """The writer thread's second connection: WAL checkpoints only, so copying the WAL into
+    the database does not hold the write connection."""
+    return _connect(path, readonly=False)
+
+
 def open_for_reading(path: Path) -> sqlite3.Connection:
     """A read-only connection for one reader thread."""
     return _connect(path, readonly=True)

@@ -23,7 +23,7 @@ event row keeps its id.
 
 An ingest transaction inserts event rows only; the writer thread folds them into the rollup
 tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
-The WAL checkpoint follows each fold on the writer thread.
+The WAL checkpoint follows each fold on the writer thread, on a connection of its own.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import NamedTuple
 from sqlite_utils import Database
 
 from spendtray.ingest.bounds import SUM_LIMIT, TotalsFull
-from spendtray.store.db import open_for_writing
+from spendtray.store.db import open_for_checkpoints, open_for_writing
 from spendtray.store.fold import fold, folded_through, put_back, take_out
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, PRICE_FIELDS, EventRow, PriceFields
 
@@ -65,11 +65,13 @@ FOLD_EVENTS = 2_000
 # Ids folded per transaction: after an import of thousands of events with timestamps spread
 # over months, folding them all at once held the write lock for seconds while single POSTs
 # waited behind it; in chunks, queued commits go between them. The chunk is fitted to the
-# time the last fold took so one fold transaction lasts about FOLD_TXN_SECONDS (a 2,000-id
-# fold of events spread over months took 70-200 ms on this machine: a single POST arriving
-# meanwhile waited that long), between FOLD_CHUNK_MIN and FOLD_CHUNK ids.
+# time folds of at least FOLD_CHUNK_MIN ids took, so that one lasts about FOLD_TXN_SECONDS
+# (2,000 ids spread over months took 70-200 ms here: a single POST arriving meanwhile waited
+# that long), between FOLD_CHUNK_MIN and FOLD_CHUNK ids.
 FOLD_CHUNK = 2_000
 FOLD_CHUNK_MIN = 50
+# The chunk before any fold was timed (a fold of a handful of ids says little about the rate).
+FOLD_CHUNK_START = 200
 FOLD_TXN_SECONDS = 0.01
 _INSERT_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _INSERT = _INSERT_HEAD + f"({', '.join('?' * len(EVENT_COLUMNS))})"
@@ -343,8 +345,9 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         self._unfolded = 0  # events this writer committed that the rollups do not include yet
         self._unfolded_since = 0.0
-        self._fold_chunk = FOLD_CHUNK  # ids per fold transaction, fitted to FOLD_TXN_SECONDS
+        self._fold_chunk = FOLD_CHUNK_START  # ids per fold transaction, fitted to FOLD_TXN_SECONDS
         self._checkpointed = 0.0  # monotonic time of the last WAL checkpoint
+        self._checkpoint_due = False
         self._prices = _PricesUsed()
         # Held by whichever thread is using the write connection: the writer thread for each
         # job, call and fold, or a caller committing a small job itself (``submit_batches``
@@ -454,6 +457,7 @@ class Writer:
             db = open_for_writing(self._db_path, self._durability, self._machine)
             row = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
             self._next_id = int(row[0]) + 1
+            checkpoints = open_for_checkpoints(self._db_path)
         except BaseException as exc:  # reported to start()'s caller
             self._start_error = exc
             self._ready.set()
@@ -463,6 +467,7 @@ class Writer:
         with self._busy:
             self._conn = conn
             self._fold(everything=True)
+        self._checkpoint(checkpoints)
         self._ready.set()
         stopping = False
         retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
@@ -480,6 +485,7 @@ class Writer:
                         if self._fold_due():
                             with self._busy:
                                 self._fold()
+                            self._checkpoint(checkpoints)
                         continue
                 items.extend(_drain(self._queue))
             stopping = stopping or _STOP in items
@@ -497,9 +503,11 @@ class Writer:
                     retry.extend(self._backlog_step(db, backlog))
                 if self._fold_due():
                     self._fold()
+            self._checkpoint(checkpoints)
         with self._busy:
             self._fold(everything=True)
             self._conn = None
+        checkpoints.close()
         try:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -582,8 +590,8 @@ class Writer:
             log.exception("folding new events into the rollups failed")
             return
         now = time.monotonic()
-        if limit is not None and covered:
-            self._fold_chunk = _next_fold_chunk(limit, covered, now - started)
+        if limit is not None and covered >= FOLD_CHUNK_MIN:
+            self._fold_chunk = _next_fold_chunk(self._fold_chunk, covered, now - started)
         if limit is None or covered < limit:
             self._unfolded = 0
         else:  # more to fold: due again at once, after whatever is queued now
@@ -591,12 +599,22 @@ class Writer:
             self._unfolded_since = 0.0
             if now - self._checkpointed < FOLD_SECONDS:
                 return  # a backlog in many short folds: not a checkpoint after each one
-        # The checkpoint runs here, between transactions, rather than inside whichever COMMIT
-        # crosses SQLite's automatic mark. Nothing of ours can append while it copies, so it
-        # completes and the next transaction starts the WAL over instead of growing it.
-        self._checkpointed = now
+        self._checkpoint_due = True
+
+    def _checkpoint(self, checkpoints: sqlite3.Connection) -> None:
+        """The WAL checkpoint a fold asked for (writer thread, after the fold's transaction).
+
+        It runs here rather than inside whichever COMMIT crosses SQLite's automatic mark, and
+        on a connection of its own, without the write connection: copying the WAL into the
+        database and its two fsyncs took 3-60 ms, and commits (a single POST's, on the event
+        loop) go on meanwhile. The first transaction after a complete checkpoint starts the
+        WAL over instead of growing it."""
+        if not self._checkpoint_due:
+            return
+        self._checkpoint_due = False
+        self._checkpointed = time.monotonic()
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error:
             log.exception("WAL checkpoint failed; the next fold retries")
 
@@ -756,11 +774,11 @@ def _within_limit(totals: tuple[int, int], plan: _Plan) -> tuple[int, int]:
     return new
 
 
-def _next_fold_chunk(limit: int, covered: int, seconds: float) -> int:
-    """The next fold's chunk: halfway from ``limit`` to the size the last fold's rate says
+def _next_fold_chunk(chunk: int, covered: int, seconds: float) -> int:
+    """The next fold's chunk: halfway from ``chunk`` to the size the last fold's rate says
     would take ``FOLD_TXN_SECONDS`` (halfway, so one slow moment does not swing it)."""
     fitted = covered * FOLD_TXN_SECONDS / max(seconds, 1e-6)
-    return int(max(FOLD_CHUNK_MIN, min(FOLD_CHUNK, (limit + fitted) / 2)))
+    return int(max(FOLD_CHUNK_MIN, min(FOLD_CHUNK, (chunk + fitted) / 2)))
 
 
 def _drain(jobs: queue.Queue[_Job | object]) -> list[object]:
