@@ -58,6 +58,7 @@ def one_round(
     seed: int,
     cpu: bool,
     checkpoint_every: int = 1,
+    chunk: int | None = None,
 ) -> tuple[float, ...]:
     work = Path(tempfile.mkdtemp(prefix="spendtray-fold-"))
     try:
@@ -86,10 +87,13 @@ def one_round(
             inserting += b - a
             pending += len(rows)
             if pending >= fold_every or i == len(prepared) - 1:
-                # What Writer._fold does, timed in two parts.
-                conn.execute("BEGIN IMMEDIATE")
-                fold(conn)
-                conn.execute("COMMIT")
+                # What Writer._fold does, timed in two parts: transactions of ``chunk`` ids.
+                while True:
+                    conn.execute("BEGIN IMMEDIATE")
+                    covered = fold(conn, chunk)
+                    conn.execute("COMMIT")
+                    if chunk is None or covered < chunk:
+                        break
                 c = clock()
                 folds += 1
                 if folds % checkpoint_every == 0 or i == len(prepared) - 1:
@@ -117,6 +121,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--fold-every", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--fold-chunk", type=int, help="ids per fold transaction (the writer fits its own)"
+    )
     parser.add_argument(
         "--checkpoint-every", type=int, default=1, help="folds per WAL checkpoint (writer: 1)"
     )
@@ -149,6 +156,7 @@ def main() -> None:
                 100 + i,
                 args.cpu,
                 args.checkpoint_every,
+                args.fold_chunk,
             )
             rate = 1e6 / (insert + folded + checkpoint)
             rates.append((insert, folded, checkpoint, rate))
