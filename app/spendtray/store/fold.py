@@ -10,16 +10,17 @@ duplicate) is taken out and put back through the same SQL (``take_out``, ``put_b
 The layout (migration 0017): sums per UTC hour and per UTC day by full key
 (``rollup_key_hour``, ``rollup_key_day``: project, model, provider, agent, source, machine),
 per UTC day for each dimension on its own (``rollup_day``: one row per dimension, key and day,
-``total`` too) and per UTC hour for ``HOUR_DIMS`` (``rollup_hour``). Readers take whole days
+``total`` too) and per UTC hour for the total (``rollup_hour``); each project's quarter-hours
+of the last two days (``rollup_recent``). Readers take whole days
 from the day tables, the hours between them and a range's ends from the hour tables and the
 minutes at the very ends from the events (``store.reader``).
 
 Why: with timestamps spread over months nearly every event of a fold lands in a period and
 key of its own, and each table a fold writes costs about a microsecond per event, however
 small the table. Quarter-hour rows for seven dimensions plus a full-key quarter-hour table
-made ~16 such passes per event (~45 µs at a million events); this layout makes 11, most of
-them cheaper, while every whole-hour zone's hours, days, weeks and months are still whole UTC
-hours.
+made ~16 such passes per event (~45 µs at a million events); this layout makes 10, most of
+them into small tables, while every whole-hour zone's hours, days, weeks and months are still
+whole UTC hours.
 
 The writer's thread (``fold``, ``take_out``, ``put_back``) or any reader thread
 (``folded_through``, ``EVENT_SUMS``).
@@ -67,11 +68,12 @@ _ADD = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
 TABLES = ("rollup_hour", "rollup_day", "rollup_key_hour", "rollup_key_day", "rollup_recent")
 
 
-# The dimensions with per-hour rows of their own (``rollup_hour``): ``total`` for summaries by
-# hour, day, week and month, ``project`` for budgets and the dashboard's project filter. The
-# other dimensions' hours come from ``rollup_key_hour`` (a range's edges only), so a fold
-# does not pay an upsert per event for each of them.
-HOUR_DIMS = ("total", "project")
+# The dimensions with per-hour rows of their own (``rollup_hour``): the total, for summaries by
+# hour, day, week and month. Every other dimension's hours come from ``rollup_key_hour``,
+# keyed by project first so one project's hours are a range of it (budgets, the dashboard's
+# project filter): a fold then writes one hour row per event, not one per table — with small
+# folds each of those is a page of its own to write (migration 0017_rollup_key_hour_by_project).
+HOUR_DIMS = ("total",)
 _GROUP_KEY = ", ".join(str(n) for n in range(1, len(DIMS) + 2))
 _CREATE_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS fold_stage (bucket INTEGER, "
@@ -100,10 +102,12 @@ _DAY = f"bucket / {DAY_SECONDS} * {DAY_SECONDS}"
 
 def _to_keys(table: str, period: str) -> str:
     start = _HOUR if period == "hour" else _DAY
+    # The conflict target in the primary key's order (rollup_key_hour: project first).
+    key = f"project, hour, {', '.join(DIMS[1:])}" if period == "hour" else f"day, {KEY_COLUMNS}"
     return (
         f"INSERT INTO {table} ({period}, {KEY_COLUMNS}, {_FIELDS}) "
         f"SELECT {start}, {KEY_COLUMNS}, {_FIELDS} FROM temp.fold_stage WHERE true "
-        f"ON CONFLICT ({period}, {KEY_COLUMNS}) DO UPDATE SET {_ADD}"
+        f"ON CONFLICT ({key}) DO UPDATE SET {_ADD}"
     )
 
 
@@ -126,7 +130,6 @@ _TO_TABLES = [
     _to_keys("rollup_key_hour", "hour"),
     _to_keys("rollup_key_day", "day"),
     _to_dim("hour", "total", group=True),
-    _to_dim("hour", "project", group=False),
     *(_to_dim("day", dim, group=True) for dim in (*DIMS, "total")),
 ]
 _TO_RECENT = (

@@ -567,3 +567,29 @@ def m0017_recent(db: Database) -> None:
         [start * 1000],
     )
     db.execute("INSERT INTO meta (key, value) VALUES ('rollup_recent_from', ?)", [str(start)])
+
+
+@migrations(name="0017_rollup_key_hour_by_project")
+def m0017_by_project(db: Database) -> None:
+    # One project's hours are a range of rollup_key_hour once it is keyed by project first,
+    # so rollup_hour's per-project rows go: a fold writes one row per event fewer (store.fold).
+    keys = "hour, project, model, provider, agent, source, machine"
+    sums = (
+        "calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+        "reasoning_tokens, cost_nanos, unpriced_calls"
+    )
+    columns = ", ".join(f"{name} TEXT NOT NULL" for name in keys.split(", ")[1:])
+    db.execute(
+        f"""
+        CREATE TABLE rollup_key_hour_new (
+            hour INTEGER NOT NULL,            -- epoch seconds of the UTC hour's start
+            {columns},
+            {", ".join(f"{name} INTEGER NOT NULL" for name in sums.split(", "))},
+            PRIMARY KEY (project, hour, model, provider, agent, source, machine)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(f"INSERT INTO rollup_key_hour_new SELECT {keys}, {sums} FROM rollup_key_hour")
+    db.execute("DROP TABLE rollup_key_hour")
+    db.execute("ALTER TABLE rollup_key_hour_new RENAME TO rollup_key_hour")
+    db.execute("DELETE FROM rollup_hour WHERE dim = 'project'")

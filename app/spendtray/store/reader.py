@@ -135,6 +135,7 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
 
 
 HOUR_MS = HOUR_SECONDS * 1000
+PROJECTS = "SELECT DISTINCT key FROM rollup_day WHERE dim = 'project'"
 DAY_MS = DAY_SECONDS * 1000
 
 
@@ -349,7 +350,7 @@ class Reader:
 
         Each period is whole UTC days (``rollup_day`` when at most one dimension is involved,
         else ``rollup_key_day``) give or take the hours between its ends and the nearest
-        midnights (``rollup_hour`` for the total or one project, else ``rollup_key_hour``),
+        midnights (``rollup_hour`` for the total, else ``rollup_key_hour``),
         plus the events in the part-hours at its ends. Events not folded yet are added by
         their timestamps (the raw part-hours read folded events only)."""
         days: list[list[int]] = []
@@ -375,6 +376,10 @@ class Reader:
                 reads.append(
                     (spans, f"rollup_{period} r", f"r.{period}", *per_dim, [dim, *args], unit)
                 )
+            elif period == "hour" and "project" not in self._dims("", where):
+                # Keyed by project first: every stored project's range of the hours.
+                every = f"project IN ({PROJECTS}) AND {where}"
+                reads.append((spans, "rollup_key_hour r", "r.hour", every, keyed[1], args, unit))
             else:
                 reads.append((spans, f"rollup_key_{period} r", f"r.{period}", *keyed, args, unit))
         on = where
