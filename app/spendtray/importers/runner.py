@@ -189,8 +189,7 @@ class Importer:
         scan = Scan()
         listed: set[str] = set()
         for root in roots:
-            for path in self._lister.files(root, self.source.wants):
-                name = str(path)
+            for name in self._lister.files(root, self.source.wants):
                 if name in listed:
                     continue
                 listed.add(name)

@@ -44,9 +44,11 @@ class LogLister:
     def __init__(self) -> None:
         self._dirs: dict[str, tuple[int, list[str], list[str]]] = {}
 
-    def files(self, root: LogRoot, wants: Callable[[str], bool]) -> list[Path]:
+    def files(self, root: LogRoot, wants: Callable[[str], bool]) -> list[str]:
+        """The paths of the files under ``root`` that ``wants`` picks, sorted (as text: a
+        ``Path`` each cost a re-import over 3,000 unchanged files a tenth of its time)."""
         if root.path.is_file():
-            return [root.path]
+            return [str(root.path)]
         out: list[str] = []
         seen_dirs: set[str] = set()
         self._walk(str(root.path), out, seen_dirs, wants)
@@ -56,7 +58,7 @@ class LogLister:
         ]:
             del self._dirs[stale]
         out.sort()
-        return [Path(p) for p in out]
+        return out
 
     def _walk(
         self, folder: str, out: list[str], seen: set[str], wants: Callable[[str], bool]
