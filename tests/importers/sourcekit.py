@@ -332,7 +332,8 @@ BYTE_GROWERS: dict[str, Callable[[Path, int], bytes]] = {
         "'write', 0))))"
     ),
     "kilo": _sql_grower(
-        "INSERT INTO message VALUES ('msg_extra_{n}', 'ses_5k1a', 1764062000000, 1764062000000, "
+        # stamped when written (Kilo sets time_updated at every write): after every other row
+        "INSERT INTO message VALUES ('msg_extra_{n}', 'ses_5k1a', 1764062000000, 1764200000000, "
         "json_object('id', 'msg_extra_{n}', 'role', 'assistant', 'modelID', 'gpt-5', "
         "'providerID', 'openai', 'time', json_object('created', 1764062000000 + {n}), "
         "'tokens', json_object('input', 1000, 'output', 10)))"

@@ -47,6 +47,11 @@ def agent(user_home: Path) -> Iterator[sqlite3.Connection]:
 
 
 def _message(mid: str, created: int, updated: int, tokens: dict[str, object]) -> tuple[object, ...]:
+    return (mid, "ses_7c1d5e2f", created, updated, _data(created, tokens))
+
+
+def _data(created: int, tokens: dict[str, object]) -> str:
+    """An assistant message's data column (its id and session are columns)."""
     data = {
         "role": "assistant",
         "time": {"created": created},
@@ -57,7 +62,7 @@ def _message(mid: str, created: int, updated: int, tokens: dict[str, object]) ->
         "cost": 0,
         "tokens": tokens,
     }
-    return (mid, "ses_7c1d5e2f", created, updated, json.dumps(data))
+    return json.dumps(data)
 
 
 def _tokens(fresh: int, output: int) -> dict[str, object]:
@@ -260,3 +265,29 @@ def test_the_watcher_follows_calls_as_opencode_writes_them(
     finally:
         watcher.stop()
     assert watcher.last_error is None
+
+
+def test_kilo_cli_store_is_read_the_same_way(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    core: Core,
+    make_importer: Callable[..., Importer],
+) -> None:
+    """Kilo CLI keeps OpenCode's message table in kilo.db: only new rows are read there too."""
+    home = tmp_path / "kilo-user"
+    shutil.copytree(CASES["kilo"].home, home)
+    build_databases(home)
+    monkeypatch.setenv("HOME", str(home))
+    for name in AGENT_ENV:
+        monkeypatch.delenv(name, raising=False)
+    importer = make_importer("kilo")
+    assert importer.run().stored == 4
+    kilo = sqlite3.connect(home / CASES["kilo"].log, isolation_level=None)
+    kilo.execute(
+        "INSERT INTO message VALUES ('msg_k9', 'ses_5k1a', ?, ?, ?)",
+        (1764200000000, 1764200000000, _data(1764200000000, _tokens(3000, 30))),
+    )
+    kilo.close()
+    report = importer.run()
+    assert (report.stored, report.stats.lines) == (1, 1)
+    assert "kilo:msg_k9" in {e["request_id"] for e in events(core, "kilo")}

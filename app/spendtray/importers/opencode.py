@@ -96,7 +96,7 @@ class OpenCodeParser:
 
 def parser(job: FileJob) -> DocumentParser:
     if opencode_db.is_database(job.path):
-        return opencode_db.OpenCodeDbParser(job)
+        return opencode_db.MessageRows(job)
     return OpenCodeParser(job)
 
 

@@ -53,16 +53,28 @@ def databases(folder: Path) -> list[Path]:
     return [p for db in sorted(found) for p in (db, db.with_name(db.name + "-wal"))]
 
 
-class OpenCodeDbParser:
-    def __init__(self, job: FileJob) -> None:
+class MessageRows:
+    """The ``message`` table of a store in OpenCode's schema, read from the last row read on
+    (OpenCode's ``opencode.db``; Kilo CLI, a fork, keeps the same table in ``kilo.db``)."""
+
+    def __init__(
+        self,
+        job: FileJob,
+        source: str = OPENCODE,
+        primary_modes: tuple[str, ...] = PRIMARY_MODES,
+        total_fallback: bool = False,
+    ) -> None:
         self.job = job
         self.records: list[Record] = []
+        self.source = source
+        self.primary_modes = primary_modes
+        self.total_fallback = total_fallback
 
     def document(self, data: bytes) -> None:
         job = self.job
         db = database_of(job.path)
         # The database and its -wal are two files read in one pass: they share what was read.
-        marks: dict[str, Any] = job.shared.setdefault("opencode.db", {})
+        marks: dict[str, Any] = job.shared.setdefault(f"{self.source}.message_rows", {})
         mark, seen = _merge(job.context, marks.get(db))
         rows = select(
             job.path,
@@ -103,11 +115,11 @@ class OpenCodeDbParser:
             event = message_event(
                 message,
                 self.job,
-                source=OPENCODE,
-                primary_modes=PRIMARY_MODES,
+                source=self.source,
+                primary_modes=self.primary_modes,
                 message_id=row["id"],
                 session=row["session_id"],
-                total_fallback=False,
+                total_fallback=self.total_fallback,
             )
         except EventError as exc:
             stats.bad(db, 0, f"message {row['id']}: {exc}")
