@@ -161,6 +161,25 @@ def test_new_rows_are_read_from_the_wal_and_only_they(
     assert (again.stored, again.stats.lines) == (0, 0)
 
 
+def test_a_wal_written_just_now_is_read_again_until_it_settles(
+    user_home: Path, agent: sqlite3.Connection, core: Core, make_importer: Callable[..., Importer]
+) -> None:
+    """OpenCode writes a transaction's bytes to its -wal before it publishes the commit (in the
+    -shm): a pass can see the file's final size without the row. So a -wal written within the
+    last two seconds is read again on the next pass (only rows past the mark: cheap)."""
+    importer = make_importer("opencode")
+    importer.run()
+    _upsert(agent, _message("msg_s1", 1762900000000, 1762900000000, _tokens(600, 6)))
+    assert importer.run().stored == 1
+    again = importer.run()  # nothing changed, but the -wal is too fresh to trust
+    assert again.files_read == 1 and again.stored == 0
+    wal = user_home / DATA / "opencode.db-wal"
+    settled = wal.stat().st_mtime_ns - 10 * 10**9
+    os.utime(wal, ns=(settled, settled))
+    importer.run()  # read once more (it changed), now settled
+    assert importer.run().files_read == 0
+
+
 def test_a_streamed_reply_is_stored_once_with_its_final_usage(
     user_home: Path, agent: sqlite3.Connection, core: Core, make_importer: Callable[..., Importer]
 ) -> None:

@@ -41,6 +41,9 @@ __all__ = ["KINDS", "ImportReport", "Importer"]
 
 BATCH_EVENTS = 5_000
 QUIET = dt.timedelta(minutes=10)
+# A SQLite -wal holds a transaction's bytes before its writer publishes it (in the -shm): one
+# written this recently is read again on the next pass, so a commit seen half-way is not lost.
+WAL_SETTLE_NS = 2_000_000_000
 
 
 @dataclass
@@ -266,6 +269,8 @@ class Importer:
                 size = st.st_size if database else len(data)
                 if database:
                     state.context = copy.deepcopy(context)
+                    if name.endswith("-wal") and st.st_mtime_ns > time.time_ns() - WAL_SETTLE_NS:
+                        state.mtime_ns = st.st_mtime_ns - 1  # looks changed: read again
                 report.bytes_read += size
                 pending.extend(parser.records)
                 parser.records.clear()
