@@ -11,8 +11,8 @@ Lifecycle (caller's thread): ``start_store`` (the writer thread alone: CLI comma
 store) → ``start`` (plus every worker in ``_workers``) → ``start_background`` (plus the HTTP
 server thread) or ``build_server`` + ``runner.run()`` (server on the calling thread).
 ``stop`` undoes whatever was started, in reverse order, and closes every SQLite connection.
-Threads: the caller's, "spendtray-writer", "spendtray-budgets", "spendtray-webhook",
-"spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup",
+Threads: the caller's, "spendtray-writer" (and its "spendtray-checkpoint"), "spendtray-budgets",
+"spendtray-webhook", "spendtray-http", "spendtray-import-watch", "spendtray-tiktoken-warmup",
 "spendtray-prices-watch", "spendtray-sync", "spendtray-spool-drain", "spendtray-otlp-export".
 """
 

@@ -23,7 +23,7 @@ event row keeps its id.
 
 An ingest transaction inserts event rows only; the writer thread folds them into the rollup
 tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
-The WAL checkpoint follows each fold on the writer thread, on a connection of its own.
+The WAL checkpoint follows a fold, on a thread and a connection of its own.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ FOLD_CHUNK = 2_000
 FOLD_CHUNK_MIN = 50
 # The chunk before any fold was timed (a fold of a handful of ids says little about the rate).
 FOLD_CHUNK_START = 200
-FOLD_TXN_SECONDS = 0.01
+FOLD_TXN_SECONDS = 0.005
+# How long a writer starting up folds what it finds unfolded (see ``Writer._run``).
+FOLD_START_SECONDS = 0.5
 _INSERT_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
 _INSERT = _INSERT_HEAD + f"({', '.join('?' * len(EVENT_COLUMNS))})"
 # How long a job may wait for SQLite's write lock by default (CLI, importers, budget calls);
@@ -347,7 +349,9 @@ class Writer:
         self._unfolded_since = 0.0
         self._fold_chunk = FOLD_CHUNK_START  # ids per fold transaction, fitted to FOLD_TXN_SECONDS
         self._checkpointed = 0.0  # monotonic time of the last WAL checkpoint
-        self._checkpoint_due = False
+        # Set by a fold; the checkpoint thread ("spendtray-checkpoint") then copies the WAL.
+        self._checkpoint_due = threading.Event()
+        self._checkpoints_stop = False
         self._prices = _PricesUsed()
         # Held by whichever thread is using the write connection: the writer thread for each
         # job, call and fold, or a caller committing a small job itself (``submit_batches``
@@ -458,16 +462,27 @@ class Writer:
             row = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
             self._next_id = int(row[0]) + 1
             checkpoints = open_for_checkpoints(self._db_path)
+            checkpointer = threading.Thread(
+                target=self._run_checkpoints,
+                args=(checkpoints,),
+                name="spendtray-checkpoint",
+                daemon=True,
+            )
         except BaseException as exc:  # reported to start()'s caller
             self._start_error = exc
             self._ready.set()
             return
         conn = db.conn
-        # Events a killed process committed but never folded.
+        # Events a killed process committed but never folded: for a moment only, in short
+        # transactions with as long a pause after each, since they may as well be the running
+        # app's (this writer being a CLI's): folding them whole held SQLite's write lock for
+        # seconds and the app answered 503. What is left is folded with this writer's own
+        # events; readers add it meanwhile.
         with self._busy:
             self._conn = conn
-            self._fold(everything=True)
-        self._checkpoint(checkpoints)
+            self._fold_backlog(FOLD_START_SECONDS, pause=True)
+            self._unfolded = 0
+        checkpointer.start()
         self._ready.set()
         stopping = False
         retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
@@ -485,7 +500,6 @@ class Writer:
                         if self._fold_due():
                             with self._busy:
                                 self._fold()
-                            self._checkpoint(checkpoints)
                         continue
                 items.extend(_drain(self._queue))
             stopping = stopping or _STOP in items
@@ -503,13 +517,17 @@ class Writer:
                     retry.extend(self._backlog_step(db, backlog))
                 if self._fold_due():
                     self._fold()
-            self._checkpoint(checkpoints)
         with self._busy:
-            self._fold(everything=True)
+            wrote = self._unfolded > 0
+            if wrote:  # what this writer stored, and any backlog before it
+                self._fold_backlog(None)
             self._conn = None
-        checkpoints.close()
+        self._checkpoints_stop = True
+        self._checkpoint_due.set()
+        checkpointer.join()
         try:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if wrote:  # a TRUNCATE checkpoint stops other writers while it runs
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
 
@@ -569,54 +587,81 @@ class Writer:
             unfolded > 0 and time.monotonic() - self._unfolded_since >= FOLD_SECONDS
         )
 
-    def _fold(self, everything: bool = False) -> None:
-        """Fold the next ``_fold_chunk`` ids (or ``everything``) into the rollups in one
-        transaction (writer thread)."""
-        limit = None if everything else min(self._fold_chunk, FOLD_CHUNK)
+    def _fold_backlog(self, seconds: float | None, pause: bool = False) -> None:
+        """Fold chunk after chunk, each in its own transaction, until none is left or
+        ``seconds`` have passed; with ``pause``, as long again after each one, so another
+        process's writer waiting for the lock (SQLite's busy handler polls) gets it."""
+        end = None if seconds is None else time.monotonic() + seconds
+        while True:
+            started = time.monotonic()
+            if not self._fold() or (end is not None and time.monotonic() >= end):
+                return
+            if pause:
+                time.sleep(time.monotonic() - started)
+
+    def _fold(self) -> bool:
+        """Fold the next ``_fold_chunk`` ids into the rollups in one transaction (writer
+        thread); True when there are more to fold."""
+        limit = min(self._fold_chunk, FOLD_CHUNK)
         conn = self._conn
         if conn is None:
-            return
+            return False
         started = time.monotonic()
         try:
             _begin(conn, FOLD_LOCK_WAIT)
             covered = fold(conn, limit)
             conn.execute("COMMIT")
         except StoreBusy:
-            return  # another process writes; readers add unfolded events meanwhile
+            return False  # another process writes; readers add unfolded events meanwhile
         except Exception:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             # Nothing is lost: readers add unfolded events themselves; the next fold retries.
             log.exception("folding new events into the rollups failed")
-            return
+            return False
         now = time.monotonic()
-        if limit is not None and covered >= FOLD_CHUNK_MIN:
+        if covered >= FOLD_CHUNK_MIN:
             self._fold_chunk = _next_fold_chunk(self._fold_chunk, covered, now - started)
-        if limit is None or covered < limit:
+        more = covered >= limit
+        if not more:
             self._unfolded = 0
         else:  # more to fold: due again at once, after whatever is queued now
             self._unfolded = max(1, self._unfolded - covered)
             self._unfolded_since = 0.0
-            if now - self._checkpointed < FOLD_SECONDS:
-                return  # a backlog in many short folds: not a checkpoint after each one
-        self._checkpoint_due = True
+        if not more or now - self._checkpointed >= FOLD_SECONDS:
+            # (a backlog in many short folds: not a checkpoint after each one)
+            self._checkpointed = now
+            self._checkpoint_due.set()
+        return more
 
-    def _checkpoint(self, checkpoints: sqlite3.Connection) -> None:
-        """The WAL checkpoint a fold asked for (writer thread, after the fold's transaction).
+    def _run_checkpoints(self, checkpoints: sqlite3.Connection) -> None:
+        """The checkpoint thread: a WAL checkpoint after each fold that asks for one.
 
-        It runs here rather than inside whichever COMMIT crosses SQLite's automatic mark, and
-        on a connection of its own, without the write connection: copying the WAL into the
-        database and its two fsyncs took 3-60 ms, and commits (a single POST's, on the event
-        loop) go on meanwhile. The first transaction after a complete checkpoint starts the
-        WAL over instead of growing it."""
-        if not self._checkpoint_due:
-            return
-        self._checkpoint_due = False
-        self._checkpointed = time.monotonic()
+        Here rather than inside whichever COMMIT crosses SQLite's automatic mark, and neither
+        on the write connection nor on the writer thread: copying the WAL into the database
+        and its two fsyncs took 3-100 ms (60 ms typical while an import's backlog was being
+        folded), and commits — a single POST's on the event loop, queued jobs on the writer
+        thread — go on meanwhile; only what they added is copied with them held off. The
+        first transaction after that starts the WAL over instead of growing it."""
         try:
-            checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error:
-            log.exception("WAL checkpoint failed; the next fold retries")
+            while True:
+                self._checkpoint_due.wait()
+                self._checkpoint_due.clear()
+                if self._checkpoints_stop:
+                    return
+                try:
+                    checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    # Then with our commits held off: what they added meanwhile is copied
+                    # (little, or nothing) and no transaction of ours is open, so the next
+                    # one starts the WAL over. One already open when the copy ended keeps a
+                    # snapshot that the WAL cannot restart under: without this pass, under
+                    # continuous writes it never did and the WAL only grew.
+                    with self._busy:
+                        checkpoints.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                except sqlite3.Error:
+                    log.exception("WAL checkpoint failed; the next fold retries")
+        finally:
+            checkpoints.close()
 
     def _transact(
         self, batches: list[list[EventRow]], lock_wait: float = LOCK_WAIT
