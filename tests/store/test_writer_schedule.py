@@ -1,6 +1,6 @@
 """The writer thread's order of work: small jobs before large ones, large jobs and calls in the
 order they came (a call such as the budgets' flush must see every job submitted before it), and
-fold transactions sized to a short time."""
+fold transactions sized to a short time, taking turns with large jobs."""
 
 from __future__ import annotations
 

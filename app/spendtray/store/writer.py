@@ -488,8 +488,9 @@ class Writer:
         retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
         # Large jobs (an import's batches) and calls, in the order they came: one step of it
         # per turn, after the small jobs that are waiting then, so a single event never
-        # waits behind more than one large transaction.
+        # waits behind more than one large transaction (or one fold).
         backlog: deque[_Job | _Call] = deque()
+        fold_next = False
         while not stopping or retry or backlog:
             items: list[object] = list(retry)
             if not stopping:
@@ -513,10 +514,14 @@ class Writer:
             with self._busy:
                 for group in _groups(small):
                     retry.extend(self._commit_jobs(group))
-                if backlog:
-                    retry.extend(self._backlog_step(db, backlog))
-                if self._fold_due():
+                # Then one long thing at most — a step of the backlog or a fold, taking turns
+                # when both wait — before the queue is looked at again for small jobs.
+                if self._fold_due() and (fold_next or not backlog):
                     self._fold()
+                    fold_next = False
+                elif backlog:
+                    retry.extend(self._backlog_step(db, backlog))
+                    fold_next = True
         with self._busy:
             wrote = self._unfolded > 0
             if wrote:  # what this writer stored, and any backlog before it
