@@ -154,8 +154,8 @@ def test_a_huge_embeddings_response_is_read_for_usage_only(
     def answer(got: Received) -> Response:
         return Response(reply, media_type="application/json", headers={"x-request-id": "emb-1"})
 
-    fake.push(answer)
     before = _settled_mb(url, pid, token)
+    fake.push(answer)
     r = httpx.post(
         f"{url}/p/embed/openai/v1/embeddings",
         json={"model": "text-embedding-3-small", "input": ["x"] * 2048},
