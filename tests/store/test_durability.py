@@ -96,7 +96,7 @@ def test_kill_9_loses_no_acknowledged_event(tmp_path: Path) -> None:
     writer.start()
     writer.stop()
     conn = sqlite3.connect(db_path)
-    rolled = conn.execute("SELECT sum(calls) FROM rollup_key_hour").fetchone()[0]
+    rolled = conn.execute("SELECT sum(calls) FROM rollup_key_quarter").fetchone()[0]
     by_dim = conn.execute("SELECT sum(calls) FROM rollup_day WHERE dim = 'total'").fetchone()[0]
     conn.close()
     assert rolled == by_dim == len(stored)

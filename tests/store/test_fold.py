@@ -16,7 +16,7 @@ import pytest
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.ingest.service import IngestService
-from spendtray.store.fold import FOLDED_KEY, HOUR_DIMS, RECENT_FROM_KEY, fold
+from spendtray.store.fold import FOLDED_KEY, QUARTER_DIMS, RECENT_FROM_KEY, fold
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.writer import Writer
 
@@ -65,7 +65,7 @@ def _rebuilt(db_path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]
     keys = "project, model, provider, agent, source, machine"
     have: set[tuple[Any, ...]] = set()
     want: set[tuple[Any, ...]] = set()
-    for period, seconds in (("hour", 3600), ("day", 86400)):
+    for period, seconds in (("quarter", 900), ("day", 86400)):
         start = f"(ts / 1000) / {seconds} * {seconds}"
         have |= {(period, *row) for row in conn.execute(f"SELECT * FROM rollup_key_{period}")}
         want |= {
@@ -76,7 +76,7 @@ def _rebuilt(db_path: Path) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]
         }
         table = f"rollup_{period}"
         have |= {(table, *row) for row in conn.execute(f"SELECT * FROM {table}")}
-        for dim in (*keys.split(", "), "total") if period == "day" else HOUR_DIMS:
+        for dim in (*keys.split(", "), "total") if period == "day" else QUARTER_DIMS:
             key = "''" if dim == "total" else dim
             want |= {
                 (table, *row)

@@ -91,7 +91,7 @@ def test_old_events_get_this_machines_name_and_keep_their_sums(tmp_path: Path) -
     rollup = conn.execute(
         "SELECT sum(calls), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
         "sum(cache_write_tokens), sum(reasoning_tokens), sum(cost_nanos), sum(unpriced_calls) "
-        "FROM rollup_key_hour WHERE machine = 'laptop'"
+        "FROM rollup_key_quarter WHERE machine = 'laptop'"
     ).fetchone()
     assert rollup == raw
     conn.close()

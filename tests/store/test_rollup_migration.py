@@ -1,7 +1,7 @@
-"""Migration 0017: a database whose rollups the quarter-hour layout kept (``rollup``,
-``rollup_dim``, ``rollup_day``, some events not folded yet) opens with the hour and day tables
-equal to rollups rebuilt from its folded events, the old tables gone, and summaries and the
-next fold exact."""
+"""Migrations 0017_*: a database whose rollups the old layout kept (``rollup``, ``rollup_dim``,
+``rollup_day``, some events not folded yet) opens with the quarter-hour and day tables equal to
+rollups rebuilt from its folded events, the old tables gone, and summaries and the next fold
+exact."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sqlite_utils.migrations import Migrations
 
 from spendtray.store import migrations as shipped
 from spendtray.store.db import open_for_writing
-from spendtray.store.fold import HOUR_DIMS, fold
+from spendtray.store.fold import QUARTER_DIMS, fold
 from spendtray.store.reader import Filters, Reader
 
 SUMS = (
@@ -100,7 +100,7 @@ def _tables(conn: sqlite3.Connection, last_id: int) -> dict[str, set[tuple[Any, 
     """The new rollup tables as they are (``last_id`` 0) or as rebuilt from the events up
     to ``last_id``."""
     out: dict[str, set[tuple[Any, ...]]] = {}
-    for period, seconds in (("hour", 3600), ("day", 86400)):
+    for period, seconds in (("quarter", 900), ("day", 86400)):
         start = f"(ts / 1000) / {seconds} * {seconds}"
         keyed, per_dim = f"rollup_key_{period}", f"rollup_{period}"
         if not last_id:
@@ -115,7 +115,7 @@ def _tables(conn: sqlite3.Connection, last_id: int) -> dict[str, set[tuple[Any, 
             )
         )
         out[per_dim] = set()
-        for dim in (*KEYS, "total") if period == "day" else HOUR_DIMS:
+        for dim in (*KEYS, "total") if period == "day" else QUARTER_DIMS:
             key = "''" if dim == "total" else dim
             out[per_dim] |= set(
                 conn.execute(
@@ -125,7 +125,7 @@ def _tables(conn: sqlite3.Connection, last_id: int) -> dict[str, set[tuple[Any, 
     return out
 
 
-def test_old_rollups_become_hour_and_day_tables(tmp_path: Path) -> None:
+def test_old_rollups_become_quarter_hour_and_day_tables(tmp_path: Path) -> None:
     path = tmp_path / "spendtray.db"
     _old_database(path)
     conn = open_for_writing(path).conn
@@ -139,7 +139,7 @@ def test_old_rollups_become_hour_and_day_tables(tmp_path: Path) -> None:
 
 def _check(conn: sqlite3.Connection, reader: Reader) -> None:
     names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    assert {"rollup", "rollup_dim"}.isdisjoint(names)
+    assert {"rollup", "rollup_dim", "rollup_hour", "rollup_key_hour"}.isdisjoint(names)
     assert _tables(conn, 0) == _tables(conn, FOLDED)
     recent = (
         "SELECT ts / 1000 / 900 * 900, project, count(*), sum(coalesce(cost_nanos, 0)) "

@@ -37,12 +37,13 @@ def test_signed_spans_cover_a_range_exactly_once(seed: int) -> None:
     for _ in range(2000):
         a = rng.randrange(0, 400 * DAY_MS)
         b = a + rng.choice([rng.randrange(1, HOUR_MS), rng.randrange(1, 3 * DAY_MS), 200 * DAY_MS])
-        if rng.random() < 0.3:  # edges on whole hours and midnights
-            a, b = a // HOUR_MS * HOUR_MS, -(-b // HOUR_MS) * HOUR_MS
+        if rng.random() < 0.3:  # edges on whole quarter-hours and hours
+            unit = rng.choice([HOUR_MS // 4, HOUR_MS])
+            a, b = a // unit * unit, -(-b // unit) * unit
         counted, rollup_spans = _coverage(a, b)
         assert counted == {x: int(a <= x < b) for x in counted}, (a, b)
-        # Whole hours and days only, and never more than half a day of hours per end.
-        assert all(lo % 3600 == 0 and hi % 3600 == 0 for _, _, lo, hi in rollup_spans)
+        # Whole quarter-hours and days only, never more than half a day of quarters per end.
+        assert all(lo % 900 == 0 and hi % 900 == 0 for _, _, lo, hi in rollup_spans)
         assert sum(hi - lo for _, s, lo, hi in rollup_spans if hi - lo < 86400) <= 2 * 43200
 
 

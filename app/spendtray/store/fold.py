@@ -7,20 +7,20 @@ include. Readers add the few events above that id themselves, so a summary is ex
 moment, folded or not. A stored row rewritten in place after it was folded (a bigger
 duplicate) is taken out and put back through the same SQL (``take_out``, ``put_back``).
 
-The layout (migration 0017): sums per UTC hour and per UTC day by full key
-(``rollup_key_hour``, ``rollup_key_day``: project, model, provider, agent, source, machine),
-per UTC day for each dimension on its own (``rollup_day``: one row per dimension, key and day,
-``total`` too) and per UTC hour for the total (``rollup_hour``); each project's quarter-hours
-of the last two days (``rollup_recent``). Readers take whole days
-from the day tables, the hours between them and a range's ends from the hour tables and the
-minutes at the very ends from the events (``store.reader``).
+The layout (migrations 0017_*): sums per UTC quarter-hour and per UTC day by full key
+(``rollup_key_quarter``, ``rollup_key_day``: project, model, provider, agent, source,
+machine), per UTC day for each dimension on its own (``rollup_day``: one row per dimension,
+key and day, ``total`` too), per quarter-hour for the total (``rollup_quarter``), and each
+project's quarter-hours of the last two days (``rollup_recent``). Readers take whole days from
+the day tables, the quarter-hours between them and a range's ends from the quarter-hour
+tables, and the minutes at the very ends from the events (``store.reader``). Every real zone's
+offset is a whole number of quarter-hours, so its hours, days, weeks and months are too.
 
 Why: with timestamps spread over months nearly every event of a fold lands in a period and
 key of its own, and each table a fold writes costs about a microsecond per event, however
-small the table. Quarter-hour rows for seven dimensions plus a full-key quarter-hour table
-made ~16 such passes per event (~45 µs at a million events); this layout makes 10, most of
-them into small tables, while every whole-hour zone's hours, days, weeks and months are still
-whole UTC hours.
+small the table, plus a page to write where folds are small. Quarter-hour rows for seven
+dimensions plus a full-key quarter-hour table made ~16 such writes per event (~45 µs at a
+million events); this layout makes 10, most of them into small tables.
 
 The writer's thread (``fold``, ``take_out``, ``put_back``) or any reader thread
 (``folded_through``, ``EVENT_SUMS``).
@@ -53,7 +53,6 @@ _EVENT_TERMS = (
     "sum(1 - priced)",
 )
 EVENT_SUMS = ", ".join(_EVENT_TERMS)
-HOUR_SQL = f"ts / 1000 / {HOUR_SECONDS} * {HOUR_SECONDS}"
 QUARTER_SQL = f"ts / 1000 / {QUARTER_SECONDS} * {QUARTER_SECONDS}"
 # ``rollup_recent``: each project's calls and cost per quarter-hour since ``RECENT_FROM_KEY``
 # (epoch seconds in ``meta``), about ``RECENT_SECONDS`` before now — the runaway alarm's
@@ -65,15 +64,15 @@ RECENT_SECONDS = 2 * 86_400
 ROLLUP_SUMS = ", ".join(f"sum({f})" for f in SUM_FIELDS)
 _FIELDS = ", ".join(SUM_FIELDS)
 _ADD = ", ".join(f"{f} = {f} + excluded.{f}" for f in SUM_FIELDS)
-TABLES = ("rollup_hour", "rollup_day", "rollup_key_hour", "rollup_key_day", "rollup_recent")
+TABLES = ("rollup_quarter", "rollup_day", "rollup_key_quarter", "rollup_key_day", "rollup_recent")
 
 
-# The dimensions with per-hour rows of their own (``rollup_hour``): the total, for summaries by
-# hour, day, week and month. Every other dimension's hours come from ``rollup_key_hour``,
-# keyed by project first so one project's hours are a range of it (budgets, the dashboard's
-# project filter): a fold then writes one hour row per event, not one per table — with small
-# folds each of those is a page of its own to write (migration 0017_rollup_key_hour_by_project).
-HOUR_DIMS = ("total",)
+# The dimensions with quarter-hour rows of their own (``rollup_quarter``): the total, for
+# summaries by hour, day, week and month. Every other dimension's quarter-hours come from
+# ``rollup_key_quarter``, keyed by project first so one project's are a range of it (budgets,
+# the dashboard's project filter): a fold writes one quarter-hour row per event, not one per
+# dimension — with small folds each of those is a page of its own to write.
+QUARTER_DIMS = ("total",)
 _GROUP_KEY = ", ".join(str(n) for n in range(1, len(DIMS) + 2))
 _CREATE_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS fold_stage (bucket INTEGER, "
@@ -96,14 +95,15 @@ def _stage(where: str, sign: int) -> str:
 # first wherever the groups are nearly as many as the rows (a key or project per hour, every
 # key per day: events spread over months rarely share one), and loses where they are few.
 # "WHERE true": an upsert fed by a SELECT needs a WHERE clause for SQLite to parse it.
-_HOUR = f"bucket / {HOUR_SECONDS} * {HOUR_SECONDS}"
 _DAY = f"bucket / {DAY_SECONDS} * {DAY_SECONDS}"
 
 
-def _to_keys(table: str, period: str) -> str:
-    start = _HOUR if period == "hour" else _DAY
-    # The conflict target in the primary key's order (rollup_key_hour: project first).
-    key = f"project, hour, {', '.join(DIMS[1:])}" if period == "hour" else f"day, {KEY_COLUMNS}"
+def _to_keys(table: str) -> str:
+    # The conflict target in the primary key's order (rollup_key_quarter: project first).
+    if table == "rollup_key_quarter":
+        period, start, key = "bucket", "bucket", f"project, bucket, {', '.join(DIMS[1:])}"
+    else:
+        period, start, key = "day", _DAY, f"day, {KEY_COLUMNS}"
     return (
         f"INSERT INTO {table} ({period}, {KEY_COLUMNS}, {_FIELDS}) "
         f"SELECT {start}, {KEY_COLUMNS}, {_FIELDS} FROM temp.fold_stage WHERE true "
@@ -111,8 +111,8 @@ def _to_keys(table: str, period: str) -> str:
     )
 
 
-def _to_dim(period: str, dim: str, group: bool) -> str:
-    start = _HOUR if period == "hour" else _DAY
+def _to_dim(table: str, dim: str, group: bool) -> str:
+    period, start = ("bucket", "bucket") if table == "rollup_quarter" else ("day", _DAY)
     key = "''" if dim == "total" else dim
     if group:
         by = "2" if dim == "total" else f"2, {dim}"
@@ -120,17 +120,17 @@ def _to_dim(period: str, dim: str, group: bool) -> str:
     else:
         select = f"{_FIELDS} FROM temp.fold_stage WHERE true"
     return (
-        f"INSERT INTO rollup_{period} (dim, {period}, key, {_FIELDS}) "
+        f"INSERT INTO {table} (dim, {period}, key, {_FIELDS}) "
         f"SELECT '{dim}', {start}, {key}, {select} "
         f"ON CONFLICT (dim, {period}, key) DO UPDATE SET {_ADD}"
     )
 
 
 _TO_TABLES = [
-    _to_keys("rollup_key_hour", "hour"),
-    _to_keys("rollup_key_day", "day"),
-    _to_dim("hour", "total", group=True),
-    *(_to_dim("day", dim, group=True) for dim in (*DIMS, "total")),
+    _to_keys("rollup_key_quarter"),
+    _to_keys("rollup_key_day"),
+    _to_dim("rollup_quarter", "total", group=True),
+    *(_to_dim("rollup_day", dim, group=True) for dim in (*DIMS, "total")),
 ]
 _TO_RECENT = (
     "INSERT INTO rollup_recent (bucket, project, calls, cost_nanos) "

@@ -593,3 +593,56 @@ def m0017_by_project(db: Database) -> None:
     db.execute("DROP TABLE rollup_key_hour")
     db.execute("ALTER TABLE rollup_key_hour_new RENAME TO rollup_key_hour")
     db.execute("DELETE FROM rollup_hour WHERE dim = 'project'")
+
+
+@migrations(name="0017_rollups_by_quarter")
+def m0017_by_quarter(db: Database) -> None:
+    # Hours were too coarse for the zones half or three quarters of an hour off UTC (India,
+    # Nepal, Newfoundland, central Australia ...): every hour of theirs cut two UTC hours, read
+    # from the events — a summary by hour over three months read every event (4 s at 1M).
+    # Full-key and total rows per quarter-hour instead, rebuilt from the folded events.
+    sums = (
+        "calls, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, "
+        "reasoning_tokens, cost_nanos, unpriced_calls"
+    )
+    summed = (
+        "count(*), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), "
+        "sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost_nanos, 0)), "
+        "sum(1 - priced)"
+    )
+    sum_columns = ", ".join(f"{name} INTEGER NOT NULL" for name in sums.split(", "))
+    keys = "project, model, provider, agent, source, machine"
+    key_columns = ", ".join(f"{name} TEXT NOT NULL" for name in keys.split(", "))
+    folded = "id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'rollup_folded_id')"
+    db.execute(
+        f"""
+        CREATE TABLE rollup_key_quarter (
+            bucket INTEGER NOT NULL,          -- epoch seconds of the UTC quarter-hour's start
+            {key_columns},
+            {sum_columns},
+            PRIMARY KEY (project, bucket, model, provider, agent, source, machine)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        f"INSERT INTO rollup_key_quarter SELECT ts / 1000 / 900 * 900, {keys}, {summed} "
+        f"FROM events WHERE {folded} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    )
+    db.execute(
+        f"""
+        CREATE TABLE rollup_quarter (
+            dim TEXT NOT NULL,                -- total (store.fold.QUARTER_DIMS)
+            bucket INTEGER NOT NULL,          -- epoch seconds of the UTC quarter-hour's start
+            key TEXT NOT NULL,
+            {sum_columns},
+            PRIMARY KEY (dim, bucket, key)
+        ) WITHOUT ROWID
+        """
+    )
+    totals = ", ".join(f"sum({name})" for name in sums.split(", "))
+    db.execute(
+        f"INSERT INTO rollup_quarter SELECT 'total', bucket, '', {totals} "
+        "FROM rollup_key_quarter GROUP BY bucket"
+    )
+    db.execute("DROP TABLE rollup_key_hour")
+    db.execute("DROP TABLE rollup_hour")

@@ -1,8 +1,8 @@
 """Read queries for the API, the CLI and the dashboard. Any thread: each thread gets its own
 read-only connection (WAL lets readers run beside the writer).
 
-Summaries add whole UTC days and hours of the rollup tables (``store.fold``) and read raw
-events only for the part-hours at the ends of each range or period, so their cost grows with
+Summaries add whole UTC days and quarter-hours of the rollup tables (``store.fold``) and read
+raw events only for the part quarter-hours at the ends of a range, so their cost grows with
 the number of periods and keys, not with the number of events. The few events stored since
 the last rollup fold are added from the events table, in the same read snapshot.
 """
@@ -28,9 +28,9 @@ from spendtray.store.db import BUCKET_SECONDS, open_for_reading
 from spendtray.store.fold import (
     DAY_SECONDS,
     EVENT_SUMS,
-    HOUR_DIMS,
-    HOUR_SECONDS,
-    HOUR_SQL,
+    QUARTER_DIMS,
+    QUARTER_SECONDS,
+    QUARTER_SQL,
     folded_through,
     recent_from,
 )
@@ -134,7 +134,7 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
         raise QueryError("cursor", "is not a cursor this server handed out") from None
 
 
-HOUR_MS = HOUR_SECONDS * 1000
+QUARTER_MS = QUARTER_SECONDS * 1000
 PROJECTS = "SELECT DISTINCT key FROM rollup_day WHERE dim = 'project'"
 DAY_MS = DAY_SECONDS * 1000
 
@@ -146,12 +146,17 @@ def _ceil_ms(stamp: dt.datetime) -> int:
 
 
 def _decompose(
-    index: int, a: int, b: int, days: list[list[int]], hours: list[list[int]], raw: list[list[int]]
+    index: int,
+    a: int,
+    b: int,
+    days: list[list[int]],
+    quarters: list[list[int]],
+    raw: list[list[int]],
 ) -> None:
     """Spans [index, sign, start, end) whose signed sums make [a, b) (epoch ms): whole UTC days
-    (seconds), whole hours added or taken off between the period's ends and the nearest
-    midnights (seconds), and the part-hours at its ends as events (ms)."""
-    first, last = -(-a // HOUR_MS) * HOUR_MS, b // HOUR_MS * HOUR_MS
+    (seconds), whole quarter-hours added or taken off between the period's ends and the
+    nearest midnights (seconds), and the part quarter-hours at its ends as events (ms)."""
+    first, last = -(-a // QUARTER_MS) * QUARTER_MS, b // QUARTER_MS * QUARTER_MS
     if first >= last:
         raw.append([index, 1, a, b])
         return
@@ -161,14 +166,16 @@ def _decompose(
         raw.append([index, 1, last, b])
     day_lo = (first + DAY_MS // 2) // DAY_MS * DAY_MS
     day_hi = (last + DAY_MS // 2) // DAY_MS * DAY_MS
-    if day_lo >= day_hi:
-        hours.append([index, 1, first // 1000, last // 1000])
+    # Whole days and the quarter-hours to their nearest midnights only where that is less to
+    # read than the quarter-hours themselves (not for an hour that happens to cross noon).
+    if day_lo >= day_hi or abs(first - day_lo) + abs(last - day_hi) >= last - first:
+        quarters.append([index, 1, first // 1000, last // 1000])
         return
     days.append([index, 1, day_lo // 1000, day_hi // 1000])
     for x, y in ((first, day_lo), (day_hi, last)):
         if x != y:
             sign = 1 if x < y else -1
-            hours.append([index, sign, min(x, y) // 1000, max(x, y) // 1000])
+            quarters.append([index, sign, min(x, y) // 1000, max(x, y) // 1000])
 
 
 def _read_spans(
@@ -187,25 +194,25 @@ def _read_spans(
     Each distinct span is read once (a day's periods share the hours at their ends: one adds
     the hour before its first midnight, the one before takes it off). Where the spans cover
     most of the time between the first and the last, one range read sorted out here beats a
-    seek per span: a summary by hour over months has thousands of them."""
+    seek per span: a summary by hour over months has thousands of them (``_read_range``)."""
     uses: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for index, sign, a, b in spans:
         uses.setdefault((a, b), []).append((index, sign))
-    lo = min(a for a, _ in uses)
-    hi = max(b for _, b in uses)
-    if unit is not None and 2 * sum(b - a for a, b in uses) >= hi - lo:
-        owners: dict[int, list[tuple[int, int]]] = {}
-        for (a, b), targets in uses.items():
-            for start in range(a, b, unit):
-                owners.setdefault(start, []).extend(targets)
-        sql = (
-            f"SELECT {at}, {columns} FROM {table} WHERE {at} >= ? AND {at} < ? AND {cond} "
-            "GROUP BY 1, 2"
-        )
-        for start, key, *values in conn.execute(sql, [lo, hi, *params]):
-            for target in owners.get(start, ()):
-                yield target, key, list(values)
-        return
+    if unit is not None:
+        # Summed in SQL by the longest step nearly every span starts and ends on: the hours of
+        # a whole-hour zone are one row each rather than four quarter-hours. The rest (a
+        # range's unaligned ends) are read span by span.
+        for step in (3600, 1800, 900) if unit < 3600 else (unit,):
+            dense = {span: t for span, t in uses.items() if span[0] % step == span[1] % step == 0}
+            if 10 * len(dense) >= 9 * len(uses):
+                break
+        lo = min(a for a, _ in dense)
+        hi = max(b for _, b in dense)
+        if 2 * sum(b - a for a, b in dense) >= hi - lo:
+            uses = {span: t for span, t in uses.items() if span not in dense}
+            yield from _read_range(conn, dense, step, lo, hi, table, at, cond, columns, params)
+            if not uses:
+                return
     distinct = list(uses)
     sql = (
         "WITH p(u, a, b) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(?)) "
@@ -214,6 +221,33 @@ def _read_spans(
     )
     for span, key, *values in conn.execute(sql, [json.dumps(distinct), *params]):
         for target in uses[distinct[span]]:
+            yield target, key, list(values)
+
+
+def _read_range(
+    conn: sqlite3.Connection,
+    uses: dict[tuple[int, int], list[tuple[int, int]]],
+    step: int,
+    lo: int,
+    hi: int,
+    table: str,
+    at: str,
+    cond: str,
+    columns: str,
+    params: list[Any],
+) -> Iterator[tuple[tuple[int, int], Any, list[int]]]:
+    """``_read_spans`` for spans that cover most of [lo, hi), all on multiples of ``step``:
+    one range read summed by ``step``, each sum handed to the spans holding it."""
+    owners: dict[int, list[tuple[int, int]]] = {}
+    for (a, b), targets in uses.items():
+        for start in range(a, b, step):
+            owners.setdefault(start, []).extend(targets)
+    sql = (
+        f"SELECT {at} / {step} * {step}, {columns} FROM {table} "
+        f"WHERE {at} >= ? AND {at} < ? AND {cond} GROUP BY 1, 2"
+    )
+    for start, key, *values in conn.execute(sql, [lo, hi, *params]):
+        for target in owners.get(start, ()):
             yield target, key, list(values)
 
 
@@ -273,14 +307,15 @@ class Reader:
 
     @staticmethod
     def _bounds(conn: sqlite3.Connection, folded: int | None) -> tuple[int, int] | None:
-        """First and last stored hour start, epoch seconds."""
+        """First and last stored quarter-hour start, epoch seconds."""
         lo, hi = conn.execute(
-            "SELECT min(hour), max(hour) FROM rollup_hour WHERE dim = 'total'"
+            "SELECT min(bucket), max(bucket) FROM rollup_quarter WHERE dim = 'total'"
         ).fetchone()
         if folded is not None:
             # NOT INDEXED: only the id range, whatever the planner thinks of the ts index.
             new_lo, new_hi = conn.execute(
-                f"SELECT min({HOUR_SQL}), max({HOUR_SQL}) FROM events NOT INDEXED WHERE id > ?",
+                f"SELECT min({QUARTER_SQL}), max({QUARTER_SQL}) FROM events NOT INDEXED "
+                "WHERE id > ?",
                 (folded,),
             ).fetchone()
             if new_lo is not None:
@@ -305,7 +340,7 @@ class Reader:
             return Summary(group_by, [])
         # No data lies outside the stored bounds: a range since 1900 costs what the data does.
         lo = bounds[0] * 1000
-        hi = (bounds[1] + HOUR_SECONDS) * 1000
+        hi = (bounds[1] + QUARTER_SECONDS) * 1000
         if filters.since is not None:
             lo = max(lo, _ceil_ms(filters.since))
         if filters.until is not None:
@@ -349,17 +384,17 @@ class Reader:
         """Sums per (period index, ``key_col`` value) over each period [a, b) (epoch ms).
 
         Each period is whole UTC days (``rollup_day`` when at most one dimension is involved,
-        else ``rollup_key_day``) give or take the hours between its ends and the nearest
-        midnights (``rollup_hour`` for the total, else ``rollup_key_hour``),
-        plus the events in the part-hours at its ends. Events not folded yet are added by
-        their timestamps (the raw part-hours read folded events only)."""
+        else ``rollup_key_day``) give or take the quarter-hours between its ends and the
+        nearest midnights (``rollup_quarter`` for the total, else ``rollup_key_quarter``),
+        plus the events in the part quarter-hours at its ends. Events not folded yet are added by
+        their timestamps (the raw parts read folded events only)."""
         days: list[list[int]] = []
-        hours: list[list[int]] = []
+        quarters: list[list[int]] = []
         raw: list[list[int]] = []
         for index, (_, a, b) in enumerate(periods):
-            _decompose(index, a, b, days, hours, raw)
+            _decompose(index, a, b, days, quarters, raw)
         dims = self._dims(key_col, where)
-        dim_hours = len(dims) == 0 or (len(dims) == 1 and next(iter(dims)) in HOUR_DIMS)
+        dim_quarters = len(dims) == 0 or (len(dims) == 1 and next(iter(dims)) in QUARTER_DIMS)
         # (spans, table, its time column, a condition on its rows, key and sums, parameters,
         # seconds per row of the time column: None for the events)
         reads: list[tuple[list[list[int]], str, str, str, str, list[Any], int | None]] = []
@@ -368,20 +403,18 @@ class Reader:
         match = " AND r.key = ?" if where != "1" else ""
         per_dim = (f"r.dim = ?{match}", f"{'r.key' if key_col else chr(39) * 2}, {rollup_sums}")
         keyed = (where, f"{key_col or chr(39) * 2}, {rollup_sums}")
-        for spans, period, unit, own in (
-            (days, "day", DAY_SECONDS, len(dims) <= 1),
-            (hours, "hour", HOUR_SECONDS, dim_hours),
+        for spans, period, at, unit, own in (
+            (days, "day", "r.day", DAY_SECONDS, len(dims) <= 1),
+            (quarters, "quarter", "r.bucket", QUARTER_SECONDS, dim_quarters),
         ):
             if own:
-                reads.append(
-                    (spans, f"rollup_{period} r", f"r.{period}", *per_dim, [dim, *args], unit)
-                )
-            elif period == "hour" and "project" not in self._dims("", where):
-                # Keyed by project first: every stored project's range of the hours.
+                reads.append((spans, f"rollup_{period} r", at, *per_dim, [dim, *args], unit))
+            elif period == "quarter" and "project" not in self._dims("", where):
+                # Keyed by project first: every stored project's range of the quarter-hours.
                 every = f"project IN ({PROJECTS}) AND {where}"
-                reads.append((spans, "rollup_key_hour r", "r.hour", every, keyed[1], args, unit))
+                reads.append((spans, "rollup_key_quarter r", at, every, keyed[1], args, unit))
             else:
-                reads.append((spans, f"rollup_key_{period} r", f"r.{period}", *keyed, args, unit))
+                reads.append((spans, f"rollup_key_{period} r", at, *keyed, args, unit))
         on = where
         raw_args = list(args)
         if folded is not None:
