@@ -71,7 +71,9 @@ def one_round(
         # The writer's own methods on this thread: what its thread runs, without the queue.
         writer._conn = db.conn
         writer._next_id = int(db.execute("SELECT max(id) FROM events").fetchone()[0]) + 1
-        writer._fold(everything=True)
+        db.conn.execute("BEGIN IMMEDIATE")
+        fold(db.conn)  # whatever the copied file left unfolded, before the clock starts
+        db.conn.execute("COMMIT")
         prices = PriceBook.load(user_file=work / "prices.toml", data_dir=work / "prices")
         service = IngestService(prices, writer, machine="bench")
         traffic = Traffic(seed=seed)
