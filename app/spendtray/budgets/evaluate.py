@@ -1,9 +1,9 @@
 """Where a budget stands now: spend in its calendar period, forecast, state, and the check
 answer for agents. Runs on the caller's thread (budget worker, server thread pool, CLI, GUI).
 
-Spend comes from ``Reader.summary``, which adds UTC day and hour rollups; budget periods in a
-whole-hour zone start and end on whole hours, so a period's spend reads raw events only for
-the minutes since the last whole hour (and a half-hour zone's part-hours).
+Spend comes from ``Reader.summary``, which adds UTC day and quarter-hour rollups; budget
+periods in any real time zone start and end on quarter hours, so a period's spend reads raw
+events only for the minutes since the last whole quarter-hour.
 The forecast is spend so far plus the recent burn rate times the time left in the period.
 """
 
