@@ -348,6 +348,7 @@ class Writer:
         self._unfolded = 0  # events this writer committed that the rollups do not include yet
         self._unfolded_since = 0.0
         self._fold_chunk = FOLD_CHUNK_START  # ids per fold transaction, fitted to FOLD_TXN_SECONDS
+        self._fold_resume = 0.0  # monotonic time before which no fold starts (writer thread)
         self._checkpointed = 0.0  # monotonic time of the last WAL checkpoint
         # Set by a fold; the checkpoint thread ("spendtray-checkpoint") then copies the WAL.
         self._checkpoint_due = threading.Event()
@@ -543,9 +544,10 @@ class Writer:
             return 0.0
         if not self._unfolded:
             return FOLD_SECONDS
-        if self._unfolded >= FOLD_EVENTS:
-            return 0.0
-        return max(0.0, FOLD_SECONDS - (time.monotonic() - self._unfolded_since))
+        due = self._fold_resume
+        if self._unfolded < FOLD_EVENTS:
+            due = max(due, self._unfolded_since + FOLD_SECONDS)
+        return max(0.0, due - time.monotonic())
 
     def _backlog_step(self, db: Database, backlog: deque[_Job | _Call]) -> list[_Job | _Call]:
         """Run the backlog's first call, or commit its first large jobs (together while they
@@ -588,9 +590,10 @@ class Writer:
 
     def _fold_due(self) -> bool:
         unfolded = self._unfolded
-        return unfolded >= FOLD_EVENTS or (
-            unfolded > 0 and time.monotonic() - self._unfolded_since >= FOLD_SECONDS
-        )
+        now = time.monotonic()
+        if not unfolded or now < self._fold_resume:
+            return False
+        return unfolded >= FOLD_EVENTS or now - self._unfolded_since >= FOLD_SECONDS
 
     def _fold_backlog(self, seconds: float | None, pause: bool = False) -> None:
         """Fold chunk after chunk, each in its own transaction, until none is left or
@@ -625,6 +628,10 @@ class Writer:
             log.exception("folding new events into the rollups failed")
             return False
         now = time.monotonic()
+        # The next fold no sooner than this one took again: while a backlog is folded the
+        # connection is free half the time, and single events commit at once (on the loop)
+        # instead of each waiting for the chunk in progress.
+        self._fold_resume = now + (now - started)
         if covered >= FOLD_CHUNK_MIN:
             self._fold_chunk = _next_fold_chunk(self._fold_chunk, covered, now - started)
         more = covered >= limit
