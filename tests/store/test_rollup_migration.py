@@ -1,4 +1,4 @@
-"""Migrations 0017_*: a database whose rollups the old layout kept (``rollup``, ``rollup_dim``,
+"""Migrations 0017–0020: a database whose rollups the old layout kept (``rollup``, ``rollup_dim``,
 ``rollup_day``, some events not folded yet) opens with the quarter-hour and day tables equal to
 rollups rebuilt from its folded events, the old tables gone, and summaries and the next fold
 exact."""

@@ -7,7 +7,7 @@ include. Readers add the few events above that id themselves, so a summary is ex
 moment, folded or not. A stored row rewritten in place after it was folded (a bigger
 duplicate) is taken out and put back through the same SQL (``take_out``, ``put_back``).
 
-The layout (migrations 0017_*): sums per UTC quarter-hour and per UTC day by full key
+The layout (migrations 0017–0020): sums per UTC quarter-hour and per UTC day by full key
 (``rollup_key_quarter``, ``rollup_key_day``: project, model, provider, agent, source,
 machine), per UTC day for each dimension on its own (``rollup_day``: one row per dimension,
 key and day, ``total`` too), per quarter-hour for the total (``rollup_quarter``), and each

@@ -540,8 +540,8 @@ def m0017(db: Database) -> None:
     db.execute("DROP TABLE rollup_dim")
 
 
-@migrations(name="0017_rollup_recent")
-def m0017_recent(db: Database) -> None:
+@migrations(name="0018_rollup_recent")
+def m0018(db: Database) -> None:
     # Each project's quarter-hours over the last two days (store.fold.RECENT_SECONDS), for the
     # runaway alarm's trailing day: read from the events it took ~0.4 s a project with 1M
     # events. Filled from the folded events; the writer moves its start on as time passes.
@@ -569,8 +569,8 @@ def m0017_recent(db: Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('rollup_recent_from', ?)", [str(start)])
 
 
-@migrations(name="0017_rollup_key_hour_by_project")
-def m0017_by_project(db: Database) -> None:
+@migrations(name="0019_rollup_key_hour_by_project")
+def m0019(db: Database) -> None:
     # One project's hours are a range of rollup_key_hour once it is keyed by project first,
     # so rollup_hour's per-project rows go: a fold writes one row per event fewer (store.fold).
     keys = "hour, project, model, provider, agent, source, machine"
@@ -595,8 +595,8 @@ def m0017_by_project(db: Database) -> None:
     db.execute("DELETE FROM rollup_hour WHERE dim = 'project'")
 
 
-@migrations(name="0017_rollups_by_quarter")
-def m0017_by_quarter(db: Database) -> None:
+@migrations(name="0020_rollups_by_quarter")
+def m0020(db: Database) -> None:
     # Hours were too coarse for the zones half or three quarters of an hour off UTC (India,
     # Nepal, Newfoundland, central Australia ...): every hour of theirs cut two UTC hours, read
     # from the events — a summary by hour over three months read every event (4 s at 1M).
