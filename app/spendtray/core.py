@@ -218,10 +218,11 @@ class Core:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start_store(self) -> None:
-        """Open (and migrate) the database and start the writer thread."""
+    def start_store(self, *, folds: bool = True) -> None:
+        """Open (and migrate) the database and start the writer thread; ``folds=False`` for
+        a command beside the running app, whose writer folds the rollups (``Writer.start``)."""
         if not self.writer.running:
-            self.writer.start()
+            self.writer.start(folds=folds)
 
     def start(self) -> None:
         """The store, then every worker (webhook, budget evaluation), then the tokenizer

@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from spendtray.cli.main import main
 from spendtray.core import Core
 from spendtray.importers import ImportReport, ImportWatcher
 from spendtray.importers.sources import claude_code_roots, codex_roots
+from spendtray.store.writer import FOLD_SECONDS, Writer
 
 TS = "2026-03-02T10:00:00.000Z"
 
@@ -175,12 +177,42 @@ def test_cli_sends_to_the_running_app(
     monkeypatch.setenv("SPENDTRAY_PORT", core.url.rsplit(":", 1)[1])
     committed: list[int] = []
     core.writer.add_listener(lambda info: committed.append(info.stored))
+    # The command's own writer (it keeps the offsets): what it commits, folds, checkpoints.
+    cli_writers: list[Writer] = []
+    cli_committed: list[int] = []
+    folded_by: list[Writer] = []
+    checkpointed_by: list[Writer] = []
+    start, fold, checkpoints = Writer.start, Writer._fold, Writer._run_checkpoints
+
+    def spy_start(self: Writer, *, folds: bool = True) -> None:
+        cli_writers.append(self)
+        self.add_listener(lambda info: cli_committed.append(info.stored))
+        start(self, folds=folds)
+
+    def spy_fold(self: Writer) -> bool:
+        folded_by.append(self)
+        return fold(self)
+
+    def spy_checkpoints(self: Writer, conn: sqlite3.Connection) -> None:
+        checkpointed_by.append(self)
+        checkpoints(self, conn)
+
+    monkeypatch.setattr(Writer, "start", spy_start)
+    monkeypatch.setattr(Writer, "_fold", spy_fold)
+    monkeypatch.setattr(Writer, "_run_checkpoints", spy_checkpoints)
     write_claude(tmp_path / "claude")
     assert main(["import", "claude-code", "--path", str(tmp_path / "claude")]) == 0
     captured = capsys.readouterr()
     assert f"sending to the running Spendtray at {core.url}" in captured.err
     assert "7 new calls stored" in captured.out
     assert sum(committed) == 7  # stored by the app's own writer, not a second one
+    assert len(cli_writers) == 1 and cli_writers[0] is not core.writer
+    assert sum(cli_committed) == 0  # the command's writer stored offsets only
+    core.writer.call(lambda db: None)  # the app's writer folds what it stored
+    time.sleep(2 * FOLD_SECONDS)
+    core.writer.call(lambda db: None)
+    assert core.writer in folded_by
+    assert cli_writers[0] not in folded_by and cli_writers[0] not in checkpointed_by
     days = day_rows(core, "claude-code")
     for day, want in CLAUDE_DAYS.items():
         assert days[day]["input_tokens"] == want.input_tokens

@@ -4,13 +4,22 @@ fold transactions sized to a short time, taking turns with large jobs."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
+
+from spendtray.store.fold import folded_through
+from spendtray.store.reader import Filters, Reader
 from spendtray.store.rows import EVENT_COLUMNS, EventRow
 from spendtray.store.writer import (
     FOLD_CHUNK,
     FOLD_CHUNK_MIN,
+    FOLD_EVENTS,
+    FOLD_SECONDS,
     FOLD_TXN_SECONDS,
     SMALL_JOB_ROWS,
     Writer,
@@ -89,3 +98,53 @@ def test_a_fold_chunk_is_fitted_to_the_time_a_fold_took() -> None:
     assert _next_fold_chunk(FOLD_CHUNK_MIN, FOLD_CHUNK_MIN, 100.0) == FOLD_CHUNK_MIN
     # What one fold covered, not the chunk asked for, is the rate's measure (a backlog's tail).
     assert _next_fold_chunk(400, 100, FOLD_TXN_SECONDS) == (400 + 100) // 2
+
+
+def _folded_through(db_path: Path) -> int:
+    conn = sqlite3.connect(db_path)
+    try:
+        return folded_through(conn)
+    finally:
+        conn.close()
+
+
+def test_a_writer_started_without_folding_stores_but_never_folds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db_path = tmp_path / "db.sqlite"
+    checkpoints: list[Writer] = []
+    original = Writer._run_checkpoints
+
+    def spy(self: Writer, conn: sqlite3.Connection) -> None:
+        checkpoints.append(self)
+        original(self, conn)
+
+    monkeypatch.setattr(Writer, "_run_checkpoints", spy)
+    first = Writer(db_path)
+    first.start(folds=False)
+    first.write(_rows(5, "before"))
+    first.stop()
+    # Started on a file with unfolded events (which a folding writer folds as it starts),
+    # given more than a fold's worth and time for a fold to fall due, then stopped.
+    writer = Writer(db_path)
+    writer.start(folds=False)
+    writer.write(_rows(FOLD_EVENTS, "big"))
+    time.sleep(2 * FOLD_SECONDS)
+    writer.call(lambda db: None)
+    writer.stop()
+    assert _folded_through(db_path) == 0  # nothing folded
+    assert checkpoints == []  # and no checkpoint thread ran
+    # Readers add what is not folded: the summary counts every event.
+    reader = Reader(db_path, ZoneInfo("UTC"))
+    try:
+        rows = reader.summary("project", Filters()).rows
+    finally:
+        reader.close()
+    assert {r.key: r.calls for r in rows if r.calls} == {"before": 5, "big": FOLD_EVENTS}
+    # The same with a folding writer: it folds, and checkpoints after.
+    folding = Writer(db_path)
+    folding.start()
+    folding.write(_rows(3, "later"))
+    folding.stop()
+    assert _folded_through(db_path) > 0
+    assert checkpoints == [folding]

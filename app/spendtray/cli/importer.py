@@ -119,12 +119,14 @@ def run(args: argparse.Namespace) -> int:
 
     # Only the store is started: budget evaluation and alerts belong to the running app.
     core = Core(settings)
-    core.start_store()
     try:
         url = running_server(settings, core.token)
     except NotSpendtray as exc:
         core.stop()
         raise UserError(f"import: {exc}") from None
+    # Sending to the running app, this process writes only its import offsets: the app's
+    # writer folds the rollups and checkpoints the file, not a second writer beside it.
+    core.start_store(folds=url is None)
     sink = ServerSink(url, core.token) if url else None
     if url:
         print(f"spendtray: sending to the running Spendtray at {url}", file=sys.stderr)

@@ -24,6 +24,10 @@ event row keeps its id.
 An ingest transaction inserts event rows only; the writer thread folds them into the rollup
 tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
 The WAL checkpoint follows a fold, on a thread and a connection of its own.
+
+A writer started with ``folds=False`` neither folds nor checkpoints: ``spendtray import``
+sending to the running app starts one only to keep its import offsets, and the app's writer
+folds and checkpoints that file (two folding the same rollups only took turns at the lock).
 """
 
 from __future__ import annotations
@@ -353,6 +357,7 @@ class Writer:
         # Set by a fold; the checkpoint thread ("spendtray-checkpoint") then copies the WAL.
         self._checkpoint_due = threading.Event()
         self._checkpoints_stop = False
+        self._folds = True  # False: this writer never folds nor checkpoints (``start``)
         self._prices = _PricesUsed()
         # Held by whichever thread is using the write connection: the writer thread for each
         # job, call and fold, or a caller committing a small job itself (``submit_batches``
@@ -370,7 +375,12 @@ class Writer:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, folds: bool = True) -> None:
+        """Open the database (migrating it) and start the writer thread. ``folds=False``:
+        this writer never folds events into the rollups nor checkpoints the WAL — for a
+        process beside the running app (whose writer does both); readers add the events it
+        leaves unfolded."""
+        self._folds = folds
         self._thread = threading.Thread(target=self._run, name="spendtray-writer", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -481,9 +491,13 @@ class Writer:
         # events; readers add it meanwhile.
         with self._busy:
             self._conn = conn
-            self._fold_backlog(FOLD_START_SECONDS, pause=True)
+            if self._folds:
+                self._fold_backlog(FOLD_START_SECONDS, pause=True)
             self._unfolded = 0
-        checkpointer.start()
+        if self._folds:
+            checkpointer.start()
+        else:
+            checkpoints.close()
         self._ready.set()
         stopping = False
         retry: list[_Job | _Call] = []  # met a lock held elsewhere; may wait some more
@@ -530,7 +544,8 @@ class Writer:
             self._conn = None
         self._checkpoints_stop = True
         self._checkpoint_due.set()
-        checkpointer.join()
+        if checkpointer.is_alive():
+            checkpointer.join()
         try:
             if wrote:  # a TRUNCATE checkpoint stops other writers while it runs
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -589,6 +604,8 @@ class Writer:
         return True
 
     def _fold_due(self) -> bool:
+        if not self._folds:
+            return False
         unfolded = self._unfolded
         now = time.monotonic()
         if not unfolded or now < self._fold_resume:
@@ -703,6 +720,8 @@ class Writer:
             raise
         self._totals = totals
         self._prices.committed()
+        if not self._folds:  # left for the app's writer to fold; readers add them meanwhile
+            return outcomes, info
         if info.stored and not self._unfolded:
             self._unfolded_since = time.monotonic()
         self._unfolded += info.stored
