@@ -41,3 +41,47 @@ def test_gui_shutdown_ends_every_thread_and_connection(
 
     assert [t.name for t in spendtray_threads() - before] == []
     assert open_data_files(settings.home) == []
+
+
+def test_gui_qt_parts_are_deleted_on_the_gui_thread_at_shutdown(
+    settings: Settings, qtbot: Any
+) -> None:
+    """The app's callbacks point back at it, so after shutdown it is cyclic garbage, freed by
+    the cycle collector on whichever thread runs it next. Collected on a worker thread, a tray
+    icon, menu or QThread still alive would be destroyed there, under the GUI thread's event
+    loop (the crash seen under load in the test above). Shutdown deletes them on this thread."""
+    import gc
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    from spendtray.gui.app import GuiApp
+
+    destroyed: list[tuple[str, str]] = []
+
+    def record(part: str) -> Any:
+        return lambda *_: destroyed.append((part, threading.current_thread().name))
+
+    core = Core(settings)
+    core.start_background()
+    try:
+        gui = GuiApp(core, use_tray=True)
+        with qtbot.waitSignal(gui.ready):
+            gui.start()
+        direct = Qt.ConnectionType.DirectConnection
+        gui.tray.icon.destroyed.connect(record("tray icon"), direct)
+        gui.tray.menu.destroyed.connect(record("tray menu"), direct)
+        gui.refresher._thread.destroyed.connect(record("refresh QThread"), direct)
+        gui.shutdown()
+        del gui
+        collector = threading.Thread(target=gc.collect, name="spendtray-test-gc")
+        collector.start()
+        collector.join()
+    finally:
+        core.stop()
+    main = threading.current_thread().name
+    assert sorted(destroyed) == [
+        ("refresh QThread", main),
+        ("tray icon", main),
+        ("tray menu", main),
+    ]

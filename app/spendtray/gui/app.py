@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
@@ -283,6 +284,8 @@ class GuiApp(QObject):
     # -- alerts ---------------------------------------------------------------------------
 
     def _show_alert(self, alert: object) -> None:
+        if self._stopped:  # queued before the budget thread stopped; the tray icon is gone
+            return
         text = str(getattr(alert, "text", alert))
         state = str(getattr(alert, "state", "warning"))
         kind = str(getattr(alert, "kind", "threshold"))
@@ -309,8 +312,21 @@ class GuiApp(QObject):
         if self.estimator is not None and hasattr(self.estimator, "shutdown"):
             self.estimator.shutdown()
         self.core.stop()
+        self._delete_qt_parts()
         log.info("stopped; every acknowledged event is stored")
         self.stopped.emit()
+
+    def _delete_qt_parts(self) -> None:
+        """Delete now, on the GUI thread, the Qt objects with a native window, a thread or a
+        timer: the tray icon and its menu, the refresher (its worker and QThread go in
+        ``stop``) and the limits feed. The app's callbacks (tray actions, refresher hooks)
+        point back at the app, so these objects sit in reference cycles that Python's cycle
+        collector frees whenever some thread allocates enough — often a worker thread — and a
+        widget or QThread destroyed there while the GUI thread runs its event loop crashes
+        the process. The windows are the user's (or a test's) to close and delete."""
+        for part in (self.tray.icon, self.tray.menu, self.refresher, self.limits):
+            if shiboken6.isValid(part):
+                shiboken6.delete(part)
 
     def quit(self) -> None:
         self.shutdown()

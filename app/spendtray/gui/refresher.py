@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from spendtray.clock import utc_now
@@ -204,7 +205,12 @@ class Refresher(QObject):
         self._finish()
 
     def stop(self) -> None:
-        """Finish the running query, close the worker's connection, end the thread."""
+        """Finish the running query, close the worker's connection, end the thread, then
+        delete the worker and the thread now, on the GUI thread: left to Python's cycle
+        collector they would be destroyed on whichever thread it next runs (see
+        ``GuiApp.shutdown``)."""
+        if not shiboken6.isValid(self._thread):
+            return
         self._tick.stop()
         self._coalesce.stop()
         if self._thread.isRunning():
@@ -214,3 +220,5 @@ class Refresher(QObject):
             )
             self._thread.quit()
             self._thread.wait()
+        shiboken6.delete(self._worker)
+        shiboken6.delete(self._thread)
