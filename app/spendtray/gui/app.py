@@ -260,6 +260,8 @@ class GuiApp(QObject):
             log.info("stopped following the agent logs")
 
     def _on_imported(self, reports: list[ImportReport], error: str | None) -> None:
+        if self._stopped:  # a pass queued before the watcher stopped; the windows may be gone
+            return
         if error is not None:
             # the watcher logs each failure; the user hears about each new one once
             if error != self._shown_import_error:
