@@ -251,6 +251,19 @@ def _read_range(
             yield target, key, list(values)
 
 
+def _unfolded_sums(
+    conn: sqlite3.Connection, at: str, key_col: str, where: str, params: list[Any]
+) -> list[tuple[Any, ...]]:
+    """(time ``at``, key, sums) of the events above the folded id in [lo, hi), grouped by
+    ``at`` and ``key_col``; ``params`` are ``at``'s own, then the id, lo, hi and ``where``'s."""
+    key_sql = key_col or "''"
+    return conn.execute(
+        f"SELECT {at}, {key_sql}, {EVENT_SUMS} FROM events NOT INDEXED "
+        f"WHERE id > ? AND ts >= ? AND ts < ? AND {where} GROUP BY 1, 2",
+        params,
+    ).fetchall()
+
+
 def _add_to(
     acc: dict[tuple[int, str], list[int]], key: tuple[int, str], sign: int, values: list[int]
 ) -> None:
@@ -351,12 +364,14 @@ class Reader:
         key_col = "" if group_by in TIME_GROUPS else group_by
         unfolded: list[tuple[Any, ...]] = []
         if folded is not None:
-            key_sql = key_col or "''"
-            unfolded = conn.execute(
-                f"SELECT ts, {key_sql}, {EVENT_SUMS} FROM events NOT INDEXED "
-                f"WHERE id > ? AND ts >= ? AND ts < ? AND {where} GROUP BY ts, {key_sql}",
-                [folded, lo, hi, *args],
-            ).fetchall()
+            # Summed in SQL per quarter-hour (clipped to lo) for a time grouping, else over
+            # the whole range: after a burst of imports hundreds of thousands of events can
+            # wait to be folded, and one Python row each took seconds. Exact because every
+            # period edge inside [lo, hi) is a whole quarter-hour: events are stored from 2015
+            # on (ingest.event), and since then every zone's offset is whole quarter-hours
+            # (tests/store/test_unfolded_summaries.py checks the tz database for it).
+            at = f"max(ts / {QUARTER_MS} * {QUARTER_MS}, ?)" if key_col == "" else "?"
+            unfolded = _unfolded_sums(conn, at, key_col, where, [lo, folded, lo, hi, *args])
         if group_by in TIME_GROUPS:
             periods = self._periods(conn, group_by, zone, lo, hi, unfolded)
         else:
