@@ -12,12 +12,11 @@ convention), so the canonical input is input + cache writes + cache reads. Keys:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import Record, provider_of, text, whole
+from spendtray.importers.parsing import Record, json_document, provider_of, text, whole
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, env_or, xdg_data
 from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp
 from spendtray.prices.calc import TokenCounts
@@ -54,13 +53,8 @@ class AmpParser:
 
     def document(self, data: bytes) -> None:
         stats = self.job.stats
-        try:
-            thread = json.loads(data)
-        except ValueError as exc:
-            stats.bad(self.job.path, 0, f"not valid JSON ({exc})")
-            return
-        if not isinstance(thread, dict):
-            stats.bad(self.job.path, 0, "not a JSON object")
+        thread = json_document(data, self.job.path, stats, dict)
+        if thread is None:
             return
         thread_id = text(thread.get("id"), "id") or Path(self.job.path).stem
         messages = [m for m in thread.get("messages") or [] if isinstance(m, dict)]

@@ -11,12 +11,11 @@ usage only inside the agent's saved run state are not read.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import Record, provider_of, text, whole
+from spendtray.importers.parsing import Record, json_document, provider_of, text, whole
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, split_paths, xdg_config
 from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp
 from spendtray.prices.calc import TokenCounts
@@ -46,13 +45,8 @@ class CodebuffParser:
 
     def document(self, data: bytes) -> None:
         stats = self.job.stats
-        try:
-            messages = json.loads(data)
-        except ValueError as exc:
-            stats.bad(self.job.path, 0, f"not valid JSON ({exc})")
-            return
-        if not isinstance(messages, list):
-            stats.bad(self.job.path, 0, "not a JSON array of messages")
+        messages = json_document(data, self.job.path, stats, list)
+        if messages is None:
             return
         stats.lines += len(messages)
         for index, message in enumerate(messages):

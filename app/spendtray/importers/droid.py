@@ -13,13 +13,12 @@ figure for Droid is therefore the usage of the sessions that started that day.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from spendtray.importers.parsing import Record, provider_of, text, whole
+from spendtray.importers.parsing import Record, json_document, provider_of, text, whole
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, env_or
 from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp
 from spendtray.prices.calc import TokenCounts
@@ -59,13 +58,8 @@ class DroidParser:
     def document(self, data: bytes) -> None:
         stats = self.job.stats
         stats.lines += 1
-        try:
-            settings = json.loads(data)
-        except ValueError as exc:
-            stats.bad(self.job.path, 0, f"not valid JSON ({exc})")
-            return
-        if not isinstance(settings, dict):
-            stats.bad(self.job.path, 0, "not a JSON object")
+        settings = json_document(data, self.job.path, stats, dict)
+        if settings is None:
             return
         try:
             self._session(settings)

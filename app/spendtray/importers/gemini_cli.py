@@ -20,13 +20,13 @@ session its folder is named after, which the telemetry names — and the logged 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spendtray.importers.parsing import (
     Record,
+    json_document,
     line_objects,
     project_name,
     provider_of,
@@ -113,13 +113,8 @@ class GeminiParser:
             self.records[:] = list(best.values())
 
     def document(self, data: bytes) -> None:
-        try:
-            obj = json.loads(data)
-        except ValueError as exc:
-            self.job.stats.bad(self.job.path, 0, f"not valid JSON ({exc})")
-            return
-        if not isinstance(obj, dict):
-            self.job.stats.bad(self.job.path, 0, "not a JSON object")
+        obj = json_document(data, self.job.path, self.job.stats, dict)
+        if obj is None:
             return
         self._header(obj)
         messages = obj.get("messages")

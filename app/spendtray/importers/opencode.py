@@ -11,14 +11,13 @@ copied into the database (leaving the file in place) is one call.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from spendtray.importers import opencode_db
 from spendtray.importers.opencode_message import OPENCODE, PRIMARY_MODES, message_event
-from spendtray.importers.parsing import Record
+from spendtray.importers.parsing import Record, json_document
 from spendtray.importers.source import (
     DOCUMENT,
     DocumentParser,
@@ -67,13 +66,8 @@ class OpenCodeParser:
     def document(self, data: bytes) -> None:
         stats = self.job.stats
         stats.lines += 1
-        try:
-            message = json.loads(data)
-        except ValueError as exc:
-            stats.bad(self.job.path, 0, f"not valid JSON ({exc})")
-            return
-        if not isinstance(message, dict):
-            stats.bad(self.job.path, 0, "not a JSON object")
+        message = json_document(data, self.job.path, stats, dict)
+        if message is None:
             return
         try:
             self._message(message)

@@ -4,6 +4,7 @@ bookkeeping. Pure; runs on the importer's thread.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,6 +134,20 @@ def json_block(
             break
         start = end + 1
     stats.lines += lines
+
+
+def json_document(data: bytes, path: str, stats: ParseStats, shape: type[Any]) -> Any:
+    """A whole file an agent rewrites as one JSON value (a ``dict`` or ``list``, ``shape``), or
+    None after counting the file bad in ``stats``: not JSON, or not that shape."""
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        stats.bad(path, 0, f"not valid JSON ({exc})")
+        return None
+    if not isinstance(value, shape):
+        stats.bad(path, 0, "not a JSON array of messages" if shape is list else "not a JSON object")
+        return None
+    return value
 
 
 def _has_any(line: bytes, marks: tuple[bytes, ...]) -> bool:

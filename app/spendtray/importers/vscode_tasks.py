@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from spendtray.importers.parsing import Record, provider_of, text, whole
+from spendtray.importers.parsing import Record, json_document, provider_of, text, whole
 from spendtray.importers.source import DOCUMENT, FileJob, LogSource, xdg_config
 from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp, parse_usd
 from spendtray.prices.calc import TokenCounts
@@ -163,13 +163,8 @@ class TaskParser:
 
     def document(self, data: bytes) -> None:
         stats = self.job.stats
-        try:
-            messages = json.loads(data)
-        except ValueError as exc:
-            stats.bad(self.job.path, 0, f"not valid JSON ({exc})")
-            return
-        if not isinstance(messages, list):
-            stats.bad(self.job.path, 0, "not a JSON array of messages")
+        messages = json_document(data, self.job.path, stats, list)
+        if messages is None:
             return
         task = self._task
         models = _model_usage(task)
