@@ -8,7 +8,12 @@ timestamps over the last 90 days with some arriving late for old days, 20 projec
    uvicorn+Starlette endpoint that only parses the same JSON. Both servers stay up and the runs
    alternate round by round; the figure is the median of same-round ratios.
 2. Batch ingest events/s: 1,000-event POSTs from one sender, then from two concurrent senders
-   (together), several runs each.
+   (together), several runs each; with ``--against DIR`` (the ``app`` folder of another
+   checkout, e.g. ``git archive main app | tar -x -C /tmp/base``) a second server runs that
+   code and the runs alternate between the two, each printed beside the other. After each run
+   the bench reads the server's file on its own connection: how many events the rollups did
+   not hold yet when the last POST was answered, what a summary (91 days by project) cost at
+   that moment, and how long the fold took to catch up; the next run starts once it has.
 3. Latency of single-event POSTs and of /healthz while `spendtray import claude-code` sends a
    large history (the real Claude Code logs of ../shared/corpora scaled to --import-size with
    unique ids per copy) to the same server — and without the import, just before, as reference.
@@ -18,16 +23,18 @@ Targets: single ≥ 60 % of the baseline; batch ≥ 50,000 events/s; two senders
 p99 of single POSTs ≤ 20 ms during the import. Summaries: bench/summary.py.
 
 Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--runs 5] [--import-size 300M]
-       [--skip-import]
+       [--skip-import] [--only batch] [--against DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import shutil
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -35,7 +42,9 @@ import tempfile
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -44,6 +53,10 @@ sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from traffic import AGENTS, DAYS, MODELS, PROJECTS, Traffic, scale_claude_logs  # noqa: E402
+
+from spendtray.store.db import open_for_reading  # noqa: E402
+from spendtray.store.fold import folded_through  # noqa: E402
+from spendtray.store.reader import Filters, Reader  # noqa: E402
 
 BATCH = 1000
 
@@ -157,6 +170,56 @@ def batch_rate(url: str, token: str, traffic: Traffic, senders: int, batches: in
     return senders * batches * BATCH / (time.perf_counter() - start)
 
 
+@dataclass
+class Batched:
+    """One server of the batch section and what its runs measured."""
+
+    name: str
+    url: str
+    token: str
+    db: Path
+    one: list[float] = field(default_factory=list)
+    two: list[float] = field(default_factory=list)
+    backlog: list[float] = field(default_factory=list)  # events not folded at the last answer
+    summary_ms: list[float] = field(default_factory=list)  # 91 days by project, then
+    at_rest_ms: list[float] = field(default_factory=list)  # the same once folded
+    catch_up: list[float] = field(default_factory=list)  # seconds until the rollups held all
+
+    def run(self, traffic: Traffic, senders: int, batches: int) -> None:
+        rate = batch_rate(self.url, self.token, traffic, senders, batches)
+        (self.one if senders == 1 else self.two).append(rate)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Right after a run: the backlog it left, a summary's cost with that backlog, and
+        the time until the fold caught up (the next run starts only then)."""
+        start = time.perf_counter()
+        reader = Reader(self.db, ZoneInfo("UTC"))
+        conn = open_for_reading(self.db)
+        try:
+            self.backlog.append(_unfolded(conn))
+            self.summary_ms.append(_summary_ms(reader))
+            while _unfolded(conn) and time.perf_counter() - start < 300:
+                time.sleep(0.02)
+            self.catch_up.append(time.perf_counter() - start)
+            self.at_rest_ms.append(_summary_ms(reader))
+        finally:
+            conn.close()
+            reader.close()
+
+
+def _unfolded(conn: sqlite3.Connection) -> int:
+    newest = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+    return int(newest) - folded_through(conn)
+
+
+def _summary_ms(reader: Reader) -> float:
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=91)
+    t = time.perf_counter()
+    reader.summary("project", Filters(since=since))
+    return (time.perf_counter() - t) * 1000
+
+
 class Probe:
     """Single-event POSTs one after another (and a /healthz every tenth), timed each."""
 
@@ -235,6 +298,35 @@ def parse_size(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
 
 
+def single_rounds(
+    env: dict[str, str], url: str, token: str, n_rounds: int, seconds: int
+) -> list[tuple[float, float]]:
+    """Section 1: (no-op req/s, ours req/s) per round, the two alternating."""
+    noop_port = free_port()
+    noop = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(noop_port)], env=env
+    )
+    try:
+        wait_up(noop_port)
+        noop_url = f"http://127.0.0.1:{noop_port}"
+        ours_script, noop_script = wrk_script(token), wrk_script(None)
+        wrk(noop_url, 1, noop_script)  # warm-up
+        wrk(url, 1, ours_script)
+        rounds: list[tuple[float, float]] = []
+        for i in range(n_rounds):
+            if i % 2:
+                ours = wrk(url, seconds, ours_script)
+                baseline = wrk(noop_url, seconds, noop_script)
+            else:
+                baseline = wrk(noop_url, seconds, noop_script)
+                ours = wrk(url, seconds, ours_script)
+            rounds.append((baseline, ours))
+        return rounds
+    finally:
+        noop.terminate()
+        noop.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
@@ -243,48 +335,54 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=40, help="1,000-event POSTs per run")
     parser.add_argument("--import-size", default="300M")
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--only", choices=["batch"], help="only this section")
+    parser.add_argument(
+        "--against", type=Path, help="the app folder of another checkout: batch runs A/B"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
     traffic = Traffic(seed=int(time.time()))
+    rounds: list[tuple[float, float]] = []
+    servers: list[subprocess.Popen[bytes]] = []
     try:
+        load_before = f"{os.getloadavg()[0]:.1f}"
         speed_before = machine_speed()
-        noop_port = free_port()
-        noop = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(noop_port)], env=env
-        )
-        wait_up(noop_port)
         port = free_port()
         serve, token = start_serve(env, work / "serve", port)
-        url, noop_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{noop_port}"
-        ours_script, noop_script = wrk_script(token), wrk_script(None)
-        wrk(noop_url, 1, noop_script)  # warm-up
-        wrk(url, 1, ours_script)
-        rounds: list[tuple[float, float]] = []
-        for i in range(args.rounds):
-            if i % 2:
-                ours = wrk(url, args.seconds, ours_script)
-                baseline = wrk(noop_url, args.seconds, noop_script)
-            else:
-                baseline = wrk(noop_url, args.seconds, noop_script)
-                ours = wrk(url, args.seconds, ours_script)
-            rounds.append((baseline, ours))
-        noop.terminate()
-        noop.wait()
+        servers.append(serve)
+        url = f"http://127.0.0.1:{port}"
+        if args.only is None:
+            rounds = single_rounds(env, url, token, args.rounds, args.seconds)
 
-        batch_rate(url, token, traffic, 1, 5)  # warm-up
-        one: list[float] = []
-        two: list[float] = []
-        for _ in range(args.runs):  # alternating, so both see the same machine
-            one.append(batch_rate(url, token, traffic, 1, args.batches))
-            two.append(batch_rate(url, token, traffic, 2, args.batches // 2))
+        batched = [Batched("this code", url, token, work / "serve" / "spendtray.db")]
+        if args.against is not None:
+            other_port = free_port()
+            other, other_token = start_serve(
+                {**env, "PYTHONPATH": str(args.against.resolve())}, work / "against", other_port
+            )
+            servers.append(other)
+            batched.append(
+                Batched(
+                    str(args.against),
+                    f"http://127.0.0.1:{other_port}",
+                    other_token,
+                    work / "against" / "spendtray.db",
+                )
+            )
+        for b in batched:
+            batch_rate(b.url, b.token, traffic, 1, 5)  # warm-up
+        for i in range(args.runs):  # alternating, so both see the same machine
+            for b in batched if i % 2 == 0 else batched[::-1]:
+                b.run(traffic, 1, args.batches)
+                b.run(traffic, 2, args.batches // 2)
 
         quiet = during = None
         imported = (0, 0)
         import_wall = 0.0
-        if not args.skip_import:
+        if args.only is None and not args.skip_import:
             logs = work / "claude-logs"
             imported = scale_claude_logs(logs, parse_size(args.import_size))
             with Probe(url, token, traffic) as quiet:
@@ -303,32 +401,54 @@ def main() -> None:
                 raise SystemExit(f"import failed: {done.stderr.strip()[-400:]}")
             import_summary = done.stdout.strip().splitlines()[-1:]
         rss = peak_rss_mb(serve.pid)
-        serve.terminate()
-        serve.wait()
         speed_after = machine_speed()
     finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
         shutil.rmtree(work, ignore_errors=True)
 
     print(
         f"machine speed (fixed Python workload, lower is faster): {speed_before:.0f} ms before, "
         f"{speed_after:.0f} ms after"
     )
-    print(
-        f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} rounds "
-        f"of {args.seconds}s:"
-    )
-    for i, (baseline, ours) in enumerate(rounds, 1):
+    if rounds:
         print(
-            f"  round {i}: no-op uvicorn+starlette {baseline:8.0f} req/s, "
-            f"spendtray {ours:8.0f} req/s = {100 * ours / baseline:.0f} %"
+            f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} "
+            f"rounds of {args.seconds}s:"
         )
-    ratios = [100 * ours / baseline for baseline, ours in rounds]
-    print(f"  ratio: {spread(ratios, '{:.0f} %')} (target ≥ 60 %)")
-    print(f"2. batch ingest, {BATCH:,}-event POSTs, {args.batches} per run, events/s:")
-    print(f"  one sender:          {spread(one)} (target ≥ 50,000)")
-    print(f"  two senders, total:  {spread(two)} (target ≥ one sender)")
-    ratio_two = [b / a for a, b in zip(one, two, strict=True)]
-    print(f"  two / one, same run: {spread(ratio_two, '{:.2f}')}")
+        for i, (baseline, ours) in enumerate(rounds, 1):
+            print(
+                f"  round {i}: no-op uvicorn+starlette {baseline:8.0f} req/s, "
+                f"spendtray {ours:8.0f} req/s = {100 * ours / baseline:.0f} %"
+            )
+        ratios = [100 * ours / baseline for baseline, ours in rounds]
+        print(f"  ratio: {spread(ratios, '{:.0f} %')} (target ≥ 60 %)")
+    print(
+        f"2. batch ingest, {BATCH:,}-event POSTs, {args.batches} per run, events/s "
+        f"(load average before: {load_before}, after: {os.getloadavg()[0]:.1f}):"
+    )
+    for b in batched:
+        if len(batched) > 1:
+            print(f"  [{b.name}]")
+        print(f"  one sender:          {spread(b.one)} (target ≥ 50,000)")
+        print(f"  two senders, total:  {spread(b.two)} (target ≥ one sender)")
+        ratio_two = [t / o for o, t in zip(b.one, b.two, strict=True)]
+        print(f"  two / one, same run: {spread(ratio_two, '{:.2f}')}")
+        print(
+            f"  after each run: {spread(b.backlog)} events not folded yet; a summary (91 days "
+            f"by project) then took {spread(b.summary_ms, '{:.1f}')} ms, "
+            f"{spread(b.at_rest_ms, '{:.1f}')} ms once folded; the fold caught up in "
+            f"{spread(b.catch_up, '{:.2f}')} s"
+        )
+    if len(batched) > 1:
+        this, other = batched
+        print(
+            f"  this ÷ {other.name}, same round: one sender "
+            f"{spread([a / b for a, b in zip(this.one, other.one, strict=True)], '{:.2f}')}, "
+            f"two senders "
+            f"{spread([a / b for a, b in zip(this.two, other.two, strict=True)], '{:.2f}')}"
+        )
     if quiet is not None and during is not None:
         files, size = imported
         print(
