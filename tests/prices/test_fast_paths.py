@@ -121,3 +121,29 @@ def test_off_peak_prices_change_within_a_day() -> None:
         assert isinstance(price, ResolvedPrice)
         costs.add(price.cost_nanos(counts))
     assert len(costs) == 2
+
+
+def _at(day: str) -> tuple[dt.datetime, int]:
+    when = dt.datetime.fromisoformat(day).replace(hour=12, tzinfo=dt.UTC)
+    return when, int(when.timestamp() * 1000)
+
+
+def test_days_of_one_price_share_one_compiled_price_and_a_change_is_kept() -> None:
+    """A first import prices calls over hundreds of days: each day's look-up gives the price
+    compiled for an earlier day when it did not change, and a new one where it did (o3's
+    price changed on 2025-06-10), each equal to what a fresh book resolves for that day."""
+    book = PriceBook.load()
+    before = [book.price_at("o3", "openai", *_at(day)) for day in ("2025-05-01", "2025-06-09")]
+    after = [book.price_at("o3", "openai", *_at(day)) for day in ("2025-06-10", "2025-11-30")]
+    for day, price in zip(
+        ("2025-05-01", "2025-06-09", "2025-06-10", "2025-11-30"), before + after, strict=True
+    ):
+        assert isinstance(price, ResolvedPrice)
+        want = PriceBook.load().resolve("o3", "openai", _at(day)[0])
+        assert (price.compiled.unit_prices(), price.stored_fields) == (
+            want.compiled.unit_prices(),
+            want.stored_fields,
+        ), day
+    assert before[0] is before[1] and after[0] is after[1]
+    assert before[0] is not after[0]
+    assert before[0].unit_prices != after[0].unit_prices

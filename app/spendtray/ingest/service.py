@@ -61,12 +61,12 @@ def _ms(stamp: dt.datetime) -> int:
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
-def _usage_json(usage: dict[str, Any]) -> str:
-    """``usage`` as compact JSON, as ``json`` writes it. orjson writes the same text for
-    ASCII-only usage (all of it, in practice) four times faster; where it would keep text as
-    UTF-8 that ``json`` escapes, ``json``'s text is the one stored."""
-    fast = orjson.dumps(usage)
-    return fast.decode() if fast.isascii() else _COMPACT.encode(usage)
+def _compact_json(value: dict[str, Any]) -> str:
+    """``value`` (raw usage, tags) as compact JSON, as ``json`` writes it. orjson writes the
+    same text for ASCII-only values (all of them, in practice) four times faster; where it
+    would keep text as UTF-8 that ``json`` escapes, ``json``'s text is the one stored."""
+    fast = orjson.dumps(value)
+    return fast.decode() if fast.isascii() else _COMPACT.encode(value)
 
 
 class IngestService:
@@ -145,8 +145,8 @@ class IngestService:
             event.reported_cost_nanos,
             event.latency_ms,
             event.status,
-            _COMPACT.encode(tags) if tags else None,
-            _usage_json(raw_usage) if raw_usage else None,
+            _compact_json(tags) if tags else None,
+            _compact_json(raw_usage) if raw_usage else None,
             event.call_key,
             event.machine or self.machine,
             None,  # origin: stored here first (sync.follower builds other machines' rows)
@@ -181,10 +181,13 @@ class IngestService:
         receivers) rather than posted. An event out of bounds raises ``BatchError``, or, given
         a ``refused`` list, is left out and listed there as (index, error)."""
         rows: list[EventRow] = []
+        add_row, price = rows.append, self._price
+        # One receive time for the batch, as ``prepare`` gives a request's events.
+        now_ms = _ms(self.clock())
         for index, event in enumerate(events):
             try:
                 check_counts(event.counts)
-                rows.append(self.price(event))
+                add_row(price(event, _ms(event.timestamp), now_ms))
             except EventError as exc:
                 if refused is None:
                     raise BatchError(index, exc) from None

@@ -165,6 +165,12 @@ class PriceBook:
         # in _by_minute, for the models _TIMED marks.
         self._by_day: dict[_PriceKey, _Priced] = {}
         self._by_minute: dict[_PriceKey, ResolvedPrice | str] = {}
+        # ``_build``'s answers by the id of the genai-prices ``ModelPrice`` they compile (kept
+        # in the value, so the id stays that object's) and what else a ResolvedPrice holds:
+        # the days a price did not change share one ResolvedPrice, compiled once. A first
+        # import spans hundreds of days; compiling the same price again for each cost about
+        # as much as pricing every call of the day.
+        self._built: dict[tuple[Any, ...], tuple[object, ResolvedPrice]] = {}
         self._known_names: list[str] | None = None  # for suggest(), built on first use
 
     @classmethod
@@ -195,6 +201,7 @@ class PriceBook:
             self._resolved = {}
             self._by_day = {}
             self._by_minute = {}
+            self._built = {}
             self._known_names = None
 
     @property
@@ -384,15 +391,14 @@ class PriceBook:
     ) -> ResolvedPrice:
         ctx_label = next(iter(context.values())) if context else None
         if isinstance(match, _EngineMatch):
-            model_price = match.model.get_prices(when, context)
-            return ResolvedPrice(
-                model_id=match.model.id,
-                provider_id=match.provider.id,
-                context_window=match.model.context_window,
-                source=self.engine_source,
-                price_date=_effective_date(match.model, when),
-                compiled=CompiledPrice(model_price),
-                price_context=ctx_label,
+            return self._compiled(
+                match.model.get_prices(when, context),
+                match.model.id,
+                match.provider.id,
+                match.model.context_window,
+                self.engine_source,
+                _effective_date(match.model, when),
+                ctx_label,
             )
         base = match.base
         entry = next((e for e in match.entries if e.applies(when, ctx_label)), None)
@@ -417,15 +423,46 @@ class PriceBook:
             model_price = entry.model_price
             model_id = entry.entry_id or entry.models[0]
             window = entry.context_window
-        return ResolvedPrice(
+        return self._compiled(
+            model_price,
+            model_id,
+            entry.provider,
+            window,
+            f"{entry.origin}: {entry.source}",
+            entry.checked.isoformat(),
+            ctx_label,
+        )
+
+    def _compiled(
+        self,
+        model_price: ModelPrice,
+        model_id: str,
+        provider_id: str,
+        window: int | None,
+        source: str,
+        price_date: str | None,
+        ctx_label: str | None,
+    ) -> ResolvedPrice:
+        """The ResolvedPrice of these fields, the one already built when there is one."""
+        key = (id(model_price), model_id, provider_id, window, source, price_date, ctx_label)
+        with self._lock:
+            found = self._built.get(key)
+        if found is not None and found[0] is model_price:
+            return found[1]
+        resolved = ResolvedPrice(
             model_id=model_id,
-            provider_id=entry.provider,
+            provider_id=provider_id,
             context_window=window,
-            source=f"{entry.origin}: {entry.source}",
-            price_date=entry.checked.isoformat(),
+            source=source,
+            price_date=price_date,
             compiled=CompiledPrice(model_price),
             price_context=ctx_label,
         )
+        with self._lock:
+            if len(self._built) > 10_000:
+                self._built.clear()
+            self._built[key] = (model_price, resolved)
+        return resolved
 
     # -- listing -------------------------------------------------------------------------
 
