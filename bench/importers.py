@@ -15,7 +15,11 @@ Rounds (``--rounds``) repeat 2–4 on fresh copies of the database; each round p
 Spendtray's time next to ccusage's from the same round, then the median ratio and the spread.
 
 Usage: python bench/importers.py [--size 308M] [--rounds 3] [--generated] [--keep]
-       [--no-ccusage] [--dir TMPDIR] [--logs DIR]
+       [--no-ccusage] [--dir TMPDIR] [--logs DIR] [--against APP_DIR]
+
+``--against APP_DIR`` times the same first import with an older copy of the package (e.g.
+``git archive main app | tar -x -C /tmp/base``, then ``--against /tmp/base/app``) in every
+round, alternating which runs first, and prints this code's time over it (wall and CPU).
 """
 
 from __future__ import annotations
@@ -127,6 +131,13 @@ def run_child(args: list[str], env: dict[str, str]) -> tuple[float, int, str, fl
     if proc.returncode != 0:
         raise SystemExit(f"{args[0]} failed ({proc.returncode}): {err.strip()[-500:]}")
     return wall, usage.ru_maxrss * 1024, out, usage.ru_utime + usage.ru_stime
+
+
+def first_import(logs: Path, home: Path, app: Path) -> tuple[float, int, str, float]:
+    """``run_child`` of ``spendtray import claude-code --path LOGS`` into a new ``home``, with
+    the package from ``app`` (this checkout's, or the baseline's with ``--against``)."""
+    command = [sys.executable, "-m", "spendtray", "import", "claude-code", "--path", str(logs)]
+    return run_child(command, {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(app)})
 
 
 def find_ccusage(cache: Path) -> Path | None:
@@ -317,6 +328,12 @@ def main() -> None:
     parser.add_argument(
         "--logs", help="keep the scaled copy in DIR/claude and reuse it in later runs"
     )
+    parser.add_argument(
+        "--against",
+        metavar="APP_DIR",
+        help="also time the first import with the package in APP_DIR (e.g. an older "
+        "checkout's app/ folder) in every round, alternating which goes first",
+    )
     args = parser.parse_args()
     size = parse_size(args.size)
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-import-", dir=args.dir))
@@ -351,17 +368,35 @@ def main() -> None:
         if not args.no_ccusage:
             binary = find_ccusage(Path.home() / ".cache" / "spendtray-bench")
         ratios: list[float] = []
+        # (wall, CPU) of this code's import over the baseline's, per round (--against).
+        against: list[tuple[float, float]] = []
         home = work / "home-0"
+        if args.against:
+            base_app = Path(args.against).resolve()
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(base_app)], check=True)
+        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for round_no in range(max(1, args.rounds)):
             home = work / f"home-{round_no}"
-            command = [sys.executable, "-m", "spendtray", "import", "claude-code"]
-            command += ["--path", str(logs)]
-            env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
-            wall, rss, out, cpu = run_child(command, env)
+            base_home = work / f"base-home-{round_no}"
+            # With --against, alternating which goes first, so neither always meets the
+            # warmer cache.
+            base = None
+            if args.against and round_no % 2:
+                base = first_import(logs, base_home, base_app)
+            wall, rss, out, cpu = first_import(logs, home, ROOT / "app")
+            if args.against and base is None:
+                base = first_import(logs, base_home, base_app)
             line = (
                 f"round {round_no + 1}: spendtray first import {wall:.2f} s, CPU {cpu:.2f} s "
                 f"({total / 1e6 / wall:,.0f} MB/s, peak RSS {rss / 1e6:,.0f} MB)"
             )
+            if base is not None:
+                shutil.rmtree(base_home, ignore_errors=True)
+                against.append((wall / base[0], cpu / base[3]))
+                line += (
+                    f"; baseline {base[0]:.2f} s, CPU {base[3]:.2f} s; this / baseline: wall "
+                    f"{against[-1][0]:.2f}, CPU {against[-1][1]:.2f}"
+                )
             if binary is not None:
                 cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
                 cc_wall, cc_rss, cc_out, cc_cpu = run_child(
@@ -383,6 +418,15 @@ def main() -> None:
                 f"first import / ccusage: median {ratios[len(ratios) // 2]:.2f} "
                 f"(spread {ratios[0]:.2f}–{ratios[-1]:.2f} over {len(ratios)} rounds)"
             )
+        if against:
+            walls, cpus = sorted(a[0] for a in against), sorted(a[1] for a in against)
+            print(
+                f"first import, this code / baseline ({args.against}): wall median "
+                f"{walls[len(walls) // 2]:.2f} (spread {walls[0]:.2f}–{walls[-1]:.2f}), CPU "
+                f"median {cpus[len(cpus) // 2]:.2f} (spread {cpus[0]:.2f}–{cpus[-1]:.2f}) over "
+                f"{len(against)} rounds"
+            )
+        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         command = [sys.executable, "-m", "spendtray", "import", "claude-code", "--path", str(logs)]
         env = {"SPENDTRAY_HOME": str(home), "PYTHONPATH": str(ROOT / "app")}
         for attempt in (1, 2, 3):
