@@ -114,7 +114,12 @@ def run(args: argparse.Namespace) -> int:
     _load_sqlite_utils_without_numpy()
     from spendtray.core import Core
     from spendtray.identity import NotSpendtray
-    from spendtray.importers.remote import RemoteError, ServerSink, running_server
+    from spendtray.importers.remote import (
+        RemoteError,
+        ServerSink,
+        running_server,
+        yield_cpu_to_the_app,
+    )
     from spendtray.importers.watcher import ImportWatcher
 
     # Only the store is started: budget evaluation and alerts belong to the running app.
@@ -130,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     sink = ServerSink(url, core.token) if url else None
     if url:
         print(f"spendtray: sending to the running Spendtray at {url}", file=sys.stderr)
+        yield_cpu_to_the_app()  # a batch job beside the app's interactive server
     watcher: ImportWatcher | None = None
     try:
         try:
