@@ -61,3 +61,13 @@ def test_a_batch_goes_in_bounded_posts_and_comes_back_as_one_result(
     finally:
         conn.close()
     assert stored == (6, 6)
+
+
+def test_an_import_post_stays_off_the_event_loop() -> None:
+    """An import's POST is validated on the app's thread pool and committed as a large job by
+    the writer thread, not on the event loop that answers agents' single events."""
+    from spendtray.server.usage_endpoint import INLINE_EVENTS
+    from spendtray.store.writer import SMALL_JOB_ROWS
+
+    assert remote.POST_EVENTS > INLINE_EVENTS
+    assert remote.POST_EVENTS > SMALL_JOB_ROWS

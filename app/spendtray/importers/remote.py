@@ -92,9 +92,12 @@ def yield_cpu_to_the_app() -> None:
 # Events per POST. The importer's batches are larger (5,000): posted whole, each was one
 # transaction of ~100 ms on the app's writer thread and ~10 ms of JSON on its event loop,
 # and a single event posted meanwhile (an agent at work) waited behind them (p99 75 ms,
-# bench/ingest.py). A batch of this size commits in a few ms; the writer thread commits
-# single events waiting between two of them.
-POST_EVENTS = 500
+# bench/ingest.py). At 500 per POST, a POST's validation on the app's thread pool (~5 ms of
+# Python, holding the GIL the event loop needs back) and its transaction still made the tail:
+# during a 300 MB import, same run, 3 rounds, p99 of single POSTs 21.0 ms (18.7-26.6) at 500,
+# 10.9 (8.3-13.5) at 250, and the import was no slower (7.8 -> 5.6 s). Above the server's
+# INLINE_EVENTS (200), so its validation stays off the event loop.
+POST_EVENTS = 250
 
 
 class ServerSink:
