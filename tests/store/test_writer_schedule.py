@@ -1,6 +1,7 @@
 """The writer thread's order of work: small jobs before large ones, large jobs and calls in the
-order they came (a call such as the budgets' flush must see every job submitted before it), and
-fold transactions sized to a short time, taking turns with large jobs."""
+order they came (a call such as the budgets' flush must see every job submitted before it),
+fold transactions sized to a short time while single events come, taking turns with large
+jobs, and folds held back while large jobs keep coming (up to a bound), caught up after."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from spendtray.store import writer as writer_module
 from spendtray.store.fold import folded_through
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.rows import EVENT_COLUMNS, EventRow
@@ -148,3 +150,114 @@ def test_a_writer_started_without_folding_stores_but_never_folds(
     folding.stop()
     assert _folded_through(db_path) > 0
     assert checkpoints == [folding]
+
+
+def _spread_rows(n: int) -> list[EventRow]:
+    """Rows as real traffic spreads them: each its own quarter-hour, among 20 projects (a
+    fold of these costs what real ones do; same-period rows fold many times faster)."""
+    ts_at, project_at = EVENT_COLUMNS.index("ts"), EVENT_COLUMNS.index("project")
+    rows = []
+    for i, row in enumerate(_rows(n, "")):
+        values = list(row)
+        values[ts_at] = 1_700_000_000_000 + i * 7 * 900_000
+        values[project_at] = f"project-{i % 20}"
+        rows.append(EventRow(*values))
+    return rows
+
+
+class _FoldSpy:
+    """Records the ``limit`` of every fold the writer runs that found events to fold (the
+    real fold still runs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.limits: list[int | None] = []
+        real = writer_module.fold
+
+        def spy(conn: sqlite3.Connection, limit: int | None = None) -> int:
+            covered = real(conn, limit)
+            if covered:
+                self.limits.append(limit)
+            return covered
+
+        monkeypatch.setattr(writer_module, "fold", spy)
+
+
+def _wait_folded(db_path: Path, target: int, seconds: float) -> int:
+    end = time.monotonic() + seconds
+    while (folded := _folded_through(db_path)) < target and time.monotonic() < end:
+        time.sleep(0.02)
+    return folded
+
+
+def test_folds_wait_while_large_jobs_keep_coming_then_catch_up_in_whole_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long quiet period, so a loaded machine's pause between two jobs cannot end the burst.
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 2.0)
+    spy = _FoldSpy(monkeypatch)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        # More than a fold's worth of events, for longer than folds are due after.
+        stored = 0
+        burst_end = time.monotonic() + 4 * FOLD_SECONDS
+        while stored < FOLD_CHUNK + FOLD_EVENTS or time.monotonic() < burst_end:
+            writer.write(_rows(SMALL_JOB_ROWS + 100, f"burst-{stored}"))
+            stored += SMALL_JOB_ROWS + 100
+            time.sleep(0.01)
+        assert _folded_through(db_path) == 0 and spy.limits == []
+        # Summaries stay exact meanwhile: readers add the unfolded events.
+        reader = Reader(db_path, ZoneInfo("UTC"))
+        try:
+            assert reader.summary("project", Filters()).total.calls == stored
+        finally:
+            reader.close()
+        # Once the burst is over the fold catches up, with no single event coming: whole
+        # FOLD_CHUNK folds (not the ~5 ms ones that take turns with single events).
+        assert _wait_folded(db_path, stored, 30) == stored
+        assert spy.limits[0] == FOLD_CHUNK
+    finally:
+        writer.stop()
+
+
+def test_a_burst_past_the_backlog_bound_is_folded_while_it_lasts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 30.0)
+    bound = 2 * SMALL_JOB_ROWS
+    monkeypatch.setattr(writer_module, "FOLD_BACKLOG", bound)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        for i in range(4):
+            writer.write(_rows(SMALL_JOB_ROWS + 1, f"burst-{i}"))
+        # Far sooner than FOLD_QUIET after the last job, the backlog is within the bound.
+        stored = 4 * (SMALL_JOB_ROWS + 1)
+        assert _wait_folded(db_path, stored - bound, 10) >= stored - bound
+    finally:
+        writer.stop()
+
+
+def test_while_single_events_come_folds_stay_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 1.0)
+    spy = _FoldSpy(monkeypatch)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        writer.write(_spread_rows(2 * FOLD_CHUNK))
+        # Single events keep coming, past the time the burst's backlog is folded after.
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            writer.write(_rows(1, "single"))
+            time.sleep(0.02)
+    finally:
+        writer.stop()
+    assert spy.limits  # the backlog was being folded while they came
+    # In chunks fitted to a few milliseconds, never a whole FOLD_CHUNK while they came (the
+    # last fold, at stop, takes whatever is left).
+    assert all(limit is not None and limit < FOLD_CHUNK for limit in spy.limits[:-1]), spy.limits
