@@ -2,8 +2,9 @@
 one transaction on the store's writer thread, and each request is answered after that COMMIT.
 
 Runs on the event loop thread (``commit``). The requests whose events were ready in one turn
-of the loop are committed together, at the end of that turn. While the writer thread is idle
-and no other process holds SQLite's write lock, the loop commits them itself
+of the loop, or in the next, are committed together, at the end of that next turn. While the
+writer thread is idle and no other process holds SQLite's write lock, the loop commits them
+itself
 (``Writer.submit_batches(here=True)``: a transaction of a few events is cheaper than two
 thread wake-ups); it never waits for either — a busy writer thread or a held lock sends them
 to the writer thread, whose results come back through ``call_soon_threadsafe``. So a write
@@ -40,6 +41,7 @@ class CommitBatcher:
         self._pending: _Pending = []
         self._in_flight = False
         self._flush_soon = False
+        self._turn_waited = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def commit(self, rows: list[EventRow]) -> asyncio.Future[list[WriteOutcome]]:
@@ -64,6 +66,15 @@ class CommitBatcher:
         return future
 
     def _flush(self) -> None:
+        if not self._turn_waited:
+            # One more turn of the loop first: requests whose bytes arrive in its poll join
+            # this transaction rather than waiting for the next one. Under 8 connections
+            # (bench/ingest.py) a commit carried 6.6 events instead of 4.3 and the server
+            # answered 1.10x as many single POSTs; a lone request waits microseconds more.
+            self._turn_waited = True
+            self._loop.call_soon(self._flush)  # type: ignore[union-attr]
+            return
+        self._turn_waited = False
         self._flush_soon = False
         if not self._in_flight and self._pending:
             self._send()
