@@ -18,17 +18,14 @@ from collections.abc import Iterable
 
 from spendtray.importers.parsing import Record
 from spendtray.ingest.event import UsageEvent
-from spendtray.store.imports import last_request_id_between, stored_request_ids
+from spendtray.store.imports import last_request_ids_between, stored_request_ids
 
 
 def _prefix_hits(conn: sqlite3.Connection, message_ids: Iterable[str]) -> dict[str, str]:
     """message id -> a stored key of that message."""
-    found: dict[str, str] = {}
-    for mid in message_ids:
-        key = last_request_id_between(conn, f"cc:{mid}:", f"cc:{mid};")
-        if key is not None:
-            found[mid] = key
-    return found
+    mids = list(message_ids)
+    keys = last_request_ids_between(conn, [(f"cc:{mid}:", f"cc:{mid};") for mid in mids])
+    return {mid: key for mid, key in zip(mids, keys, strict=True) if key is not None}
 
 
 def _bare_hits(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, str]:

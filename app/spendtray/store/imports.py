@@ -8,6 +8,7 @@ committed.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -30,17 +31,31 @@ ON CONFLICT (path) DO UPDATE SET
     malformed = excluded.malformed, problem = excluded.problem
 """
 _IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+_RANGES_CHUNK = 5_000  # ranges per last_request_ids_between statement (one JSON text)
 
 
-def last_request_id_between(conn: sqlite3.Connection, low: str, high: str) -> str | None:
-    """The greatest stored request id with ``low <= id < high`` (a range scan of the unique
-    index), or None."""
-    row = conn.execute(
-        "SELECT request_id FROM events WHERE request_id >= ? AND request_id < ? "
-        "ORDER BY request_id DESC LIMIT 1",
-        (low, high),
-    ).fetchone()
-    return None if row is None else str(row[0])
+# For each (low, high) pair of the JSON array bound to it, in order: the greatest stored
+# request id in [low, high). One statement for a batch's ranges: a query per range cost ~5 us
+# of Python each (16k ranges in a 313 MB Claude Code import); SQLite walks them in one step.
+_LAST_IN_RANGES = (
+    "SELECT (SELECT request_id FROM events WHERE request_id >= r.value ->> 0 "
+    "AND request_id < r.value ->> 1 ORDER BY request_id DESC LIMIT 1) "
+    "FROM json_each(?) AS r ORDER BY r.key"
+)
+
+
+def last_request_ids_between(
+    conn: sqlite3.Connection, ranges: Sequence[tuple[str, str]]
+) -> list[str | None]:
+    """For each ``(low, high)`` of ``ranges``, in their order: the greatest stored request id
+    with ``low <= id < high`` (a range scan of the unique index), or None."""
+    found: list[str | None] = []
+    for start in range(0, len(ranges), _RANGES_CHUNK):
+        chunk = json.dumps(ranges[start : start + _RANGES_CHUNK])
+        found.extend(
+            None if key is None else str(key) for (key,) in conn.execute(_LAST_IN_RANGES, (chunk,))
+        )
+    return found
 
 
 def stored_request_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
