@@ -51,6 +51,13 @@ class ProjectNames:
             self._by_folder.setdefault(folder, hit)
         return hit
 
+    def absorb(self, other: ProjectNames) -> None:
+        """Adds what ``other`` learnt (an import worker that read other folders' files)."""
+        for key, name in other._by_cwd.items():
+            self._by_cwd.setdefault(key, name)
+        for folder, name in other._by_folder.items():
+            self._by_folder.setdefault(folder, name)
+
     @staticmethod
     def _resolve(folder: str, cwd: str) -> str:
         path = cwd.rstrip("/\\") or cwd

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gc
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spendtray.clock import utc_now
 from spendtray.importers.parsing import ParseStats, Record
@@ -26,6 +29,7 @@ from spendtray.importers.source import FileJob, LogRoot
 from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
 from spendtray.importers.tail import FileCursor, head_hash, read_blocks, read_document, start_offset
+from spendtray.importers.workers import WORKER_MIN_BYTES, Step, WorkerReads, plan_shares
 from spendtray.limits.codex_rate_limits import collapse
 from spendtray.store.limits import record_observations
 from spendtray.words import plural
@@ -115,7 +119,11 @@ class Importer:
         batch_events: int = BATCH_EVENTS,
         clock: Callable[[], dt.datetime] = utc_now,
         record_limits: Callable[[list[Observation]], object] | None = None,
+        workers: int | None = None,
+        worker_min_bytes: int = WORKER_MIN_BYTES,
     ) -> None:
+        """``workers``: how many processes read a pass of at least ``worker_min_bytes``
+        (``workers.py``); None: one per CPU where that helps, 0: always this process."""
         self.source = source(kind)  # ValueError naming the known sources
         # IngestService.ingest_events, or a running server's (remote.py); None with writer
         # None: an importer that only scans (``unchanged``).
@@ -139,6 +147,8 @@ class Importer:
         # importing the same files meanwhile only makes this one re-read lines, which the
         # idempotency keys make harmless.
         self._cursors: dict[str, FileCursor] | None = None
+        self.workers = workers
+        self.worker_min_bytes = worker_min_bytes
 
     @classmethod
     def for_core(
@@ -157,6 +167,19 @@ class Importer:
             clock=core.clock,
             record_limits=core.limits.record,
         )
+
+    def shared_caches(self) -> dict[str, object]:
+        """The source parsers' caches (sent back by a worker process)."""
+        return self._shared
+
+    def absorb_caches(self, caches: dict[str, object]) -> None:
+        """Takes in what a worker's parsers learnt: a cache with ``absorb`` merges it (the
+        workers read disjoint folders), a new one is kept as it is."""
+        for key, value in caches.items():
+            mine = self._shared.setdefault(key, value)
+            absorb = getattr(mine, "absorb", None)
+            if mine is not value and absorb is not None:
+                absorb(value)
 
     def roots(self) -> list[LogRoot]:
         """From ``paths``, else the default places; looked up each pass, so logs folders
@@ -216,32 +239,52 @@ class Importer:
         started = time.perf_counter()
         report = ImportReport(self.kind)
         scan = self.scan(report, quick)
+        if scan.idle:
+            report.seconds = time.perf_counter() - started
+            return report
+        with collector_paused():
+            self._pass(scan, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _pass(self, scan: Scan, report: ImportReport) -> None:
         cursors = self._cursors
         assert cursors is not None  # loaded by scan
         now = self.clock()
         pending: list[Record] = []
         touched: dict[str, FileCursor] = {}
-        for changed in scan.changed:
-            self._read_file(changed, now, report, pending, touched)
-            if len(pending) >= self.batch_events:
-                self._flush(pending, touched, report)
+        report.files_read += len(scan.changed)
+        owners = plan_shares(self, scan.changed)
+        reads: AbstractContextManager[Iterator[Step]]
+        if owners is None:
+            reads = nullcontext(
+                step for changed in scan.changed for step in self.steps(changed, now, report.stats)
+            )
+        else:
+            reads = WorkerReads(self, scan.changed, owners, now)
+        with reads as steps:
+            # The same batches either way: a flush whenever a step leaves a batch's worth.
+            for step in steps:
+                report.bytes_read += step.size
+                pending.extend(step.records)
+                if step.limits:
+                    self._limits.extend(step.limits)
+                if step.stats is not None:  # counted in a worker process
+                    report.stats.add(step.stats)
+                touched[step.state.path] = step.state
+                if len(pending) >= self.batch_events:
+                    self._flush(pending, touched, report)
         self._flush(pending, touched, report)
         if scan.gone:
             save_cursors(self._writer(), [], self._now_ms(), scan.gone)
             for gone in scan.gone:
                 cursors.pop(gone, None)
         report.duplicates += report.stats.repeated_copies
-        report.seconds = time.perf_counter() - started
-        return report
 
-    def _read_file(
-        self,
-        changed: Changed,
-        now: dt.datetime,
-        report: ImportReport,
-        pending: list[Record],
-        touched: dict[str, FileCursor],
-    ) -> None:
+    def steps(self, changed: Changed, now: dt.datetime, stats: ParseStats) -> Iterator[Step]:
+        """Reads one file: a step per block read (its records and the file's cursor after
+        it), or one step for a whole document, or only the cursor when nothing new was read.
+        Runs in this process or in a worker (``workers.py``)."""
         name, cursor, st, start = changed.path, changed.cursor, changed.st, changed.start
         document = self.source.is_document(name)
         database = self.source.is_database(name)
@@ -253,59 +296,51 @@ class Importer:
         state = FileCursor(name, self.kind, st.st_ino, st.st_size, st.st_mtime_ns, start, "", {})
         if cursor is not None and start:
             state.malformed, state.problem = cursor.malformed, cursor.problem
-        bad_before = report.stats.malformed
-        report.stats.last_problem = None
-        job = FileJob(name, changed.root.path, context, report.stats, now, self._shared)
+        bad_before = stats.malformed
+        stats.last_problem = None
+        job = FileJob(name, changed.root.path, context, stats, now, self._shared)
         parser = self.source.parser(job)
-        report.files_read += 1
         position = start
+        if document:
+            try:
+                data = b"" if database else read_document(name)
+            except OSError:
+                return  # unreadable or too big: nothing recorded, the next pass retries
+            parser.document(data)  # type: ignore[union-attr]
+            size = st.st_size if database else len(data)
+            if database:
+                state.context = copy.deepcopy(context)
+                if name.endswith("-wal") and st.st_mtime_ns > time.time_ns() - WAL_SETTLE_NS:
+                    state.mtime_ns = st.st_mtime_ns - 1  # looks changed: read again
+            state.offset = size
+            _count_bad(state, stats, bad_before)
+            yield Step(_taken(parser.records), [], size, state)
+            return
+        # A parser with ``feed_block`` picks its lines out of each block itself.
+        feed_block = getattr(parser, "feed_block", None)
+        stepped = False
         try:
-            if document:
-                try:
-                    data = b"" if database else read_document(name)
-                except OSError:
-                    return  # unreadable or too big: nothing recorded, the next pass retries
-                parser.document(data)  # type: ignore[union-attr]
-                size = st.st_size if database else len(data)
-                if database:
-                    state.context = copy.deepcopy(context)
-                    if name.endswith("-wal") and st.st_mtime_ns > time.time_ns() - WAL_SETTLE_NS:
-                        state.mtime_ns = st.st_mtime_ns - 1  # looks changed: read again
-                report.bytes_read += size
-                pending.extend(parser.records)
-                parser.records.clear()
-                state.offset = size
-                _count_bad(state, report.stats, bad_before)
-                touched[name] = state
-                return
-            # A parser with ``feed_block`` picks its lines out of each block itself.
-            feed_block = getattr(parser, "feed_block", None)
             for block, end in read_blocks(name, start):
                 if feed_block is not None:
                     feed_block(block, position)
                 else:
                     parser.feed(block.split(b"\n"), position)  # type: ignore[union-attr]
-                report.bytes_read += end - position
-                position = end
-                pending.extend(parser.records)
-                parser.records.clear()
+                size, position = end - position, end
                 limits = getattr(parser, "limits", None)  # Codex: rate-limit readings
-                if limits:
-                    self._limits.extend(limits)
-                    limits.clear()
                 state.offset = end
                 state.context = copy.deepcopy(context)
-                _count_bad(state, report.stats, bad_before)
-                bad_before = report.stats.malformed
-                touched[name] = copy.copy(state)
-                if len(pending) >= self.batch_events:
-                    self._flush(pending, touched, report)
+                _count_bad(state, stats, bad_before)
+                bad_before = stats.malformed
+                stepped = True
+                yield Step(
+                    _taken(parser.records), _taken(limits) if limits else [], size, copy.copy(state)
+                )
         except OSError:
             pass  # keep what was read; the offset says where to go on next pass
-        if name not in touched:
+        if not stepped:
             # Nothing new but the size or mtime moved (or a partial last line): remember that.
             state.context = context
-            touched[name] = state
+            yield Step([], [], 0, state)
 
     def _flush(
         self, pending: list[Record], touched: dict[str, FileCursor], report: ImportReport
@@ -376,6 +411,40 @@ def unchanged(db_path: Path, kind: str, paths: list[Path] | None = None) -> Impo
         importer.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+_paused = 0  # passes running with the collector paused
+_resume = False  # whether the collector was on when the first of them paused it
+_paused_lock = threading.Lock()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a pass reads: parsing makes millions of
+    short-lived dicts and no cycles, and each young collection also walked the records
+    waiting for the store (measured: a fifth of a 313 MB first import's CPU time). Reference
+    counting still frees everything; the collector resumes when the last pass running in the
+    process (the watcher's and the CLI's may overlap) ends."""
+    global _paused, _resume
+    with _paused_lock:
+        if _paused == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            _paused -= 1
+            if _paused == 0 and _resume:
+                gc.enable()
+
+
+def _taken(items: list[Any]) -> list[Any]:
+    """The items a parser collected, leaving its list empty."""
+    out = items[:]
+    items.clear()
+    return out
 
 
 def _count_bad(state: FileCursor, stats: ParseStats, before: int) -> None:

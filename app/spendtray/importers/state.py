@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from spendtray.store.writer import Writer
 
 
+# json.dumps(..., separators=...) builds an encoder per call: per file of a first import.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def load_cursors(conn: sqlite3.Connection, kind: str) -> dict[str, FileCursor]:
     rows = load_import_state(conn, kind)
     out: dict[str, FileCursor] = {}
@@ -54,7 +58,7 @@ def save_cursors(
             c.mtime_ns,
             c.offset,
             c.head_hash,
-            json.dumps(c.context, separators=(",", ":")),
+            _COMPACT.encode(c.context) if c.context else "{}",
             now_ms,
             c.malformed,
             c.problem,

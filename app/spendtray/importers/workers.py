@@ -1,0 +1,345 @@
+"""A big import read in parallel: forked worker processes read and parse shares of the files,
+the importer's own process merges and stores their records exactly as if it had read them.
+
+``Importer`` asks ``plan_shares`` whether a pass is worth it (enough bytes to read, at least
+two CPUs, ``os.fork``, only append-only line files) and which worker reads which file. Each
+worker runs the same ``Importer.steps`` as the in-process path over its share, in the files'
+order, and sends every step down a pipe: the records as plain tuples (a fifth of the cost of
+pickling the dataclasses), the file's cursor and the step's parse counts. The importer takes
+the steps back in the files' order, so batches, merges, counts and offsets are the same as a
+pass in one process. Small passes (the watcher's polls), one CPU, platforms without fork and
+documents or databases are read in-process.
+
+Threads and processes: ``plan_shares`` and the iteration run on the importer's thread; one
+reader thread per worker ("spendtray-import-pipe") moves frames from its pipe into a bounded
+queue (so a worker runs ahead of the merge by at most ``QUEUED_FRAMES`` blocks: memory stays
+bounded); workers are children forked from the importer's thread that only read log files,
+parse and write to their pipe, and leave with ``os._exit`` (no ``atexit``, no inherited thread
+or connection is touched).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import gc
+import operator
+import os
+import pickle
+import queue
+import signal
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from spendtray.importers.parsing import ParseStats, Record
+from spendtray.importers.tail import FileCursor
+from spendtray.ingest.event import UsageEvent
+from spendtray.prices.calc import TokenCounts
+
+if TYPE_CHECKING:
+    from spendtray.importers.runner import Changed, Importer
+
+# Below this many bytes to read, forking costs more than it saves (a worker parses ~300 MB/s).
+WORKER_MIN_BYTES = 16 * 1024 * 1024
+QUEUED_FRAMES = 8  # per worker: about 8 blocks of 4 MB read ahead of the merge
+WORKERS_ENV = "SPENDTRAY_IMPORT_WORKERS"  # 0: always read in-process; N: at most N workers
+_HEADER = 4
+
+
+class ImportWorkerError(RuntimeError):
+    """A worker process died or failed; the pass stops before storing anything it sent for the
+    batch in progress (earlier batches are whole: their events and offsets are committed)."""
+
+
+@dataclass(slots=True)
+class Step:
+    """What one read of a file gives: its records, Codex rate-limit readings, the bytes read,
+    the file's cursor after it, and (from a worker) the parse counts of this step."""
+
+    records: list[Record]
+    limits: list[Any]
+    size: int
+    state: FileCursor
+    stats: ParseStats | None = None
+
+
+def worker_count() -> int:
+    """How many workers a big pass uses: one per CPU this process may run on, 0 (in-process)
+    with one CPU or without ``os.fork``; ``$SPENDTRAY_IMPORT_WORKERS`` caps it."""
+    if not hasattr(os, "fork"):
+        return 0
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        cpus = os.cpu_count() or 1
+    configured = os.environ.get(WORKERS_ENV, "").strip()
+    if configured.isdigit():
+        cpus = min(cpus, int(configured)) if int(configured) else 0
+    return cpus if cpus >= 2 or configured.isdigit() else 0
+
+
+def plan_shares(importer: Importer, changed: list[Changed]) -> list[int] | None:
+    """Which worker reads each file (an index per file), or None: read them in-process.
+
+    Files of one top folder (a Claude Code project) go to the same worker: a parser's shared
+    cache (project names learnt from earlier files) then sees the same files before each one
+    as in one process. Folders are dealt, in the files' order, to the worker with the fewest
+    bytes so far, so the workers advance through the files' order together and the merge
+    rarely waits or buffers."""
+    workers = importer.workers if importer.workers is not None else worker_count()
+    if workers < 1 or not hasattr(os, "fork") or not changed:
+        return None
+    source = importer.source
+    total = 0
+    for item in changed:
+        if source.is_document(item.path) or source.is_database(item.path):
+            return None
+        total += item.st.st_size - item.start
+    if total < importer.worker_min_bytes:
+        return None
+    workers = min(workers, len(changed))
+    load = [0] * workers
+    owner_of: dict[tuple[str, str], int] = {}
+    owners: list[int] = []
+    for item in changed:
+        group = (str(item.root.path), _top_folder(str(item.root.path), item.path))
+        owner = owner_of.get(group)
+        if owner is None:
+            owner = owner_of[group] = load.index(min(load))
+        load[owner] += item.st.st_size - item.start
+        owners.append(owner)
+    return owners
+
+
+def _top_folder(root: str, path: str) -> str:
+    if path.startswith(root + os.sep):
+        return path[len(root) + 1 :].split(os.sep, 1)[0]
+    return ""
+
+
+# -- records as plain tuples ------------------------------------------------------------------
+
+_EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(UsageEvent))
+_COUNTS_AT = _EVENT_FIELDS.index("counts")
+_event_values = operator.attrgetter(*_EVENT_FIELDS)
+_count_values = operator.attrgetter(*(f.name for f in dataclasses.fields(TokenCounts)))
+
+
+def encode_records(records: list[Record]) -> list[tuple[Any, ...]]:
+    """Records as tuples of plain values (strings, numbers, dicts, datetimes), every field of
+    ``UsageEvent`` and ``TokenCounts`` included, in their declared order."""
+    out = []
+    for record in records:
+        values = list(_event_values(record.event))
+        values[_COUNTS_AT] = _count_values(values[_COUNTS_AT])
+        out.append((values, record.message_id, record.has_request_id, record.sidechain))
+    return out
+
+
+def decode_records(items: list[tuple[Any, ...]]) -> list[Record]:
+    out = []
+    for values, message_id, has_request_id, sidechain in items:
+        values[_COUNTS_AT] = TokenCounts(*values[_COUNTS_AT])
+        out.append(Record(UsageEvent(*values), message_id, has_request_id, sidechain))
+    return out
+
+
+# -- the worker side --------------------------------------------------------------------------
+
+
+def _stats_since(stats: ParseStats, before: ParseStats) -> ParseStats:
+    """The counts added to ``stats`` since ``before`` (a copy taken earlier)."""
+    step = ParseStats()
+    for f in dataclasses.fields(ParseStats):
+        value = getattr(stats, f.name)
+        if isinstance(value, int):
+            setattr(step, f.name, value - getattr(before, f.name))
+    step.malformed_examples = stats.malformed_examples[len(before.malformed_examples) :]
+    step.last_problem = stats.last_problem
+    return step
+
+
+def _send(out: Any, frame: tuple[Any, ...]) -> None:
+    data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(len(data).to_bytes(_HEADER, "little"))
+    out.write(data)
+    out.flush()
+
+
+def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime, fd: int) -> int:
+    """A worker's life: read its share, send every step, then its parsers' shared caches."""
+    # Only short-lived acyclic objects (parsed lines, records): reference counting frees them.
+    gc.disable()
+    with os.fdopen(fd, "wb") as out:
+        try:
+            for index, changed in share:
+                stats = ParseStats()
+                before = ParseStats()
+                for step in importer.steps(changed, now, stats):
+                    counts = _stats_since(stats, before)
+                    before = dataclasses.replace(
+                        stats, malformed_examples=[*stats.malformed_examples]
+                    )
+                    _send(out, ("step", index, encode_records(step.records), step.limits,
+                                step.size, step.state, counts))  # fmt: skip
+                _send(out, ("end", index))
+            _send(out, ("done", importer.shared_caches()))
+        except BaseException as exc:  # reported to the importer, then the worker exits
+            try:
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                _send(
+                    out, ("error", f"{type(exc).__name__}: {exc} ({where.filename}:{where.lineno})")
+                )
+            except BaseException:  # the pipe is gone: the exit status tells
+                pass
+            return 1
+    return 0
+
+
+def _start_worker(
+    importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
+) -> tuple[int, int]:
+    """(pid, read end of its pipe)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        code = 1
+        try:
+            os.close(read_end)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl+C: the importer cleans up
+            code = _work(importer, share, now, write_end)
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    return pid, read_end
+
+
+# -- the importer side ------------------------------------------------------------------------
+
+
+def _pump(fd: int, frames: queue.Queue[bytes | None]) -> None:
+    """Reader thread: frames from a worker's pipe into its queue; None at the end."""
+    with os.fdopen(fd, "rb") as pipe:
+        while True:
+            head = pipe.read(_HEADER)
+            if len(head) < _HEADER:
+                break
+            size = int.from_bytes(head, "little")
+            body = pipe.read(size)
+            if len(body) < size:
+                break
+            frames.put(body)
+    frames.put(None)
+
+
+class WorkerReads:
+    """``with WorkerReads(importer, changed, owners, now) as steps: for step in steps: ...`` —
+    the steps of every file in ``changed``, in order, read by forked workers. Leaving the
+    ``with`` block early (an error, a worker's death) kills and reaps every worker."""
+
+    def __init__(
+        self, importer: Importer, changed: list[Changed], owners: list[int], now: dt.datetime
+    ) -> None:
+        self.importer = importer
+        self.changed = changed
+        self.owners = owners
+        self.now = now
+        self._pids: list[int] = []
+        self._queues: list[queue.Queue[bytes | None]] = []
+        self._threads: list[threading.Thread] = []
+        self._ended: set[int] = set()  # workers reaped
+
+    def __enter__(self) -> Iterator[Step]:
+        workers = max(self.owners) + 1
+        shares: list[list[tuple[int, Changed]]] = [[] for _ in range(workers)]
+        for index, (owner, changed) in enumerate(zip(self.owners, self.changed, strict=True)):
+            shares[owner].append((index, changed))
+        fds: list[int] = []
+        try:
+            for share in shares:
+                pid, fd = _start_worker(self.importer, share, self.now)
+                self._pids.append(pid)
+                fds.append(fd)
+        except BaseException:
+            for fd in fds:
+                os.close(fd)
+            self._stop_all()
+            raise
+        # Threads only once every worker is forked: a child inherits no running reader.
+        for fd in fds:
+            frames: queue.Queue[bytes | None] = queue.Queue(QUEUED_FRAMES)
+            thread = threading.Thread(
+                target=_pump, args=(fd, frames), name="spendtray-import-pipe", daemon=True
+            )
+            thread.start()
+            self._queues.append(frames)
+            self._threads.append(thread)
+        return self._steps()
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_all()
+
+    def _steps(self) -> Iterator[Step]:
+        for index, changed in enumerate(self.changed):
+            worker = self.owners[index]
+            while True:
+                frame = self._next(worker, changed.path)
+                if frame[0] == "end":
+                    break
+                _, at, records, limits, size, state, stats = frame
+                assert at == index, "a worker's steps come in its files' order"
+                yield Step(decode_records(records), limits, size, state, stats)
+        for worker in range(len(self._pids)):
+            frame = self._next(worker, "the end of its files")
+            self.importer.absorb_caches(frame[1])
+            self._reap(worker)
+
+    def _next(self, worker: int, reading: str) -> tuple[Any, ...]:
+        body = self._queues[worker].get()
+        if body is None:
+            status = self._reap(worker)
+            raise ImportWorkerError(
+                f"import worker process {self._pids[worker]} {_ended_how(status)} while reading "
+                f"{reading}; the calls read before it are stored whole, run the import again"
+            )
+        frame: tuple[Any, ...] = pickle.loads(body)
+        if frame[0] == "error":
+            self._reap(worker)
+            raise ImportWorkerError(f"import worker failed reading {reading}: {frame[1]}")
+        return frame
+
+    def _reap(self, worker: int) -> int:
+        if worker in self._ended:
+            return 0
+        self._ended.add(worker)
+        _, status = os.waitpid(self._pids[worker], 0)
+        return status
+
+    def _stop_all(self) -> None:
+        for worker, pid in enumerate(self._pids):
+            if worker not in self._ended:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                self._reap(worker)
+        for frames, thread in zip(self._queues, self._threads, strict=True):
+            while thread.is_alive():  # a reader blocked on a full queue: make room
+                with contextlib.suppress(queue.Empty):
+                    frames.get(timeout=0.05)
+            thread.join()
+
+
+def _ended_how(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return f"was killed ({name})"
+    if os.WIFEXITED(status):
+        return f"exited with status {os.WEXITSTATUS(status)}"
+    return "ended"

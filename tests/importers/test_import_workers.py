@@ -1,0 +1,254 @@
+"""A big import read by forked worker processes (importers/workers.py) stores exactly what one
+process stores: the same event rows in the same order, the same file cursors, the same counts,
+on the real Claude Code and Codex corpora (read in place, with small batches so that copies of
+one call meet across batches). A worker that dies or fails stops the pass with an error that
+names it, leaves only whole batches stored, and the next pass completes the import.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spendtray.config import load_settings
+from spendtray.core import Core
+from spendtray.importers import Importer
+from spendtray.importers import workers as workers_module
+from spendtray.importers.claude_code import ClaudeCodeParser
+from spendtray.importers.runner import ImportReport
+from spendtray.importers.source import DOCUMENT
+from spendtray.importers.workers import ImportWorkerError, plan_shares
+
+CORPORA = Path(__file__).resolve().parents[3] / "shared" / "corpora"
+CORPUS = {"claude-code": CORPORA / "claude_code", "codex": CORPORA / "codex"}
+BATCH = 40  # small: many batches, so copies of a call are merged across them too
+
+pytestmark = [
+    pytest.mark.skipif(not CORPORA.is_dir(), reason="../shared/corpora is not here"),
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes need os.fork"),
+]
+
+
+@pytest.fixture
+def other_core(tmp_path: Path) -> Iterator[Core]:
+    """A second store (its own SQLite file and writer) for the worker-read copy."""
+    core = Core(load_settings(home=tmp_path / "other-home", port=0))
+    core.start_store()
+    try:
+        yield core
+    finally:
+        core.stop()
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The pids of the workers started."""
+    pids: list[int] = []
+    start = workers_module._start_worker
+
+    def counted(*args: Any) -> tuple[int, int]:
+        pid, fd = start(*args)
+        pids.append(pid)
+        return pid, fd
+
+    monkeypatch.setattr(workers_module, "_start_worker", counted)
+    return pids
+
+
+def _importer(core: Core, kind: str, workers: int, **kwargs: Any) -> Importer:
+    return Importer(
+        core.ingest.ingest_events,
+        core.writer,
+        core.settings.db_path,
+        kind,
+        [CORPUS[kind]],
+        batch_events=BATCH,
+        workers=workers,
+        worker_min_bytes=0,
+        **kwargs,
+    )
+
+
+def _run(core: Core, kind: str, workers: int, **kwargs: Any) -> ImportReport:
+    importer = _importer(core, kind, workers, **kwargs)
+    try:
+        return importer.run()
+    finally:
+        importer.close()
+
+
+def _rows(core: Core, table: str, leave_out: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(core.settings.db_path)
+    try:
+        cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1")
+        names = [d[0] for d in cursor.description]
+        keep = [i for i, name in enumerate(names) if name not in leave_out]
+        return sorted((tuple(row[i] for i in keep) for row in cursor), key=repr)
+    finally:
+        conn.close()
+
+
+def _events(core: Core) -> list[tuple[Any, ...]]:
+    """Every column but the receive time, in row id order (the order of storing)."""
+    return sorted(_rows(core, "events", ("received_at",)), key=lambda row: row[0])
+
+
+def _calls(core: Core) -> set[tuple[Any, ...]]:
+    """The events without their row ids (for stores filled in different passes)."""
+    return {row[1:] for row in _events(core)}
+
+
+def _report(report: ImportReport) -> dict[str, Any]:
+    fields = dataclasses.asdict(report)
+    del fields["seconds"]
+    del fields["stats"]["last_problem"]
+    return fields
+
+
+@pytest.mark.parametrize("kind", ["claude-code", "codex"])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_store_what_one_process_stores(
+    core: Core, other_core: Core, kind: str, workers: int, forks: list[int]
+) -> None:
+    alone = _run(core, kind, 0)
+    assert forks == []
+    shared = _run(other_core, kind, workers)
+    assert len(forks) == workers
+    assert alone.stored > 50 and alone.duplicates > 0
+    assert _report(shared) == _report(alone)
+    assert _events(other_core) == _events(core)
+    assert _rows(other_core, "import_state", ("updated_at",)) == _rows(
+        core, "import_state", ("updated_at",)
+    )
+    if kind == "codex":
+        assert _rows(other_core, "limit_observations", ()) == _rows(core, "limit_observations", ())
+    # The offsets the workers reached are the importer's: the next pass reads nothing.
+    again = _run(other_core, kind, workers)
+    assert (again.files_read, again.bytes_read, again.stored) == (0, 0, 0)
+    assert len(forks) == workers
+
+
+def _fail_in_worker(monkeypatch: pytest.MonkeyPatch, victim: str, how: str) -> None:
+    """Makes the worker that reads ``victim`` die (SIGKILL) or raise on its first block."""
+    parent = os.getpid()
+    feed = ClaudeCodeParser.feed_block
+
+    def failing(self: ClaudeCodeParser, block: bytes, offset: int) -> None:
+        if os.getpid() != parent and self.path == victim:
+            if how == "killed":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("boom")
+        feed(self, block, offset)
+
+    monkeypatch.setattr(ClaudeCodeParser, "feed_block", failing)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("killed", r"import worker process \d+ was killed \(SIGKILL\) while reading {}"),
+        ("raises", r"import worker failed reading {}: RuntimeError: boom"),
+    ],
+)
+def test_a_failing_worker_stops_the_pass_with_whole_batches_stored(
+    core: Core,
+    other_core: Core,
+    monkeypatch: pytest.MonkeyPatch,
+    forks: list[int],
+    how: str,
+    message: str,
+) -> None:
+    complete = _run(core, "claude-code", 0)
+    importer = _importer(other_core, "claude-code", 2)
+    files = importer.scan(ImportReport("claude-code")).changed
+    victim = files[len(files) // 2].path
+    _fail_in_worker(monkeypatch, victim, how)
+    with pytest.raises(ImportWorkerError, match=message.format(re.escape(victim))):
+        importer.run()
+    importer.close()
+    # Every worker is gone and reaped (no zombie: signal 0 finds no such process).
+    for pid in forks:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    stored = _calls(other_core)
+    assert 0 < len(stored) < complete.stored
+    assert stored <= _calls(core)  # whole calls of earlier batches, nothing half-merged
+    monkeypatch.undo()
+    rest = _run(other_core, "claude-code", 2)
+    assert rest.stored == complete.stored - len(stored)
+    assert _calls(other_core) == _calls(core)
+
+
+def test_a_slow_store_holds_the_workers_back(
+    core: Core, other_core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One frame queued per worker and a store that takes its time: the workers wait on their
+    pipes (memory stays bounded) and the pass still ends with every call."""
+    monkeypatch.setattr(workers_module, "QUEUED_FRAMES", 1)
+    alone = _run(core, "claude-code", 0)
+    ingest = other_core.ingest.ingest_events
+
+    def slow(events: Any) -> Any:
+        time.sleep(0.01)
+        return ingest(events)
+
+    importer = Importer(
+        slow,
+        other_core.writer,
+        other_core.settings.db_path,
+        "claude-code",
+        [CORPUS["claude-code"]],
+        batch_events=BATCH,
+        workers=2,
+        worker_min_bytes=0,
+    )
+    try:
+        report = importer.run()
+    finally:
+        importer.close()
+    assert _report(report) == _report(alone)
+    assert _events(other_core) == _events(core)
+
+
+def test_small_passes_documents_and_one_cpu_are_read_in_process(
+    core: Core, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    importer = _importer(core, "claude-code", 2)
+    changed = importer.scan(ImportReport("claude-code")).changed
+    owners = plan_shares(importer, changed)
+    assert owners is not None and set(owners) == {0, 1}
+    # A top folder (a project) is read by one worker: its parsers' caches see its files.
+    by_folder: dict[str, set[int]] = {}
+    folder_bytes: dict[str, int] = {}
+    for item, owner in zip(changed, owners, strict=True):
+        top = Path(item.path).relative_to(item.root.path).parts[0]
+        by_folder.setdefault(top, set()).add(owner)
+        folder_bytes[top] = folder_bytes.get(top, 0) + item.st.st_size
+    assert all(len(owner) == 1 for owner in by_folder.values())
+    load = [
+        sum(c.st.st_size for c, o in zip(changed, owners, strict=True) if o == w) for w in (0, 1)
+    ]
+    assert max(load) - min(load) <= max(folder_bytes.values())  # dealt to the lighter one
+    importer.worker_min_bytes = sum(c.st.st_size for c in changed) + 1
+    assert plan_shares(importer, changed) is None
+    importer.worker_min_bytes = 0
+    lines_source = importer.source
+    importer.source = dataclasses.replace(lines_source, mode=DOCUMENT)
+    assert plan_shares(importer, changed) is None  # whole documents: read in-process
+    importer.source = lines_source
+    importer.close()
+    monkeypatch.setenv(workers_module.WORKERS_ENV, "0")
+    auto = _importer(core, "claude-code", None)  # type: ignore[arg-type]
+    assert plan_shares(auto, changed) is None
+    auto.close()
+    monkeypatch.setenv(workers_module.WORKERS_ENV, "1")
+    assert workers_module.worker_count() == 1
