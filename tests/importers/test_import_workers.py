@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loggen import generate_claude
+from logscenarios import write_claude
 
 from spendtray.config import load_settings
 from spendtray.core import Core
@@ -64,13 +66,15 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return pids
 
 
-def _importer(core: Core, kind: str, workers: int, **kwargs: Any) -> Importer:
+def _importer(
+    core: Core, kind: str, workers: int, path: Path | None = None, **kwargs: Any
+) -> Importer:
     return Importer(
         core.ingest.ingest_events,
         core.writer,
         core.settings.db_path,
         kind,
-        [CORPUS[kind]],
+        [path or CORPUS[kind]],
         batch_events=BATCH,
         workers=workers,
         worker_min_bytes=0,
@@ -78,8 +82,10 @@ def _importer(core: Core, kind: str, workers: int, **kwargs: Any) -> Importer:
     )
 
 
-def _run(core: Core, kind: str, workers: int, **kwargs: Any) -> ImportReport:
-    importer = _importer(core, kind, workers, **kwargs)
+def _run(
+    core: Core, kind: str, workers: int, path: Path | None = None, **kwargs: Any
+) -> ImportReport:
+    importer = _importer(core, kind, workers, path, **kwargs)
     try:
         return importer.run()
     finally:
@@ -114,14 +120,22 @@ def _report(report: ImportReport) -> dict[str, Any]:
     return fields
 
 
-@pytest.mark.parametrize("kind", ["claude-code", "codex"])
+@pytest.mark.parametrize("corpus", ["claude-code", "codex", "generated"])
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_store_what_one_process_stores(
-    core: Core, other_core: Core, kind: str, workers: int, forks: list[int]
+    core: Core, other_core: Core, corpus: str, workers: int, forks: list[int], tmp_path: Path
 ) -> None:
-    alone = _run(core, kind, 0)
+    """The real corpora, and generated Claude Code logs (streaming snapshots, side-chain
+    replays in sub-agent files, lines without a request id) with the hand-written scenarios
+    (bad lines, a call repeated in another project)."""
+    kind, path = corpus, None
+    if corpus == "generated":
+        kind, path = "claude-code", tmp_path / "generated"
+        generate_claude(path, 3_000_000)
+        write_claude(path)
+    alone = _run(core, kind, 0, path)
     assert forks == []
-    shared = _run(other_core, kind, workers)
+    shared = _run(other_core, kind, workers, path)
     assert len(forks) == workers
     assert alone.stored > 50 and alone.duplicates > 0
     assert _report(shared) == _report(alone)
@@ -132,7 +146,7 @@ def test_workers_store_what_one_process_stores(
     if kind == "codex":
         assert _rows(other_core, "limit_observations", ()) == _rows(core, "limit_observations", ())
     # The offsets the workers reached are the importer's: the next pass reads nothing.
-    again = _run(other_core, kind, workers)
+    again = _run(other_core, kind, workers, path)
     assert (again.files_read, again.bytes_read, again.stored) == (0, 0, 0)
     assert len(forks) == workers
 
