@@ -169,7 +169,7 @@ def _fail_in_worker(monkeypatch: pytest.MonkeyPatch, victim: str, how: str) -> N
 @pytest.mark.parametrize(
     ("how", "message"),
     [
-        ("killed", r"import worker process \d+ was killed \(SIGKILL\) while reading {}"),
+        ("killed", r"import worker process \d+ was killed \(SIGKILL\) before it sent (.+?);"),
         ("raises", r"import worker failed reading {}: RuntimeError: boom"),
     ],
 )
@@ -182,12 +182,21 @@ def test_a_failing_worker_stops_the_pass_with_whole_batches_stored(
     message: str,
 ) -> None:
     complete = _run(core, "claude-code", 0)
+    # A message per record: the merge gets the worker's frames as soon as they are read, so
+    # some batches are stored before the worker fails.
+    monkeypatch.setattr(workers_module, "MESSAGE_RECORDS", 1)
     importer = _importer(other_core, "claude-code", 2)
     files = importer.scan(ImportReport("claude-code")).changed
     victim = files[len(files) // 2].path
     _fail_in_worker(monkeypatch, victim, how)
-    with pytest.raises(ImportWorkerError, match=message.format(re.escape(victim))):
+    with pytest.raises(ImportWorkerError, match=message.format(re.escape(victim))) as failed:
         importer.run()
+    # A killed worker's last frames die with it: the file named is the victim or one it read
+    # just before.
+    named = re.search(message.format(re.escape(victim)), str(failed.value))
+    assert named is not None
+    if how == "killed":
+        assert named.group(1) in [f.path for f in files[: len(files) // 2 + 1]]
     importer.close()
     # Every worker is gone and reaped (no zombie: signal 0 finds no such process).
     for pid in forks:
@@ -205,9 +214,11 @@ def test_a_failing_worker_stops_the_pass_with_whole_batches_stored(
 def test_a_slow_store_holds_the_workers_back(
     core: Core, other_core: Core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One frame queued per worker and a store that takes its time: the workers wait on their
-    pipes (memory stays bounded) and the pass still ends with every call."""
-    monkeypatch.setattr(workers_module, "QUEUED_FRAMES", 1)
+    """One message of one record queued per worker and a store that takes its time: the
+    workers wait on their pipes (memory stays bounded) and the pass still ends with every
+    call."""
+    monkeypatch.setattr(workers_module, "QUEUED_MESSAGES", 1)
+    monkeypatch.setattr(workers_module, "MESSAGE_RECORDS", 1)
     alone = _run(core, "claude-code", 0)
     ingest = other_core.ingest.ingest_events
 

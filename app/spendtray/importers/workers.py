@@ -12,10 +12,10 @@ documents or databases are read in-process.
 
 Threads and processes: ``plan_shares`` and the iteration run on the importer's thread; one
 reader thread per worker ("spendtray-import-pipe") moves frames from its pipe into a bounded
-queue (so a worker runs ahead of the merge by at most ``QUEUED_FRAMES`` blocks: memory stays
-bounded); workers are children forked from the importer's thread that only read log files,
-parse and write to their pipe, and leave with ``os._exit`` (no ``atexit``, no inherited thread
-or connection is touched).
+queue (so a worker runs ahead of the merge by at most ``QUEUED_MESSAGES`` messages of about
+``MESSAGE_RECORDS`` records: memory stays bounded); workers are children forked from the
+importer's thread that only read log files, parse and write to their pipe, and leave with
+``os._exit`` (no ``atexit``, no inherited thread or connection is touched).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import queue
 import signal
 import threading
 import traceback
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,7 +46,12 @@ if TYPE_CHECKING:
 
 # Below this many bytes to read, forking costs more than it saves (a worker parses ~300 MB/s).
 WORKER_MIN_BYTES = 16 * 1024 * 1024
-QUEUED_FRAMES = 8  # per worker: about 8 blocks of 4 MB read ahead of the merge
+# A worker sends its frames (a block's records, a file's end) in messages of ~1,000 records
+# (~400 KB pickled); up to QUEUED_MESSAGES of them wait per worker: ~1.5 import batches
+# read ahead of the merge, a few MB.
+MESSAGE_RECORDS = 1_000
+MESSAGE_FRAMES = 500
+QUEUED_MESSAGES = 8
 WORKERS_ENV = "SPENDTRAY_IMPORT_WORKERS"  # 0: always read in-process; N: at most N workers
 _HEADER = 4
 
@@ -163,11 +169,30 @@ def _stats_since(stats: ParseStats, before: ParseStats) -> ParseStats:
     return step
 
 
-def _send(out: Any, frame: tuple[Any, ...]) -> None:
-    data = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(len(data).to_bytes(_HEADER, "little"))
-    out.write(data)
-    out.flush()
+class _Outbox:
+    """A worker's frames, sent down its pipe in messages of about ``MESSAGE_RECORDS`` records
+    (a small file is a frame of its own: one message each would cost a pickle and a queue slot
+    per file, and let the worker run only a few files ahead of the merge)."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.frames: list[tuple[Any, ...]] = []
+        self.records = 0
+
+    def add(self, frame: tuple[Any, ...], records: int = 0) -> None:
+        self.frames.append(frame)
+        self.records += records
+        if self.records >= MESSAGE_RECORDS or len(self.frames) >= MESSAGE_FRAMES:
+            self.send()
+
+    def send(self) -> None:
+        if not self.frames:
+            return
+        data = pickle.dumps(self.frames, protocol=pickle.HIGHEST_PROTOCOL)
+        self.frames, self.records = [], 0
+        self.out.write(len(data).to_bytes(_HEADER, "little"))
+        self.out.write(data)
+        self.out.flush()
 
 
 def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime, fd: int) -> int:
@@ -175,6 +200,7 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
     # Only short-lived acyclic objects (parsed lines, records): reference counting frees them.
     gc.disable()
     with os.fdopen(fd, "wb") as out:
+        outbox = _Outbox(out)
         try:
             for index, changed in share:
                 stats = ParseStats()
@@ -184,16 +210,19 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
                     before = dataclasses.replace(
                         stats, malformed_examples=[*stats.malformed_examples]
                     )
-                    _send(out, ("step", index, encode_records(step.records), step.limits,
-                                step.size, step.state, counts))  # fmt: skip
-                _send(out, ("end", index))
-            _send(out, ("done", importer.shared_caches()))
+                    records = encode_records(step.records)
+                    outbox.add(("step", index, records, step.limits, step.size, step.state,
+                                counts), len(records))  # fmt: skip
+                outbox.add(("end", index))
+            outbox.add(("done", importer.shared_caches()))
+            outbox.send()
         except BaseException as exc:  # reported to the importer, then the worker exits
             try:
                 where = traceback.extract_tb(exc.__traceback__)[-1]
-                _send(
-                    out, ("error", f"{type(exc).__name__}: {exc} ({where.filename}:{where.lineno})")
+                outbox.add(
+                    ("error", f"{type(exc).__name__}: {exc} ({where.filename}:{where.lineno})")
                 )
+                outbox.send()
             except BaseException:  # the pipe is gone: the exit status tells
                 pass
             return 1
@@ -252,6 +281,7 @@ class WorkerReads:
         self._queues: list[queue.Queue[bytes | None]] = []
         self._threads: list[threading.Thread] = []
         self._ended: set[int] = set()  # workers reaped
+        self._inbox: list[deque[tuple[Any, ...]]] = []  # per worker: frames not taken yet
 
     def __enter__(self) -> Iterator[Step]:
         workers = max(self.owners) + 1
@@ -271,12 +301,13 @@ class WorkerReads:
             raise
         # Threads only once every worker is forked: a child inherits no running reader.
         for fd in fds:
-            frames: queue.Queue[bytes | None] = queue.Queue(QUEUED_FRAMES)
+            frames: queue.Queue[bytes | None] = queue.Queue(QUEUED_MESSAGES)
             thread = threading.Thread(
                 target=_pump, args=(fd, frames), name="spendtray-import-pipe", daemon=True
             )
             thread.start()
             self._queues.append(frames)
+            self._inbox.append(deque())
             self._threads.append(thread)
         return self._steps()
 
@@ -299,18 +330,25 @@ class WorkerReads:
             self._reap(worker)
 
     def _next(self, worker: int, reading: str) -> tuple[Any, ...]:
-        body = self._queues[worker].get()
-        if body is None:
-            status = self._reap(worker)
-            raise ImportWorkerError(
-                f"import worker process {self._pids[worker]} {_ended_how(status)} while reading "
-                f"{reading}; the calls read before it are stored whole, run the import again"
-            )
-        frame: tuple[Any, ...] = pickle.loads(body)
+        inbox = self._inbox[worker]
+        if not inbox:
+            inbox.extend(self._message(worker, reading))
+        frame = inbox.popleft()
         if frame[0] == "error":
             self._reap(worker)
             raise ImportWorkerError(f"import worker failed reading {reading}: {frame[1]}")
         return frame
+
+    def _message(self, worker: int, reading: str) -> list[tuple[Any, ...]]:
+        body = self._queues[worker].get()
+        if body is None:
+            status = self._reap(worker)
+            raise ImportWorkerError(
+                f"import worker process {self._pids[worker]} {_ended_how(status)} before it sent "
+                f"{reading}; the calls read before it are stored whole, run the import again"
+            )
+        frames: list[tuple[Any, ...]] = pickle.loads(body)
+        return frames
 
     def _reap(self, worker: int) -> int:
         if worker in self._ended:
