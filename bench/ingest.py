@@ -161,12 +161,22 @@ def post_all(url: str, token: str, bodies: list[bytes]) -> None:
 def batch_rate(url: str, token: str, traffic: Traffic, senders: int, batches: int) -> float:
     """Events/s of ``senders`` concurrent senders posting ``batches`` 1,000-event POSTs each."""
     work = [list(traffic.bodies(batches, BATCH)) for _ in range(senders)]
-    threads = [threading.Thread(target=post_all, args=(url, token, w)) for w in work]
+    errors: list[BaseException] = []
+
+    def send(bodies: list[bytes]) -> None:
+        try:
+            post_all(url, token, bodies)
+        except BaseException as exc:  # a sender that failed must not pass for a slow one
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send, args=(w,)) for w in work]
     start = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if errors:
+        raise SystemExit(f"a batch sender failed: {errors[0]!r}")
     return senders * batches * BATCH / (time.perf_counter() - start)
 
 
