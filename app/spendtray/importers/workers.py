@@ -31,6 +31,7 @@ import queue
 import signal
 import threading
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -234,7 +235,12 @@ def _start_worker(
 ) -> tuple[int, int]:
     """(pid, read end of its pipe)."""
     read_end, write_end = os.pipe()
-    pid = os.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a process with threads (the store's writer) may
+        # deadlock the child on a lock another thread held. The child takes none of theirs:
+        # it reads files, parses, writes its pipe and leaves with os._exit.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # the child
         code = 1
         try:
