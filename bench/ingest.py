@@ -6,7 +6,8 @@ timestamps over the last 90 days with some arriving late for old days, 20 projec
 
 1. Single-event POSTs (wrk, 8 connections, every request a new event) as a % of a no-op
    uvicorn+Starlette endpoint that only parses the same JSON. Both servers stay up and the runs
-   alternate round by round; the figure is the median of same-round ratios.
+   alternate round by round; the figure is the median of same-round ratios. With ``--against``
+   the other checkout's server takes its turn in each round too.
 2. Batch ingest events/s: 1,000-event POSTs from one sender, then from two concurrent senders
    (together), several runs each; with ``--against DIR`` (the ``app`` folder of another
    checkout, e.g. ``git archive main app | tar -x -C /tmp/base``) a second server runs that
@@ -22,8 +23,8 @@ timestamps over the last 90 days with some arriving late for old days, 20 projec
 Targets: single ≥ 60 % of the baseline; batch ≥ 50,000 events/s; two senders ≥ one;
 p99 of single POSTs ≤ 20 ms during the import. Summaries: bench/summary.py.
 
-Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--runs 5] [--import-size 300M]
-       [--skip-import] [--only batch] [--against DIR]
+Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--warmup 1] [--runs 5]
+       [--import-size 300M] [--skip-import] [--only single|batch] [--against DIR]
 """
 
 from __future__ import annotations
@@ -308,46 +309,75 @@ def parse_size(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1]]) if text[-1:] in units else int(text)
 
 
+@dataclass
+class Single:
+    """Section 1 for one server: its req/s per round, beside the no-op's of the same round."""
+
+    name: str
+    url: str
+    token: str
+    pid: int
+    rates: list[float] = field(default_factory=list)
+    cpu_us: list[float] = field(default_factory=list)  # the server's CPU time per POST
+
+    def run(self, seconds: int, script: Path) -> None:
+        before = cpu_seconds(self.pid)
+        rate = wrk(self.url, seconds, script)
+        self.rates.append(rate)
+        self.cpu_us.append(1e6 * (cpu_seconds(self.pid) - before) / (rate * seconds))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (every thread), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def single_rounds(
-    env: dict[str, str], url: str, token: str, n_rounds: int, seconds: int
-) -> list[tuple[float, float]]:
-    """Section 1: (no-op req/s, ours req/s) per round, the two alternating."""
-    noop_port = free_port()
-    noop = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(noop_port)], env=env
+    env: dict[str, str], servers: list[Single], n_rounds: int, seconds: int, warmup: int
+) -> Single:
+    """Section 1: the no-op server's runs; each server's in its own ``Single``. Within a round
+    the no-op and the servers take turns, in reverse order every other round."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "noop_server.py"), str(port)], env=env
     )
     try:
-        wait_up(noop_port)
-        noop_url = f"http://127.0.0.1:{noop_port}"
-        ours_script, noop_script = wrk_script(token), wrk_script(None)
-        wrk(noop_url, 1, noop_script)  # warm-up
-        wrk(url, 1, ours_script)
-        rounds: list[tuple[float, float]] = []
+        wait_up(port)
+        noop = Single("no-op", f"http://127.0.0.1:{port}", "", process.pid)
+        everyone = [noop, *servers]
+        scripts = {s.name: wrk_script(s.token or None) for s in everyone}
+        for s in everyone:
+            wrk(s.url, warmup, scripts[s.name])
         for i in range(n_rounds):
-            if i % 2:
-                ours = wrk(url, seconds, ours_script)
-                baseline = wrk(noop_url, seconds, noop_script)
-            else:
-                baseline = wrk(noop_url, seconds, noop_script)
-                ours = wrk(url, seconds, ours_script)
-            rounds.append((baseline, ours))
-        return rounds
+            for s in everyone if i % 2 == 0 else everyone[::-1]:
+                s.run(seconds, scripts[s.name])
+        return noop
     finally:
-        noop.terminate()
-        noop.wait()
+        process.terminate()
+        process.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved baseline/ours rounds")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="seconds of single POSTs each server gets before the rounds (a fresh database "
+        "answers slower for its first ~50k events)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="batch runs per case")
     parser.add_argument("--batches", type=int, default=40, help="1,000-event POSTs per run")
     parser.add_argument("--import-size", default="300M")
     parser.add_argument("--skip-import", action="store_true")
-    parser.add_argument("--only", choices=["batch"], help="only this section")
+    parser.add_argument("--only", choices=["single", "batch"], help="only this section")
     parser.add_argument(
-        "--against", type=Path, help="the app folder of another checkout: batch runs A/B"
+        "--against",
+        type=Path,
+        help="the app folder of another checkout: single and batch runs A/B",
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -355,7 +385,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
     traffic = Traffic(seed=int(time.time()))
-    rounds: list[tuple[float, float]] = []
+    noop: Single | None = None
     servers: list[subprocess.Popen[bytes]] = []
     try:
         load_before = f"{os.getloadavg()[0]:.1f}"
@@ -364,9 +394,6 @@ def main() -> None:
         serve, token = start_serve(env, work / "serve", port)
         servers.append(serve)
         url = f"http://127.0.0.1:{port}"
-        if args.only is None:
-            rounds = single_rounds(env, url, token, args.rounds, args.seconds)
-
         batched = [Batched("this code", url, token, work / "serve" / "spendtray.db")]
         if args.against is not None:
             other_port = free_port()
@@ -382,6 +409,14 @@ def main() -> None:
                     work / "against" / "spendtray.db",
                 )
             )
+        singles = [
+            Single(b.name, b.url, b.token, server.pid)
+            for b, server in zip(batched, servers, strict=True)
+        ]
+        if args.only in (None, "single"):
+            noop = single_rounds(env, singles, args.rounds, args.seconds, args.warmup)
+        if args.only == "single":
+            batched = []
         for b in batched:
             batch_rate(b.url, b.token, traffic, 1, 5)  # warm-up
         for i in range(args.runs):  # alternating, so both see the same machine
@@ -422,18 +457,34 @@ def main() -> None:
         f"machine speed (fixed Python workload, lower is faster): {speed_before:.0f} ms before, "
         f"{speed_after:.0f} ms after"
     )
-    if rounds:
+    if noop is not None:
         print(
             f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} "
             f"rounds of {args.seconds}s:"
         )
-        for i, (baseline, ours) in enumerate(rounds, 1):
-            print(
-                f"  round {i}: no-op uvicorn+starlette {baseline:8.0f} req/s, "
-                f"spendtray {ours:8.0f} req/s = {100 * ours / baseline:.0f} %"
+        for i, noop_rate in enumerate(noop.rates):
+            shown = ", ".join(
+                f"{s.name} {s.rates[i]:8.0f} req/s = {100 * s.rates[i] / noop_rate:.0f} %"
+                for s in singles
             )
-        ratios = [100 * ours / baseline for baseline, ours in rounds]
-        print(f"  ratio: {spread(ratios, '{:.0f} %')} (target ≥ 60 %)")
+            print(f"  round {i + 1}: no-op uvicorn+starlette {noop_rate:8.0f} req/s, {shown}")
+        print(f"  no-op server's CPU per POST: {spread(noop.cpu_us, '{:.0f}')} µs")
+        for s in singles:
+            ratios = [100 * r / b for r, b in zip(s.rates, noop.rates, strict=True)]
+            print(
+                f"  ratio, {s.name}: {spread(ratios, '{:.0f} %')} (target ≥ 60 %); server CPU "
+                f"per POST {spread(s.cpu_us, '{:.0f}')} µs"
+            )
+        if len(singles) > 1:
+            this, other = singles
+            same_round = [a / b for a, b in zip(this.rates, other.rates, strict=True)]
+            cpu = [a / b for a, b in zip(this.cpu_us, other.cpu_us, strict=True)]
+            print(
+                f"  this ÷ {other.name}, same round: req/s {spread(same_round, '{:.2f}')}, "
+                f"CPU per POST {spread(cpu, '{:.2f}')}"
+            )
+    if not batched:
+        return
     print(
         f"2. batch ingest, {BATCH:,}-event POSTs, {args.batches} per run, events/s "
         f"(load average before: {load_before}, after: {os.getloadavg()[0]:.1f}):"
