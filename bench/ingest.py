@@ -33,6 +33,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import shutil
 import socket
 import sqlite3
@@ -88,7 +89,10 @@ def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
 
 
 def wrk_script(token: str | None) -> Path:
-    """A wrk script posting a new event per request, shaped like bench/traffic.py's."""
+    """A wrk script posting a new event per request, shaped like bench/traffic.py's. For one
+    wrk run only: its request ids (run id, thread, counter) and its random sequence start
+    over in every run, so a script run twice posts the first run's events again — duplicates,
+    which cost the server far less than new events (no insert, nothing to fold)."""
     lua = [
         'wrk.method = "POST"',
         'wrk.headers["Content-Type"] = "application/json"',
@@ -100,6 +104,7 @@ def wrk_script(token: str | None) -> Path:
         "local counter = 0",
         "local thread_no = 0",
         "setup = function(thread) thread_no = thread_no + 1; thread:set('tid', thread_no) end",
+        f"init = function(args) math.randomseed({random.randrange(1 << 30)} + tid) end",
         "request = function()",
         "  counter = counter + 1",
         "  local age = math.random(0, " + str(DAYS * 86400) + ")",
@@ -320,9 +325,13 @@ class Single:
     rates: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)  # the server's CPU time per POST
 
-    def run(self, seconds: int, script: Path) -> None:
+    def run(self, seconds: int) -> None:
+        script = wrk_script(self.token or None)  # new events in every run
         before = cpu_seconds(self.pid)
-        rate = wrk(self.url, seconds, script)
+        try:
+            rate = wrk(self.url, seconds, script)
+        finally:
+            script.unlink()
         self.rates.append(rate)
         self.cpu_us.append(1e6 * (cpu_seconds(self.pid) - before) / (rate * seconds))
 
@@ -346,12 +355,13 @@ def single_rounds(
         wait_up(port)
         noop = Single("no-op", f"http://127.0.0.1:{port}", "", process.pid)
         everyone = [noop, *servers]
-        scripts = {s.name: wrk_script(s.token or None) for s in everyone}
         for s in everyone:
-            wrk(s.url, warmup, scripts[s.name])
+            script = wrk_script(s.token or None)
+            wrk(s.url, warmup, script)
+            script.unlink()
         for i in range(n_rounds):
             for s in everyone if i % 2 == 0 else everyone[::-1]:
-                s.run(seconds, scripts[s.name])
+                s.run(seconds)
         return noop
     finally:
         process.terminate()
