@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from logfactory import cc_assistant, cc_usage, write_lines
 from loggen import generate_claude
 from logscenarios import write_claude
 
@@ -149,6 +150,30 @@ def test_workers_store_what_one_process_stores(
     again = _run(other_core, kind, workers, path)
     assert (again.files_read, again.bytes_read, again.stored) == (0, 0, 0)
     assert len(forks) == workers
+    if path is not None:
+        # Appended calls, a copy of a stored one and a half-written line: both read from the
+        # stored offsets, and agree again.
+        files = sorted(path.rglob("*.jsonl"))
+        for n, log in enumerate(files[::3]):
+            usage = cc_usage(10 + n, 20 + n, cache_read=30)
+            lines = [
+                cc_assistant(f"2026-02-0{1 + n % 9}T10:00:00Z", f"late-{n}", f"msg-late-{n}",
+                             f"req-late-{n}", usage),
+                cc_assistant(f"2026-02-0{1 + n % 9}T10:00:01Z", f"late-{n}", f"msg-late-{n}",
+                             None, usage),
+            ]  # fmt: skip
+            write_lines(log, lines, mode="a")
+            with log.open("a") as handle:
+                handle.write('{"type": "assistant", "message": {"usage": {"input_')
+        later = _run(core, kind, 0, path)
+        later_shared = _run(other_core, kind, workers, path)
+        assert len(forks) == 2 * workers and later.files_read == len(files[::3])
+        assert later.stored > 0 and later.duplicates > 0
+        assert _report(later_shared) == _report(later)
+        assert _events(other_core) == _events(core)
+        assert _rows(other_core, "import_state", ("updated_at",)) == _rows(
+            core, "import_state", ("updated_at",)
+        )
 
 
 def _fail_in_worker(monkeypatch: pytest.MonkeyPatch, victim: str, how: str) -> None:
