@@ -8,6 +8,7 @@ names it, leaves only whole batches stored, and the next pass completes the impo
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import re
 import signal
@@ -302,3 +303,25 @@ def test_small_passes_documents_and_one_cpu_are_read_in_process(
     auto.close()
     monkeypatch.setenv(workers_module.WORKERS_ENV, "1")
     assert workers_module.worker_count() == 1
+
+
+def test_a_refused_fork_reads_in_this_process(
+    core: Core, other_core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second fork fails (no process or memory left): the first worker is stopped and
+    the pass reads every file here, with the same result."""
+    alone = _run(core, "claude-code", 0)
+    fork = os.fork
+    calls: list[int] = []
+
+    def refusing() -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return fork()
+
+    monkeypatch.setattr(os, "fork", refusing)
+    shared = _run(other_core, "claude-code", 2)
+    assert len(calls) == 2
+    assert _report(shared) == _report(alone)
+    assert _events(other_core) == _events(core)

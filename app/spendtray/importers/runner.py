@@ -261,7 +261,7 @@ class Importer:
                 step for changed in scan.changed for step in self.steps(changed, now, report.stats)
             )
         else:
-            reads = WorkerReads(self, scan.changed, owners, now)
+            reads = WorkerReads(self, scan.changed, owners, now, report.stats)
         with reads as steps:
             # The same batches either way: a flush whenever a step leaves a batch's worth.
             for step in steps:

@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import gc
+import logging
 import operator
 import os
 import pickle
@@ -44,6 +45,8 @@ from spendtray.prices.calc import TokenCounts
 
 if TYPE_CHECKING:
     from spendtray.importers.runner import Changed, Importer
+
+log = logging.getLogger(__name__)
 
 # Below this many bytes to read, forking costs more than it saves (a worker parses ~300 MB/s).
 WORKER_MIN_BYTES = 16 * 1024 * 1024
@@ -235,12 +238,17 @@ def _start_worker(
 ) -> tuple[int, int]:
     """(pid, read end of its pipe)."""
     read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns that forking a process with threads (the store's writer) may
-        # deadlock the child on a lock another thread held. The child takes none of theirs:
-        # it reads files, parses, writes its pipe and leaves with os._exit.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns that forking a process with threads (the store's writer) may
+            # deadlock the child on a lock another thread held. The child takes none of
+            # theirs: it reads files, parses, writes its pipe and leaves with os._exit.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        raise
     if pid == 0:  # the child
         code = 1
         try:
@@ -272,17 +280,24 @@ def _pump(fd: int, frames: queue.Queue[bytes | None]) -> None:
 
 
 class WorkerReads:
-    """``with WorkerReads(importer, changed, owners, now) as steps: for step in steps: ...`` —
-    the steps of every file in ``changed``, in order, read by forked workers. Leaving the
-    ``with`` block early (an error, a worker's death) kills and reaps every worker."""
+    """``with WorkerReads(importer, changed, owners, now, stats) as steps: for step in steps:``
+    — the steps of every file in ``changed``, in order, read by forked workers (or by this
+    process, counting into ``stats``, when the system refuses a fork). Leaving the ``with``
+    block early (an error, a worker's death) kills and reaps every worker."""
 
     def __init__(
-        self, importer: Importer, changed: list[Changed], owners: list[int], now: dt.datetime
+        self,
+        importer: Importer,
+        changed: list[Changed],
+        owners: list[int],
+        now: dt.datetime,
+        stats: ParseStats,
     ) -> None:
         self.importer = importer
         self.changed = changed
         self.owners = owners
         self.now = now
+        self.stats = stats
         self._pids: list[int] = []
         self._queues: list[queue.Queue[bytes | None]] = []
         self._threads: list[threading.Thread] = []
@@ -300,11 +315,18 @@ class WorkerReads:
                 pid, fd = _start_worker(self.importer, share, self.now)
                 self._pids.append(pid)
                 fds.append(fd)
-        except BaseException:
+        except BaseException as exc:
             for fd in fds:
                 os.close(fd)
             self._stop_all()
-            raise
+            if not isinstance(exc, OSError):
+                raise
+            # No process or memory left for a fork (EAGAIN, ENOMEM): read them here instead.
+            log.warning("import workers could not start (%s); reading in this process", exc)
+            self._pids.clear()
+            self._ended.clear()
+            importer, now, stats = self.importer, self.now, self.stats
+            return (step for item in self.changed for step in importer.steps(item, now, stats))
         # Threads only once every worker is forked: a child inherits no running reader.
         for fd in fds:
             frames: queue.Queue[bytes | None] = queue.Queue(QUEUED_MESSAGES)
