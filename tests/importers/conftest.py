@@ -27,6 +27,9 @@ def make_importer(core: Core) -> Iterator[Callable[..., Importer]]:
     made: list[Importer] = []
 
     def make(kind: str, *paths: Path, **kwargs: Any) -> Importer:
+        # As ``Importer.for_core`` makes them: each batch's last chunk commits while the next
+        # batch is read (``submit``).
+        kwargs.setdefault("submit", core.ingest.submit_events)
         importer = Importer(
             core.ingest.ingest_events,
             core.writer,

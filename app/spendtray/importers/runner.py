@@ -9,6 +9,7 @@ never skips any.
 
 from __future__ import annotations
 
+import concurrent.futures
 import copy
 import datetime as dt
 import gc
@@ -17,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +121,7 @@ class Importer:
         batch_events: int = BATCH_EVENTS,
         clock: Callable[[], dt.datetime] = utc_now,
         record_limits: Callable[[list[Observation]], object] | None = None,
+        submit: Callable[[Sequence[UsageEvent]], Future[IngestResult]] | None = None,
         workers: int | None = None,
         worker_min_bytes: int = WORKER_MIN_BYTES,
     ) -> None:
@@ -148,6 +151,11 @@ class Importer:
         # idempotency keys make harmless.
         self._cursors: dict[str, FileCursor] | None = None
         self.workers = workers
+        # ingest_events without waiting (IngestService.submit_events), when storing in this
+        # process: a batch's last chunk commits while the next one is read.
+        self.submit = submit
+        self._inflight: tuple[Future[IngestResult], Sequence[UsageEvent]] | None = None
+        self._cursor_save: tuple[Future[object], dict[str, FileCursor]] | None = None
         self.worker_min_bytes = worker_min_bytes
 
     @classmethod
@@ -166,6 +174,7 @@ class Importer:
             paths,
             clock=core.clock,
             record_limits=core.limits.record,
+            submit=core.ingest.submit_events if store is None else None,
         )
 
     def shared_caches(self) -> dict[str, object]:
@@ -243,7 +252,10 @@ class Importer:
             report.seconds = time.perf_counter() - started
             return report
         with collector_paused():
-            self._pass(scan, report)
+            try:
+                self._pass(scan, report)
+            finally:
+                self._settle(None)  # a pass that failed: its last chunk done, either way
         report.seconds = time.perf_counter() - started
         return report
 
@@ -275,6 +287,7 @@ class Importer:
                 if len(pending) >= self.batch_events:
                     self._flush(pending, touched, report)
         self._flush(pending, touched, report)
+        self._settle(report)
         if scan.gone:
             save_cursors(self._writer(), [], self._now_ms(), scan.gone)
             for gone in scan.gone:
@@ -348,6 +361,7 @@ class Importer:
         if self._limits:
             self.record_limits(collapse(self._limits))
             self._limits.clear()
+        self._settle(report)  # the previous batch committed: merge sees its calls
         if pending:
             events: list[UsageEvent]
             if self.source.merge is not None:
@@ -360,6 +374,10 @@ class Importer:
                 chunk = events[start : start + self.batch_events]
                 if self.store is None:
                     raise RuntimeError("this importer only scans: it has no store")
+                if self.submit is not None and start + self.batch_events >= len(events):
+                    # The last chunk commits while the next batch is read and decoded.
+                    self._inflight = (self.submit(chunk), chunk)
+                    continue
                 result = self.store(chunk)
                 for index, error in result.refused:
                     report.stats.refused(chunk[index], str(error))
@@ -374,10 +392,38 @@ class Importer:
                     state.head_hash = head_hash(state.path, state.offset)
                 except OSError:
                     state.head_hash = ""
-            save_cursors(self._writer(), list(touched.values()), self._now_ms())
-            if self._cursors is not None:
+            job = self._inflight[0] if self._inflight is not None else None
+            saving = save_cursors(self._writer(), list(touched.values()), self._now_ms(), after=job)
+            if saving is not None:  # saved after the job in flight; remembered once it was
+                self._cursor_save = (saving, dict(touched))
+            elif self._cursors is not None:
                 self._cursors.update(touched)
             touched.clear()
+
+    def _settle(self, report: ImportReport | None) -> None:
+        """Wait for the chunk in flight and the offsets saved after it; count what it stored
+        into ``report`` (None: a pass that failed, nothing counted or raised)."""
+        inflight, self._inflight = self._inflight, None
+        saving, self._cursor_save = self._cursor_save, None
+        if report is None:
+            waiting: list[Future[Any]] = [inflight[0]] if inflight else []
+            if saving:
+                waiting.append(saving[0])
+            concurrent.futures.wait(waiting, 60)
+            return
+        if inflight is not None:
+            future, chunk = inflight
+            result = future.result(60)
+            for index, error in result.refused:
+                report.stats.refused(chunk[index], str(error))
+            report.calls -= len(result.refused)
+            report.stored += result.accepted
+            report.duplicates += result.duplicates
+            report.unpriced += sum(1 for e in result.events if not e["priced"])
+        if saving is not None:
+            saving[0].result(60)
+            if self._cursors is not None:
+                self._cursors.update(saving[1])
 
     def _store_limits(self, observations: list[Observation]) -> None:
         self._writer().call(lambda db: record_observations(db.conn, observations))

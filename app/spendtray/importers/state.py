@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spendtray.importers.tail import FileCursor
 from spendtray.store.imports import load_import_state, save_import_state
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from sqlite_utils import Database
+
     from spendtray.store.writer import Writer
 
 
@@ -46,8 +50,12 @@ def load_cursors(conn: sqlite3.Connection, kind: str) -> dict[str, FileCursor]:
 
 
 def save_cursors(
-    writer: Writer, cursors: Iterable[FileCursor], now_ms: int, forget: Iterable[str] = ()
-) -> None:
+    writer: Writer,
+    cursors: Iterable[FileCursor],
+    now_ms: int,
+    forget: Iterable[str] = (),
+    after: Future[Any] | None = None,
+) -> Future[object] | None:
     """Upsert ``cursors`` and drop the rows of files that no longer exist, in one transaction."""
     rows = [
         (
@@ -67,5 +75,16 @@ def save_cursors(
     ]
     gone = list(forget)
     if not rows and not gone:
-        return
-    writer.call(lambda db: save_import_state(db, rows, gone))
+        return None
+    if after is None:
+        writer.call(lambda db: save_import_state(db, rows, gone))
+        return None
+
+    def save(db: Database) -> None:
+        # The events these offsets cover must have committed first (the writer runs its
+        # queue in order, but a job retried after a held lock goes behind this call).
+        if not after.done() or after.exception() is not None:
+            raise RuntimeError("the events before these offsets were not stored")
+        save_import_state(db, rows, gone)
+
+    return writer.submit_call(save)

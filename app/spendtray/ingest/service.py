@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,6 +231,26 @@ class IngestService:
         rows = self.prepare(raw_events, source)
         outcomes = self.writer.write(rows) if rows else []
         return self.result(rows, outcomes)
+
+    def submit_events(self, events: Sequence[UsageEvent]) -> Future[IngestResult]:
+        """``ingest_events`` without waiting for the commit: validated and priced now, the
+        future resolves after COMMIT (or with the writer's error)."""
+        refused: list[tuple[int, EventError]] = []
+        rows = self.prepare_events(events, refused)
+        done: Future[IngestResult] = Future()
+        if not rows:
+            done.set_result(self.result(rows, [], refused))
+            return done
+
+        def committed(written: Future[list[WriteOutcome]]) -> None:
+            error = written.exception()
+            if error is not None:
+                done.set_exception(error)
+            else:
+                done.set_result(self.result(rows, written.result(), refused))
+
+        self.writer.submit(rows).add_done_callback(committed)
+        return done
 
     def ingest_events(self, events: Sequence[UsageEvent]) -> IngestResult:
         """Blocking: store the events built in code (importers); those out of bounds are left

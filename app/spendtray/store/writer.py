@@ -474,9 +474,13 @@ class Writer:
 
     def call(self, fn: Callable[[Database], object], timeout: float | None = 60.0) -> object:
         """Run ``fn(db)`` on the writer thread inside its own transaction (budget state etc.)."""
+        return self.submit_call(fn).result(timeout)
+
+    def submit_call(self, fn: Callable[[Database], object]) -> Future[object]:
+        """``call`` without waiting: the future resolves once ``fn`` has run (or failed)."""
         call = _Call(fn, time.monotonic() + LOCK_WAIT)
         self._queue.put(call)
-        return call.future.result(timeout)
+        return call.future
 
     # -- writer thread -------------------------------------------------------------------
 
