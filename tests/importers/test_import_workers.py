@@ -305,6 +305,28 @@ def test_small_passes_documents_and_one_cpu_are_read_in_process(
     assert workers_module.worker_count() == 1
 
 
+@pytest.mark.parametrize(
+    ("cpus", "load", "configured", "expected"),
+    [
+        (2, 0.4, "", 2),  # a core to spare: one worker per CPU
+        (2, 1.0, "", 2),
+        (2, 1.6, "", 0),  # both cores busy: in-process
+        (8, 6.5, "", 8),
+        (1, 0.0, "", 0),  # one CPU
+        (2, 6.0, "2", 2),  # configured: whatever the load
+        (4, 0.0, "1", 1),
+        (4, 0.0, "0", 0),
+    ],
+)
+def test_workers_run_with_a_core_to_spare(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, load: float, configured: str, expected: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setenv(workers_module.WORKERS_ENV, configured)
+    assert workers_module.worker_count() == expected
+
+
 def test_a_refused_fork_reads_in_this_process(
     core: Core, other_core: Core, monkeypatch: pytest.MonkeyPatch
 ) -> None:
