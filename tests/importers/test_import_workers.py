@@ -306,25 +306,44 @@ def test_small_passes_documents_and_one_cpu_are_read_in_process(
 
 
 @pytest.mark.parametrize(
-    ("cpus", "load", "configured", "expected"),
+    ("cpus", "busy", "configured", "expected"),
     [
-        (2, 0.4, "", 2),  # a core to spare: one worker per CPU
-        (2, 1.0, "", 2),
-        (2, 1.6, "", 0),  # both cores busy: in-process
-        (8, 6.5, "", 8),
-        (1, 0.0, "", 0),  # one CPU
-        (2, 6.0, "2", 2),  # configured: whatever the load
-        (4, 0.0, "1", 1),
-        (4, 0.0, "0", 0),
+        (2, 1, "", 2),  # only this thread running: one worker per CPU
+        (2, 2, "", 0),  # another thread wants the second core: in-process
+        (8, 7, "", 8),
+        (8, 8, "", 0),
+        (1, 1, "", 0),  # one CPU
+        (2, 6, "2", 2),  # configured: whatever the load
+        (4, 1, "1", 1),
+        (4, 1, "0", 0),
     ],
 )
 def test_workers_run_with_a_core_to_spare(
-    monkeypatch: pytest.MonkeyPatch, cpus: int, load: float, configured: str, expected: int
+    monkeypatch: pytest.MonkeyPatch, cpus: int, busy: float, configured: str, expected: int
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
-    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(workers_module, "busy_cpus", lambda: busy)
     monkeypatch.setenv(workers_module.WORKERS_ENV, configured)
     assert workers_module.worker_count() == expected
+
+
+@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="Linux's /proc/loadavg")
+def test_busy_cpus_counts_the_threads_running_now() -> None:
+    """This thread runs while it asks: at least 1; a spinning child adds one (on a machine
+    where nothing else runs, exactly; elsewhere the lowest of the looks is at least that)."""
+    assert workers_module.busy_cpus() >= 1
+    pid = os.fork()
+    if pid == 0:
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            pass
+        os._exit(0)
+    try:
+        time.sleep(0.05)
+        assert workers_module.busy_cpus() >= 2
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
 
 
 def test_a_refused_fork_reads_in_this_process(

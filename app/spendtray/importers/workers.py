@@ -31,6 +31,7 @@ import pickle
 import queue
 import signal
 import threading
+import time
 import traceback
 import warnings
 from collections import deque
@@ -79,7 +80,7 @@ class Step:
 
 def worker_count() -> int:
     """How many workers a big pass uses: one per CPU this process may run on while one of
-    them is idle (the 1-minute load average at most the CPUs minus one); else 0, read
+    them is free (``busy_cpus`` at most the CPUs minus one: this thread); else 0, read
     in-process, as with one CPU or without ``os.fork``. Workers spend more CPU in all than
     one process (what crosses the pipes: ~0.4 s more for 313 MB), which pays only with a
     core to spare: at a load of 5-7 on 2 CPUs the import was no faster with them.
@@ -95,11 +96,28 @@ def worker_count() -> int:
         return min(cpus, int(configured))
     if cpus < 2:
         return 0
+    return cpus if busy_cpus() <= cpus - 1 else 0
+
+
+def busy_cpus() -> float:
+    """Threads running or ready to run now, this one included: on Linux the first number of
+    /proc/loadavg's fourth field, the lowest of three looks 2 ms apart (a passing spike does
+    not count, nor do this process's own earlier passes as in the load average); elsewhere
+    the 1-minute load average."""
     try:
-        load = os.getloadavg()[0]
+        looks = []
+        for look in range(3):
+            if look:
+                time.sleep(0.002)
+            with open("/proc/loadavg", "rb") as handle:
+                looks.append(int(handle.read().split()[3].split(b"/")[0]))
+        return min(looks)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.getloadavg()[0]
     except OSError:
-        load = 0.0
-    return cpus if load <= cpus - 1 else 0
+        return 0.0
 
 
 def plan_shares(importer: Importer, changed: list[Changed]) -> list[int] | None:
