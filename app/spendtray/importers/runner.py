@@ -388,6 +388,8 @@ class Importer:
             pending.clear()
         if touched:
             for state in touched.values():
+                if state.head_hash:
+                    continue  # taken by the worker that read the file (workers.py)
                 try:
                     state.head_hash = head_hash(state.path, state.offset)
                 except OSError:

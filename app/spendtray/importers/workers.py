@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from spendtray.importers.parsing import ParseStats, Record
-from spendtray.importers.tail import FileCursor
+from spendtray.importers.tail import FileCursor, head_hash
 from spendtray.ingest.event import UsageEvent
 from spendtray.prices.calc import TokenCounts
 
@@ -238,6 +238,10 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
                 stats = ParseStats()
                 before = ParseStats()
                 for step in importer.steps(changed, now, stats):
+                    # The first bytes of the file as read (the importer's process would open
+                    # every file again for them when it saves the offsets).
+                    with contextlib.suppress(OSError):
+                        step.state.head_hash = head_hash(changed.path, step.state.offset)
                     counts = _stats_since(stats, before)
                     before = dataclasses.replace(
                         stats, malformed_examples=[*stats.malformed_examples]
