@@ -115,6 +115,19 @@ def _calls(core: Core) -> set[tuple[Any, ...]]:
     return {row[1:] for row in _events(core)}
 
 
+def _count_priced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """[calls received priced from workers], kept up to date."""
+    received = [0]
+    decode = workers_module.decode_priced
+
+    def counted(items: list[tuple[Any, ...]]) -> list[workers_module.Priced]:
+        received[0] += len(items)
+        return decode(items)
+
+    monkeypatch.setattr(workers_module, "decode_priced", counted)
+    return received
+
+
 def _report(report: ImportReport) -> dict[str, Any]:
     fields = dataclasses.asdict(report)
     del fields["seconds"]
@@ -125,7 +138,13 @@ def _report(report: ImportReport) -> dict[str, Any]:
 @pytest.mark.parametrize("corpus", ["claude-code", "codex", "generated"])
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_store_what_one_process_stores(
-    core: Core, other_core: Core, corpus: str, workers: int, forks: list[int], tmp_path: Path
+    core: Core,
+    other_core: Core,
+    corpus: str,
+    workers: int,
+    forks: list[int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The real corpora, and generated Claude Code logs (streaming snapshots, side-chain
     replays in sub-agent files, lines without a request id) with the hand-written scenarios
@@ -137,8 +156,13 @@ def test_workers_store_what_one_process_stores(
         write_claude(path)
     alone = _run(core, kind, 0, path)
     assert forks == []
-    shared = _run(other_core, kind, workers, path)
+    # With 2 workers they also price what they read (the command's way, Importer.for_core);
+    # with 3 they send records and this process prices them.
+    pricing = {"ingest": other_core.ingest} if workers == 2 else {}
+    received = _count_priced(monkeypatch)
+    shared = _run(other_core, kind, workers, path, **pricing)
     assert len(forks) == workers
+    assert (received[0] > 0) == bool(pricing)
     assert alone.stored > 50 and alone.duplicates > 0
     assert _report(shared) == _report(alone)
     assert _events(other_core) == _events(core)
@@ -148,7 +172,7 @@ def test_workers_store_what_one_process_stores(
     if kind == "codex":
         assert _rows(other_core, "limit_observations", ()) == _rows(core, "limit_observations", ())
     # The offsets the workers reached are the importer's: the next pass reads nothing.
-    again = _run(other_core, kind, workers, path)
+    again = _run(other_core, kind, workers, path, **pricing)
     assert (again.files_read, again.bytes_read, again.stored) == (0, 0, 0)
     assert len(forks) == workers
     if path is not None:
@@ -167,7 +191,7 @@ def test_workers_store_what_one_process_stores(
             with log.open("a") as handle:
                 handle.write('{"type": "assistant", "message": {"usage": {"input_')
         later = _run(core, kind, 0, path)
-        later_shared = _run(other_core, kind, workers, path)
+        later_shared = _run(other_core, kind, workers, path, **pricing)
         assert len(forks) == 2 * workers and later.files_read == len(files[::3])
         assert later.stored > 0 and later.duplicates > 0
         assert _report(later_shared) == _report(later)
@@ -175,6 +199,20 @@ def test_workers_store_what_one_process_stores(
         assert _rows(other_core, "import_state", ("updated_at",)) == _rows(
             core, "import_state", ("updated_at",)
         )
+        # A bigger copy without a request id of a call stored by the pass before: the merge
+        # gives it the stored call's key (a worker's priced row too), so it replaces it.
+        for n, log in enumerate(files[::3]):
+            with log.open("a") as handle:
+                handle.write("\n")  # ends the half-written line
+            usage = cc_usage(10 + n, 90 + n, cache_read=30)
+            line = cc_assistant(f"2026-02-0{1 + n % 9}T10:00:02Z", f"late-{n}", f"msg-late-{n}",
+                                None, usage)  # fmt: skip
+            write_lines(log, [line], mode="a")
+        last = _run(core, kind, 0, path)
+        last_shared = _run(other_core, kind, workers, path, **pricing)
+        assert last.stored == 0 and last.duplicates == len(files[::3])
+        assert _report(last_shared) == _report(last)
+        assert _events(other_core) == _events(core)
 
 
 def _fail_in_worker(monkeypatch: pytest.MonkeyPatch, victim: str, how: str) -> None:

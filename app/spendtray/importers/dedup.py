@@ -15,10 +15,32 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from typing import Protocol, TypeVar
 
-from spendtray.importers.parsing import Record
-from spendtray.ingest.event import UsageEvent
 from spendtray.store.imports import last_request_ids_between, stored_request_ids
+
+
+class CallCopy(Protocol):
+    """One copy of a call as a merge sees it: a parsed ``Record``, or a ``Priced`` call (its
+    row priced in an import worker)."""
+
+    message_id: str | None
+    has_request_id: bool
+    sidechain: bool
+    request_id: str | None
+
+    @property
+    def total_tokens(self) -> int: ...
+
+
+C = TypeVar("C", bound=CallCopy)
+
+
+class Merge(Protocol):
+    """Folds the copies of one call within a batch and against what is stored: the copies
+    kept, and how many were merged into them."""
+
+    def __call__(self, copies: list[C], conn: sqlite3.Connection, /) -> tuple[list[C], int]: ...
 
 
 def _prefix_hits(conn: sqlite3.Connection, message_ids: Iterable[str]) -> dict[str, str]:
@@ -34,16 +56,16 @@ def _bare_hits(conn: sqlite3.Connection, message_ids: list[str]) -> dict[str, st
     return {key[3:-1]: key for key in stored}
 
 
-def _better(new: Record, old: Record) -> bool:
+def _better(new: CallCopy, old: CallCopy) -> bool:
     if new.sidechain != old.sidechain:
         return not new.sidechain
-    return new.event.total_tokens > old.event.total_tokens
+    return new.total_tokens > old.total_tokens
 
 
-def merge_claude(records: list[Record], conn: sqlite3.Connection) -> tuple[list[UsageEvent], int]:
-    """One event per call in this batch, keyed to join stored copies; and how many merged."""
-    groups: dict[str, list[Record]] = {}
-    loose: list[Record] = []
+def merge_claude(records: list[C], conn: sqlite3.Connection, /) -> tuple[list[C], int]:
+    """One copy per call in this batch, keyed to join stored copies; and how many merged."""
+    groups: dict[str, list[C]] = {}
+    loose: list[C] = []
     for record in records:
         if record.message_id is None:
             loose.append(record)
@@ -58,33 +80,33 @@ def merge_claude(records: list[Record], conn: sqlite3.Connection) -> tuple[list[
         bare = f"cc:{mid}:"
         if known == bare:
             for record in group:
-                record.event.request_id = bare
+                record.request_id = bare
             continue
         main = next((r for r in group if r.has_request_id and not r.sidechain), None)
         anchor = next((r for r in group if r.has_request_id), None)
         if known is not None:
             target = known
         elif main is not None:
-            target = main.event.request_id or bare
+            target = main.request_id or bare
         elif anchor is not None:
-            target = anchor.event.request_id or bare
+            target = anchor.request_id or bare
         else:
             target = bare
         for record in group:
             if record.sidechain or not record.has_request_id:
-                record.event.request_id = target
-    best: dict[str, Record] = {}
-    order: list[Record | str] = []
+                record.request_id = target
+    best: dict[str, C] = {}
+    order: list[C | str] = []
     for record in records:
-        key = record.event.request_id
+        key = record.request_id
         if key is None:
             order.append(record)
             continue
-        kept = best.get(key)
-        if kept is None:
+        held = best.get(key)
+        if held is None:
             best[key] = record
             order.append(key)
-        elif _better(record, kept):
+        elif _better(record, held):
             best[key] = record
-    events = [best[item].event if isinstance(item, str) else item.event for item in order]
-    return events, len(records) - len(events)
+    kept = [best[item] if isinstance(item, str) else item for item in order]
+    return kept, len(records) - len(kept)

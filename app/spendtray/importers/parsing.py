@@ -41,10 +41,13 @@ class ParseStats:
 
     def refused(self, event: UsageEvent, problem: str) -> None:
         """A parsed call the ingest bounds refused (ingest.bounds): skipped and counted."""
+        self.refused_as(refusal(event, problem))
+
+    def refused_as(self, example: str) -> None:
+        """``refused`` with its example already written (``refusal``)."""
         self.malformed += 1
         if len(self.malformed_examples) < MAX_EXAMPLES:
-            when = event.timestamp.strftime("%Y-%m-%d %H:%M:%S")
-            self.malformed_examples.append(f"{event.model} call at {when} UTC: {problem}")
+            self.malformed_examples.append(example)
 
     def add(self, other: ParseStats) -> None:
         self.lines += other.lines
@@ -58,6 +61,12 @@ class ParseStats:
         self.malformed_examples.extend(other.malformed_examples[: max(room, 0)])
 
 
+def refusal(event: UsageEvent, problem: str) -> str:
+    """How a call the ingest bounds refused is shown among the malformed examples."""
+    when = event.timestamp.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{event.model} call at {when} UTC: {problem}"
+
+
 @dataclass(slots=True)
 class Record:
     """One usage line turned into an event, with what deduplication needs to know."""
@@ -66,6 +75,19 @@ class Record:
     message_id: str | None = None
     has_request_id: bool = True
     sidechain: bool = False
+
+    # What a merge (``dedup.py``) reads and sets, as on a call priced in a worker (``Priced``).
+    @property
+    def request_id(self) -> str | None:
+        return self.event.request_id
+
+    @request_id.setter
+    def request_id(self, value: str | None) -> None:
+        self.event.request_id = value
+
+    @property
+    def total_tokens(self) -> int:
+        return self.event.total_tokens
 
 
 def looks_like_json_object(line: bytes) -> bool:

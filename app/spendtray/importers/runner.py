@@ -31,7 +31,7 @@ from spendtray.importers.source import FileJob, LogRoot
 from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
 from spendtray.importers.tail import FileCursor, head_hash, read_blocks, read_document, start_offset
-from spendtray.importers.workers import WORKER_MIN_BYTES, Step, WorkerReads, plan_shares
+from spendtray.importers.workers import WORKER_MIN_BYTES, Priced, Step, WorkerReads, plan_shares
 from spendtray.limits.codex_rate_limits import collapse
 from spendtray.store.limits import record_observations
 from spendtray.words import plural
@@ -39,7 +39,7 @@ from spendtray.words import plural
 if TYPE_CHECKING:
     from spendtray.core import Core
     from spendtray.ingest.event import UsageEvent
-    from spendtray.ingest.service import IngestResult
+    from spendtray.ingest.service import IngestResult, IngestService
     from spendtray.limits.model import Observation
     from spendtray.store.writer import Writer
 
@@ -124,9 +124,13 @@ class Importer:
         submit: Callable[[Sequence[UsageEvent]], Future[IngestResult]] | None = None,
         workers: int | None = None,
         worker_min_bytes: int = WORKER_MIN_BYTES,
+        ingest: IngestService | None = None,
     ) -> None:
         """``workers``: how many processes read a pass of at least ``worker_min_bytes``
-        (``workers.py``); None: one per CPU where that helps, 0: always this process."""
+        (``workers.py``); None: one per CPU where that helps, 0: always this process.
+        ``ingest``: the service ``store`` and ``submit`` belong to, when storing in this
+        process: workers then also price what they read (``IngestService.prepare_events``)
+        and this process stores their rows (``submit_rows``)."""
         self.source = source(kind)  # ValueError naming the known sources
         # IngestService.ingest_events, or a running server's (remote.py); None with writer
         # None: an importer that only scans (``unchanged``).
@@ -157,6 +161,7 @@ class Importer:
         self._inflight: tuple[Future[IngestResult], Sequence[UsageEvent]] | None = None
         self._cursor_save: tuple[Future[object], dict[str, FileCursor]] | None = None
         self.worker_min_bytes = worker_min_bytes
+        self.ingest = ingest
 
     @classmethod
     def for_core(
@@ -175,6 +180,7 @@ class Importer:
             clock=core.clock,
             record_limits=core.limits.record,
             submit=core.ingest.submit_events if store is None else None,
+            ingest=core.ingest if store is None else None,
         )
 
     def shared_caches(self) -> dict[str, object]:
@@ -264,6 +270,7 @@ class Importer:
         assert cursors is not None  # loaded by scan
         now = self.clock()
         pending: list[Record] = []
+        priced: list[Priced] = []  # from workers that price (``ingest``), instead of pending
         touched: dict[str, FileCursor] = {}
         report.files_read += len(scan.changed)
         owners = plan_shares(self, scan.changed)
@@ -279,14 +286,16 @@ class Importer:
             for step in steps:
                 report.bytes_read += step.size
                 pending.extend(step.records)
+                if step.priced:
+                    priced.extend(step.priced)
                 if step.limits:
                     self._limits.extend(step.limits)
                 if step.stats is not None:  # counted in a worker process
                     report.stats.add(step.stats)
                 touched[step.state.path] = step.state
-                if len(pending) >= self.batch_events:
-                    self._flush(pending, touched, report)
-        self._flush(pending, touched, report)
+                if len(pending) + len(priced) >= self.batch_events:
+                    self._flush(pending, touched, report, priced)
+        self._flush(pending, touched, report, priced)
         self._settle(report)
         if scan.gone:
             save_cursors(self._writer(), [], self._now_ms(), scan.gone)
@@ -356,7 +365,11 @@ class Importer:
             yield Step([], [], 0, state)
 
     def _flush(
-        self, pending: list[Record], touched: dict[str, FileCursor], report: ImportReport
+        self,
+        pending: list[Record],
+        touched: dict[str, FileCursor],
+        report: ImportReport,
+        priced: list[Priced] | None = None,
     ) -> None:
         if self._limits:
             self.record_limits(collapse(self._limits))
@@ -365,7 +378,8 @@ class Importer:
         if pending:
             events: list[UsageEvent]
             if self.source.merge is not None:
-                events, merged = self.source.merge(pending, self._read_conn())
+                kept, merged = self.source.merge(pending, self._read_conn())
+                events = [record.event for record in kept]
             else:
                 events, merged = [r.event for r in pending], 0
             report.calls += len(events)
@@ -378,14 +392,11 @@ class Importer:
                     # The last chunk commits while the next batch is read and decoded.
                     self._inflight = (self.submit(chunk), chunk)
                     continue
-                result = self.store(chunk)
-                for index, error in result.refused:
-                    report.stats.refused(chunk[index], str(error))
-                report.calls -= len(result.refused)
-                report.stored += result.accepted
-                report.duplicates += result.duplicates
-                report.unpriced += sum(1 for e in result.events if not e["priced"])
+                self._count(self.store(chunk), chunk, report)
             pending.clear()
+        if priced:
+            self._store_priced(priced, report)
+            priced.clear()
         if touched:
             for state in touched.values():
                 if state.head_hash:
@@ -402,6 +413,39 @@ class Importer:
                 self._cursors.update(touched)
             touched.clear()
 
+    def _store_priced(self, priced: list[Priced], report: ImportReport) -> None:
+        """``_flush`` of calls the workers priced: merged as records are, then their rows
+        stored, the last chunk committing while the next batch is read."""
+        ingest = self.ingest
+        assert ingest is not None, "only workers given the ingest service price"
+        kept = priced
+        if self.source.merge is not None:
+            kept, merged = self.source.merge(priced, self._read_conn())
+            report.duplicates += merged
+        rows = []
+        for call in kept:
+            if call.refused is not None:
+                report.stats.refused_as(call.refused)
+            else:
+                rows.append(call.final())
+        report.calls += len(rows)
+        for start in range(0, len(rows), self.batch_events):
+            chunk = rows[start : start + self.batch_events]
+            if start + self.batch_events >= len(rows):
+                self._inflight = (ingest.submit_rows(chunk), ())
+                continue
+            self._count(ingest.ingest_rows(chunk), (), report)
+
+    @staticmethod
+    def _count(result: IngestResult, chunk: Sequence[UsageEvent], report: ImportReport) -> None:
+        """What a stored chunk adds to the report."""
+        for index, error in result.refused:
+            report.stats.refused(chunk[index], str(error))
+        report.calls -= len(result.refused)
+        report.stored += result.accepted
+        report.duplicates += result.duplicates
+        report.unpriced += sum(1 for e in result.events if not e["priced"])
+
     def _settle(self, report: ImportReport | None) -> None:
         """Wait for the chunk in flight and the offsets saved after it; count what it stored
         into ``report`` (None: a pass that failed, nothing counted or raised)."""
@@ -415,13 +459,7 @@ class Importer:
             return
         if inflight is not None:
             future, chunk = inflight
-            result = future.result(60)
-            for index, error in result.refused:
-                report.stats.refused(chunk[index], str(error))
-            report.calls -= len(result.refused)
-            report.stored += result.accepted
-            report.duplicates += result.duplicates
-            report.unpriced += sum(1 for e in result.events if not e["priced"])
+            self._count(future.result(60), chunk, report)
         if saving is not None:
             saving[0].result(60)
             if self._cursors is not None:

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from spendtray.importers.dedup import Merge
 from spendtray.importers.parsing import ParseStats, Record
-from spendtray.ingest.event import UsageEvent
 
 LINES = "lines"
 DOCUMENT = "document"
@@ -109,7 +108,7 @@ class LogSource:
     path_entries: Callable[[Path], list[Path]] | None = None
     warnings: Callable[[Mapping[str, str], Path], list[str]] = field(default=lambda env, home: [])
     # Folds copies of one call within a batch and against what is stored (Claude Code).
-    merge: Callable[[list[Record], sqlite3.Connection], tuple[list[UsageEvent], int]] | None = None
+    merge: Merge | None = None
     # Set when the agent's logs carry no token counts: said by `spendtray sources`, never read.
     no_usage: str | None = None
     # A SQLite store its parser opens itself (read-only): the runner reads none of its bytes,

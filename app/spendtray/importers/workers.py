@@ -39,13 +39,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from spendtray.importers.parsing import ParseStats, Record
+from spendtray.importers.parsing import ParseStats, Record, refusal
 from spendtray.importers.tail import FileCursor, head_hash
-from spendtray.ingest.event import UsageEvent
+from spendtray.ingest.event import EventError, UsageEvent
 from spendtray.prices.calc import TokenCounts
+from spendtray.store.rows import EventRow
 
 if TYPE_CHECKING:
     from spendtray.importers.runner import Changed, Importer
+    from spendtray.ingest.service import IngestService
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,29 @@ class Step:
     size: int
     state: FileCursor
     stats: ParseStats | None = None
+    priced: list[Priced] | None = None  # instead of records, from a worker that priced them
+
+
+@dataclass(slots=True)
+class Priced:
+    """A call a worker read and priced (``IngestService.prepare_events``): its event row, or
+    None with ``refused`` saying why the ingest bounds refused it; and what a merge reads and
+    sets (``dedup.CallCopy``), the request id going into the row once merged (``final``)."""
+
+    row: EventRow | None
+    message_id: str | None
+    has_request_id: bool
+    sidechain: bool
+    request_id: str | None
+    total_tokens: int
+    refused: str | None = None
+
+    def final(self) -> EventRow:
+        row = self.row
+        assert row is not None, "a refused call has no row"
+        if row.request_id != self.request_id:
+            return row._replace(request_id=self.request_id)
+        return row
 
 
 def worker_count() -> int:
@@ -186,6 +211,30 @@ def decode_records(items: list[tuple[Any, ...]]) -> list[Record]:
     return out
 
 
+def price_records(ingest: IngestService, records: list[Record]) -> list[tuple[Any, ...]]:
+    """Records priced into event rows, as tuples of plain values: a row is numbers and
+    strings (its raw usage and tags already JSON), cheaper to send and to take back than the
+    event it is made from, and the importer's process no longer prices it."""
+    refused: list[tuple[int, EventError]] = []
+    rows = iter(ingest.prepare_events([r.event for r in records], refused))
+    problems = {index: refusal(records[index].event, str(error)) for index, error in refused}
+    out = []
+    for index, r in enumerate(records):
+        problem = problems.get(index) if problems else None
+        row = tuple(next(rows)) if problem is None else None
+        event = r.event
+        out.append((row, r.message_id, r.has_request_id, r.sidechain, event.request_id,
+                    event.total_tokens, problem))  # fmt: skip
+    return out
+
+
+_new_row = EventRow._make
+
+
+def decode_priced(items: list[tuple[Any, ...]]) -> list[Priced]:
+    return [Priced(None if row is None else _new_row(row), *rest) for row, *rest in items]
+
+
 # -- the worker side --------------------------------------------------------------------------
 
 
@@ -231,6 +280,9 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
     """A worker's life: read its share, send every step, then its parsers' shared caches."""
     # Only short-lived acyclic objects (parsed lines, records): reference counting frees them.
     gc.disable()
+    ingest = importer.ingest
+    if ingest is not None:
+        ingest.prices.forked()
     with os.fdopen(fd, "wb") as out:
         outbox = _Outbox(out)
         try:
@@ -246,8 +298,11 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
                     before = dataclasses.replace(
                         stats, malformed_examples=[*stats.malformed_examples]
                     )
-                    records = encode_records(step.records)
-                    outbox.add(("step", index, records, step.limits, step.size, step.state,
+                    if ingest is None:
+                        kind, records = "step", encode_records(step.records)
+                    else:
+                        kind, records = "priced", price_records(ingest, step.records)
+                    outbox.add((kind, index, records, step.limits, step.size, step.state,
                                 counts), len(records))  # fmt: skip
                 outbox.add(("end", index))
             outbox.add(("done", importer.shared_caches()))
@@ -381,9 +436,12 @@ class WorkerReads:
                 frame = self._next(worker, changed.path)
                 if frame[0] == "end":
                     break
-                _, at, records, limits, size, state, stats = frame
+                kind, at, records, limits, size, state, stats = frame
                 assert at == index, "a worker's steps come in its files' order"
-                yield Step(decode_records(records), limits, size, state, stats)
+                if kind == "priced":
+                    yield Step([], limits, size, state, stats, decode_priced(records))
+                else:
+                    yield Step(decode_records(records), limits, size, state, stats)
         for worker in range(len(self._pids)):
             frame = self._next(worker, "the end of its files")
             self.importer.absorb_caches(frame[1])

@@ -237,6 +237,13 @@ class IngestService:
         future resolves after COMMIT (or with the writer's error)."""
         refused: list[tuple[int, EventError]] = []
         rows = self.prepare_events(events, refused)
+        return self.submit_rows(rows, refused)
+
+    def submit_rows(
+        self, rows: list[EventRow], refused: Sequence[tuple[int, EventError]] = ()
+    ) -> Future[IngestResult]:
+        """``submit_events`` of rows ``prepare_events`` made (in an import worker process,
+        ``importers/workers.py``): the future resolves after COMMIT."""
         done: Future[IngestResult] = Future()
         if not rows:
             done.set_result(self.result(rows, [], refused))
@@ -257,5 +264,11 @@ class IngestService:
         out and listed in the result's ``refused``."""
         refused: list[tuple[int, EventError]] = []
         rows = self.prepare_events(events, refused)
+        return self.ingest_rows(rows, refused)
+
+    def ingest_rows(
+        self, rows: list[EventRow], refused: Sequence[tuple[int, EventError]] = ()
+    ) -> IngestResult:
+        """Blocking ``submit_rows``."""
         outcomes = self.writer.write(rows) if rows else []
         return self.result(rows, outcomes, refused)

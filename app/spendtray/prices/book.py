@@ -188,6 +188,11 @@ class PriceBook:
             shipped_dir = pricing_dir()
         return cls(load_layers(shipped_dir, user_file), load_engine_data(data_dir))
 
+    def forked(self) -> None:
+        """In a child forked from a process with threads (an import worker): a new lock, since
+        another thread may have held this one at the fork and would never release it here."""
+        self._lock = threading.Lock()
+
     def adopt(self, other: PriceBook) -> None:
         """Use ``other``'s prices from now on (a reload): its overrides and genai-prices data,
         with empty caches. Thread-safe; events priced before keep the prices they got."""
