@@ -32,3 +32,39 @@ def test_tune_for_serving_freezes_and_raises_the_threshold() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+IMPORT_CHILD = """
+import atexit, gc, sys
+atexit.register(lambda: print("frozen at exit:", gc.get_freeze_count() > 1000))  # runs last
+from spendtray.cli.main import main
+from spendtray.core import Core
+from spendtray.importers.runner import Importer
+
+seen = []
+start_store, run = Core.start_store, Importer.run
+Core.start_store = lambda self, **kw: (seen.append(gc.isenabled()), start_store(self, **kw))[1]
+Importer.run = lambda self, *a, **kw: (seen.append(gc.isenabled()), run(self, *a, **kw))[1]
+assert main(["import", "claude-code", "--path", sys.argv[1]]) == 0
+print("collector on during start-up and the pass:", seen)
+print("collector on after:", gc.isenabled(), "frozen before exit:", gc.get_freeze_count())
+"""
+
+
+def test_import_pauses_the_collector_and_skips_the_collections_at_exit(tmp_path: Path) -> None:
+    """``spendtray import``: no collection from its start-up to its last commit; on again
+    when it returns (a test or the watcher goes on); the heap frozen only at exit."""
+    corpus = ROOT.parent / "shared" / "corpora" / "claude_code" / "claude-code-viewer"
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_CHILD, str(corpus)],
+        env={"PYTHONPATH": str(ROOT / "app"), "SPENDTRAY_HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-3:] == [
+        "collector on during start-up and the pass: [False, False]",
+        "collector on after: True frozen before exit: 0",
+        "frozen at exit: True",
+    ], out.stdout

@@ -8,9 +8,11 @@ import argparse
 import os
 import sys
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 
 from spendtray.cli.common import UserError, settings_from
+from spendtray.gc_tuning import collector_paused, no_collection_at_exit
 from spendtray.importers.registry import KINDS, source
 from spendtray.importers.runner import ImportReport, unchanged
 from spendtray.importers.source import ImportPathError
@@ -96,6 +98,18 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--interval: must be between 0 and 3600 seconds")
     if args.path and args.kind is None:
         raise UserError("--path: name the SOURCE its logs belong to (spendtray sources lists them)")
+    # The collector off from the start-up imports to the last commit of the first pass (the
+    # modules and the price catalogue are a few hundred thousand objects that live until the
+    # command ends, which every collection walked again), and none at exit: 313 MB first
+    # import read in-process, 5 alternating rounds, CPU 0.87 (0.81-1.04) of without. With
+    # --watch the collector resumes once the first pass is stored.
+    no_collection_at_exit()
+    with ExitStack() as paused:
+        paused.enter_context(collector_paused())
+        return _run(args, paused)
+
+
+def _run(args: argparse.Namespace, paused: ExitStack) -> int:
     settings = settings_from(args)
     if args.kind is not None:
         kinds = [args.kind]
@@ -153,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"import failed: {watcher.last_error}")
         _print_reports(reports)
         if args.watch:
+            paused.close()  # a long-lived process: the collector bounds its memory again
             print(
                 f"spendtray: watching {', '.join(kinds)} logs every {args.interval:g} s; "
                 "Ctrl+C stops",

@@ -12,19 +12,18 @@ from __future__ import annotations
 import concurrent.futures
 import copy
 import datetime as dt
-import gc
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from spendtray.clock import utc_now
+from spendtray.gc_tuning import collector_paused
 from spendtray.importers.parsing import ParseStats, Record
 from spendtray.importers.registry import KINDS, source
 from spendtray.importers.source import FileJob, LogRoot
@@ -497,33 +496,6 @@ def unchanged(db_path: Path, kind: str, paths: list[Path] | None = None) -> Impo
         importer.close()
     report.seconds = time.perf_counter() - started
     return report
-
-
-_paused = 0  # passes running with the collector paused
-_resume = False  # whether the collector was on when the first of them paused it
-_paused_lock = threading.Lock()
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a pass reads: parsing makes millions of
-    short-lived dicts and no cycles, and each young collection also walked the records
-    waiting for the store (measured: a fifth of a 313 MB first import's CPU time). Reference
-    counting still frees everything; the collector resumes when the last pass running in the
-    process (the watcher's and the CLI's may overlap) ends."""
-    global _paused, _resume
-    with _paused_lock:
-        if _paused == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _paused += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused -= 1
-            if _paused == 0 and _resume:
-                gc.enable()
 
 
 def _taken(items: list[Any]) -> list[Any]:
