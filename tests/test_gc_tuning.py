@@ -3,6 +3,7 @@ young-generation threshold (run in a child: freezing the test process would keep
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -54,9 +55,28 @@ print("collector on after:", gc.isenabled(), "frozen before exit:", gc.get_freez
 def test_import_pauses_the_collector_and_skips_the_collections_at_exit(tmp_path: Path) -> None:
     """``spendtray import``: no collection from its start-up to its last commit; on again
     when it returns (a test or the watcher goes on); the heap frozen only at exit."""
-    corpus = ROOT.parent / "shared" / "corpora" / "claude_code" / "claude-code-viewer"
+    logs = tmp_path / "claude" / "projects" / "-home-dev-shop"
+    logs.mkdir(parents=True)
+    lines = [
+        json.dumps(
+            {
+                "type": "assistant",
+                "timestamp": f"2026-11-0{n}T10:00:00Z",
+                "sessionId": "s1",
+                "cwd": "/home/dev/shop",
+                "requestId": f"req_{n}",
+                "message": {
+                    "id": f"msg_{n}",
+                    "model": "claude-sonnet-4-5",
+                    "usage": {"input_tokens": 100 * n, "output_tokens": 20},
+                },
+            }
+        )
+        for n in (1, 2, 3)
+    ]
+    (logs / "session.jsonl").write_text("\n".join(lines) + "\n")
     out = subprocess.run(
-        [sys.executable, "-c", IMPORT_CHILD, str(corpus)],
+        [sys.executable, "-c", IMPORT_CHILD, str(tmp_path / "claude")],
         env={"PYTHONPATH": str(ROOT / "app"), "SPENDTRAY_HOME": str(tmp_path / "home")},
         capture_output=True,
         text=True,
