@@ -37,9 +37,11 @@ _RANGES_CHUNK = 5_000  # ranges per last_request_ids_between statement (one JSON
 # For each (low, high) pair of the JSON array bound to it, in order: the greatest stored
 # request id in [low, high). One statement for a batch's ranges: a query per range cost ~5 us
 # of Python each (16k ranges in a 313 MB Claude Code import); SQLite walks them in one step.
+# json_extract, not the ->> operator: that needs SQLite 3.38, and Python 3.11 on Ubuntu 22.04
+# links the system's 3.37.
 _LAST_IN_RANGES = (
-    "SELECT (SELECT request_id FROM events WHERE request_id >= r.value ->> 0 "
-    "AND request_id < r.value ->> 1 ORDER BY request_id DESC LIMIT 1) "
+    "SELECT (SELECT request_id FROM events WHERE request_id >= json_extract(r.value, '$[0]') "
+    "AND request_id < json_extract(r.value, '$[1]') ORDER BY request_id DESC LIMIT 1) "
     "FROM json_each(?) AS r ORDER BY r.key"
 )
 

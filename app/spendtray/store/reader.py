@@ -215,7 +215,8 @@ def _read_spans(
                 return
     distinct = list(uses)
     sql = (
-        "WITH p(u, a, b) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(?)) "
+        "WITH p(u, a, b) AS (SELECT key, json_extract(value, '$[0]'), "
+        "json_extract(value, '$[1]') FROM json_each(?)) "
         f"SELECT p.u, {columns} FROM p JOIN {table} ON {at} >= p.a AND {at} < p.b AND {cond} "
         "GROUP BY 1, 2"
     )
