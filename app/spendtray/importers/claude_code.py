@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from spendtray.claude_code_projects import ProjectNames
-from spendtray.importers.dedup import merge_claude
+from spendtray.importers.dedup import merge_claude, merge_within_read
 from spendtray.importers.parsing import ParseStats, Record, json_block, json_lines, text
 from spendtray.importers.source import FileJob, LogSource, split_paths, suffix, xdg_config
 from spendtray.ingest.call_keys import claude_code_call_key
@@ -115,6 +115,9 @@ class ClaudeCodeParser:
                 continue
             if record is not None:
                 self.records.append(record)
+        if len(self.records) > 1:
+            self.records[:], folded = merge_within_read(self.records)
+            stats.folded_copies += folded
 
     def _record(self, obj: Any) -> Record | None:
         if not isinstance(obj, dict):

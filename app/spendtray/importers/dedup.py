@@ -1,5 +1,6 @@
 """Which Claude Code lines are the same API call, across one batch and what is already stored.
-Runs on the importer's thread (reads through its own read-only connection).
+Runs on the importer's thread (reads through its own read-only connection); the fold within
+one read of a file (``merge_within_read``) runs in the parser, in an import worker or there.
 
 Claude Code writes several lines per response (streaming snapshots whose output grows), and
 resumed, forked and side-chain sessions replay earlier messages into other files. The rules:
@@ -60,6 +61,58 @@ def _better(new: CallCopy, old: CallCopy) -> bool:
     if new.sidechain != old.sidechain:
         return not new.sidechain
     return new.total_tokens > old.total_tokens
+
+
+def merge_within_read(records: list[C]) -> tuple[list[C], int]:
+    """The copies of one read of a file (one import step: always in one batch) that every
+    batch's merge joins, whatever is stored, folded to the one it keeps; and how many folded.
+
+    Copies alike in message id, side chain and whether they carry a request id get one key in
+    ``merge_claude``, and of those it keeps the first with the most tokens (side chains
+    last). So that copy is kept here, where it was read, and the others are dropped before
+    they are priced, sent and merged. Where it was read, not where its kind began: a copy of
+    another kind that joins the same key ties with it by order. A message whose copies here
+    carry two request ids is left whole: which copy comes first then picks the key its copies
+    without one join. Nearly every copy of a real history folds here (streaming snapshots of
+    one response, in one file)."""
+    request_ids: dict[str, str | None] = {}
+    mixed: set[str] = set()
+    for record in records:
+        mid = record.message_id
+        if (
+            mid is not None
+            and record.has_request_id
+            and request_ids.setdefault(mid, record.request_id) != record.request_id
+        ):
+            mixed.add(mid)
+    where: dict[tuple[object, ...], int] = {}
+    out: list[C | None] = []
+    for record in records:
+        mid = record.message_id
+        group: tuple[object, ...]
+        if mid is None:
+            if record.request_id is None:
+                out.append(record)
+                continue
+            group = (record.request_id, record.sidechain)
+        elif mid in mixed:
+            out.append(record)
+            continue
+        else:
+            group = (mid, record.sidechain, record.has_request_id)
+        at = where.get(group)
+        if at is None:
+            where[group] = len(out)
+            out.append(record)
+            continue
+        held = out[at]
+        assert held is not None
+        if record.total_tokens > held.total_tokens:
+            out[at] = None
+            where[group] = len(out)
+            out.append(record)
+    kept = [record for record in out if record is not None]
+    return kept, len(records) - len(kept)
 
 
 def merge_claude(records: list[C], conn: sqlite3.Connection, /) -> tuple[list[C], int]:

@@ -30,6 +30,8 @@ class ParseStats:
     skipped_repeats: int = 0  # Codex token_count lines with unchanged running totals
     # Claude Code snapshot lines repeating the call before: duplicate copies, merged on reading
     repeated_copies: int = 0
+    # Other copies of one call within one read of a file, folded before the batch's merge
+    folded_copies: int = 0
     malformed_examples: list[str] = field(default_factory=list)
     last_problem: str | None = None
 
@@ -57,6 +59,7 @@ class ParseStats:
         self.skipped_errors += other.skipped_errors
         self.skipped_repeats += other.skipped_repeats
         self.repeated_copies += other.repeated_copies
+        self.folded_copies += other.folded_copies
         room = MAX_EXAMPLES - len(self.malformed_examples)
         self.malformed_examples.extend(other.malformed_examples[: max(room, 0)])
 

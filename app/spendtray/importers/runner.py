@@ -300,7 +300,7 @@ class Importer:
             save_cursors(self._writer(), [], self._now_ms(), scan.gone)
             for gone in scan.gone:
                 cursors.pop(gone, None)
-        report.duplicates += report.stats.repeated_copies
+        report.duplicates += report.stats.repeated_copies + report.stats.folded_copies
 
     def steps(self, changed: Changed, now: dt.datetime, stats: ParseStats) -> Iterator[Step]:
         """Reads one file: a step per block read (its records and the file's cursor after
