@@ -114,6 +114,11 @@ class Settings:
         return self.home / "prices"
 
     @property
+    def price_table_path(self) -> Path:
+        """The price table cache (``prices.table_cache``): derived, safe to delete."""
+        return self.home / "cache" / "price-table.json"
+
+    @property
     def log_dir(self) -> Path:
         return self.home / "logs"
 

@@ -131,7 +131,9 @@ class Core:
 
         # -- parts, in dependency order; ``stop`` undoes ``start`` in reverse -------------
         self.prices = PriceBook.load(
-            user_file=settings.user_prices_path, data_dir=settings.prices_data_dir
+            user_file=settings.user_prices_path,
+            data_dir=settings.prices_data_dir,
+            table_file=settings.price_table_path,
         )
         self.writer = Writer(settings.db_path, settings.durability, settings.machine_name)
         self.reader = Reader(settings.db_path, settings.zone(), settings.week_start_index)

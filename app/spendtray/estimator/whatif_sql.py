@@ -19,7 +19,7 @@ from decimal import Decimal
 from genai_prices.types import TieredPrices
 
 from spendtray.prices.book import ResolvedPrice
-from spendtray.prices.calc import COUNT_ATTRIBUTES
+from spendtray.prices.calc import COUNT_ATTRIBUTES, PlainTiers
 
 FEMTO_PER_USD = 10**15
 FEMTO_PER_NANO = 10**6
@@ -69,9 +69,9 @@ def _linear(coefficients: dict[str, int], constant: int = 0) -> str:
     return f"({' + '.join(terms)})" if terms else "0"
 
 
-def _rate_at(value: Decimal | TieredPrices, bracket: int | None) -> Decimal:
+def _rate_at(value: Decimal | TieredPrices | PlainTiers, bracket: int | None) -> Decimal:
     """The step's rate for prompts over ``bracket`` tokens (None: under every threshold)."""
-    if not isinstance(value, TieredPrices):
+    if isinstance(value, Decimal):  # tiers are genai-prices' or the price table's
         return value
     applicable = [t for t in value.tiers if bracket is not None and t.start <= bracket]
     return max(applicable, key=lambda t: t.start).price if applicable else value.base

@@ -12,6 +12,9 @@ from the old prices are dropped, and a look-up that started before the swap neve
 answer after it.
 Resolutions are cached, so the hot path (batch ingest, through ``price_at``) pays for one
 dictionary look-up and the arithmetic in ``calc``, not for genai-prices' catalogue search.
+A book loaded with a price table (``prices.table_cache``: ``price_at``'s answers saved by an
+earlier import) answers from it and loads genai-prices and the TOML files only when asked for
+something the table does not hold.
 """
 
 from __future__ import annotations
@@ -19,32 +22,37 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
-from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypeVar
-
-from genai_prices.types import (
-    ModelInfo,
-    ModelPrice,
-    Provider,
-    StartDateConstraint,
-    TimeOfDateConstraint,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from spendtray.clock import utc_now
 from spendtray.prices import names
 from spendtray.prices.calc import CompiledPrice, TokenCounts
-from spendtray.prices.engine_data import EngineData, bundled, load_engine_data
-from spendtray.prices.overrides import OverrideEntry, discounted, load_layers
+
+if TYPE_CHECKING:  # genai-prices (pydantic, httpx) loads with the catalogue, not with this module
+    from genai_prices.data_snapshot import DataSnapshot
+    from genai_prices.types import ModelInfo, ModelPrice, Provider
+
+    from spendtray.prices.engine_data import EngineData
+    from spendtray.prices.overrides import OverrideEntry
+    from spendtray.prices.table_cache import PriceTable, Timeline
 
 __all__ = ["PriceBook", "ResolvedPrice", "TokenCounts", "UnknownModel"]
 
-ENGINE_SOURCE = f"genai-prices {version('genai-prices')}"  # the bundled catalogue's label
 UNKNOWN_PROVIDER = "unknown"  # what an event stores when no provider is given or inferable
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ENGINE_SOURCE":  # the bundled catalogue's label
+        from spendtray.prices.engine_data import GENAI_PRICES_VERSION
+
+        return f"genai-prices {GENAI_PRICES_VERSION}"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class UnknownModel(LookupError):
@@ -138,7 +146,9 @@ def _price_context(service_tier: str | None, batch: bool) -> dict[str, str] | No
 
 
 def _effective_date(model: ModelInfo, when: dt.datetime) -> str | None:
-    if isinstance(model.prices, ModelPrice):
+    from genai_prices.types import StartDateConstraint
+
+    if not isinstance(model.prices, list):  # one ModelPrice
         return None
     for conditional in reversed(model.prices):
         constraint = conditional.constraint
@@ -149,14 +159,71 @@ def _effective_date(model: ModelInfo, when: dt.datetime) -> str | None:
     return None
 
 
+def _start_dates(model: ModelInfo) -> set[dt.date] | None:
+    """The dates this model's prices (variants included) change on; None when one changes by
+    the time of day."""
+    from genai_prices.types import StartDateConstraint
+
+    constraints = [c.constraint for c in model.prices] if isinstance(model.prices, list) else []
+    constraints += [v.constraint for v in model.price_variants or ()]
+    starts: set[dt.date] = set()
+    for constraint in constraints:
+        if isinstance(constraint, StartDateConstraint):
+            starts.add(constraint.start_date)
+        elif constraint is not None:
+            return None
+    return starts
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    """What a book prices from: the TOML entries and genai-prices' catalogue."""
+
+    overrides: list[OverrideEntry]
+    engine: EngineData
+    source: str  # the engine's label in a price's source
+    snapshot: DataSnapshot
+
+    @classmethod
+    def of(cls, overrides: list[OverrideEntry], engine: EngineData) -> _Catalogue:
+        return cls(overrides, engine, engine.source_label, engine.snapshot)
+
+
 class PriceBook:
     """Resolves prices; thread-safe (the caches are guarded by one lock)."""
 
-    def __init__(self, overrides: list[OverrideEntry], engine: EngineData | None = None) -> None:
-        self._overrides = overrides
-        self.engine = engine or bundled()
-        self.engine_source = self.engine.source_label
-        self._snapshot = self.engine.snapshot
+    def __init__(
+        self,
+        overrides: list[OverrideEntry],
+        engine: EngineData | None = None,
+        table: PriceTable | None = None,
+    ) -> None:
+        if engine is None:
+            from spendtray.prices.engine_data import bundled
+
+            engine = bundled()
+        self._setup(_Catalogue.of(overrides, engine), None, table)
+
+    @classmethod
+    def deferred(cls, load: Callable[[], PriceBook], table: PriceTable) -> PriceBook:
+        """A book that answers ``price_at`` from ``table`` and calls ``load`` (once, on the
+        first thread that needs it) for anything else: the book whose catalogue it uses."""
+        book = cls.__new__(cls)
+        book._setup(None, load, table)
+        return book
+
+    def _setup(
+        self,
+        catalogue: _Catalogue | None,
+        load: Callable[[], PriceBook] | None,
+        table: PriceTable | None,
+    ) -> None:
+        self._cat = catalogue
+        self._load = load
+        self._load_lock = threading.Lock()
+        self._table = table
+        self.table_file: Path | None = None  # where load() read the table or should write it
+        self.table_key: str | None = None  # what the table must be keyed by to be used
         self._lock = threading.Lock()
         self._generation = 0  # bumped by adopt(): caches filled before it are dropped
         self._matches: dict[tuple[str, str | None], _Match] = {}
@@ -179,29 +246,78 @@ class PriceBook:
         user_file: Path | None = None,
         shipped_dir: Path | None = None,
         data_dir: Path | None = None,
+        table_file: Path | None = None,
     ) -> PriceBook:
         """The overrides plus genai-prices: the data downloaded into ``data_dir`` when it is
-        there and valid, else the bundled data (``Settings.prices_data_dir`` is the user's)."""
+        there and valid, else the bundled data (``Settings.prices_data_dir`` is the user's).
+
+        With ``table_file`` (``Settings.price_table_path``): when that price table was saved
+        from these same files, a ``deferred`` book that loads them only if asked for a price
+        the table does not hold; else the loaded book, which ``table_file`` and ``table_key``
+        tell where to save a new table (``table_cache.save_table``)."""
         if shipped_dir is None:
             from spendtray.paths import pricing_dir
 
             shipped_dir = pricing_dir()
-        return cls(load_layers(shipped_dir, user_file), load_engine_data(data_dir))
+        found = shipped_dir
+
+        def load_now() -> PriceBook:
+            from spendtray.prices.engine_data import load_engine_data
+            from spendtray.prices.overrides import load_layers
+
+            return cls(load_layers(found, user_file), load_engine_data(data_dir))
+
+        if table_file is None:
+            return load_now()
+        from spendtray.prices.table_cache import read_table, table_key
+
+        key = table_key(shipped_dir, user_file, data_dir)
+        table = read_table(table_file, key) if key is not None else None
+        book = load_now() if table is None else cls.deferred(load_now, table)
+        book.table_file, book.table_key = table_file, key
+        return book
+
+    def _catalogue(self) -> _Catalogue:
+        catalogue = self._cat
+        if catalogue is None:
+            with self._load_lock:
+                catalogue = self._cat
+                if catalogue is None:
+                    assert self._load is not None  # only deferred() books start without one
+                    catalogue = self._cat = self._load()._catalogue()
+        return catalogue
+
+    @property
+    def loaded(self) -> bool:
+        """True once genai-prices and the TOML files are loaded (a deferred book's aren't)."""
+        return self._cat is not None
+
+    @property
+    def table(self) -> PriceTable | None:
+        return self._table
+
+    @property
+    def engine(self) -> EngineData:
+        return self._catalogue().engine
+
+    @property
+    def engine_source(self) -> str:
+        return self._catalogue().source
 
     def forked(self) -> None:
-        """In a child forked from a process with threads (an import worker): a new lock, since
-        another thread may have held this one at the fork and would never release it here."""
+        """In a child forked from a process with threads (an import worker): new locks, since
+        another thread may have held one at the fork and would never release it here."""
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
 
     def adopt(self, other: PriceBook) -> None:
         """Use ``other``'s prices from now on (a reload): its overrides and genai-prices data,
         with empty caches. Thread-safe; events priced before keep the prices they got."""
+        catalogue = other._catalogue()
         with self._lock:
             self._generation += 1
-            self._overrides = other._overrides
-            self.engine = other.engine
-            self.engine_source = other.engine_source
-            self._snapshot = other._snapshot
+            self._cat = catalogue
+            self._table = other._table
             self._matches = {}
             self._resolved = {}
             self._by_day = {}
@@ -211,7 +327,7 @@ class PriceBook:
 
     @property
     def overrides(self) -> list[OverrideEntry]:
-        return list(self._overrides)
+        return list(self._catalogue().overrides)
 
     # -- look-up -------------------------------------------------------------------------
 
@@ -224,13 +340,13 @@ class PriceBook:
         if engine_hit is None:
             return tuple(
                 e
-                for e in self._overrides
+                for e in self._catalogue().overrides
                 if e.model_price is not None and e.matches(provider, spellings)
             )
         engine_names = (provider or engine_hit.provider.id, [engine_hit.model.id])
         return tuple(
             e
-            for e in self._overrides
+            for e in self._catalogue().overrides
             if e.matches(provider, spellings)
             or (e.discount_percent is not None and e.matches(*engine_names))
         )
@@ -254,9 +370,10 @@ class PriceBook:
                 hint = names.engine_provider(prefix) if prefix else None
                 if hint:
                     attempts.append((bare, hint))
+        snapshot = self._catalogue().snapshot
         for ref, prov in attempts:
             try:
-                found_provider, model = self._snapshot.find_provider_model(ref, None, prov, None)
+                found_provider, model = snapshot.find_provider_model(ref, None, prov, None)
             except LookupError:
                 continue
             return _EngineMatch(found_provider, model)
@@ -340,11 +457,16 @@ class PriceBook:
         if when.tzinfo is not dt.UTC:
             # The day of a non-UTC datetime is its local day (resolve's key); keep to that.
             return self._resolve_or_reason(model, provider, when, service_tier, batch)
-        key = (model, provider, service_tier, batch, when_ms // _DAY_MS)
+        day = when_ms // _DAY_MS
+        key = (model, provider, service_tier, batch, day)
         hit = self._by_day.get(key)
         if hit is None:
             generation = self._generation
-            if self._timed(model, provider):
+            table = self._table
+            saved = table.lookup(model, provider, service_tier, batch, day) if table else None
+            if saved is not None:
+                hit = saved
+            elif self._timed(model, provider):
                 hit = _TIMED
             else:
                 hit = self._resolve_or_reason(model, provider, when, service_tier, batch)
@@ -383,10 +505,48 @@ class PriceBook:
             cache[key] = value
 
     def _timed(self, model: str, provider: str | None) -> bool:
+        from genai_prices.types import TimeOfDateConstraint
+
         match = self._match(model, provider)
-        if not isinstance(match, _EngineMatch) or isinstance(match.model.prices, ModelPrice):
+        if not isinstance(match, _EngineMatch) or not isinstance(match.model.prices, list):
             return False
         return any(isinstance(c.constraint, TimeOfDateConstraint) for c in match.model.prices)
+
+    def timeline(
+        self, model: str, provider: str | None, service_tier: str | None, batch: bool
+    ) -> Timeline | None:
+        """What ``price_at`` answers for this model on every day, for the price table: the
+        reason it has no price, or (first day, price) pairs in date order, the first for every
+        day before the second (``None``). None when that cannot be said by day: a price that
+        changes with the time of day, or a day with no price in force (its reason names the
+        day)."""
+
+        match = self._match(model, provider)
+        if isinstance(match, str):
+            return match
+        engine = match if isinstance(match, _EngineMatch) else match.base
+        starts = _start_dates(engine.model) if engine is not None else set()
+        if starts is None:
+            return None
+        if isinstance(match, _OverrideMatch):
+            entries: tuple[OverrideEntry, ...] = match.entries
+            starts.update(e.valid_from for e in entries if e.valid_from is not None)
+        dates = sorted(starts)
+        firsts: list[dt.date | None] = [None, *dates]
+        out: list[tuple[dt.date | None, ResolvedPrice]] = []
+        for first in firsts:
+            if first is not None:
+                day = first
+            elif dates:
+                day = dates[0] - dt.timedelta(days=1)
+            else:
+                day = dt.date(2000, 1, 1)  # any day: the price never changes
+            when = dt.datetime.combine(day, dt.time(), dt.UTC)
+            found = self._resolve_or_reason(model, provider, when, service_tier, batch)
+            if isinstance(found, str):
+                return None
+            out.append((first, found))
+        return out
 
     def _build(
         self,
@@ -418,6 +578,8 @@ class PriceBook:
                 "another tier)"
             )
         if entry.model_price is None:
+            from spendtray.prices.overrides import discounted
+
             # A discount on the engine's price (a negotiated rate).
             assert base is not None  # _match only returns discount entries with an engine hit
             list_price = base.model.get_prices(when, context)
@@ -479,7 +641,7 @@ class PriceBook:
             known = self._known_names
             if known is None:
                 names_found = {m.id for _, _, m in self.engine_models()}
-                for entry in self._overrides:
+                for entry in self._catalogue().overrides:
                     names_found.update(p for p in entry.models if not any(c in p for c in "*?["))
                 known = self._known_names = sorted(names_found)
         wanted = model.strip().lower()
@@ -487,4 +649,4 @@ class PriceBook:
 
     def engine_models(self) -> list[tuple[str, str, ModelInfo]]:
         """(provider id, model id, model) for every model genai-prices knows."""
-        return [(p.id, m.id, m) for p in self._snapshot.providers for m in p.models]
+        return [(p.id, m.id, m) for p in self._catalogue().snapshot.providers for m in p.models]

@@ -56,7 +56,7 @@ COUNT_ATTRIBUTES = {
 class _Step:
     usage_key: str
     price_key: str
-    price: Decimal | TieredPrices
+    price: Decimal | TieredPrices | PlainTiers
     per: int
     descendants: tuple[int, ...]  # indexes of earlier steps whose leaves are carved out
     per_request: bool
@@ -72,8 +72,33 @@ class PricingError(ValueError):
     """The usage cannot be priced with this price (e.g. cache reads exceed total input)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PlainTier:
+    """One tier of a ``PlainTiers`` (``genai_prices.types.Tier``'s fields)."""
+
+    start: int
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PlainTiers:
+    """Tiered prices read back from the price table cache: ``TieredPrices``' fields without
+    genai-prices (which the cache exists to spare an import from loading)."""
+
+    base: Decimal
+    tiers: tuple[PlainTier, ...]
+
+
+# A step as the price table cache keeps it (JSON): usage key, price key, price (a decimal
+# string, or {"base": str, "tiers": [[start, str], ...]}), per, descendants, per request.
+PlainStep = list[Any]
+
+
 class CompiledPrice:
     """A ``ModelPrice`` prepared for fast repeated costing."""
+
+    steps: tuple[_Step, ...]
+    tiered: bool
 
     def __init__(self, model_price: ModelPrice) -> None:
         from genai_prices.decompose import is_descendant_or_self
@@ -110,6 +135,63 @@ class CompiledPrice:
             )
         self.steps = tuple(steps)
         self.tiered = any(not isinstance(s.price, Decimal) for s in steps)
+
+    def to_plain(self) -> list[PlainStep]:
+        """The steps as JSON values (``from_plain`` reads them back): decimals as their exact
+        strings, so the prices read back are the same Decimals, exponent included."""
+        out: list[PlainStep] = []
+        for step in self.steps:
+            price = step.price
+            plain: Any
+            if isinstance(price, Decimal):
+                plain = str(price)
+            else:
+                plain = {
+                    "base": str(price.base),
+                    "tiers": [[t.start, str(t.price)] for t in price.tiers],
+                }
+            out.append(
+                [
+                    step.usage_key,
+                    step.price_key,
+                    plain,
+                    step.per,
+                    list(step.descendants),
+                    step.per_request,
+                ]
+            )
+        return out
+
+    @classmethod
+    def from_plain(cls, steps: list[PlainStep]) -> CompiledPrice:
+        """A compiled price from ``to_plain``'s steps, without genai-prices; ``ValueError``
+        (or ``TypeError``, ``KeyError``) when they are not that shape."""
+        built: list[_Step] = []
+        for usage_key, price_key, plain, per, descendants, per_request in steps:
+            price: Decimal | PlainTiers
+            if isinstance(plain, str):
+                price = _decimal(plain)
+            else:
+                tiers = tuple(PlainTier(plain_int(t), _decimal(p)) for t, p in plain["tiers"])
+                price = PlainTiers(_decimal(plain["base"]), tiers)
+            if not (isinstance(usage_key, str) and isinstance(price_key, str)):
+                raise ValueError("a step's keys are not strings")
+            if not isinstance(per_request, bool):
+                raise ValueError("a step's per_request is not a boolean")
+            built.append(
+                _Step(
+                    usage_key,
+                    price_key,
+                    price,
+                    plain_int(per),
+                    tuple(plain_int(j) for j in descendants),
+                    per_request,
+                )
+            )
+        compiled = cls.__new__(cls)
+        compiled.steps = tuple(built)
+        compiled.tiered = any(not isinstance(s.price, Decimal) for s in built)
+        return compiled
 
     def unit_prices(self) -> dict[str, Any]:
         """price_key -> Decimal, or {"base": Decimal, "tiers": [[start, Decimal], ...]}."""
@@ -226,6 +308,25 @@ class CompiledPrice:
         if twice > denominator or (twice == denominator and quotient % 2):
             quotient += 1
         return quotient
+
+
+def _decimal(text: Any) -> Decimal:
+    if not isinstance(text, str):
+        raise ValueError(f"not a decimal string: {text!r}")
+    try:
+        value = Decimal(text)
+    except ArithmeticError:  # decimal.InvalidOperation
+        raise ValueError(f"not a decimal string: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite price: {text!r}")
+    return value
+
+
+def plain_int(value: Any) -> int:
+    """``value`` when it is an int (not a bool) as JSON gives it, else ``ValueError``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"not an integer: {value!r}")
+    return value
 
 
 def _plain(value: Any) -> Any:

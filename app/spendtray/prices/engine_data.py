@@ -31,6 +31,7 @@ from genai_prices.units import _get_registry
 from genai_prices.validation import validate_model_price
 
 from spendtray.clock import utc_now
+from spendtray.prices.files import DATA_FILE, META_FILE
 
 __all__ = [
     "DATA_FILE",
@@ -45,8 +46,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DATA_FILE = "genai-prices-data.json"
-META_FILE = "genai-prices-data.meta.json"
 MAX_BYTES = 20 * 1024 * 1024  # the upstream file is well under 1 MB
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 GENAI_PRICES_VERSION = version("genai-prices")

@@ -17,8 +17,7 @@ import threading
 from pathlib import Path
 
 from spendtray.prices.book import PriceBook
-from spendtray.prices.engine_data import DATA_FILE, META_FILE, PriceDataError
-from spendtray.prices.overrides import PriceFileError
+from spendtray.prices.files import DATA_FILE, META_FILE
 
 log = logging.getLogger("spendtray.prices")
 INTERVAL = 1.0
@@ -62,6 +61,9 @@ class PriceReloader:
         stamp = self._current()
         if stamp == self._stamp or stamp == self._failed:
             return False
+        from spendtray.prices.engine_data import PriceDataError
+        from spendtray.prices.overrides import PriceFileError
+
         try:
             fresh = PriceBook.load(user_file=self.user_file, data_dir=self.data_dir)
         except (PriceFileError, PriceDataError, OSError, UnicodeDecodeError) as exc:

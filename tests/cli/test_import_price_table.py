@@ -1,0 +1,81 @@
+"""`spendtray import` saves the price table of the models it stored, and a later import prices
+from it without loading genai-prices, storing the very same prices (the real corpora)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORPORA = ROOT.parent / "shared" / "corpora"
+# Every source the corpora have real logs of, as `spendtray import SOURCE --path ...`.
+SOURCES = {"claude-code": CORPORA / "claude_code", "codex": CORPORA / "codex"}
+
+_RUN = """
+import sys
+from spendtray.cli.main import main
+code = main(sys.argv[1:])
+print("genai-prices loaded:", "genai_prices" in sys.modules, flush=True)
+sys.exit(code)
+"""
+
+
+def _import(home: Path, kind: str, folder: Path, workers: str) -> str:
+    paths = [str(p) for p in sorted(folder.iterdir()) if p.is_dir()]
+    argv = ["import", kind, *(a for p in paths for a in ("--path", p))]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "app"),
+        "SPENDTRAY_HOME": str(home),
+        "SPENDTRAY_IMPORT_WORKERS": workers,
+        "SPENDTRAY_PORT": "1",  # no running app to send to: this process stores
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, *argv], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def _events(db: Path) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(db)) as con:
+        rows = con.execute(
+            "SELECT e.ts, e.model, e.provider, e.request_id, e.service_tier, e.batch, "
+            "e.input_tokens, e.output_tokens, e.cache_read_tokens, e.cache_write_tokens, "
+            "e.cost_nanos, e.priced, e.unpriced_reason, p.price_model, p.price_provider, "
+            "p.unit_prices, p.price_source, p.price_date FROM events e "
+            "LEFT JOIN prices_used p ON p.id = e.price_id"
+        ).fetchall()
+    return sorted(rows, key=repr)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora beside the repo")
+def test_a_later_import_prices_from_the_table_as_genai_prices_did(tmp_path: Path) -> None:
+    first, later = tmp_path / "first", tmp_path / "later"
+    for kind, folder in SOURCES.items():
+        out = _import(first, kind, folder, "0")
+        assert "genai-prices loaded: True" in out
+    table = first / "cache" / "price-table.json"
+    assert table.is_file()
+    # A new database beside the same table (a rebuilt database, or new logs), read by
+    # forked workers the second time: they price from the table they inherit.
+    (later / "cache").mkdir(parents=True)
+    shutil.copy(table, later / "cache" / table.name)
+    for kind, folder in SOURCES.items():
+        out = _import(later, kind, folder, "2")
+        assert "genai-prices loaded: False" in out, out
+    stored = _events(first / "spendtray.db")
+    assert len(stored) > 500
+    assert sum(1 for row in stored if row[11]) > 500  # priced
+    assert any(row[12] for row in stored)  # and some unpriced, with their reason
+    assert _events(later / "spendtray.db") == stored
+    assert (later / "cache" / table.name).read_bytes() == table.read_bytes()  # nothing new
