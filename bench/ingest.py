@@ -196,16 +196,24 @@ class Batched:
     url: str
     token: str
     db: Path
+    pid: int
     one: list[float] = field(default_factory=list)
     two: list[float] = field(default_factory=list)
+    # The server's CPU time (every thread) per event while the senders ran, in µs: steadier
+    # than events/s on a shared machine, where the rate follows whoever else runs.
+    cpu_one: list[float] = field(default_factory=list)
+    cpu_two: list[float] = field(default_factory=list)
     backlog: list[float] = field(default_factory=list)  # events not folded at the last answer
     summary_ms: list[float] = field(default_factory=list)  # 91 days by project, then
     at_rest_ms: list[float] = field(default_factory=list)  # the same once folded
     catch_up: list[float] = field(default_factory=list)  # seconds until the rollups held all
 
     def run(self, traffic: Traffic, senders: int, batches: int) -> None:
+        before = cpu_seconds(self.pid)
         rate = batch_rate(self.url, self.token, traffic, senders, batches)
+        cpu_us = 1e6 * (cpu_seconds(self.pid) - before) / (senders * batches * BATCH)
         (self.one if senders == 1 else self.two).append(rate)
+        (self.cpu_one if senders == 1 else self.cpu_two).append(cpu_us)
         self._settle()
 
     def _settle(self) -> None:
@@ -409,6 +417,12 @@ def main() -> None:
         help="the app folder of another checkout: single and batch runs A/B",
     )
     args = parser.parse_args()
+    if args.against is not None and not (args.against / "spendtray").is_dir():
+        # Without this, PYTHONPATH=DIR finds no package there and the other server imports
+        # this checkout's (installed in the venv): an A/B of this code against itself.
+        raise SystemExit(
+            f"--against {args.against}: no spendtray package in it (give its app folder)"
+        )
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
@@ -423,7 +437,7 @@ def main() -> None:
         serve, token = start_serve(env, work / "serve", port)
         servers.append(serve)
         url = f"http://127.0.0.1:{port}"
-        batched = [Batched("this code", url, token, work / "serve" / "spendtray.db")]
+        batched = [Batched("this code", url, token, work / "serve" / "spendtray.db", serve.pid)]
         if args.against is not None:
             other_port = free_port()
             other, other_token = start_serve(
@@ -436,6 +450,7 @@ def main() -> None:
                     f"http://127.0.0.1:{other_port}",
                     other_token,
                     work / "against" / "spendtray.db",
+                    other.pid,
                 )
             )
         singles = [
@@ -528,6 +543,10 @@ def main() -> None:
         ratio_two = [t / o for o, t in zip(b.one, b.two, strict=True)]
         print(f"  two / one, same run: {spread(ratio_two, '{:.2f}')}")
         print(
+            f"  server CPU per event while sending: one sender {spread(b.cpu_one, '{:.1f}')} µs,"
+            f" two senders {spread(b.cpu_two, '{:.1f}')} µs"
+        )
+        print(
             f"  after each run: {spread(b.backlog)} events not folded yet; a summary (91 days "
             f"by project) then took {spread(b.summary_ms, '{:.1f}')} ms, "
             f"{spread(b.at_rest_ms, '{:.1f}')} ms once folded; the fold caught up in "
@@ -539,7 +558,9 @@ def main() -> None:
             f"  this ÷ {other.name}, same round: one sender "
             f"{spread([a / b for a, b in zip(this.one, other.one, strict=True)], '{:.2f}')}, "
             f"two senders "
-            f"{spread([a / b for a, b in zip(this.two, other.two, strict=True)], '{:.2f}')}"
+            f"{spread([a / b for a, b in zip(this.two, other.two, strict=True)], '{:.2f}')}; "
+            f"server CPU per event, one sender "
+            f"{spread([a / b for a, b in zip(this.cpu_one, other.cpu_one, strict=True)], '{:.2f}')}"
         )
     if quiet is not None and during is not None:
         files, size = imported
