@@ -88,3 +88,37 @@ def test_import_pauses_the_collector_and_skips_the_collections_at_exit(tmp_path:
         "collector on after: True frozen before exit: 0",
         "frozen at exit: True",
     ], out.stdout
+
+
+PAUSE_CHILD = """
+import gc
+from spendtray.gc_tuning import collector_paused, tune_for_serving
+garbage = [[] for _ in range(5000)]
+with collector_paused():
+    kept = [{} for _ in range(20000)]
+young = gc.get_stats()[0]["collections"]
+after = [[] for _ in range(100)]  # no young collection walks the 20,000 survivors now
+print("on, young count reset:", gc.isenabled(), gc.get_stats()[0]["collections"] == young)
+print("survivors in the oldest generation:", any(o is kept for o in gc.get_objects(2)))
+tune_for_serving()  # a serving process froze its start-up heap on purpose
+frozen = gc.get_freeze_count()
+with collector_paused():
+    more = [{} for _ in range(20000)]
+print("on, still frozen:", gc.isenabled(), gc.get_freeze_count() == frozen)
+"""
+
+
+def test_the_pause_moves_its_survivors_to_the_oldest_generation_unless_frozen() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PAUSE_CHILD],
+        env={"PYTHONPATH": str(ROOT / "app")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "on, young count reset: True True",
+        "survivors in the oldest generation: True",
+        "on, still frozen: True True",
+    ]
