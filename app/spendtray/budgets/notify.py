@@ -16,8 +16,6 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-import httpx
-
 from spendtray.clock import utc_now
 
 log = logging.getLogger("spendtray.budgets")
@@ -92,6 +90,8 @@ class WebhookNotifier:
         self._queue.join()
 
     def _run(self) -> None:
+        import httpx  # here, not at the top: every command that builds a Core imports this
+
         with httpx.Client(timeout=self.timeout, transport=self._transport) as client:
             while True:
                 alert = self._queue.get()

@@ -28,7 +28,21 @@ is left alone.
 
 from __future__ import annotations
 
-from spendtray.proxy.routes import Proxy
+from typing import TYPE_CHECKING, Any
+
 from spendtray.proxy.upstreams import Upstream, resolve_upstreams
 
+if TYPE_CHECKING:
+    from spendtray.proxy.routes import Proxy
+
 __all__ = ["Proxy", "Upstream", "resolve_upstreams"]
+
+
+def __getattr__(name: str) -> Any:
+    # Proxy (with httpx and Starlette) loads when asked for: a command that only reads the
+    # [upstreams] settings (``Core`` checks them at start) does not need it.
+    if name == "Proxy":
+        from spendtray.proxy.routes import Proxy
+
+        return Proxy
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
