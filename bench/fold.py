@@ -40,10 +40,10 @@ from spendtray.store.fold import fold  # noqa: E402
 from spendtray.store.writer import Writer  # noqa: E402
 
 
-def make_base(home: Path, n: int) -> Path:
+def make_base(home: Path, n: int, random_ids: bool = False) -> Path:
     core = Core(load_settings(home=home, port=0))
     core.start_store()
-    traffic = Traffic(seed=19)
+    traffic = Traffic(seed=19, random_ids=random_ids)
     for done in range(0, n, 10_000):
         core.ingest.ingest(traffic.batch(min(10_000, n - done)))
     core.stop()  # folds everything

@@ -412,6 +412,12 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--only", choices=["single", "batch"], help="only this section")
     parser.add_argument(
+        "--random-ids",
+        action="store_true",
+        help="batch events carry random request ids, as providers' are (default: a prefix and "
+        "a counter, which only ever append to the unique index)",
+    )
+    parser.add_argument(
         "--against",
         type=Path,
         help="the app folder of another checkout: single and batch runs A/B",
@@ -427,7 +433,7 @@ def main() -> None:
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
-    traffic = Traffic(seed=int(time.time()))
+    traffic = Traffic(seed=int(time.time()), random_ids=args.random_ids)
     noop: Single | None = None
     servers: list[subprocess.Popen[bytes]] = []
     try:

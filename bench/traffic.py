@@ -65,8 +65,15 @@ def _raw_usage(provider: str, inp: int, cached: int, out: int, reasoning: int) -
 class Traffic:
     """An endless supply of distinct events; ``seed`` makes a run repeatable."""
 
-    def __init__(self, seed: int = 1, now: dt.datetime | None = None) -> None:
+    def __init__(
+        self, seed: int = 1, now: dt.datetime | None = None, random_ids: bool = False
+    ) -> None:
+        """``random_ids``: request ids random like providers' (``chatcmpl-…``, ``msg_…``)
+        instead of a prefix and a counter, which sort in arrival order and so only ever append
+        to the database's unique index (bench/insert.py: a random id costs the writer about a
+        third more)."""
         self.rng = random.Random(seed)
+        self.random_ids = random_ids
         self.now = (now or dt.datetime.now(dt.UTC)).timestamp()
         self.prefix = uuid.UUID(int=self.rng.getrandbits(128)).hex[:12]
         self.count = 0
@@ -85,7 +92,11 @@ class Traffic:
         out = rng.randint(20, 4_000)
         reasoning = rng.randint(0, out // 2) if provider != "anthropic" else 0
         event: dict[str, Any] = {
-            "request_id": f"{self.prefix}-{self.count}",
+            "request_id": (
+                f"chatcmpl-{rng.getrandbits(128):032x}"
+                if self.random_ids
+                else f"{self.prefix}-{self.count}"
+            ),
             "timestamp": dt.datetime.fromtimestamp(self.now - age, dt.UTC).isoformat(),
             "project": rng.choice(PROJECTS),
             "agent": rng.choice(AGENTS),

@@ -1,0 +1,172 @@
+"""What one 1,000-event ingest transaction costs the writer, and what each index of the events
+table adds to it (issue 19). Prints figures; asserts nothing.
+
+Copies a database already holding --base events (``--base-db``, e.g. one bench/summary.py
+--keep filled, or filled here through the real ingest path), then commits real-traffic
+batches (bench/traffic.py: unique ids, timestamps over 90 days) through the writer's own
+transaction (``Writer._transact``: duplicate look-ups, prices_used, the INSERTs, COMMIT) on
+this thread, the way the writer thread does during a burst (no fold, no checkpoint in
+between). Variants of the schema run on copies of their own, alternating batch by batch:
+
+- ``as-is``: the schema as migrated;
+- ``no-ts-index``: without ``events_ts`` (what that index costs; queries by time need it);
+- ``ts-by-day``: ``events_ts`` replaced by an index on the event's UTC day (``ts / 86400000``):
+  a new row goes at the end of its day's entries (rowids only grow), so a batch spread over
+  90 days dirties about 90 pages of it instead of one per event;
+- ``random-ids``: the schema as migrated, with request ids random like real providers'
+  (``chatcmpl-…``, ``msg_…``) instead of bench/traffic.py's prefix + counter, which sort in
+  arrival order and so append to the unique index; onto a copy of --random-base-db (or a base
+  filled here with such ids), since a new random id lands among the stored ones.
+
+For each: the writer thread's CPU time per event (SQLite runs on it), wall time per event, and
+the WAL written per transaction (every page a transaction dirties is written there once at
+COMMIT, and copied into the database again by the next checkpoint).
+
+Usage: python bench/insert.py [--base-db PATH | --base 1000000] [--random-base-db PATH]
+       [--batches 40] [--rounds 3] [--variants as-is,no-ts-index,ts-by-day,random-ids]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from fold import make_base  # noqa: E402
+from traffic import Traffic  # noqa: E402
+
+from spendtray.ingest.service import IngestService  # noqa: E402
+from spendtray.prices.book import PriceBook  # noqa: E402
+from spendtray.store.db import open_for_writing  # noqa: E402
+from spendtray.store.rows import EventRow  # noqa: E402
+from spendtray.store.writer import Writer  # noqa: E402
+
+SCHEMA = {
+    "as-is": [],
+    "no-ts-index": ["DROP INDEX events_ts"],
+    "ts-by-day": ["DROP INDEX events_ts", "CREATE INDEX events_ts_day ON events (ts / 86400000)"],
+    "random-ids": [],
+}
+
+
+@dataclass
+class Variant:
+    name: str
+    db_path: Path
+    writer: Writer
+    cpu_us: list[float] = field(default_factory=list)  # per event, one value per round
+    wall_us: list[float] = field(default_factory=list)
+    wal_kb: list[float] = field(default_factory=list)  # per transaction
+
+    def commit(self, batches: list[list[EventRow]]) -> None:
+        wal = Path(f"{self.db_path}-wal")
+        conn = self.writer._conn
+        assert conn is not None
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()  # each round from empty
+        cpu = wall = 0.0
+        for rows in batches:
+            a, b = time.thread_time(), time.perf_counter()
+            self.writer._transact([rows])
+            cpu += time.thread_time() - a
+            wall += time.perf_counter() - b
+        events = sum(map(len, batches))
+        self.cpu_us.append(cpu / events * 1e6)
+        self.wall_us.append(wall / events * 1e6)
+        self.wal_kb.append(os.path.getsize(wal) / len(batches) / 1024)
+
+
+def open_variant(name: str, base_db: Path, work: Path) -> Variant:
+    db_path = work / name / "spendtray.db"
+    db_path.parent.mkdir()
+    shutil.copyfile(base_db, db_path)
+    db = open_for_writing(db_path, "normal", "bench")  # migrates an older file
+    for statement in SCHEMA[name]:
+        db.execute(statement)
+    writer = Writer(db_path, "normal", "bench")
+    # The writer's own transaction on this thread: what its thread runs, without the queue.
+    writer._conn = db.conn
+    writer._folds = False
+    writer._next_id = int(db.execute("SELECT max(id) FROM events").fetchone()[0]) + 1
+    return Variant(name, db_path, writer)
+
+
+def spread(values: list[float], fmt: str) -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–" + (
+        f"{fmt.format(max(values))})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-db", type=Path, help="a spendtray.db to copy (not changed)")
+    parser.add_argument("--base", type=int, default=1_000_000, help="events, without --base-db")
+    parser.add_argument(
+        "--random-base-db",
+        type=Path,
+        help="the base of the random-ids variant: a spendtray.db filled with random request ids "
+        "(default: filled here with --base events)",
+    )
+    parser.add_argument("--batches", type=int, default=40, help="1,000-event batches per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", default=",".join(SCHEMA))
+    args = parser.parse_args()
+    names = args.variants.split(",")
+    unknown = sorted(set(names) - set(SCHEMA))
+    if unknown:
+        raise SystemExit(f"unknown variant {unknown[0]!r}; known: {', '.join(SCHEMA)}")
+    work = Path(tempfile.mkdtemp(prefix="spendtray-insert-"))
+    variants: list[Variant] = []
+    try:
+        base_db = args.base_db or make_base(work / "base", args.base)
+        for name in names:
+            base = base_db
+            if name == "random-ids":
+                base = args.random_base_db or make_base(work / "random", args.base, True)
+            variants.append(open_variant(name, base, work))
+        prices = PriceBook.load(user_file=work / "prices.toml", data_dir=work / "prices")
+        service = IngestService(prices, variants[0].writer, machine="bench")
+        load = os.getloadavg()[0]
+        for round_no in range(args.rounds):
+            traffic = Traffic(seed=100 + round_no)
+            random_ids = Traffic(seed=100 + round_no, random_ids=True)
+            for variant in variants if round_no % 2 == 0 else variants[::-1]:
+                # Each variant stores events of its own (a request id is stored once).
+                events = random_ids if variant.name == "random-ids" else traffic
+                batches = [service.prepare(events.batch(1000)) for _ in range(args.batches)]
+                variant.commit(batches)
+        print(
+            f"{args.batches} transactions of 1,000 events per round, {args.rounds} rounds, onto "
+            f"{base_db} (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after); "
+            "median (min–max over rounds):"
+        )
+        for v in variants:
+            print(
+                f"  {v.name:<12} writer CPU {spread(v.cpu_us, '{:.2f}')} µs/event, wall "
+                f"{spread(v.wall_us, '{:.2f}')} µs/event, WAL {spread(v.wal_kb, '{:,.0f}')} KB "
+                "per transaction"
+            )
+        first = variants[0]
+        for v in variants[1:]:
+            ratios = [a / b for a, b in zip(v.cpu_us, first.cpu_us, strict=True)]
+            print(
+                f"  {v.name} ÷ {first.name}, CPU per event, same round: {spread(ratios, '{:.2f}')}"
+            )
+    finally:
+        for v in variants:
+            if v.writer._conn is not None:
+                v.writer._conn.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
