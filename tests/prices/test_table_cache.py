@@ -223,14 +223,23 @@ def _import_keys() -> set[tuple[str, str | None, str | None, bool]]:
     }
 
 
+def _priced(book: PriceBook, keys: set[tuple[str, str | None, str | None, bool]]) -> PriceBook:
+    """``book`` after pricing a call of each key, as an import does."""
+    when = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
+    for model, provider, tier, batch in keys:
+        book.price_at(model, provider, when, int(when.timestamp() * 1000), tier, batch)
+    return book
+
+
 def test_load_uses_a_saved_table_without_loading_genai_prices(tmp_path: Path) -> None:
     table_file = tmp_path / "cache" / "price-table.json"
     first = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file)
     assert first.loaded and first.table is None
-    assert refresh_table(first, _import_keys())
-    assert not refresh_table(
-        PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file), _import_keys()
-    )
+    assert not refresh_table(first)  # priced nothing: nothing to save
+    assert refresh_table(_priced(first, _import_keys()))
+    again = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file)
+    assert not refresh_table(_priced(again, _import_keys()))  # all in the table
+    assert not again.loaded
 
     book = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file)
     assert not book.loaded and book.table is not None
@@ -246,7 +255,8 @@ def test_load_uses_a_saved_table_without_loading_genai_prices(tmp_path: Path) ->
     _same(PriceBook.load().price_at("claude-opus-4-1-20250805", "anthropic", when, ms), other)
     # The import adds it, keeping the rest.
     keys = {*_import_keys(), ("claude-opus-4-1-20250805", "anthropic", None, False)}
-    assert refresh_table(book, keys)
+    assert book.missed == {("claude-opus-4-1-20250805", "anthropic", None, False)}
+    assert refresh_table(book)
     saved = read_table(table_file, book.table_key or "")
     assert saved is not None and saved.keys() == keys
 
@@ -254,7 +264,7 @@ def test_load_uses_a_saved_table_without_loading_genai_prices(tmp_path: Path) ->
 def test_a_table_saved_for_other_files_is_not_used(tmp_path: Path) -> None:
     table_file = tmp_path / "price-table.json"
     user = tmp_path / "prices.toml"
-    refresh_table(PriceBook.load(user_file=user, table_file=table_file), _import_keys())
+    refresh_table(_priced(PriceBook.load(user_file=user, table_file=table_file), _import_keys()))
     assert not PriceBook.load(user_file=user, table_file=table_file).loaded
     user.write_text(USER_TOML)  # the user's discount on claude-sonnet-4-5
     book = PriceBook.load(user_file=user, table_file=table_file)
@@ -265,7 +275,7 @@ def test_a_table_saved_for_other_files_is_not_used(tmp_path: Path) -> None:
     )
     assert not isinstance(found, str) and found.source == "prices.toml: our contract"
     # The next import saves the table of the new prices, and a later book uses it.
-    assert refresh_table(book, _import_keys())
+    assert refresh_table(_priced(book, _import_keys()))
     again = PriceBook.load(user_file=user, table_file=table_file)
     assert not again.loaded
     cached = again.price_at(
@@ -281,7 +291,7 @@ def test_a_damaged_table_is_ignored_logged_and_written_again(
     tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     table_file = tmp_path / "price-table.json"
-    refresh_table(PriceBook.load(table_file=table_file), _import_keys())
+    refresh_table(_priced(PriceBook.load(table_file=table_file), _import_keys()))
     raw = table_file.read_bytes()
     head, _, payload = raw.partition(b"\n")
     if damage == "truncated":
@@ -304,9 +314,41 @@ def test_a_damaged_table_is_ignored_logged_and_written_again(
         book = PriceBook.load(table_file=table_file)
     assert book.loaded and book.table is None
     assert any(str(table_file) in r.getMessage() for r in caplog.records)
-    assert refresh_table(book, _import_keys())
+    assert refresh_table(_priced(book, _import_keys()))
     assert table_file.read_bytes().partition(b"\n")[2] == payload
     assert not PriceBook.load(table_file=table_file).loaded
+
+
+def test_what_forked_workers_priced_without_the_table_is_added(tmp_path: Path) -> None:
+    """Import workers are forked children that end without a word about their book: the keys
+    they priced without the table reach the importer's process through the misses file."""
+    table_file = tmp_path / "cache" / "price-table.json"
+    refresh_table(_priced(PriceBook.load(table_file=table_file), _import_keys()))
+    book = PriceBook.load(table_file=table_file)
+    assert book.table is not None
+    new = {
+        ("claude-opus-4-1-20250805", "anthropic", None, False),
+        ("gpt-5", "openai", "flex", False),
+    }
+    children = []
+    for key in new:  # two workers, each with a key of its own, and one they share
+        pid = os.fork()
+        if pid == 0:
+            try:
+                book.forked()
+                _priced(book, {key, *_import_keys(), ("gpt-5", "openai", "flex", False)})
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0
+    assert book.missed == set() and not book.loaded  # this process priced nothing
+    assert table_cache.misses_file(table_file).is_file()
+    assert refresh_table(book)
+    saved = read_table(table_file, book.table_key or "")
+    assert saved is not None and saved.keys() == {*_import_keys(), *new}
+    assert not table_cache.misses_file(table_file).exists()
+    assert not refresh_table(book)  # nothing missed since
 
 
 def test_shipped_pricing_files_are_part_of_the_key(tmp_path: Path) -> None:

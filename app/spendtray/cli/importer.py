@@ -136,7 +136,6 @@ def _run(args: argparse.Namespace, paused: ExitStack) -> int:
     )
     from spendtray.importers.watcher import ImportWatcher
     from spendtray.prices.table_cache import refresh_table
-    from spendtray.store.price_keys import last_event_id, price_keys_after
 
     # Only the store is started: budget evaluation and alerts belong to the running app.
     core = Core(settings)
@@ -164,13 +163,12 @@ def _run(args: argparse.Namespace, paused: ExitStack) -> int:
             )
         except ImportPathError as exc:
             raise UserError(str(exc)) from None
-        first_id = last_event_id(settings.db_path) if sink is None else None
         reports = watcher.poll_once()
         if watcher.last_error:
             raise UserError(f"import failed: {watcher.last_error}")
-        if first_id is not None and any(report.stored for report in reports):
-            # The models this pass stored, saved with their prices for the next import.
-            refresh_table(core.prices, price_keys_after(settings.db_path, first_id))
+        if sink is None:
+            # The models this pass priced without the price table, saved for the next import.
+            refresh_table(core.prices)
         _print_reports(reports)
         if args.watch:
             paused.close()  # a long-lived process: the collector bounds its memory again

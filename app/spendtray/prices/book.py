@@ -224,6 +224,10 @@ class PriceBook:
         self._table = table
         self.table_file: Path | None = None  # where load() read the table or should write it
         self.table_key: str | None = None  # what the table must be keyed by to be used
+        # price_at's questions the table could not answer (``missed``); a forked import worker
+        # also appends each to ``table_cache.misses_file`` for the importer's process to read.
+        self._missed: set[tuple[str, str | None, str | None, bool]] = set()
+        self._in_child = False
         self._lock = threading.Lock()
         self._generation = 0  # bumped by adopt(): caches filled before it are dropped
         self._matches: dict[tuple[str, str | None], _Match] = {}
@@ -309,6 +313,7 @@ class PriceBook:
         another thread may have held one at the fork and would never release it here."""
         self._lock = threading.Lock()
         self._load_lock = threading.Lock()
+        self._in_child = True
 
     def adopt(self, other: PriceBook) -> None:
         """Use ``other``'s prices from now on (a reload): its overrides and genai-prices data,
@@ -464,6 +469,8 @@ class PriceBook:
             generation = self._generation
             table = self._table
             saved = table.lookup(model, provider, service_tier, batch, day) if table else None
+            if saved is None:
+                self._note_miss(model, provider, service_tier, batch)
             if saved is not None:
                 hit = saved
             elif self._timed(model, provider):
@@ -480,6 +487,28 @@ class PriceBook:
             priced = self._resolve_or_reason(model, provider, when, service_tier, batch)
             self._remember(self._by_minute, key, priced, generation)
         return priced
+
+    @property
+    def missed(self) -> set[tuple[str, str | None, str | None, bool]]:
+        """The (model, provider, service tier, batch) ``price_at`` priced without the table."""
+        with self._lock:
+            return set(self._missed)
+
+    def _note_miss(
+        self, model: str, provider: str | None, service_tier: str | None, batch: bool
+    ) -> None:
+        key = (model, provider, service_tier, batch)
+        table = self._table
+        if self.table_file is None or key in self._missed:
+            return
+        if table is not None and key in table.entries:
+            return  # known, priced without the table on purpose (by the time of day)
+        with self._lock:
+            self._missed.add(key)
+        if self._in_child:
+            from spendtray.prices.table_cache import note_miss
+
+            note_miss(self.table_file, key)
 
     def _resolve_or_reason(
         self,

@@ -1,7 +1,9 @@
-"""The price table cache: ``PriceBook.price_at``'s answers for the models an import stored,
+"""The price table cache: ``PriceBook.price_at``'s answers for the models imports priced,
 saved in ``<data>/cache/price-table.json`` so that later runs price them without loading
 genai-prices (with pydantic and httpx, about 0.15 s of every command that prices). Any thread
-reads (``PriceTable.lookup``); the import command's main thread writes (``save_table``).
+reads (``PriceTable.lookup``); the import command's main thread writes (``refresh_table``,
+once its pass is stored: what its book, and its forked workers' through the misses file,
+priced without the table).
 
 The file is keyed by everything a price depends on (``table_key``): this format, Spendtray's
 version and the files of its pricing code, the installed genai-prices package's files, the
@@ -33,7 +35,6 @@ from spendtray import __version__
 from spendtray.prices.book import ResolvedPrice
 from spendtray.prices.calc import CompiledPrice, plain_int
 from spendtray.prices.files import DATA_FILE, META_FILE
-from spendtray.store.price_keys import PriceKey
 
 if TYPE_CHECKING:
     from spendtray.prices.book import PriceBook
@@ -42,6 +43,8 @@ __all__ = [
     "PriceKey",
     "PriceTable",
     "Timeline",
+    "misses_file",
+    "note_miss",
     "read_table",
     "refresh_table",
     "save_table",
@@ -53,6 +56,7 @@ log = logging.getLogger("spendtray.prices")
 TABLE_FORMAT = 1
 # PriceBook.timeline's answer: no price (the reason), or (first date, price) pairs.
 Timeline = str | list[tuple[dt.date | None, ResolvedPrice]]
+PriceKey = tuple[str, str | None, str | None, bool]  # model, provider, service tier, batch
 # A key's entry: the reason it has no price; day numbers where its price changes and the price
 # from each on; or None: priced without the table (its price changes with the time of day).
 _Entry = str | tuple[list[int], list[ResolvedPrice]] | None
@@ -174,15 +178,64 @@ def _price_from_json(data: dict[str, Any]) -> ResolvedPrice:
     )
 
 
-def refresh_table(book: PriceBook, keys: set[PriceKey]) -> bool:
-    """Save the book's table (``PriceBook.load``'s ``table_file``) with the ``keys`` it lacks
-    added, priced by the book (genai-prices loaded if need be); True when it was written. An
-    import calls this with the keys it stored, so the next one finds them."""
+def misses_file(table_file: Path) -> Path:
+    """Where forked import workers append what their book priced without the table."""
+    return table_file.with_name(table_file.name + ".misses")
+
+
+def note_miss(table_file: Path, key: PriceKey) -> None:
+    """Append ``key`` to the misses file (a worker's: its process ends without a word about
+    its book). One short ``O_APPEND`` write per line, so workers do not interleave; a line
+    that cannot be written only leaves the key for a later import to add."""
+    line = json.dumps(list(key)).encode() + b"\n"
+    try:
+        table_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(misses_file(table_file), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        log.info("price table miss not noted: %s", exc)
+
+
+def _read_misses(path: Path) -> set[PriceKey]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return set()
+    except OSError as exc:
+        log.info("price table misses %s not read: %s", path, exc)
+        return set()
+    keys: set[PriceKey] = set()
+    for line in raw.splitlines():
+        try:
+            model, provider, tier, batch = json.loads(line)
+        except (ValueError, TypeError):
+            continue  # a torn line (a worker killed mid-write): that key comes back later
+        if (
+            isinstance(model, str)
+            and all(v is None or isinstance(v, str) for v in (provider, tier))
+            and isinstance(batch, bool)
+        ):
+            keys.add((model, provider, tier, batch))
+    return keys
+
+
+def refresh_table(book: PriceBook) -> bool:
+    """Save the book's table (``PriceBook.load``'s ``table_file``) with what it lacked added:
+    the keys this process's book and its forked workers' priced without it (the catalogue
+    loaded here if need be); True when it was written. Called by an import once its pass is
+    stored, so the next import finds them; costs a ``stat`` when nothing was missed."""
     if book.table_file is None or book.table_key is None:
         return False
+    noted = misses_file(book.table_file)
+    missing = book.missed | _read_misses(noted)
     table = book.table
-    missing = keys - table.keys() if table is not None else keys
-    if table is not None and not missing:
+    if table is not None:
+        missing -= table.keys()
+    if not missing:
+        noted.unlink(missing_ok=True)
         return False
     fresh = PriceTable.build(book, missing)
     try:
@@ -190,6 +243,7 @@ def refresh_table(book: PriceBook, keys: set[PriceKey]) -> bool:
     except OSError as exc:
         log.warning("price table %s not saved: %s", book.table_file, exc)
         return False
+    noted.unlink(missing_ok=True)
     return True
 
 
