@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from logfactory import cc_assistant, cc_usage, write_lines
 
 from spendtray.core import Core
 from spendtray.importers import Importer
+from spendtray.ingest.event import UsageEvent
+from spendtray.ingest.service import IngestResult
 from spendtray.store.writer import Writer
 
 TS = "2026-03-02T10:{:02d}:00.000Z"
@@ -96,3 +99,38 @@ def test_the_next_batch_is_merged_with_the_one_still_committing(
     report = make_importer("claude-code", tmp_path / "claude", batch_events=1, workers=0).run()
     assert report.stored == 1
     assert [tokens for _, tokens in _stored(core)] == [900]
+
+
+def test_every_chunk_of_a_batch_commits_in_flight_and_a_failed_one_keeps_the_offsets(
+    core: Core, tmp_path: Path, make_importer: Callable[..., Importer]
+) -> None:
+    """A batch bigger than ``batch_events`` goes to the writer in chunks, none waited for
+    while the next is read; the offsets are saved only once every chunk committed."""
+    write_lines(
+        tmp_path / "claude" / "projects" / "-p" / "s.jsonl",
+        [cc_assistant(TS.format(n), "s", f"m{n}", f"r{n}", cc_usage(100 + n, 1)) for n in range(6)],
+    )
+    chunks: list[int] = []
+
+    def first_fails(events: Sequence[UsageEvent]) -> Future[IngestResult]:
+        chunks.append(len(events))
+        if len(chunks) == 1:  # as a commit that failed: nothing of it stored
+            failed: Future[IngestResult] = Future()
+            failed.set_exception(sqlite3.OperationalError("disk I/O error (injected)"))
+            return failed
+        return core.ingest.submit_events(events)
+
+    def blocking_store(events: Sequence[UsageEvent]) -> IngestResult:
+        raise AssertionError("a chunk was stored while the importer waited")
+
+    importer = make_importer(
+        "claude-code", tmp_path / "claude", batch_events=4, workers=0, submit=first_fails
+    )
+    importer.store = blocking_store
+    with pytest.raises(sqlite3.OperationalError):
+        importer.run()  # one read of 6 calls: chunks of 4 (failed) and 2 (stored)
+    assert chunks == [4, 2] and len(_stored(core)) == 2
+    fresh = make_importer("claude-code", tmp_path / "claude", batch_events=4, workers=0)
+    report = fresh.run()
+    assert report.files_read == 1 and report.stored == 4  # read again: its offset not saved
+    assert len(_stored(core)) == 6

@@ -155,9 +155,11 @@ class Importer:
         self._cursors: dict[str, FileCursor] | None = None
         self.workers = workers
         # ingest_events without waiting (IngestService.submit_events), when storing in this
-        # process: a batch's last chunk commits while the next one is read.
+        # process: a batch commits while the next one is read.
         self.submit = submit
-        self._inflight: tuple[Future[IngestResult], Sequence[UsageEvent]] | None = None
+        # The chunks of the last batch committing (a future each, with the events it counts
+        # refusals by), and the offsets saved after them.
+        self._inflight: list[tuple[Future[IngestResult], Sequence[UsageEvent]]] = []
         self._cursor_save: tuple[Future[object], dict[str, FileCursor]] | None = None
         self.worker_min_bytes = worker_min_bytes
         self.ingest = ingest
@@ -260,7 +262,7 @@ class Importer:
             try:
                 self._pass(scan, report)
             finally:
-                self._settle(None)  # a pass that failed: its last chunk done, either way
+                self._settle(None)  # a pass that failed: its last batch done, either way
         report.seconds = time.perf_counter() - started
         return report
 
@@ -387,9 +389,9 @@ class Importer:
                 chunk = events[start : start + self.batch_events]
                 if self.store is None:
                     raise RuntimeError("this importer only scans: it has no store")
-                if self.submit is not None and start + self.batch_events >= len(events):
-                    # The last chunk commits while the next batch is read and decoded.
-                    self._inflight = (self.submit(chunk), chunk)
+                if self.submit is not None:
+                    # Committing while the next batch is read and decoded.
+                    self._inflight.append((self.submit(chunk), chunk))
                     continue
                 self._count(self.store(chunk), chunk, report)
             pending.clear()
@@ -404,9 +406,11 @@ class Importer:
                     state.head_hash = head_hash(state.path, state.offset)
                 except OSError:
                     state.head_hash = ""
-            job = self._inflight[0] if self._inflight is not None else None
-            saving = save_cursors(self._writer(), list(touched.values()), self._now_ms(), after=job)
-            if saving is not None:  # saved after the job in flight; remembered once it was
+            jobs = [job for job, _ in self._inflight]
+            saving = save_cursors(
+                self._writer(), list(touched.values()), self._now_ms(), after=jobs
+            )
+            if saving is not None:  # saved after the jobs in flight; remembered once it was
                 self._cursor_save = (saving, dict(touched))
             elif self._cursors is not None:
                 self._cursors.update(touched)
@@ -414,7 +418,7 @@ class Importer:
 
     def _store_priced(self, priced: list[Priced], report: ImportReport) -> None:
         """``_flush`` of calls the workers priced: merged as records are, then their rows
-        stored, the last chunk committing while the next batch is read."""
+        stored, committing while the next batch is read."""
         ingest = self.ingest
         assert ingest is not None, "only workers given the ingest service price"
         kept = priced
@@ -429,11 +433,7 @@ class Importer:
                 rows.append(call.final())
         report.calls += len(rows)
         for start in range(0, len(rows), self.batch_events):
-            chunk = rows[start : start + self.batch_events]
-            if start + self.batch_events >= len(rows):
-                self._inflight = (ingest.submit_rows(chunk), ())
-                continue
-            self._count(ingest.ingest_rows(chunk), (), report)
+            self._inflight.append((ingest.submit_rows(rows[start : start + self.batch_events]), ()))
 
     @staticmethod
     def _count(result: IngestResult, chunk: Sequence[UsageEvent], report: ImportReport) -> None:
@@ -446,19 +446,22 @@ class Importer:
         report.unpriced += sum(1 for e in result.events if not e["priced"])
 
     def _settle(self, report: ImportReport | None) -> None:
-        """Wait for the chunk in flight and the offsets saved after it; count what it stored
+        """Wait for the chunks in flight and the offsets saved after them; count what they stored
         into ``report`` (None: a pass that failed, nothing counted or raised)."""
-        inflight, self._inflight = self._inflight, None
+        inflight, self._inflight = self._inflight, []
         saving, self._cursor_save = self._cursor_save, None
+        waiting: list[Future[Any]] = [future for future, _ in inflight]
+        if saving:
+            waiting.append(saving[0])
         if report is None:
-            waiting: list[Future[Any]] = [inflight[0]] if inflight else []
-            if saving:
-                waiting.append(saving[0])
             concurrent.futures.wait(waiting, 60)
             return
-        if inflight is not None:
-            future, chunk = inflight
-            self._count(future.result(60), chunk, report)
+        try:
+            for future, chunk in inflight:
+                self._count(future.result(60), chunk, report)
+        except BaseException:
+            concurrent.futures.wait(waiting, 60)  # the batch's other chunks end first
+            raise
         if saving is not None:
             saving[0].result(60)
             if self._cursors is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spendtray.importers.tail import FileCursor
@@ -54,9 +54,10 @@ def save_cursors(
     cursors: Iterable[FileCursor],
     now_ms: int,
     forget: Iterable[str] = (),
-    after: Future[Any] | None = None,
+    after: Sequence[Future[Any]] = (),
 ) -> Future[object] | None:
-    """Upsert ``cursors`` and drop the rows of files that no longer exist, in one transaction."""
+    """Upsert ``cursors`` and drop the rows of files that no longer exist, in one transaction;
+    with jobs ``after``, only once they all committed (None returned: saved already)."""
     rows = [
         (
             c.path,
@@ -76,14 +77,14 @@ def save_cursors(
     gone = list(forget)
     if not rows and not gone:
         return None
-    if after is None:
+    if not after:
         writer.call(lambda db: save_import_state(db, rows, gone))
         return None
 
     def save(db: Database) -> None:
         # The events these offsets cover must have committed first (the writer runs its
         # queue in order, but a job retried after a held lock goes behind this call).
-        if not after.done() or after.exception() is not None:
+        if not all(job.done() and job.exception() is None for job in after):
             raise RuntimeError("the events before these offsets were not stored")
         save_import_state(db, rows, gone)
 
