@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,22 @@ CLAUDE_CODE = "claude-code"
 SYNTHETIC_MODEL = "<synthetic>"
 
 
-def file_facts(root: Path, path: Path) -> tuple[str, bool]:
+def file_facts(root: Path, path: Path | str) -> tuple[str, bool]:
     """(project folder name, whether the file is a sub-agent transcript) from its location."""
-    try:
-        parts = path.relative_to(root).parts
-    except ValueError:
-        parts = path.parts[-2:]
+    top = str(root)
+    if isinstance(path, str) and path.startswith(top + os.sep) and os.sep * 2 not in path:
+        # The listing's own paths: split as text (pathlib took ~10 us a file).
+        parts: tuple[str, ...] = tuple(path[len(top) + 1 :].split(os.sep))
+        name = parts[-1]
+    else:
+        path = Path(path)
+        try:
+            parts = path.relative_to(root).parts
+        except ValueError:
+            parts = path.parts[-2:]
+        name = path.name
     folder = parts[0] if len(parts) > 1 else root.name
-    subagent = "subagents" in parts[:-1] or path.name.startswith("agent-")
+    subagent = "subagents" in parts[:-1] or name.startswith("agent-")
     return folder, subagent
 
 
@@ -96,6 +105,11 @@ class ClaudeCodeParser:
         self.records: list[Record] = []
         self.file_agent = (subagent_type(path) or SUBAGENT) if subagent else None
         self._last: tuple[Any, ...] | None = None  # what the last record was built from
+        # The last line's model, session and working folder as read, and what they gave: a
+        # file is one session, in one folder, with few models.
+        self._model: tuple[Any, str] = (None, "")
+        self._session: tuple[Any, Any, str | None] = (None, None, None)
+        self._cwd: tuple[Any, str] = (None, "")
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
@@ -163,28 +177,31 @@ class ClaudeCodeParser:
             parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
             self.stats.repeated_copies += 1
             return None
-        model_name = text(model, "message.model", required=True)
-        assert model_name is not None
+        if model == self._model[0] and model is not None:
+            model_name = self._model[1]
+        else:
+            name = text(model, "message.model", required=True)
+            assert name is not None
+            model_name = name
+            self._model = (model, name)
         stamp = parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
         tokens = anthropic_tokens(usage, "message.usage")
         write_5m = tokens.get("cache_write_5m_tokens", 0)
         write_1h = tokens.get("cache_write_1h_tokens", 0)
-        if write_5m + write_1h > tokens["cache_write_tokens"]:
+        cache_write = tokens["cache_write_tokens"]
+        if write_5m + write_1h > cache_write:
             raise EventError(
                 "message.usage.cache_creation",
                 "the 5m + 1h split is larger than cache_creation_input_tokens",
             )
+        input_tokens, cache_read = tokens["input_tokens"], tokens["cache_read_tokens"]
+        # Positional, in TokenCounts' order: input, output, cache read, cache write, 5m, 1h.
         counts = TokenCounts(
-            input_tokens=tokens["input_tokens"],
-            output_tokens=tokens["output_tokens"],
-            cache_read_tokens=tokens["cache_read_tokens"],
-            cache_write_tokens=tokens["cache_write_tokens"],
-            cache_write_5m_tokens=write_5m,
-            cache_write_1h_tokens=write_1h,
+            input_tokens, tokens["output_tokens"], cache_read, cache_write, write_5m, write_1h
         )
-        message_id = _id(message.get("id"))
-        request_id = _id(entry.get("requestId")) or _id(obj.get("requestId"))
-        sidechain = bool(entry.get("isSidechain")) or self.subagent
+        message_id = _id(same[0])
+        request_id = _id(same[1]) or _id(same[2])
+        sidechain = bool(same[4]) or self.subagent
         key = None
         if message_id is not None:
             key = f"cc:{message_id}:{request_id or ''}"
@@ -194,11 +211,11 @@ class ClaudeCodeParser:
             # Without ids the line's own uuid still keeps a re-read file from counting twice.
             key = f"cc:line:{_id(entry.get('uuid'))}"
         tier = usage.get("service_tier")
-        cost = entry.get("costUSD")
-        tags: dict[str, Any] = {}
+        cost = same[5]
+        tags: dict[str, Any] | None = None
         agent = AGENT
         if sidechain:
-            tags["sidechain"] = True
+            tags = {"sidechain": True}
             agent = (
                 self.file_agent
                 or _agent_name(entry.get("attributionAgent") or obj.get("attributionAgent"))
@@ -206,14 +223,28 @@ class ClaudeCodeParser:
             )
         speed = usage.get("speed")
         if isinstance(speed, str) and speed and speed != "standard":
+            if tags is None:
+                tags = {}
             tags["speed"] = speed[:64]
-        session = _id(entry.get("sessionId")) or _id(obj.get("sessionId"))
+        raw_session = entry.get("sessionId"), obj.get("sessionId")
+        known = self._session
+        if raw_session[0] == known[0] and raw_session[1] == known[1] and known[2] is not None:
+            session: str | None = known[2]
+        else:
+            session = _id(raw_session[0]) or _id(raw_session[1])
+            self._session = (*raw_session, session)
+        cwd = entry.get("cwd") or obj.get("cwd")
+        if cwd == self._cwd[0] and isinstance(cwd, str):
+            project = self._cwd[1]  # a folder path names one project for good (ProjectNames)
+        else:
+            project = self.projects.name(self.folder, cwd)
+            self._cwd = (cwd, project)
         event = UsageEvent(
             model=model_name,
             provider="anthropic",
             counts=counts,
             timestamp=stamp,
-            project=self.projects.name(self.folder, entry.get("cwd") or obj.get("cwd")),
+            project=project,
             agent=agent,
             session=session,
             request_id=key,
@@ -224,14 +255,10 @@ class ClaudeCodeParser:
                 if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0
                 else None
             ),
-            tags=tags or None,
+            tags=tags,
             raw_usage=usage,
             call_key=claude_code_call_key(
-                session,
-                model_name,
-                counts.input_tokens,
-                counts.cache_read_tokens,
-                counts.cache_write_tokens,
+                session, model_name, input_tokens, cache_read, cache_write
             ),
         )
         self._last = same if message_id is not None else None
@@ -291,7 +318,7 @@ def retention_warnings(env: Mapping[str, str], home: Path) -> list[str]:
 
 
 def _parser(job: FileJob) -> ClaudeCodeParser:
-    folder, subagent = file_facts(job.root, Path(job.path))
+    folder, subagent = file_facts(job.root, job.path)
     projects = job.shared.setdefault("projects", ProjectNames())
     return ClaudeCodeParser(job.path, folder, subagent, projects, job.stats, job.now)
 

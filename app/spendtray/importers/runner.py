@@ -29,7 +29,15 @@ from spendtray.importers.registry import KINDS, source
 from spendtray.importers.source import FileJob, LogRoot
 from spendtray.importers.sources import LogLister
 from spendtray.importers.state import load_cursors, save_cursors
-from spendtray.importers.tail import FileCursor, head_hash, read_blocks, read_document, start_offset
+from spendtray.importers.tail import (
+    HEAD_BYTES,
+    FileCursor,
+    hash_of_head,
+    head_hash,
+    read_blocks,
+    read_document,
+    start_offset,
+)
 from spendtray.importers.workers import WORKER_MIN_BYTES, Priced, Step, WorkerReads, plan_shares
 from spendtray.limits.codex_rate_limits import collapse
 from spendtray.store.limits import record_observations
@@ -343,7 +351,14 @@ class Importer:
         feed_block = getattr(parser, "feed_block", None)
         stepped = False
         try:
+            # The file's first bytes, read from its start: hashed as they come, no second open
+            # for them when the offset is saved.
+            head = b"" if start == 0 else None
             for block, end in read_blocks(name, start):
+                if head is not None and len(head) < HEAD_BYTES:
+                    # A block ends before its last line's newline, if that line has one.
+                    head += (block[:HEAD_BYTES] + b"\n")[: min(end - position, HEAD_BYTES)]
+                    state.head_hash = hash_of_head(head)
                 if feed_block is not None:
                     feed_block(block, position)
                 else:

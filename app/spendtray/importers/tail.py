@@ -41,7 +41,12 @@ def head_hash(path: str, upto: int) -> str:
     """Hash of the first ``min(upto, HEAD_BYTES)`` bytes: tells an append from a rewrite."""
     with open(path, "rb") as handle:
         head = handle.read(min(upto, HEAD_BYTES))
-    return hashlib.blake2b(head, digest_size=12).hexdigest()
+    return hash_of_head(head)
+
+
+def hash_of_head(head: bytes) -> str:
+    """``head_hash`` of a file whose first bytes (up to ``HEAD_BYTES``) are ``head``."""
+    return hashlib.blake2b(head[:HEAD_BYTES], digest_size=12).hexdigest()
 
 
 def start_offset(cursor: FileCursor | None, st: os.stat_result) -> int | None:

@@ -290,10 +290,11 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
                 stats = ParseStats()
                 before = ParseStats()
                 for step in importer.steps(changed, now, stats):
-                    # The first bytes of the file as read (the importer's process would open
-                    # every file again for them when it saves the offsets).
-                    with contextlib.suppress(OSError):
-                        step.state.head_hash = head_hash(changed.path, step.state.offset)
+                    # The first bytes of the file (the importer's process would open every
+                    # file again for them when it saves the offsets), if not taken as read.
+                    if not step.state.head_hash:
+                        with contextlib.suppress(OSError):
+                            step.state.head_hash = head_hash(changed.path, step.state.offset)
                     counts = _stats_since(stats, before)
                     before = dataclasses.replace(
                         stats, malformed_examples=[*stats.malformed_examples]
