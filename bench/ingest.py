@@ -340,6 +340,10 @@ class Single:
     # for another's fold.
     cpu_folded_us: list[float] = field(default_factory=list)
     catch_up: list[float] = field(default_factory=list)
+    # Events not folded yet when the run ended (single events arriving fast defer the fold),
+    # and what a summary (91 days by project) cost then.
+    backlog: list[float] = field(default_factory=list)
+    summary_ms: list[float] = field(default_factory=list)
 
     def run(self, seconds: int) -> None:
         script = wrk_script(self.token or None)  # new events in every run
@@ -354,11 +358,15 @@ class Single:
         if self.db is not None:
             start = time.perf_counter()
             conn = open_for_reading(self.db)
+            reader = Reader(self.db, ZoneInfo("UTC"))
             try:
+                self.backlog.append(_unfolded(conn))
+                self.summary_ms.append(_summary_ms(reader))
                 while _unfolded(conn) and time.perf_counter() - start < 300:
                     time.sleep(0.1)
             finally:
                 conn.close()
+                reader.close()
             self.catch_up.append(time.perf_counter() - start)
             self.cpu_folded_us.append(1e6 * (cpu_seconds(self.pid) - before) / posts)
 
@@ -526,6 +534,10 @@ def main() -> None:
                 f"per POST {spread(s.cpu_us, '{:.0f}')} µs, {spread(s.cpu_folded_us, '{:.0f}')}"
                 f" µs with the fold that followed (caught up in "
                 f"{spread(s.catch_up, '{:.1f}')} s)"
+            )
+            print(
+                f"    after each run: {spread(s.backlog)} events not folded yet; a summary (91 "
+                f"days by project) then took {spread(s.summary_ms, '{:.1f}')} ms"
             )
         if len(singles) > 1:
             this, other = singles

@@ -261,3 +261,92 @@ def test_while_single_events_come_folds_stay_short(
     # In chunks fitted to a few milliseconds, never a whole FOLD_CHUNK while they came (the
     # last fold, at stop, takes whatever is left).
     assert all(limit is not None and limit < FOLD_CHUNK for limit in spy.limits[:-1]), spy.limits
+
+
+def _singles(writer: Writer, seconds: float, per_job: int, pause: float, least: int = 0) -> int:
+    """Small jobs committed as the server's event loop commits them (on the calling thread
+    while the writer thread is idle), for ``seconds`` and at least ``least`` rows; the rows
+    stored. Each job's timestamps are spread like real traffic's."""
+    stored = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end or stored < least:
+        rows = _spread_rows(stored + per_job)[stored:]
+        writer.submit_batches([rows], 5.0, here=True).result(10)
+        stored += per_job
+        if pause:
+            time.sleep(pause)
+    return stored
+
+
+def test_folds_wait_while_single_events_come_fast_then_catch_up_in_whole_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long quiet period, so a loaded machine's pause between two jobs cannot end the burst,
+    # and a rate the stream passes long before a fold is due.
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 1.0)
+    monkeypatch.setattr(writer_module, "SINGLE_BURST_RATE", 200)
+    spy = _FoldSpy(monkeypatch)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        # Well above SINGLE_BURST_RATE, for longer than folds are due after and more events.
+        stored = _singles(writer, 4 * FOLD_SECONDS, 10, 0.001, least=FOLD_EVENTS + 10)
+        assert _folded_through(db_path) == 0 and spy.limits == []
+        reader = Reader(db_path, ZoneInfo("UTC"))
+        try:  # summaries stay exact meanwhile: readers add the unfolded events
+            assert reader.summary("project", Filters()).total.calls == stored
+        finally:
+            reader.close()
+        assert _wait_folded(db_path, stored, 30) == stored
+        assert spy.limits[0] == FOLD_CHUNK  # caught up in whole chunks once they stopped
+    finally:
+        writer.stop()
+
+
+def test_a_steady_stream_of_single_events_is_folded_after_the_longest_deferral(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 1.0)
+    monkeypatch.setattr(writer_module, "SINGLE_BURST_RATE", 200)
+    monkeypatch.setattr(writer_module, "FOLD_DEFER_SECONDS", 0.5)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        _singles(writer, 2.5, 10, 0.001)
+        assert _folded_through(db_path) > 0  # folded while they kept coming
+    finally:
+        writer.stop()
+
+
+def test_a_few_single_events_a_second_are_folded_as_they_come(tmp_path: Path) -> None:
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    try:
+        _singles(writer, 6 * FOLD_SECONDS, 1, 0.05)  # 20 a second: one agent, no burst
+        assert _folded_through(db_path) > 0
+    finally:
+        writer.stop()
+
+
+def test_the_wal_is_checkpointed_while_a_burst_of_single_events_defers_the_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 1.0)
+    monkeypatch.setattr(writer_module, "SINGLE_BURST_RATE", 200)
+    wal_bytes: dict[float, int] = {}
+    for every in (1000.0, 0.1):  # never during the burst, then ten times a second
+        monkeypatch.setattr(writer_module, "BURST_CHECKPOINT_SECONDS", every)
+        db_path = tmp_path / f"db-{every}.sqlite"
+        writer = Writer(db_path)
+        writer.start()
+        try:
+            _singles(writer, 1.5, 20, 0.001)
+            assert _folded_through(db_path) == 0  # the fold still waits
+            wal_bytes[every] = (tmp_path / f"db-{every}.sqlite-wal").stat().st_size
+        finally:
+            writer.stop()
+    # A checkpointed WAL starts over: its file only grows to what a tenth of a second adds.
+    assert wal_bytes[0.1] < wal_bytes[1000.0] / 3, wal_bytes

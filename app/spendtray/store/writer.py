@@ -77,6 +77,16 @@ FOLD_EVENTS = 2_000
 # prints what one costs with the backlog a run left).
 FOLD_QUIET = 0.25
 FOLD_BACKLOG = 50_000
+# Single events arriving this fast (events per second, counted over FOLD_QUIET) are a burst
+# too: an agent fleet, a replay. Their fold (and so the WAL checkpoint after it) waits like a
+# batch burst's, but no longer than FOLD_DEFER_SECONDS after the first unfolded event: a
+# steady stream is folded in paced chunks from then on, as any single events are. One agent's
+# calls (a few a second) are no burst and are folded every FOLD_SECONDS as before.
+SINGLE_BURST_RATE = 1_000
+FOLD_DEFER_SECONDS = 10.0
+# Meanwhile the WAL is still checkpointed as often as folds come otherwise: it grew by ~7.5 KB
+# per event (the index pages each commit rewrites), to ~400 MB before the backlog bound.
+BURST_CHECKPOINT_SECONDS = FOLD_SECONDS
 # Ids folded per transaction: after an import of thousands of events with timestamps spread
 # over months, folding them all at once held the write lock for seconds while single POSTs
 # waited behind it; in chunks, queued commits go between them. The chunk is fitted to the
@@ -366,6 +376,12 @@ class Writer:
         self._fold_resume = 0.0  # monotonic time before which no fold starts (writer thread)
         self._large_at = 0.0  # monotonic time the last transaction of a large job committed
         self._small_at = 0.0  # the same for small jobs (single events)
+        # Single events: rows committed since ``_small_window`` began, and the last time they
+        # came at SINGLE_BURST_RATE or more (``_count_small``), and when that burst began.
+        self._small_rows = 0
+        self._small_window = 0.0
+        self._burst_at = 0.0
+        self._burst_from = 0.0
         self._checkpointed = 0.0  # monotonic time of the last WAL checkpoint
         # Set by a fold; the checkpoint thread ("spendtray-checkpoint") then copies the WAL.
         self._checkpoint_due = threading.Event()
@@ -580,8 +596,12 @@ class Writer:
         if self._unfolded < FOLD_EVENTS:
             due = max(due, self._unfolded_since + FOLD_SECONDS)
         if self._unfolded < FOLD_BACKLOG:
-            due = max(due, self._large_at + FOLD_QUIET)
+            due = max(due, self._large_at + FOLD_QUIET, self._single_burst_end())
         return max(0.0, due - time.monotonic())
+
+    def _single_burst_end(self) -> float:
+        """When a fold waiting for a burst of single events may start (0: none waits)."""
+        return min(self._burst_at + FOLD_QUIET, self._burst_from + FOLD_DEFER_SECONDS)
 
     def _backlog_step(self, db: Database, backlog: deque[_Job | _Call]) -> list[_Job | _Call]:
         """Run the backlog's first call, or commit its first large jobs (together while they
@@ -629,8 +649,10 @@ class Writer:
         now = time.monotonic()
         if not unfolded or now < self._fold_resume:
             return False
-        if unfolded < FOLD_BACKLOG and now - self._large_at < FOLD_QUIET:
-            return False  # a burst of large jobs: they go first, the fold after
+        if unfolded < FOLD_BACKLOG and (
+            now - self._large_at < FOLD_QUIET or now < self._single_burst_end()
+        ):
+            return False  # a burst of large jobs or single events: they go first, the fold after
         return unfolded >= FOLD_EVENTS or now - self._unfolded_since >= FOLD_SECONDS
 
     def _fold_backlog(self, seconds: float | None, pause: bool = False) -> None:
@@ -755,8 +777,25 @@ class Writer:
         if info.stored + info.duplicates > SMALL_JOB_ROWS:
             self._large_at = time.monotonic()
         else:
-            self._small_at = time.monotonic()
+            self._count_small(info.stored, time.monotonic())
         return outcomes, info
+
+    def _count_small(self, stored: int, now: float) -> None:
+        """A small job committed at ``now``: is the rate of single events a burst?"""
+        self._small_at = now
+        self._small_rows += stored
+        elapsed = now - self._small_window
+        burst = self._small_rows >= SINGLE_BURST_RATE * max(elapsed, FOLD_QUIET)
+        if elapsed >= FOLD_QUIET:
+            self._small_rows = 0
+            self._small_window = now
+        if burst:
+            if now - self._burst_at >= FOLD_QUIET:
+                self._burst_from = now
+            self._burst_at = now
+            if now - self._checkpointed >= BURST_CHECKPOINT_SECONDS:
+                self._checkpointed = now
+                self._checkpoint_due.set()
 
     def _notify(self, info: CommitInfo) -> None:
         for listener in self._listeners:
