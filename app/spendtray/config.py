@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -374,6 +373,8 @@ def load_settings(home: Path | None = None, port: int | None = None) -> Settings
     values: dict[str, Any] = {}
     config_path = home / CONFIG_FILE
     if config_path.is_file():
+        import tomllib  # only with a file: most start-ups (and quick commands) have none
+
         try:
             raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_LOADED = ("genai_prices", "pydantic", "httpx", "starlette", "asyncio", "numpy")
+NOT_LOADED = ("genai_prices", "pydantic", "httpx", "starlette", "asyncio", "numpy", "tomllib")
 
 _RUN = """
 import sys
