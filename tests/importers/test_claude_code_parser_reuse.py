@@ -1,22 +1,29 @@
 """What the Claude Code parser reuses from line to line of one file (the last model, session and
-working folder, and their names) and its file facts taken from the path as text: every record
-gets the same fields as when each line is read on its own."""
+working folder, and their names), its file facts taken from the path as text, and its token
+counts taken as they are when they are plain whole numbers: every record gets the same fields as
+when each line is read on its own, and the counts (or the error) ``anthropic_tokens`` gives."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from logfactory import cc_assistant, cc_usage
 
 from spendtray.claude_code_projects import ProjectNames
-from spendtray.importers.claude_code import ClaudeCodeParser, file_facts
+from spendtray.importers.claude_code import ClaudeCodeParser, file_facts, token_counts
 from spendtray.importers.parsing import ParseStats
+from spendtray.ingest.event import EventError
+from spendtray.ingest.provider_usage import anthropic_tokens
+from spendtray.prices.calc import TokenCounts
 
 NOW = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpora" / "claude_code"
 
 
 @pytest.mark.parametrize(
@@ -93,3 +100,64 @@ def test_a_bad_model_after_a_good_one_is_still_a_bad_line() -> None:
     parser.feed([good.encode(), json.dumps(bad).encode(), good.encode()], 0)
     assert stats.malformed == 1 and "message.model" in (stats.last_problem or "")
     assert len(parser.records) == 1
+
+
+def _reference(usage: dict[str, Any]) -> TokenCounts:
+    """The counts as ``provider_usage.anthropic_tokens`` gives them, the split checked."""
+    tokens = anthropic_tokens(usage, "message.usage")
+    write_5m = tokens.get("cache_write_5m_tokens", 0)
+    write_1h = tokens.get("cache_write_1h_tokens", 0)
+    if write_5m + write_1h > tokens["cache_write_tokens"]:
+        raise EventError("message.usage.cache_creation", "the 5m + 1h split is larger")
+    return TokenCounts(
+        tokens["input_tokens"],
+        tokens["output_tokens"],
+        tokens["cache_read_tokens"],
+        tokens["cache_write_tokens"],
+        write_5m,
+        write_1h,
+    )
+
+
+def _outcome(count: Callable[[dict[str, Any]], TokenCounts], usage: dict[str, Any]) -> object:
+    try:
+        return count(usage)
+    except EventError as exc:
+        return exc.field
+
+
+def _corpus_usages() -> list[dict[str, Any]]:
+    found = []
+    for path in sorted(CORPUS.rglob("*.jsonl")):
+        for line in path.read_bytes().splitlines():
+            if b'"usage"' in line:
+                try:
+                    message = json.loads(line).get("message")
+                except ValueError:
+                    continue
+                if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+                    found.append(message["usage"])
+    return found
+
+
+def test_token_counts_equal_anthropic_tokens_on_every_usage_and_odd_ones() -> None:
+    usages = _corpus_usages() if CORPUS.is_dir() else []
+    plain = {
+        "input_tokens": 3,
+        "cache_creation_input_tokens": 30,
+        "cache_read_input_tokens": 100,
+        "output_tokens": 7,
+    }
+    odd_values: list[object] = [None, 0, 5, 2.0, 2.5, -1, True, "4", [1]]
+    for key in plain:
+        usages += [{**plain, key: value} for value in odd_values]
+        usages.append({k: v for k, v in plain.items() if k != key})
+    for creation in [None, {}, [], {"ephemeral_5m_input_tokens": 10}]:
+        usages.append({**plain, "cache_creation": creation})
+    for five, hour in [(10, 20), (20, 20), (None, 5), (1.0, 2), (True, 0), (-1, 3), (0, 0)]:
+        split = {"ephemeral_5m_input_tokens": five, "ephemeral_1h_input_tokens": hour}
+        usages.append({**plain, "cache_creation": split})
+        usages.append({**plain, "cache_creation_input_tokens": 0, "cache_creation": split})
+    assert len(usages) > 100
+    for usage in usages:
+        assert _outcome(token_counts, usage) == _outcome(_reference, usage), usage

@@ -185,20 +185,9 @@ class ClaudeCodeParser:
             model_name = name
             self._model = (model, name)
         stamp = parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
-        tokens = anthropic_tokens(usage, "message.usage")
-        write_5m = tokens.get("cache_write_5m_tokens", 0)
-        write_1h = tokens.get("cache_write_1h_tokens", 0)
-        cache_write = tokens["cache_write_tokens"]
-        if write_5m + write_1h > cache_write:
-            raise EventError(
-                "message.usage.cache_creation",
-                "the 5m + 1h split is larger than cache_creation_input_tokens",
-            )
-        input_tokens, cache_read = tokens["input_tokens"], tokens["cache_read_tokens"]
-        # Positional, in TokenCounts' order: input, output, cache read, cache write, 5m, 1h.
-        counts = TokenCounts(
-            input_tokens, tokens["output_tokens"], cache_read, cache_write, write_5m, write_1h
-        )
+        counts = token_counts(usage)
+        input_tokens, cache_read = counts.input_tokens, counts.cache_read_tokens
+        cache_write = counts.cache_write_tokens
         message_id = _id(same[0])
         request_id = _id(same[1]) or _id(same[2])
         sidechain = bool(same[4]) or self.subagent
@@ -263,6 +252,59 @@ class ClaudeCodeParser:
         )
         self._last = same if message_id is not None else None
         return Record(event, message_id, request_id is not None, sidechain)
+
+
+def token_counts(usage: dict[str, Any]) -> TokenCounts:
+    """A line's ``message.usage`` as counts (``provider_usage.anthropic_tokens``: input is the
+    total, cache writes and reads included); ``EventError`` naming a bad count."""
+    inp, write, read, out = (
+        usage.get("input_tokens"),
+        usage.get("cache_creation_input_tokens"),
+        usage.get("cache_read_input_tokens"),
+        usage.get("output_tokens"),
+    )
+    creation = usage.get("cache_creation")
+    # What Claude Code writes: whole numbers, the 5m / 1h split or none. Taken as they are
+    # here (anthropic_tokens' checks cost a fifth of reading a line); anything else is
+    # checked there, and a bad count named.
+    if type(inp) is int and type(write) is int and type(read) is int and type(out) is int:
+        if creation is None:
+            write_5m = write_1h = 0
+        elif type(creation) is dict:
+            write_5m = creation.get("ephemeral_5m_input_tokens", 0)
+            write_1h = creation.get("ephemeral_1h_input_tokens", 0)
+            if type(write_5m) is not int or type(write_1h) is not int:
+                write_5m = -1
+            elif creation and not write:
+                write = write_5m + write_1h
+        else:
+            write_5m = write_1h = -1
+        if min(inp, write, read, out, write_5m, write_1h) >= 0:
+            if write_5m + write_1h > write:
+                raise _split_too_big()
+            return TokenCounts(inp + write + read, out, read, write, write_5m, write_1h)
+    tokens = anthropic_tokens(usage, "message.usage")
+    write_5m = tokens.get("cache_write_5m_tokens", 0)
+    write_1h = tokens.get("cache_write_1h_tokens", 0)
+    cache_write = tokens["cache_write_tokens"]
+    if write_5m + write_1h > cache_write:
+        raise _split_too_big()
+    # Positional, in TokenCounts' order: input, output, cache read, cache write, 5m, 1h.
+    return TokenCounts(
+        tokens["input_tokens"],
+        tokens["output_tokens"],
+        tokens["cache_read_tokens"],
+        cache_write,
+        write_5m,
+        write_1h,
+    )
+
+
+def _split_too_big() -> EventError:
+    return EventError(
+        "message.usage.cache_creation",
+        "the 5m + 1h split is larger than cache_creation_input_tokens",
+    )
 
 
 def _required(value: Any, name: str) -> Any:
