@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NOT_LOADED = ("genai_prices", "pydantic", "httpx", "starlette", "asyncio", "numpy", "tomllib")
+NOT_LOADED = (
+    "genai_prices",
+    "pydantic",
+    "httpx",
+    "starlette",
+    "asyncio",
+    "numpy",
+    "tomllib",
+    "spendtray.client",
+)
 
 _RUN = """
 import sys

@@ -127,3 +127,37 @@ def test_a_user_error_is_one_line_with_exit_2(home: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.startswith("spendtray: --since:")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("columns", [None, "100", "60", "junk", "0"])
+def test_help_is_as_wide_as_argparse_makes_it(
+    columns: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from spendtray.cli.main import _terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_the_parser_does_not_import_shutil() -> None:
+    """argparse imports shutil (with bz2 and lzma) for the terminal width; every command's
+    parser is built with our formatter instead."""
+    code = (
+        "import sys; from spendtray.cli.main import build_parser; "
+        "build_parser('import').parse_args(['import']); "
+        "build_parser('token').parse_args(['token']); print('shutil' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT / "app")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -18,7 +18,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from spendtray.client.spool import Spool
 from spendtray.ingest.service import BatchError, IngestService
 
 log = logging.getLogger("spendtray.ingest")
@@ -38,6 +37,10 @@ class SpoolDrain:
         """Store every claimable spool file's events; returns how many were accepted."""
         if not self.folder.is_dir():
             return 0
+        # Here, not at the top: every command that builds a Core imports this module, and the
+        # client package is only needed when there is a spool to drain.
+        from spendtray.client.spool import Spool
+
         # Only read and claimed, never appended to; an in-process client's files stay its own.
         spool = Spool(self.folder, max_bytes=0, foreign_only=True)
         for claim in spool.claims():
