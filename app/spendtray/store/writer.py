@@ -23,10 +23,12 @@ event row keeps its id.
 
 An ingest transaction inserts event rows only; the writer thread folds them into the rollup
 tables a quarter second later in bulk (``store.fold``), and readers add what is not folded yet.
-While large jobs keep coming (a burst of batches, an import) the fold waits for a quarter
-second without one, or for ``FOLD_BACKLOG`` events: the burst is acknowledged at insert speed
-and folded right after, in whole chunks when no single event is waiting for the connection.
-The WAL checkpoint follows a fold, on a thread and a connection of its own.
+While large jobs keep coming (a burst of batches, an import), or single events arrive at
+``SINGLE_BURST_RATE`` or more (for at most ``FOLD_DEFER_SECONDS``), the fold waits for a
+quarter second without them, or for ``FOLD_BACKLOG`` events: the burst is acknowledged at
+insert speed and folded right after, in whole chunks when no single event is waiting for the
+connection. The WAL checkpoint follows a fold (and comes every ``FOLD_SECONDS`` during a
+burst of single events), on a thread and a connection of its own.
 
 A writer started with ``folds=False`` neither folds nor checkpoints: ``spendtray import``
 sending to the running app starts one only to keep its import offsets, and the app's writer
