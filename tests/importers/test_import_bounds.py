@@ -4,11 +4,12 @@ around them are stored and the sums stay readable."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import pytest
-from importkit import total_row
+from importkit import events, total_row
 from logfactory import cc_assistant, cc_usage, write_lines
 
 from spendtray.core import Core
@@ -50,6 +51,19 @@ def test_bad_lines_are_skipped_and_counted_in_process(core: Core, tmp_path: Path
         _check(importer.run(), core)
     finally:
         importer.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="import workers need os.fork")
+def test_bad_lines_are_skipped_and_counted_by_import_workers(core: Core, tmp_path: Path) -> None:
+    """The workers price what they read: the calls out of bounds are refused there."""
+    importer = Importer.for_core(core, "claude-code", [_log(tmp_path)])
+    importer.workers, importer.worker_min_bytes = 2, 0
+    try:
+        _check(importer.run(), core)
+    finally:
+        importer.close()
+    keys = {event["request_id"] for event in events(core, "claude-code")}
+    assert keys == {f"cc:msg_{n}:req_{n}" for n in range(4)}
 
 
 @pytest.mark.parametrize("batch_events", [5_000, 2])
