@@ -384,6 +384,7 @@ class Writer:
         self._small_window = 0.0
         self._burst_at = 0.0
         self._burst_from = 0.0
+        self._bursting = False
         self._checkpointed = 0.0  # monotonic time of the last WAL checkpoint
         # Set by a fold; the checkpoint thread ("spendtray-checkpoint") then copies the WAL.
         self._checkpoint_due = threading.Event()
@@ -787,11 +788,15 @@ class Writer:
         self._small_at = now
         self._small_rows += stored
         elapsed = now - self._small_window
-        burst = self._small_rows >= SINGLE_BURST_RATE * max(elapsed, FOLD_QUIET)
-        if elapsed >= FOLD_QUIET:
+        if elapsed >= FOLD_QUIET:  # a window closes: were they a burst over it?
+            self._bursting = self._small_rows >= SINGLE_BURST_RATE * elapsed
             self._small_rows = 0
             self._small_window = now
-        if burst:
+        elif self._small_rows >= SINGLE_BURST_RATE * FOLD_QUIET:
+            self._bursting = True  # already, before the window closes
+        # A burst goes on until a window closes below the rate (or none comes for FOLD_QUIET):
+        # its fold then starts FOLD_QUIET after the last of its events, as after large jobs.
+        if self._bursting:
             if now - self._burst_at >= FOLD_QUIET:
                 self._burst_from = now
             self._burst_at = now
