@@ -10,6 +10,10 @@
    are available: wall time and peak RSS; per-day token totals compared with Spendtray's.
 4. A re-run of the import over the unchanged logs (target ≤ 1 s): whole command and the pass
    itself (the command also pays Python start-up and the price catalogue load).
+5. The next day's import: one new session (a real transcript with new ids) imported into the
+   database the first import filled, as a later ``spendtray import`` finds it (start-up, the
+   price table the first import left, a small pass, exit). With ``--against`` the baseline
+   imports the same session into its own database, alternating which goes first.
 
 Rounds (``--rounds``) repeat 2–4 on fresh copies of the database; each round prints
 Spendtray's time next to ccusage's from the same round, then the median ratio and the spread.
@@ -278,6 +282,60 @@ def compare(
         print(f"  differs: {line}")
 
 
+def next_day_imports(work: Path, home: Path, base: tuple[Path, Path] | None, runs: int = 9) -> None:
+    """Section 5: ``runs`` imports of one new session each into ``home`` (and into the
+    baseline's home with ``base`` = (home, app)); prints medians of wall and CPU."""
+    relative, data = max(
+        (item for item in corpus_files() if len(item[1]) < 400_000),
+        key=lambda item: item[1].count(b'"usage"'),
+    )
+    ours: list[tuple[float, float]] = []
+    theirs: list[tuple[float, float]] = []
+    for run in range(runs):
+        tagged = data
+        for marker in _IDS:
+            tagged = tagged.replace(marker, marker + f"next{run}-".encode())
+        folder = work / f"next-{run}"
+        target = folder / "projects" / relative.replace("/", "-")
+        target.parent.mkdir(parents=True)
+        target.write_bytes(tagged)
+        command = [
+            sys.executable,
+            "-m",
+            "spendtray",
+            "import",
+            "claude-code",
+            "--path",
+            str(folder),
+        ]
+        order = [("ours", home, ROOT / "app")]
+        if base is not None:
+            order.insert(run % 2, ("base", *base))
+        for who, who_home, app in order:
+            wall, _, _, cpu = run_child(
+                command, {"SPENDTRAY_HOME": str(who_home), "PYTHONPATH": str(app)}
+            )
+            (ours if who == "ours" else theirs).append((wall, cpu))
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[len(values) // 2]
+
+    usages = data.count(b'"usage"')
+    line = (
+        f"next day's import ({usages} usage lines, {len(data) / 1e3:.0f} kB), "
+        f"median of {runs}: wall {median([w for w, _ in ours]) * 1e3:.0f} ms, "
+        f"CPU {median([c for _, c in ours]) * 1e3:.0f} ms"
+    )
+    if theirs:
+        line += (
+            f"; baseline wall {median([w for w, _ in theirs]) * 1e3:.0f} ms, "
+            f"CPU {median([c for _, c in theirs]) * 1e3:.0f} ms; this / baseline per run: wall "
+            f"{median([a[0] / b[0] for a, b in zip(ours, theirs, strict=True)]):.2f}, CPU "
+            f"{median([a[1] / b[1] for a, b in zip(ours, theirs, strict=True)]):.2f}"
+        )
+    print(line, flush=True)
+
+
 def idle_passes(home: Path, logs: Path, passes: int = 20) -> None:
     """What ``--watch`` / the tray's ImportWatcher pays per poll when nothing changed: a full
     poll (every file) and a quick one (files quiet for 10 min skipped, 14 polls in 15). The
@@ -391,7 +449,8 @@ def main() -> None:
                 f"({total / 1e6 / wall:,.0f} MB/s, peak RSS {rss / 1e6:,.0f} MB)"
             )
             if base is not None:
-                shutil.rmtree(base_home, ignore_errors=True)
+                if round_no < args.rounds - 1:  # the last one serves section 5
+                    shutil.rmtree(base_home, ignore_errors=True)
                 against.append((wall / base[0], cpu / base[3]))
                 line += (
                     f"; baseline {base[0]:.2f} s, CPU {base[3]:.2f} s; this / baseline: wall "
@@ -437,6 +496,7 @@ def main() -> None:
                 f"(pass itself {inner.group(1) if inner else '?'} s), peak RSS {rss / 1e6:,.0f} MB"
             )
         idle_passes(home, logs)
+        next_day_imports(work, home, (base_home, base_app) if args.against else None)
     finally:
         if args.keep:
             print(f"kept {work}")
