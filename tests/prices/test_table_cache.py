@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -354,3 +355,22 @@ def test_what_forked_workers_priced_without_the_table_is_added(tmp_path: Path) -
 def test_shipped_pricing_files_are_part_of_the_key(tmp_path: Path) -> None:
     assert table_key(pricing_dir(), None, None) is not None
     assert table_key(pricing_dir(), None, None) != table_key(tmp_path, None, None)
+
+
+def test_a_frozen_app_keys_the_table_by_its_executable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bundle has no source files to key on: its executable (holding our code and
+    genai-prices') stands for them, so the bundle's imports use the table too."""
+    executable = tmp_path / "spendtray"
+    executable.write_bytes(b"build 1")
+    monkeypatch.setattr(table_cache, "_package_dir", lambda name: None)  # no sources
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(executable))
+    first = table_key(None, None, None)
+    assert first is not None
+    assert table_key(None, None, None) == first
+    executable.write_bytes(b"build 2")  # a new build
+    assert table_key(None, None, None) not in (None, first)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "gone"))
+    assert table_key(None, None, None) is None

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -290,16 +291,25 @@ def table_key(
     shipped_dir: Path | None, user_file: Path | None, data_dir: Path | None
 ) -> str | None:
     """What a table saved from these price files (and this code) is keyed by; None when the
-    code's files cannot be found (a frozen app without sources: the table is not used)."""
+    code's files cannot be found (the table is then not used)."""
     digest = hashlib.sha256(f"{TABLE_FORMAT} {__version__}\0".encode())
-    engine = _package_dir("genai_prices")
-    if engine is None or not _stat_files(digest, engine, ".py"):
-        return None
-    # The installed version, from the distribution's metadata folder name (pip keeps files'
-    # dates from the wheel, so a new version need not change a file's size or date).
-    _stat_files(digest, engine.parent, ".dist-info")
-    if not _stat_files(digest, Path(__file__).parent, ".py"):
-        return None
+    if getattr(sys, "frozen", False):
+        # A frozen app (the PyInstaller bundle) carries our code and genai-prices' inside its
+        # executable, so each build is a new file there.
+        try:
+            st = os.stat(sys.executable)
+        except OSError:
+            return None
+        digest.update(f"frozen: {st.st_size} {st.st_mtime_ns}\0".encode())
+    else:
+        engine = _package_dir("genai_prices")
+        if engine is None or not _stat_files(digest, engine, ".py"):
+            return None
+        # The installed version, from the distribution's metadata folder name (pip keeps
+        # files' dates from the wheel, so a new version need not change a file's size or date).
+        _stat_files(digest, engine.parent, ".dist-info")
+        if not _stat_files(digest, Path(__file__).parent, ".py"):
+            return None
     if user_file is not None:
         _content(digest, user_file)
     if shipped_dir is not None:
