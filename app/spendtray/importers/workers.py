@@ -216,13 +216,15 @@ def price_records(ingest: IngestService, records: list[Record]) -> list[tuple[An
     strings (its raw usage and tags already JSON), cheaper to send and to take back than the
     event it is made from, and the importer's process no longer prices it."""
     refused: list[tuple[int, EventError]] = []
-    rows = ingest.prepare_rows([r.event for r in records], refused)
+    rows = iter(ingest.prepare_events([r.event for r in records], refused))
     problems = {index: refusal(records[index].event, str(error)) for index, error in refused}
     out = []
     for index, r in enumerate(records):
+        problem = problems.get(index) if problems else None
+        row = tuple(next(rows)) if problem is None else None
         event = r.event
-        out.append((rows[index], r.message_id, r.has_request_id, r.sidechain, event.request_id,
-                    event.total_tokens, problems.get(index) if problems else None))  # fmt: skip
+        out.append((row, r.message_id, r.has_request_id, r.sidechain, event.request_id,
+                    event.total_tokens, problem))  # fmt: skip
     return out
 
 

@@ -8,10 +8,8 @@ shifts when prices change.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-import operator
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -21,17 +19,11 @@ import orjson
 
 from spendtray.clock import utc_now
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
-from spendtray.ingest.event import (
-    FUTURE_SLACK,
-    MAX_TOKENS,
-    EventError,
-    UsageEvent,
-    normalize_at,
-)
+from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
 from spendtray.machine import default_machine_name
 from spendtray.money import usd_float
 from spendtray.prices.book import UNKNOWN_PROVIDER, PriceBook, ResolvedPrice
-from spendtray.prices.calc import PricingError, TokenCounts
+from spendtray.prices.calc import PricingError
 from spendtray.store.rows import EventRow, PriceFields
 from spendtray.store.writer import WriteOutcome, Writer
 
@@ -76,11 +68,6 @@ def _compact_json(value: dict[str, Any]) -> str:
     would keep text as UTF-8 that ``json`` escapes, ``json``'s text is the one stored."""
     fast = orjson.dumps(value)
     return fast.decode() if fast.isascii() else _COMPACT.encode(value)
-
-
-# Every field of an event, and every count, read at once (``prepare_rows``).
-_event_values = operator.attrgetter(*(f.name for f in dataclasses.fields(UsageEvent)))
-_count_values = operator.attrgetter(*(f.name for f in dataclasses.fields(TokenCounts)))
 
 
 class IngestService:
@@ -207,75 +194,6 @@ class IngestService:
                     raise BatchError(index, exc) from None
                 refused.append((index, exc))
         return rows
-
-    def prepare_rows(
-        self, events: Sequence[UsageEvent], refused: list[tuple[int, EventError]]
-    ) -> list[tuple[Any, ...] | None]:
-        """``prepare_events`` for an import worker: each event's row as a plain tuple (what
-        crosses its pipe; the same values, field by field, as ``prepare_events``' row), or
-        None for an event out of bounds, listed in ``refused`` with the same error.
-
-        Built straight from the event's fields: its counts checked in one pass (the per-count
-        messages only for a count out of bounds), and the event priced inline. Events an
-        importer rarely makes (no usage, provider unknown) take ``_price`` itself."""
-        out: list[tuple[Any, ...] | None] = []
-        add = out.append
-        price_at = self.prices.price_at
-        machine_here = self.machine
-        received = _ms(self.clock())
-        dumps = orjson.dumps
-        for index, event in enumerate(events):
-            (model, provider, c, stamp, project, agent, user, session, trace_id, request_id,
-             tier, batch, source, reported, latency, status, tags, raw_usage, call_key,
-             machine) = _event_values(event)  # fmt: skip
-            inp, out_, read, write, w5m, w1h, reasoning = _count_values(c)
-            try:
-                if not (
-                    type(inp) is type(out_) is type(read) is type(write) is int
-                    and type(w5m) is type(w1h) is type(reasoning) is int
-                    and min(inp, out_, read, write, w5m, w1h, reasoning) >= 0
-                    and max(inp, out_, read, write, w5m, w1h, reasoning) <= MAX_TOKENS
-                ):
-                    check_counts(c)  # raises, naming the count
-                ts = int(stamp.timestamp() * 1000)
-                if provider == UNKNOWN_PROVIDER or (tags and tags.get("usage") == "missing"):
-                    add(tuple(self._price(event, ts, received)))
-                    continue
-                found = price_at(model, provider, stamp, ts, tier, batch)
-                cost: int | None = None
-                stored: PriceFields | None = None
-                if isinstance(found, str):
-                    reason: str | None = found
-                else:
-                    try:
-                        cost = found.compiled.cost_nanos(c)
-                    except PricingError as exc:
-                        reason = f"cannot price this usage: {exc}"
-                    else:
-                        if cost > MAX_EVENT_COST_NANOS:
-                            check_cost(cost, model)
-                        reason, stored = None, found.stored_fields
-            except EventError as exc:
-                refused.append((index, exc))
-                add(None)
-                continue
-            if tags:
-                fast = dumps(tags)
-                tags_json: str | None = fast.decode() if fast.isascii() else _COMPACT.encode(tags)
-            else:
-                tags_json = None
-            if raw_usage:
-                fast = dumps(raw_usage)
-                raw: str | None = fast.decode() if fast.isascii() else _COMPACT.encode(raw_usage)
-            else:
-                raw = None
-            # In EventRow's order; see ``_price`` for each field.
-            add((None, ts, received, project, model, provider, agent or "", user, session,
-                 trace_id, request_id, source, tier, 1 if batch else 0, inp, out_, read, write,
-                 w5m, w1h, reasoning, cost, 0 if cost is None else 1, reason, stored, reported,
-                 latency, status, tags_json, raw, call_key, machine or machine_here,
-                 None))  # fmt: skip
-        return out
 
     @staticmethod
     def result(
