@@ -9,7 +9,9 @@ timestamps over the last 90 days with some arriving late for old days, 20 projec
    alternate round by round; the figure is the median of same-round ratios. With ``--against``
    the other checkout's server takes its turn in each round too. After a server's run the
    next starts once its fold has caught up with the run's events (no run pays for another's
-   fold); its CPU per POST is printed with and without that fold.
+   fold); its CPU per POST is printed with and without that fold. ``--budgets N`` first sets
+   N budgets on each server through its API (a global month budget, then day budgets on the
+   traffic's projects), so every reply carries budget status as it does for a user with budgets.
 2. Batch ingest events/s: 1,000-event POSTs from one sender, then from two concurrent senders
    (together), several runs each; with ``--against DIR`` (the ``app`` folder of another
    checkout, e.g. ``git archive main app | tar -x -C /tmp/base``) a second server runs that
@@ -27,6 +29,7 @@ p99 of single POSTs ≤ 20 ms during the import. Summaries: bench/summary.py.
 
 Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--warmup 1] [--runs 5]
        [--import-size 300M] [--skip-import] [--only single|batch] [--against DIR]
+       [--budgets N]
 """
 
 from __future__ import annotations
@@ -371,6 +374,18 @@ class Single:
             self.cpu_folded_us.append(1e6 * (cpu_seconds(self.pid) - before) / posts)
 
 
+def set_budgets(url: str, token: str, count: int) -> None:
+    """``count`` budgets through the app's own API, as a user sets them: a global month budget
+    and day budgets on the first ``count - 1`` projects the traffic posts for."""
+    if count == 0:
+        return
+    wanted = [("*", "month", 2_000)] + [(p, "day", 50) for p in PROJECTS[: count - 1]]
+    with client(url, token) as http:
+        for project, period, limit in wanted:
+            reply = http.put(f"/v1/budgets/{project}", json={"period": period, "limit_usd": limit})
+            reply.raise_for_status()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` (every thread), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -426,6 +441,13 @@ def main() -> None:
         "a counter, which only ever append to the unique index)",
     )
     parser.add_argument(
+        "--budgets",
+        type=int,
+        default=0,
+        help=f"budgets each server gets before the single runs: a global month budget plus day "
+        f"budgets on up to {len(PROJECTS)} of the traffic's projects (default 0, as earlier runs)",
+    )
+    parser.add_argument(
         "--against",
         type=Path,
         help="the app folder of another checkout: single and batch runs A/B",
@@ -437,12 +459,15 @@ def main() -> None:
         raise SystemExit(
             f"--against {args.against}: no spendtray package in it (give its app folder)"
         )
+    if not 0 <= args.budgets <= len(PROJECTS) + 1:
+        raise SystemExit(f"--budgets {args.budgets}: give 0 to {len(PROJECTS) + 1}")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-"))
     env = {**os.environ, "PYTHONPATH": str(ROOT / "app")}
     traffic = Traffic(seed=int(time.time()), random_ids=args.random_ids)
     noop: Single | None = None
+    load_single = ""
     servers: list[subprocess.Popen[bytes]] = []
     try:
         load_before = f"{os.getloadavg()[0]:.1f}"
@@ -472,7 +497,10 @@ def main() -> None:
             for b, server in zip(batched, servers, strict=True)
         ]
         if args.only in (None, "single"):
+            for s in singles:
+                set_budgets(s.url, s.token, args.budgets)
             noop = single_rounds(env, singles, args.rounds, args.seconds, args.warmup)
+            load_single = f"{os.getloadavg()[0]:.1f}"
         if args.only == "single":
             batched = []
         for b in batched:
@@ -518,7 +546,9 @@ def main() -> None:
     if noop is not None:
         print(
             f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} "
-            f"rounds of {args.seconds}s:"
+            f"rounds of {args.seconds}s, {args.budgets} budgets (a global month budget and day "
+            f"budgets on projects the traffic posts for), load average before: {load_before}, "
+            f"after: {load_single}:"
         )
         for i, noop_rate in enumerate(noop.rates):
             shown = ", ".join(
