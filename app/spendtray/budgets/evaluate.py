@@ -217,6 +217,11 @@ class Evaluator:
         self.clock = clock
         self.cache = cache
         self.reservations = reservations
+        # The last period worked out per period kind ("day", ...): [start, end) in UTC. While
+        # ``now`` stays inside it, it is the period containing ``now`` (periods tile time), so
+        # the zone arithmetic (~9 µs) runs once per day/week/month instead of on every reply.
+        # Keyed with the zone and week start too: a period of another zone is another period.
+        self._periods: dict[tuple[str, ZoneInfo, int], tuple[dt.datetime, dt.datetime]] = {}
 
     def spend(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
         if self.cache is not None:
@@ -225,7 +230,13 @@ class Evaluator:
         return self.reader.spend_nanos(Filters(project=scope, since=since, until=until))
 
     def period(self, budget: Budget, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-        return current_period(now, budget.period, self.zone, self.week_start)
+        key = (budget.period, self.zone, self.week_start)
+        known = self._periods.get(key)
+        if known is not None and known[0] <= now < known[1]:
+            return known
+        found = current_period(now, budget.period, self.zone, self.week_start)
+        self._periods[key] = found
+        return found
 
     def status(
         self, budget: Budget, now: dt.datetime | None = None, forecast: bool = True
@@ -251,4 +262,16 @@ class Evaluator:
         self, budgets: Iterable[Budget], now: dt.datetime | None = None, forecast: bool = True
     ) -> list[BudgetStatus]:
         now = now or self.clock()
-        return [self.status(b, now, forecast) for b in budgets]
+        if forecast or self.cache is None:
+            return [self.status(b, now, forecast) for b in budgets]
+        # Spend only (every ingest reply): every budget's sum from one catch-up of the cache.
+        budgets = list(budgets)
+        periods = [self.period(b, now) for b in budgets]
+        spent = self.cache.windows(
+            [(b.project, start, end) for b, (start, end) in zip(budgets, periods, strict=True)]
+        )
+        held = self.reservations.reserved if self.reservations else None
+        return [
+            BudgetStatus(b, n, None, start, end, now, held(b.project) if held else 0)
+            for b, n, (start, end) in zip(budgets, spent, periods, strict=True)
+        ]

@@ -98,6 +98,9 @@ class BudgetService:
         # The ingest reply's budget object when no budget applies: it depends on the projects
         # alone, and it is what almost every POST answers.
         self._unbudgeted: dict[frozenset[str], dict[str, Any]] = {}
+        # The budgets that apply to a set of projects, for the budget list they were picked
+        # from (a new list, after a change or the TTL, starts over).
+        self._applying: tuple[list[Budget], dict[frozenset[str], list[Budget]]] = ([], {})
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -417,7 +420,18 @@ class BudgetService:
     def ingest_status(self, projects: frozenset[str]) -> dict[str, Any]:
         """The ``budget`` object of a ``POST /v1/usage`` reply: spend-based state only (no
         forecast) so it stays a handful of rollup sums."""
-        budgets = [b for b in self._all_budgets_cached() if b.project in projects or b.is_global]
+        every = self._all_budgets_cached()
+        source, applying = self._applying
+        if source is not every:
+            applying = {}
+            self._applying = (every, applying)
+        budgets = applying.get(projects)
+        if budgets is None:
+            if len(applying) >= 1024:
+                applying.clear()
+            budgets = applying[projects] = [
+                b for b in every if b.project in projects or b.is_global
+            ]
         if budgets:
             statuses = self.evaluator.statuses(budgets, self.clock(), forecast=False)
             return self._ingest_reply(projects, statuses)

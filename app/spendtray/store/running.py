@@ -77,25 +77,38 @@ class RunningSpend:
 
     def window(self, scope: str, since: dt.datetime, until: dt.datetime) -> int:
         """Cost of ``scope``'s events with ``since <= ts < until``."""
-        lo, hi = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
-        if lo % 1000 or hi % 1000:
-            # The feed is summed per second: only whole-second windows can follow it.
-            return self.reader.spend_nanos(_filters(scope, since, until))
-        key = (scope, lo, hi)
+        return self.windows([(scope, since, until)])[0]
+
+    def windows(self, asked: list[tuple[str, dt.datetime, dt.datetime]]) -> list[int]:
+        """``window`` of each (scope, since, until), all as of one catch-up: an ingest reply
+        asks for every budget that applies at once and pays for one look at new rows."""
+        out: list[int] = []
         with self._lock:
-            # The usual case (every ingest reply): one statement, no transaction.
-            self._catch_up(self.reader.conn())
-            entry = self._windows.get(key)
-            if entry is not None and self._clock() - entry.made < MAX_AGE:
-                return entry.nanos
-            with self.reader.snapshot() as conn:
-                self._catch_up(conn)
-                # The rollups as of this snapshot, which is exactly the watermark's.
-                nanos = self.reader.spend_nanos(_filters(scope, since, until))
-            if len(self._windows) >= MAX_ENTRIES:
-                self._windows.clear()
-            self._windows[key] = _Window(nanos, self._clock())
-            return nanos
+            caught_up = False
+            for scope, since, until in asked:
+                lo, hi = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+                if lo % 1000 or hi % 1000:
+                    # The feed is summed per second: only whole-second windows can follow it.
+                    out.append(self.reader.spend_nanos(_filters(scope, since, until)))
+                    continue
+                if not caught_up:
+                    # The usual case (every ingest reply): one statement, no transaction.
+                    self._catch_up(self.reader.conn())
+                    caught_up = True
+                key = (scope, lo, hi)
+                entry = self._windows.get(key)
+                if entry is not None and self._clock() - entry.made < MAX_AGE:
+                    out.append(entry.nanos)
+                    continue
+                with self.reader.snapshot() as conn:
+                    self._catch_up(conn)
+                    # The rollups as of this snapshot, which is exactly the watermark's.
+                    nanos = self.reader.spend_nanos(_filters(scope, since, until))
+                if len(self._windows) >= MAX_ENTRIES:
+                    self._windows.clear()
+                self._windows[key] = _Window(nanos, self._clock())
+                out.append(nanos)
+        return out
 
     def recent(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
         """Cost of ``project``'s events with ``since <= ts < until`` in whole seconds, for a
@@ -127,8 +140,7 @@ class RunningSpend:
         if old is None or not (self._windows or self._per_second):
             self._watermark = self._newest(conn)
             return
-        if self._newest(conn) == old:
-            return  # the usual answer, from the last page of the id index
+        # Nothing new is one seek at the end of the id index, as cheap as asking max(id) first.
         # Summed per (project, second) in SQL: under a burst this is thousands of rows a tenth
         # of a second, and stepping each one into Python took the GIL from the event loop.
         # One statement is one read snapshot: its max(id) is exactly what it summed.
