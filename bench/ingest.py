@@ -386,6 +386,13 @@ def set_budgets(url: str, token: str, count: int) -> None:
             reply.raise_for_status()
 
 
+def budgets_text(count: int) -> str:
+    if count == 0:
+        return "no budgets"
+    days = f" and {count - 1} day budgets on projects the traffic posts for" if count > 1 else ""
+    return f"{count} budget{'s' if count > 1 else ''} (a global month budget{days})"
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` (every thread), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -546,9 +553,8 @@ def main() -> None:
     if noop is not None:
         print(
             f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} "
-            f"rounds of {args.seconds}s, {args.budgets} budgets (a global month budget and day "
-            f"budgets on projects the traffic posts for), load average before: {load_before}, "
-            f"after: {load_single}:"
+            f"rounds of {args.seconds}s, {budgets_text(args.budgets)}, load average before: "
+            f"{load_before}, after: {load_single}:"
         )
         for i, noop_rate in enumerate(noop.rates):
             shown = ", ".join(
