@@ -9,6 +9,7 @@ from budgetkit import UTC, App, event
 
 from spendtray.budgets.model import make_budget
 from spendtray.store.reader import Filters
+from spendtray.store.running import MAX_AGE, SWEEP_EVERY, RunningSpend
 from spendtray.store.timebuckets import current_period
 
 
@@ -48,3 +49,26 @@ def test_cache_follows_new_backdated_and_rewritten_events(app: App) -> None:
     assert cached(app, "acme", "month") == fresh(app, "acme", "month") == 14 * 10**9
     status = app.client.get("/v1/budgets").json()["budgets"]
     assert [(b["project"], b["spent_usd"]) for b in status] == [("*", 16), ("acme", 14)]
+
+
+def test_windows_past_their_age_are_dropped_and_sums_stay_exact(app: App) -> None:
+    """Windows nobody asked for since ``MAX_AGE`` (yesterday's day, a moved forecast
+    look-back) are dropped at a catch-up instead of piling up; asked again, they are summed
+    afresh and still agree with the store."""
+    ticks = [0.0]
+    running = RunningSpend(app.core.reader, dt.timedelta(minutes=10), clock=lambda: ticks[0])
+    app.spend(1)
+    start = app.clock.now - dt.timedelta(hours=30)
+    hours = [start + dt.timedelta(hours=h) for h in range(30)]
+    for since in hours:  # 30 one-hour windows, as 30 look-backs would leave
+        assert running.window("acme", since, since + dt.timedelta(hours=1)) == 0
+    assert len(running._windows) == 30
+    ticks[0] = MAX_AGE + SWEEP_EVERY + 1
+    today = current_period(app.clock.now, "day", app.service.zone)
+    app.spend(2)
+    assert running.window("acme", *today) == fresh(app, "acme", "day") == 3 * 10**9
+    assert len(running._windows) == 1  # only the window asked for since
+    app.spend(4, at=hours[3] + dt.timedelta(minutes=5))
+    again = running.window("acme", hours[3], hours[4])
+    assert again == 4 * 10**9
+    assert running.window("acme", *today) == fresh(app, "acme", "day") == 3 * 10**9

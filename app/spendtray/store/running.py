@@ -34,6 +34,7 @@ from spendtray.store.reader import Filters, Reader
 MAX_AGE = 300.0  # seconds before a window is recomputed from the rollups anyway
 MAX_CATCH_UP = 50_000  # more new rows than this: recomputing is cheaper than adding
 MAX_ENTRIES = 2_000
+SWEEP_EVERY = 30.0  # seconds between looks for windows past MAX_AGE
 KEEP_SLACK = 120  # seconds of per-second history kept beyond the recent window
 
 WindowKey = tuple[str, int, int]  # scope, start ms, end ms
@@ -60,6 +61,7 @@ class RunningSpend:
         self._windows: dict[WindowKey, _Window] = {}
         self._per_second: dict[str, dict[int, int]] = {}  # project -> epoch second -> nanos
         self._horizon: int | None = None  # epoch second: tallies hold every event from it on
+        self._next_sweep = clock() + SWEEP_EVERY
 
     def invalidate(self, projects: frozenset[str] | None = None) -> None:
         """Forget the sums of ``projects`` (and every global window); all of them for None."""
@@ -158,6 +160,7 @@ class RunningSpend:
             self._per_second.clear()
             self._watermark = self._newest(conn)
             return
+        self._drop_expired()
         for (scope, lo, hi), entry in self._windows.items():
             for project, second, cost, _ in rows:
                 if lo <= second * 1000 < hi and scope in (GLOBAL, project):
@@ -169,6 +172,17 @@ class RunningSpend:
                 if tally is not None and second >= horizon:
                     tally[second] = tally.get(second, 0) + cost
         self._watermark = newest
+
+    def _drop_expired(self) -> None:
+        """Forget windows older than ``MAX_AGE``: asked again, they are summed afresh anyway,
+        and kept they cost every catch-up a step. Without this they pile up (the forecast's
+        look-back window moves every quarter hour, every day and month leaves its own)."""
+        now = self._clock()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + SWEEP_EVERY
+        for key in [k for k, e in self._windows.items() if now - e.made >= MAX_AGE]:
+            del self._windows[key]
 
     @staticmethod
     def _newest(conn: sqlite3.Connection) -> int:
