@@ -393,6 +393,12 @@ def main() -> None:
         "checkout's app/ folder) in every round, alternating which goes first",
     )
     args = parser.parse_args()
+    if args.against and not (Path(args.against) / "spendtray").is_dir():
+        # PYTHONPATH would not find the package there and the child would import this
+        # checkout's from the venv: an A/B of this code against itself.
+        raise SystemExit(
+            f"--against {args.against}: no spendtray package in it (give its app folder)"
+        )
     size = parse_size(args.size)
     work = Path(tempfile.mkdtemp(prefix="spendtray-bench-import-", dir=args.dir))
     logs = work / "claude"
