@@ -198,6 +198,7 @@ class Core:
         self.runner: ServerRunner | None = None
         self.watcher: ImportWatcher | None = None
         self._warmup: threading.Thread | None = None
+        self._prices_loading: threading.Thread | None = None
         self._started = False
 
     @cached_property
@@ -247,6 +248,16 @@ class Core:
         self._started = True
         for worker in self._workers:
             worker.start()
+        if not self.prices.loaded:
+            # The price table answers at once, but the first event of a model it lacks (or
+            # the estimator's model list) would load genai-prices on the thread that asks: the
+            # server's event loop for a single POST (~0.2 s for every request). The app loads
+            # it behind the table instead; the import command, which never calls start, does
+            # not.
+            self._prices_loading = threading.Thread(
+                target=self.prices.load_catalogue, name="spendtray-prices", daemon=True
+            )
+            self._prices_loading.start()
         if self.warm_tokenizers:
             from spendtray.estimator import tokenizers
 
@@ -311,6 +322,9 @@ class Core:
         if self._warmup is not None:
             self._warmup.join()
             self._warmup = None
+        if self._prices_loading is not None:
+            self._prices_loading.join()
+            self._prices_loading = None
         self.writer.stop()
         self.reader.close()
         self._started = False

@@ -291,6 +291,11 @@ class PriceBook:
                     catalogue = self._cat = self._load()._catalogue()
         return catalogue
 
+    def load_catalogue(self) -> None:
+        """Load genai-prices and the TOML files now, if a price table deferred them (a running
+        app does this on a thread of its own at start, so that no request waits for it)."""
+        self._catalogue()
+
     @property
     def loaded(self) -> bool:
         """True once genai-prices and the TOML files are loaded (a deferred book's aren't)."""

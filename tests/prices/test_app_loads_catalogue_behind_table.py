@@ -1,0 +1,48 @@
+"""A running app with a price table answers from it at once and loads genai-prices behind it,
+on a thread of its own: no request waits for the catalogue (the import command, which only
+starts the store, never loads it for models the table holds)."""
+
+from __future__ import annotations
+
+import time
+
+from spendtray.config import Settings
+from spendtray.core import Core
+from spendtray.prices.book import PriceBook
+from spendtray.prices.table_cache import PriceTable, save_table
+
+
+def _save_a_table(settings: Settings) -> None:
+    book = PriceBook.load(
+        user_file=settings.user_prices_path,
+        data_dir=settings.prices_data_dir,
+        table_file=settings.price_table_path,
+    )
+    assert book.table_key is not None
+    table = PriceTable.build(book, [("gpt-4o", "openai", None, False)])
+    save_table(settings.price_table_path, book.table_key, table)
+
+
+def test_start_loads_the_catalogue_behind_the_table(settings: Settings) -> None:
+    _save_a_table(settings)
+    core = Core(settings)
+    assert not core.prices.loaded  # deferred: the table answers
+    core.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not core.prices.loaded and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert core.prices.loaded
+    finally:
+        core.stop()
+
+
+def test_the_store_alone_leaves_it_deferred(settings: Settings) -> None:
+    _save_a_table(settings)
+    core = Core(settings)
+    core.start_store()
+    try:
+        time.sleep(0.3)
+        assert not core.prices.loaded
+    finally:
+        core.stop()
