@@ -257,32 +257,6 @@ class ClaudeCodeParser:
 def token_counts(usage: dict[str, Any]) -> TokenCounts:
     """A line's ``message.usage`` as counts (``provider_usage.anthropic_tokens``: input is the
     total, cache writes and reads included); ``EventError`` naming a bad count."""
-    inp, write, read, out = (
-        usage.get("input_tokens"),
-        usage.get("cache_creation_input_tokens"),
-        usage.get("cache_read_input_tokens"),
-        usage.get("output_tokens"),
-    )
-    creation = usage.get("cache_creation")
-    # What Claude Code writes: whole numbers, the 5m / 1h split or none. Taken as they are
-    # here (anthropic_tokens' checks cost a fifth of reading a line); anything else is
-    # checked there, and a bad count named.
-    if type(inp) is int and type(write) is int and type(read) is int and type(out) is int:
-        if creation is None:
-            write_5m = write_1h = 0
-        elif type(creation) is dict:
-            write_5m = creation.get("ephemeral_5m_input_tokens", 0)
-            write_1h = creation.get("ephemeral_1h_input_tokens", 0)
-            if type(write_5m) is not int or type(write_1h) is not int:
-                write_5m = -1
-            elif creation and not write:
-                write = write_5m + write_1h
-        else:
-            write_5m = write_1h = -1
-        if min(inp, write, read, out, write_5m, write_1h) >= 0:
-            if write_5m + write_1h > write:
-                raise _split_too_big()
-            return TokenCounts(inp + write + read, out, read, write, write_5m, write_1h)
     tokens = anthropic_tokens(usage, "message.usage")
     write_5m = tokens.get("cache_write_5m_tokens", 0)
     write_1h = tokens.get("cache_write_1h_tokens", 0)
