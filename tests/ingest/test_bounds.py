@@ -167,7 +167,7 @@ def test_a_database_bricked_by_an_older_version_is_repaired_at_start(
 def test_a_budget_failure_after_the_commit_still_answers_202(
     settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(projects: frozenset[str]) -> dict[str, object]:
+    def broken(projects: frozenset[str], through: int | None = None) -> dict[str, object]:
         raise sqlite3.OperationalError("integer overflow")
 
     core = Core(settings)

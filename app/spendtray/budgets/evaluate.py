@@ -259,8 +259,14 @@ class Evaluator:
         return burn_forecast(spent, recent, now - since, left)
 
     def statuses(
-        self, budgets: Iterable[Budget], now: dt.datetime | None = None, forecast: bool = True
+        self,
+        budgets: Iterable[Budget],
+        now: dt.datetime | None = None,
+        forecast: bool = True,
+        through: int | None = None,
     ) -> list[BudgetStatus]:
+        """``through``: spend that counts every event up to this id will do (``forecast``
+        False only; see ``RunningSpend.windows``)."""
         now = now or self.clock()
         if forecast or self.cache is None:
             return [self.status(b, now, forecast) for b in budgets]
@@ -268,7 +274,8 @@ class Evaluator:
         budgets = list(budgets)
         periods = [self.period(b, now) for b in budgets]
         spent = self.cache.windows(
-            [(b.project, start, end) for b, (start, end) in zip(budgets, periods, strict=True)]
+            [(b.project, start, end) for b, (start, end) in zip(budgets, periods, strict=True)],
+            through,
         )
         held = self.reservations.reserved if self.reservations else None
         return [

@@ -124,8 +124,9 @@ class BudgetService:
         self._thread = None
 
     def on_commit(self, info: CommitInfo) -> None:
-        """Commit listener (writer thread or event loop): hand the touched projects to the
-        worker, nothing more."""
+        """Commit listener (writer thread or event loop): add the new rows to the running
+        sums, hand the touched projects to the worker."""
+        self.running.feed(info.top, info.inserted)
         if info.duplicates:
             # A duplicate may have rewritten a stored row in place (more tokens, maybe another
             # time): sums kept up to date from new rows cannot see that.
@@ -417,9 +418,11 @@ class BudgetService:
             self._budgets_cache = cached
         return cached[1]
 
-    def ingest_status(self, projects: frozenset[str]) -> dict[str, Any]:
+    def ingest_status(self, projects: frozenset[str], through: int | None = None) -> dict[str, Any]:
         """The ``budget`` object of a ``POST /v1/usage`` reply: spend-based state only (no
-        forecast) so it stays a handful of rollup sums."""
+        forecast) so it stays a handful of rollup sums. ``through``: the highest id of the
+        reply's events; spend counting every event up to it will do (the commit that stored
+        them usually handed the running sums their rows, so nothing is read)."""
         every = self._all_budgets_cached()
         source, applying = self._applying
         if source is not every:
@@ -433,7 +436,7 @@ class BudgetService:
                 b for b in every if b.project in projects or b.is_global
             ]
         if budgets:
-            statuses = self.evaluator.statuses(budgets, self.clock(), forecast=False)
+            statuses = self.evaluator.statuses(budgets, self.clock(), False, through)
             return self._ingest_reply(projects, statuses)
         # No budget applies on most POSTs: no clock to read, no spend to sum, and the same
         # reply as last time for these projects (callers only serialise it).
@@ -446,16 +449,18 @@ class BudgetService:
 
     @staticmethod
     def _ingest_reply(projects: frozenset[str], statuses: list[BudgetStatus]) -> dict[str, Any]:
-        shared = [s for s in statuses if s.budget.project == GLOBAL]
+        # Each status's object (and its state) built once, shared by the projects it covers.
+        shown = [(s.budget.project, s.brief_json(), s.refuses(0)) for s in statuses]
+        shared = [item for item in shown if item[0] == GLOBAL]
         out: dict[str, Any] = {}
         for project in sorted(projects):
-            mine = [s for s in statuses if s.budget.project == project] + shared
+            mine = [item for item in shown if item[0] == project] + shared
             out[project] = {
-                "state": worst(s.state for s in mine),
-                "allow": not any(s.refuses(0) for s in mine),
-                "budgets": [s.brief_json() for s in mine],
+                "state": worst(brief["state"] for _, brief, _ in mine),
+                "allow": not any(refuses for _, _, refuses in mine),
+                "budgets": [brief for _, brief, _ in mine],
             }
-        return {"state": worst(s.state for s in statuses), "projects": out}
+        return {"state": worst(brief["state"] for _, brief, _ in shown), "projects": out}
 
     # -- changes (through the writer thread) ---------------------------------------------
 

@@ -35,17 +35,21 @@ from spendtray.server.payload import decode_events
 
 log = logging.getLogger(__name__)
 
-BudgetStatus = Callable[[frozenset[str]], dict[str, Any]]
+# The budget object for the projects of committed events whose ids go up to the int (None:
+# not known), e.g. ``BudgetService.ingest_status``.
+BudgetStatus = Callable[[frozenset[str], int | None], dict[str, Any]]
 
 
-def committed_budget(status: BudgetStatus | None, projects: frozenset[str]) -> dict[str, Any]:
-    """The budget object of a reply to events already committed. Whatever goes wrong reading
-    it is logged and said in the object: answering 5xx would make a client that sends no
-    request ids retry, and count the events twice."""
+def committed_budget(
+    status: BudgetStatus | None, projects: frozenset[str], through: int | None = None
+) -> dict[str, Any]:
+    """The budget object of a reply to events already committed (with ids up to ``through``).
+    Whatever goes wrong reading it is logged and said in the object: answering 5xx would make
+    a client that sends no request ids retry, and count the events twice."""
     if status is None:
         return {}
     try:
-        return status(projects)
+        return status(projects, through)
     except Exception:
         log.exception("budget status after a commit failed")
         return {"error": "budget status unavailable; see the spendtray log"}
@@ -123,8 +127,9 @@ class UsageEndpoint:
             return 400, error_body(f"nothing stored: {exc}", exc.details())
         outcomes = await self.batcher.commit(rows)
         result = service.result(rows, outcomes)
-        # A few indexed reads on the loop's own read connection: cheaper than a thread hop.
-        budget = committed_budget(self.budget_status, result.projects)
+        # Usually no read at all: the commit fed the running sums these events (and when it
+        # could not, a few indexed reads on the loop's own read connection).
+        budget = committed_budget(self.budget_status, result.projects, max(o.id for o in outcomes))
         return 202, {
             "accepted": result.accepted,
             "duplicates": result.duplicates,

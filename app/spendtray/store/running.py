@@ -13,7 +13,12 @@ budget worker (evaluations, the runaway alarm). Two kinds of sums, one feed:
 
 The feed: the writer gives events strictly increasing ids, so ``id > watermark`` is exactly the
 rows stored since the last look, whatever their timestamps (backdated imports included); they
-are read once, summed per (project, second) in SQL, and added to every sum they fall in. The
+are read once, summed per (project, second) in SQL, and added to every sum they fall in.
+This process's own commits hand their rows over directly (``feed``, from the commit listener)
+when nothing else was stored between the watermark and that transaction (its first id follows
+the watermark): the reply to a POST then needs no read at all (``windows(through=...)``).
+Rows another process stored still come from the store: their ids lie between the watermark
+and the next commit's, which then is not fed, and the next look reads them. The
 rare rows the writer rewrites in place (a duplicate ``request_id`` with more tokens) are
 handled by ``invalidate`` from the commit listener, and every window is recomputed after
 ``MAX_AGE`` as a safety net.
@@ -25,11 +30,12 @@ import datetime as dt
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from spendtray.budgets.model import GLOBAL
 from spendtray.store.reader import Filters, Reader
+from spendtray.store.rows import COLUMN_INDEX
 
 MAX_AGE = 300.0  # seconds before a window is recomputed from the rollups anyway
 MAX_CATCH_UP = 50_000  # more new rows than this: recomputing is cheaper than adding
@@ -38,6 +44,8 @@ SWEEP_EVERY = 30.0  # seconds between looks for windows past MAX_AGE
 KEEP_SLACK = 120  # seconds of per-second history kept beyond the recent window
 
 WindowKey = tuple[str, int, int]  # scope, start ms, end ms
+_ID_AT, _PROJECT_AT = COLUMN_INDEX["id"], COLUMN_INDEX["project"]
+_TS_AT, _COST_AT = COLUMN_INDEX["ts"], COLUMN_INDEX["cost_nanos"]
 
 
 @dataclass
@@ -81,9 +89,15 @@ class RunningSpend:
         """Cost of ``scope``'s events with ``since <= ts < until``."""
         return self.windows([(scope, since, until)])[0]
 
-    def windows(self, asked: list[tuple[str, dt.datetime, dt.datetime]]) -> list[int]:
+    def windows(
+        self, asked: list[tuple[str, dt.datetime, dt.datetime]], through: int | None = None
+    ) -> list[int]:
         """``window`` of each (scope, since, until), all as of one catch-up: an ingest reply
-        asks for every budget that applies at once and pays for one look at new rows."""
+        asks for every budget that applies at once and pays for one look at new rows.
+
+        ``through``: sums that count every event up to this id will do (the reply to a POST
+        whose events have ids up to it): when the commits fed them that far, no look at the
+        store at all. Without it, the sums are brought up to the store's latest commit."""
         out: list[int] = []
         with self._lock:
             caught_up = False
@@ -94,8 +108,10 @@ class RunningSpend:
                     out.append(self.reader.spend_nanos(_filters(scope, since, until)))
                     continue
                 if not caught_up:
-                    # The usual case (every ingest reply): one statement, no transaction.
-                    self._catch_up(self.reader.conn())
+                    mark = self._watermark
+                    if through is None or mark is None or mark < through:
+                        # One statement, no transaction.
+                        self._catch_up(self.reader.conn())
                     caught_up = True
                 key = (scope, lo, hi)
                 entry = self._windows.get(key)
@@ -135,7 +151,34 @@ class RunningSpend:
             self._prune(lo)
             return nanos
 
-    # -- the feed (under the lock, inside one read snapshot) -------------------------------
+    # -- the feed ---------------------------------------------------------------------------
+
+    def feed(self, top: int, inserted: Sequence[Sequence[object]]) -> None:
+        """Rows this process just committed (``CommitInfo``: ``top`` the highest id when its
+        transaction began, ``inserted`` its new rows as stored), added to every sum when the
+        sums already count every row up to ``top``. Otherwise (another process stored rows in
+        between, or an earlier commit was not fed) nothing is done: the next look at the
+        store reads them all, these included."""
+        if not inserted:
+            return
+        with self._lock:
+            if self._watermark != top:
+                return
+            newest = inserted[-1][_ID_AT]
+            assert isinstance(newest, int)
+            if self._windows or self._per_second:
+                sums: dict[tuple[str, int], int] = {}
+                for values in inserted:
+                    cost = values[_COST_AT]
+                    if cost:
+                        ts = values[_TS_AT]
+                        assert isinstance(cost, int) and isinstance(ts, int)
+                        key = (str(values[_PROJECT_AT]), ts // 1000)
+                        sums[key] = sums.get(key, 0) + cost
+                self._add((project, second, cost) for (project, second), cost in sums.items())
+            self._watermark = newest
+
+    # -- the look at the store (under the lock, inside one read snapshot) ------------------
 
     def _catch_up(self, conn: sqlite3.Connection) -> None:
         old = self._watermark
@@ -160,18 +203,26 @@ class RunningSpend:
             self._per_second.clear()
             self._watermark = self._newest(conn)
             return
+        self._add((project, second, cost) for project, second, cost, _ in rows)
+        self._watermark = newest
+
+    def _add(self, sums: Iterable[tuple[str, int, int]]) -> None:
+        """Add new rows' cost, summed per (project, epoch second), to every sum they fall in."""
         self._drop_expired()
+        sums = list(sums)
+        touched = {project for project, _, _ in sums}
         for (scope, lo, hi), entry in self._windows.items():
-            for project, second, cost, _ in rows:
+            if scope != GLOBAL and scope not in touched:
+                continue  # most windows: a project none of these rows is of
+            for project, second, cost in sums:
                 if lo <= second * 1000 < hi and scope in (GLOBAL, project):
                     entry.nanos += cost
         horizon = self._horizon
         if horizon is not None and self._per_second:
-            for project, second, cost, _ in rows:
+            for project, second, cost in sums:
                 tally = self._per_second.get(project)
                 if tally is not None and second >= horizon:
                     tally[second] = tally.get(second, 0) + cost
-        self._watermark = newest
 
     def _drop_expired(self) -> None:
         """Forget windows older than ``MAX_AGE``: asked again, they are summed afresh anyway,

@@ -43,7 +43,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -138,6 +138,11 @@ class CommitInfo:
     duplicates: int
     projects: frozenset[str]
     newest_ts: int
+    # The highest event id when the transaction began (every row at or below it was already
+    # stored), and the rows it inserted as stored (EVENT_COLUMNS order, ids ascending from
+    # above ``top``): the running sums add them without reading them back (store.running).
+    top: int = 0
+    inserted: Sequence[list[object]] = ()
 
 
 @dataclass
@@ -762,7 +767,7 @@ class Writer:
             if totals is None or top >= first_id:
                 totals = stored_totals(conn)
             self._next_id = max(self._next_id, top + 1)
-            outcomes, info, totals = self._apply(conn, batches, totals)
+            outcomes, info, totals = self._apply(conn, batches, totals, top)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -852,7 +857,11 @@ class Writer:
         return []
 
     def _apply(
-        self, conn: sqlite3.Connection, batches: list[list[EventRow]], totals: tuple[int, int]
+        self,
+        conn: sqlite3.Connection,
+        batches: list[list[EventRow]],
+        totals: tuple[int, int],
+        top: int,
     ) -> tuple[list[list[WriteOutcome]], CommitInfo, tuple[int, int]]:
         # The request ids and call keys of the batch (None is the one other value they take).
         request_id = itemgetter(COLUMN_INDEX["request_id"])
@@ -872,7 +881,9 @@ class Writer:
             _insert(conn, plan.inserts)
         if plan.replaced:
             self._replace(conn, plan.replaced, plan.projects)
-        info = CommitInfo(plan.stored, plan.dups, frozenset(plan.projects), plan.newest)
+        info = CommitInfo(
+            plan.stored, plan.dups, frozenset(plan.projects), plan.newest, top, plan.inserts
+        )
         return plan.outcomes, info, totals
 
     @staticmethod
