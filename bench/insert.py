@@ -8,22 +8,28 @@ transaction (``Writer._transact``: duplicate look-ups, prices_used, the INSERTs,
 this thread, the way the writer thread does during a burst (no fold, no checkpoint in
 between). Variants of the schema run on copies of their own, alternating batch by batch:
 
-- ``as-is``: the schema as migrated;
-- ``no-ts-index``: without ``events_ts`` (what that index costs; queries by time need it);
-- ``ts-by-day``: ``events_ts`` replaced by an index on the event's UTC day (``ts / 86400000``):
-  a new row goes at the end of its day's entries (rowids only grow), so a batch spread over
-  90 days dirties about 90 pages of it instead of one per event;
-- ``random-ids``: the schema as migrated, with request ids random like real providers'
-  (``chatcmpl-…``, ``msg_…``) instead of bench/traffic.py's prefix + counter, which sort in
-  arrival order and so append to the unique index; onto a copy of --random-base-db (or a base
-  filled here with such ids), since a new random id lands among the stored ones.
+- ``as-is``: the schema as migrated (since 0021 no index on ``events.ts``: the time index
+  ``events_time`` is filled by the fold, see store/timed.py);
+- ``events-ts``: the schema before 0021, ``events_ts`` on the insert path (each event's entry
+  on a random page of it, timestamps being spread over 90 days);
+- ``ts-by-day``: an index on the event's UTC day (``ts / 86400000``) instead: a new row goes
+  at the end of its day's entries (rowids only grow), so a batch spread over 90 days dirties
+  about 90 pages of it instead of one per event (tried in the fourth session, not kept);
+- ``random-ids`` and ``random-ids-events-ts``: those two with request ids random like real
+  providers' (``chatcmpl-…``, ``msg_…``) instead of bench/traffic.py's prefix + counter, which
+  sort in arrival order and so append to the unique index; onto a copy of --random-base-db
+  (or a base filled here with such ids), since a new random id lands among the stored ones.
 
 For each: the writer thread's CPU time per event (SQLite runs on it), wall time per event, and
 the WAL written per transaction (every page a transaction dirties is written there once at
-COMMIT, and copied into the database again by the next checkpoint).
+COMMIT, and copied into the database again by the next checkpoint). For the variants with
+``events_time``, also what adding the round's events to it costs later, in the fold's chunks
+(``FOLD_CHUNK`` ids a transaction, as the writer folds a backlog): the part of the fold that
+0021 adds (bench/fold.py measures the whole fold).
 
 Usage: python bench/insert.py [--base-db PATH | --base 1000000] [--random-base-db PATH]
-       [--batches 40] [--rounds 3] [--variants as-is,no-ts-index,ts-by-day,random-ids]
+       [--batches 40] [--rounds 3]
+       [--variants as-is,events-ts,ts-by-day,random-ids,random-ids-events-ts]
 """
 
 from __future__ import annotations
@@ -49,14 +55,18 @@ from spendtray.ingest.service import IngestService  # noqa: E402
 from spendtray.prices.book import PriceBook  # noqa: E402
 from spendtray.store.db import open_for_writing  # noqa: E402
 from spendtray.store.rows import EventRow  # noqa: E402
-from spendtray.store.writer import Writer  # noqa: E402
+from spendtray.store.writer import FOLD_CHUNK, Writer  # noqa: E402
 
+_EVENTS_TS = "CREATE INDEX events_ts ON events (ts)"
 SCHEMA = {
     "as-is": [],
-    "no-ts-index": ["DROP INDEX events_ts"],
-    "ts-by-day": ["DROP INDEX events_ts", "CREATE INDEX events_ts_day ON events (ts / 86400000)"],
+    "events-ts": [_EVENTS_TS],
+    "ts-by-day": ["CREATE INDEX events_ts_day ON events (ts / 86400000)"],
     "random-ids": [],
+    "random-ids-events-ts": [_EVENTS_TS],
 }
+# Variants whose events go into ``events_time`` at the fold (the others index them at insert).
+TIME_TABLE = ("as-is", "random-ids")
 
 
 @dataclass
@@ -67,6 +77,7 @@ class Variant:
     cpu_us: list[float] = field(default_factory=list)  # per event, one value per round
     wall_us: list[float] = field(default_factory=list)
     wal_kb: list[float] = field(default_factory=list)  # per transaction
+    fold_cpu_us: list[float] = field(default_factory=list)  # per event, events_time at fold
 
     def commit(self, batches: list[list[EventRow]]) -> None:
         wal = Path(f"{self.db_path}-wal")
@@ -83,6 +94,20 @@ class Variant:
         self.cpu_us.append(cpu / events * 1e6)
         self.wall_us.append(wall / events * 1e6)
         self.wal_kb.append(os.path.getsize(wal) / len(batches) / 1024)
+        if self.name in TIME_TABLE:
+            # What fold() adds for events_time, chunk by chunk (its other tables: bench/fold.py).
+            first = int(conn.execute("SELECT max(id) FROM events_time").fetchone()[0] or 0)
+            last = int(conn.execute("SELECT max(id) FROM events").fetchone()[0])
+            a = time.thread_time()
+            for low in range(first, last, FOLD_CHUNK):
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute(
+                    "INSERT INTO events_time (ts, id) SELECT ts, id FROM events "
+                    "WHERE id > ? AND id <= ? ORDER BY ts, id",
+                    (low, min(low + FOLD_CHUNK, last)),
+                )
+                conn.execute("COMMIT")
+            self.fold_cpu_us.append((time.thread_time() - a) / events * 1e6)
 
 
 def open_variant(name: str, base_db: Path, work: Path) -> Variant:
@@ -130,7 +155,7 @@ def main() -> None:
         base_db = args.base_db or make_base(work / "base", args.base)
         for name in names:
             base = base_db
-            if name == "random-ids":
+            if name.startswith("random-ids"):
                 base = args.random_base_db or make_base(work / "random", args.base, True)
             variants.append(open_variant(name, base, work))
         prices = PriceBook.load(user_file=work / "prices.toml", data_dir=work / "prices")
@@ -141,7 +166,7 @@ def main() -> None:
             random_ids = Traffic(seed=100 + round_no, random_ids=True)
             for variant in variants if round_no % 2 == 0 else variants[::-1]:
                 # Each variant stores events of its own (a request id is stored once).
-                events = random_ids if variant.name == "random-ids" else traffic
+                events = random_ids if variant.name.startswith("random-ids") else traffic
                 batches = [service.prepare(events.batch(1000)) for _ in range(args.batches)]
                 variant.commit(batches)
         print(
@@ -151,16 +176,27 @@ def main() -> None:
         )
         for v in variants:
             print(
-                f"  {v.name:<12} writer CPU {spread(v.cpu_us, '{:.2f}')} µs/event, wall "
+                f"  {v.name:<20} writer CPU {spread(v.cpu_us, '{:.2f}')} µs/event, wall "
                 f"{spread(v.wall_us, '{:.2f}')} µs/event, WAL {spread(v.wal_kb, '{:,.0f}')} KB "
                 "per transaction"
             )
-        first = variants[0]
-        for v in variants[1:]:
-            ratios = [a / b for a, b in zip(v.cpu_us, first.cpu_us, strict=True)]
-            print(
-                f"  {v.name} ÷ {first.name}, CPU per event, same round: {spread(ratios, '{:.2f}')}"
-            )
+            if v.fold_cpu_us:
+                print(
+                    f"  {'':<20} + events_time at fold {spread(v.fold_cpu_us, '{:.2f}')} µs/event"
+                )
+        by_name = {v.name: v for v in variants}
+        for new, old in (("as-is", "events-ts"), ("random-ids", "random-ids-events-ts")):
+            if new in by_name and old in by_name:
+                a, b = by_name[new], by_name[old]
+                ratios = [x / y for x, y in zip(a.cpu_us, b.cpu_us, strict=True)]
+                with_fold = [
+                    (x + f) / y for x, f, y in zip(a.cpu_us, a.fold_cpu_us, b.cpu_us, strict=True)
+                ]
+                print(
+                    f"  {new} ÷ {old}, writer CPU per event, same round: "
+                    f"{spread(ratios, '{:.2f}')}; with the fold's events_time part "
+                    f"{spread(with_fold, '{:.2f}')}"
+                )
     finally:
         for v in variants:
             if v.writer._conn is not None:

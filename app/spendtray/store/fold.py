@@ -22,6 +22,12 @@ small the table, plus a page to write where folds are small. Quarter-hour rows f
 dimensions plus a full-key quarter-hour table made ~16 such writes per event (~45 µs at a
 million events); this layout makes 10, most of them into small tables.
 
+The time index ``events_time`` (migration 0021) is kept the same way: ``fold`` adds the folded
+events' (ts, id), sorted by time, and ``take_out``/``put_back`` move a rewritten row's entry
+(its time may change). An index on ``events.ts`` written by every insert cost one random page
+per event (timestamps spread over months); a fold of thousands of events writes each page of
+``events_time`` it touches once. Readers select by time through ``store.timed``.
+
 The writer's thread (``fold``, ``take_out``, ``put_back``) or any reader thread
 (``folded_through``, ``EVENT_SUMS``).
 """
@@ -186,6 +192,8 @@ def _move_recent(conn: sqlite3.Connection, now: float) -> None:
 
 _NEW_EVENTS = "id > ? AND id <= ?"
 _SOME_EVENTS = "id IN (SELECT value FROM json_each(?))"
+# The time index of the folded events (``store.timed``), kept with the rollups.
+_TO_TIME = "INSERT INTO events_time (ts, id) SELECT ts, id FROM events WHERE "
 
 
 def fold(conn: sqlite3.Connection, limit: int | None = None, now: float | None = None) -> int:
@@ -204,6 +212,7 @@ def fold(conn: sqlite3.Connection, limit: int | None = None, now: float | None =
     if high <= low:
         return 0
     _add(conn, _NEW_EVENTS, (low, high), 1)
+    conn.execute(_TO_TIME + _NEW_EVENTS + " ORDER BY ts, id", (low, high))
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -216,11 +225,18 @@ def take_out(conn: sqlite3.Connection, ids: list[int]) -> None:
     """Subtract stored events from the rollups before they are rewritten in place (inside the
     write transaction, with ``put_back`` after the rewrite)."""
     _add(conn, _SOME_EVENTS, (json.dumps(ids),), -1)
+    # Their time may change: the entries go, and put_back adds them at the new one.
+    conn.execute(
+        "DELETE FROM events_time WHERE (ts, id) IN "
+        f"(SELECT ts, id FROM events WHERE {_SOME_EVENTS})",
+        (json.dumps(ids),),
+    )
 
 
 def put_back(conn: sqlite3.Connection, ids: list[int]) -> None:
     """Add the rewritten events back; a row that moved to another period or key can leave an
     emptied rollup row behind, which goes."""
     _add(conn, _SOME_EVENTS, (json.dumps(ids),), 1)
+    conn.execute(_TO_TIME + _SOME_EVENTS, (json.dumps(ids),))
     for table in TABLES:
         conn.execute(f"DELETE FROM {table} WHERE calls <= 0")

@@ -6,12 +6,14 @@ thread pool, the CLI) on a read connection; a selection is read inside the calle
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from spendtray.fields import TOKEN_FIELDS
 from spendtray.store.reader import Filters
+from spendtray.store.timed import between
 
 # The selection's totals, in HistoryTotals order.
 TOTAL_COLUMNS = (
@@ -33,35 +35,39 @@ Context = tuple[int, str | None]
 UsageGroup = tuple[Any, ...]
 
 
-def selection_sql(filters: Filters) -> tuple[str, list[Any]]:
-    where, args = filters.dimension_sql()
-    clauses = [where]
-    if filters.since is not None:
-        clauses.append("ts >= ?")
-        args.append(int(filters.since.timestamp() * 1000))
-    if filters.until is not None:
-        clauses.append("ts < ?")
-        args.append(int(filters.until.timestamp() * 1000))
-    return " AND ".join(clauses), args
+def _ms(stamp: dt.datetime | None) -> int | None:
+    return None if stamp is None else int(stamp.timestamp() * 1000)
 
 
 class Selection:
-    """The stored events ``filters`` select, read through ``conn``."""
+    """The stored events ``filters`` select, read through ``conn``: ``FROM {source} WHERE
+    {where}`` with ``args``."""
 
     def __init__(self, conn: sqlite3.Connection, filters: Filters) -> None:
         self.conn = conn
-        self.where, self.args = selection_sql(filters)
-        total = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        selected = conn.execute(
-            f"SELECT count(*) FROM events WHERE {self.where}", self.args
-        ).fetchone()[0]
-        # ``events`` when the selection is small enough for its indexes to pay, else a scan.
-        self.source = "events NOT INDEXED" if selected * _SCAN_SHARE > total else "events"
+        dims, dim_args = filters.dimension_sql()
+        since, until = _ms(filters.since), _ms(filters.until)
+        selected_sql, params = between("e.*", dims, dim_args, since, until)
+        # Ids only grow and rows are never deleted: the highest is the count, near enough
+        # for the choice below (count(*) would read the whole table: no full index is left).
+        total = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        counted, count_args = between("1", dims, dim_args, since, until)
+        selected = conn.execute(f"SELECT count(*) FROM ({counted})", count_args).fetchone()[0]
+        # Through the time index (store.timed) when the selection is small enough for it to
+        # pay, else a scan of every event.
+        self.source, self.where, self.args = f"({selected_sql})", "1", params
+        if selected * _SCAN_SHARE > total:
+            clauses, self.args = [dims], list(dim_args)
+            for clause, bound in (("ts >= ?", since), ("ts < ?", until)):
+                if bound is not None:
+                    clauses.append(clause)
+                    self.args.append(bound)
+            self.source, self.where = "events NOT INDEXED", " AND ".join(clauses)
 
     def span(self) -> tuple[int, int] | None:
         """(first, last) event time in ms, or None when nothing is selected."""
         lo, hi = self.conn.execute(
-            f"SELECT min(ts), max(ts) FROM events WHERE {self.where}", self.args
+            f"SELECT min(ts), max(ts) FROM {self.source} WHERE {self.where}", self.args
         ).fetchone()
         return None if lo is None else (int(lo), int(hi))
 
@@ -88,7 +94,8 @@ class Selection:
         tokens = ", ".join(TOKEN_FIELDS)
         sql = (
             f"SELECT {tokens}, batch, service_tier, ts / {_MS_PER_MINUTE} AS minute, count(*) "
-            f"FROM events WHERE {self.where} GROUP BY {tokens}, batch, service_tier, minute"
+            f"FROM {self.source} WHERE {self.where} "
+            f"GROUP BY {tokens}, batch, service_tier, minute"
         )
         yield from self.conn.execute(sql, self.args)
 

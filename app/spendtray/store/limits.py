@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from spendtray.limits.model import Observation
+from spendtray.store.timed import between
 
 _COLUMNS = (
     "provider, account, window_name, window_minutes, used_percent, resets_at, observed_at, "
@@ -221,14 +222,17 @@ def block_usage_rows(
 ) -> list[tuple[int, int, int, int, int, int, str]]:
     """(ts ms, uncached input, output, cache write, cache read, cost nanos or 0, model) of one
     source's events, oldest first: what the 5-hour block estimate sums."""
-    sql = (
-        "SELECT ts, input_tokens - cache_read_tokens - cache_write_tokens, output_tokens, "
-        "cache_write_tokens, cache_read_tokens, coalesce(cost_nanos, 0), model FROM events "
-        "WHERE source = ? AND ts >= ?"
+    selected, params = between(
+        "{ts} AS ts, {id} AS id, e.input_tokens - e.cache_read_tokens - e.cache_write_tokens, "
+        "e.output_tokens, e.cache_write_tokens, e.cache_read_tokens, "
+        "coalesce(e.cost_nanos, 0), e.model",
+        "source = ?",
+        [source],
+        since_ms,
+        until_ms,
+        ordered=True,
     )
-    args: list[object] = [source, since_ms]
-    if until_ms is not None:
-        sql += " AND ts < ?"
-        args.append(until_ms)
-    sql += " ORDER BY ts, id"
-    return [tuple(r) for r in conn.execute(sql, args)]  # type: ignore[misc]
+    return [
+        (r[0], *r[2:])  # type: ignore[misc]
+        for r in conn.execute(f"{selected} ORDER BY ts, id", params)
+    ]

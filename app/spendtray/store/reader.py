@@ -43,6 +43,7 @@ from spendtray.store.timebuckets import (
     steady_hours,
     steady_offset,
 )
+from spendtray.store.timed import FOLDED_EVENTS, FOLDED_ON, FOLDED_TS, between
 
 DIMENSIONS = ("project", "model", "provider", "agent", "source", "machine")
 GROUPS = (*DIMENSIONS, *TIME_GROUPS)
@@ -431,13 +432,11 @@ class Reader:
                 reads.append((spans, "rollup_key_quarter r", at, every, keyed[1], args, unit))
             else:
                 reads.append((spans, f"rollup_key_{period} r", at, *keyed, args, unit))
-        on = where
-        raw_args = list(args)
-        if folded is not None:
-            on += " AND e.id <= ?"
-            raw_args.append(folded)
+        # The folded events only, through their time index (store.timed); the others are in
+        # ``unfolded``.
         columns = f"{key_col or chr(39) * 2}, {EVENT_SUMS}"
-        reads.append((raw, "events e", "e.ts", on, columns, raw_args, None))
+        on = f"{FOLDED_ON} AND {where}"
+        reads.append((raw, FOLDED_EVENTS, FOLDED_TS, on, columns, list(args), None))
         acc: dict[tuple[int, str], list[int]] = {}
         for spans, table, at, cond, columns, params, seconds in reads:
             if spans:
@@ -522,27 +521,22 @@ class Reader:
         if limit < 1 or limit > MAX_LIMIT:
             raise QueryError("limit", f"must be between 1 and {MAX_LIMIT}")
         where, args = filters.dimension_sql()
-        clauses = [where]
-        if filters.since is not None:
-            clauses.append("ts >= ?")
-            args.append(_ms(filters.since))
-        if filters.until is not None:
-            clauses.append("ts < ?")
-            args.append(_ms(filters.until))
         if cursor:
             ts, event_id = decode_cursor(cursor)
-            clauses.append("(ts < ? OR (ts = ? AND id < ?))")
+            where += " AND ({ts} < ? OR ({ts} = ? AND {id} < ?))"
             args.extend([ts, ts, event_id])
-        page = (
-            f"SELECT * FROM events WHERE {' AND '.join(clauses)} ORDER BY ts DESC, id DESC LIMIT ?"
-        )
-        # The page first, then each event's price (an id into prices_used) joined to it.
+        since = None if filters.since is None else _ms(filters.since)
+        until = None if filters.until is None else _ms(filters.until)
+        page, params = between("{ts} AS ts, {id} AS id", where, args, since, until, ordered=True)
+        # The page's ids first (newest first through the time index), then each event and its
+        # price (an id into prices_used) joined to them.
         sql = (
-            f"SELECT e.*, {', '.join(f'p.{name}' for name in PRICE_FIELDS)} FROM ({page}) e "
+            f"SELECT e.*, {', '.join(f'p.{name}' for name in PRICE_FIELDS)} "
+            f"FROM ({page} ORDER BY ts DESC, id DESC LIMIT ?) k JOIN events e ON e.id = k.id "
             "LEFT JOIN prices_used p ON p.id = e.price_id ORDER BY e.ts DESC, e.id DESC"
         )
         conn = self.conn()
-        cur = conn.execute(sql, [*args, limit + 1])
+        cur = conn.execute(sql, [*params, limit + 1])
         names = [d[0] for d in cur.description]
         rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         next_cursor = None
@@ -553,17 +547,15 @@ class Reader:
 
     def unpriced_models(self, filters: Filters) -> list[dict[str, Any]]:
         where, args = filters.dimension_sql()
-        clauses = [where, "priced = 0"]
-        if filters.since is not None:
-            clauses.append("ts >= ?")
-            args.append(_ms(filters.since))
-        if filters.until is not None:
-            clauses.append("ts < ?")
-            args.append(_ms(filters.until))
+        since = None if filters.since is None else _ms(filters.since)
+        until = None if filters.until is None else _ms(filters.until)
+        selected, params = between(
+            "e.model, e.provider, e.unpriced_reason", f"{where} AND priced = 0", args, since, until
+        )
         cur = self.conn().execute(
-            "SELECT model, provider, count(*), max(unpriced_reason) FROM events "
-            f"WHERE {' AND '.join(clauses)} GROUP BY model, provider ORDER BY count(*) DESC",
-            args,
+            "SELECT model, provider, count(*), max(unpriced_reason) "
+            f"FROM ({selected}) GROUP BY model, provider ORDER BY count(*) DESC",
+            params,
         )
         return [
             {"model": m, "provider": p, "calls": n, "reason": reason}
@@ -619,11 +611,18 @@ class Reader:
             parts: list[tuple[str, list[Any]]] = []
             if start < middle or kept is None:
                 # All the events there, folded or not.
+                selected, params = between(
+                    "{ts} AS ts, e.cost_nanos",
+                    "project = ?",
+                    [project],
+                    start * 1000,
+                    (end if kept is None else middle) * 1000,
+                )
                 parts.append(
                     (
-                        f"SELECT {quarter} AS b, sum(coalesce(cost_nanos, 0)) FROM events "
-                        "WHERE ts >= ? AND ts < ? AND project = ? GROUP BY b",
-                        [start * 1000, (end if kept is None else middle) * 1000, project],
+                        f"SELECT {quarter} AS b, sum(coalesce(cost_nanos, 0)) "
+                        f"FROM ({selected}) GROUP BY b",
+                        params,
                     )
                 )
             if kept is not None and middle < end:

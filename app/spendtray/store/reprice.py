@@ -18,6 +18,7 @@ from typing import Any
 from spendtray.store.fold import folded_through, put_back, take_out
 from spendtray.store.reader import Filters
 from spendtray.store.rows import PRICE_FIELDS, PriceFields
+from spendtray.store.timed import between
 from spendtray.store.writer import _price_id
 
 _COLUMNS = (
@@ -77,22 +78,19 @@ def selection(
 ) -> Iterator[StoredCall]:
     """The stored calls ``filters`` select (oldest first), with their prices."""
     where, args = filters.dimension_sql()
-    clauses = [where]
-    if filters.since is not None:
-        clauses.append("e.ts >= ?")
-        args.append(int(filters.since.timestamp() * 1000))
-    if filters.until is not None:
-        clauses.append("e.ts < ?")
-        args.append(int(filters.until.timestamp() * 1000))
     if unpriced_only:
-        clauses.append("e.priced = 0")
+        where += " AND priced = 0"
+    since = None if filters.since is None else int(filters.since.timestamp() * 1000)
+    until = None if filters.until is None else int(filters.until.timestamp() * 1000)
+    # The selected ids in time order through the time index (store.timed), then their rows.
+    selected, params = between("{ts} AS ts, {id} AS id", where, args, since, until, ordered=True)
     sql = (
         f"SELECT {', '.join(f'e.{c}' for c in _COLUMNS)}, "
-        f"{', '.join(f'p.{name}' for name in PRICE_FIELDS)} FROM events e "
-        f"LEFT JOIN prices_used p ON p.id = e.price_id WHERE {' AND '.join(clauses)} "
-        "ORDER BY e.ts, e.id"
+        f"{', '.join(f'p.{name}' for name in PRICE_FIELDS)} "
+        f"FROM ({selected} ORDER BY ts, id) k JOIN events e ON e.id = k.id "
+        "LEFT JOIN prices_used p ON p.id = e.price_id ORDER BY k.ts, k.id"
     )
-    for row in conn.execute(sql, args):
+    for row in conn.execute(sql, params):
         tags = json.loads(row[13]) if row[13] else None
         fields = tuple(row[len(_COLUMNS) :])
         yield StoredCall(

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from spendtray.budgets.model import GLOBAL
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.rows import COLUMN_INDEX
+from spendtray.store.timed import between
 
 MAX_AGE = 300.0  # seconds before a window is recomputed from the rollups anyway
 MAX_CATCH_UP = 50_000  # more new rows than this: recomputing is cheaper than adding
@@ -241,10 +242,15 @@ class RunningSpend:
 
     def _load_seconds(self, conn: sqlite3.Connection, project: str) -> dict[int, int]:
         assert self._horizon is not None and self._watermark is not None
+        selected, params = between(
+            "{ts} AS ts, e.cost_nanos",
+            "project = ? AND {id} <= ?",
+            [project, self._watermark],
+            self._horizon * 1000,
+        )
         rows = conn.execute(
-            "SELECT ts / 1000, sum(coalesce(cost_nanos, 0)) FROM events "
-            "WHERE project = ? AND ts >= ? AND id <= ? GROUP BY ts / 1000",
-            (project, self._horizon * 1000, self._watermark),
+            f"SELECT ts / 1000, sum(coalesce(cost_nanos, 0)) FROM ({selected}) GROUP BY ts / 1000",
+            params,
         )
         return {int(second): int(cost) for second, cost in rows}
 

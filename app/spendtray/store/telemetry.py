@@ -1,14 +1,17 @@
 """Read look-ups the OTLP log and metric receivers need about sessions already stored. Any
 thread, on that thread's own read connection (``Reader.conn``).
 
-Both look only at events since a given time (the ``events_ts`` index), so their cost follows
-the recent traffic, not the size of the history.
+Both look only at events since a given time (``store.timed``: the time index of the folded
+events plus the few not folded yet), so their cost follows the recent traffic, not the size of
+the history.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection
+
+from spendtray.store.timed import between
 
 # Request ids of usage windows built from counters (receivers.agent_metrics): not per-request.
 COUNTER_KEY_PATTERN = "otlpm:%"
@@ -27,12 +30,14 @@ def sessions_with_calls(
     ``since_ms``."""
     found: set[str] = set()
     for chunk in _chunks(sessions):
-        rows = conn.execute(
-            "SELECT DISTINCT session FROM events WHERE ts >= ? "
-            f"AND session IN ({', '.join('?' * len(chunk))}) "
+        selected, params = between(
+            "e.session",
+            f"session IN ({', '.join('?' * len(chunk))}) "
             "AND (request_id IS NULL OR request_id NOT LIKE ?)",
-            [since_ms, *chunk, COUNTER_KEY_PATTERN],
+            [*chunk, COUNTER_KEY_PATTERN],
+            since_ms,
         )
+        rows = conn.execute(f"SELECT DISTINCT session FROM ({selected})", params)
         found.update(str(row[0]) for row in rows)
     return found
 
@@ -44,12 +49,14 @@ def projects_of_sessions(
     other than ``default``), for telemetry that names the session but not the project."""
     projects: dict[str, str] = {}
     for chunk in _chunks(sessions):
-        rows = conn.execute(
-            "SELECT session, project FROM events WHERE ts >= ? "
-            f"AND session IN ({', '.join('?' * len(chunk))}) AND project != ? "
-            "ORDER BY ts",
-            [since_ms, *chunk, default],
+        selected, params = between(
+            "{ts} AS ts, {id} AS id, e.session, e.project",
+            f"session IN ({', '.join('?' * len(chunk))}) AND project != ?",
+            [*chunk, default],
+            since_ms,
+            ordered=True,
         )
-        for session, project in rows:
+        rows = conn.execute(f"{selected} ORDER BY ts, id", params)
+        for _, _, session, project in rows:
             projects[str(session)] = str(project)
     return projects
