@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import subprocess
 import sys
 import threading
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from budgetkit import UTC, App, Factory, event
 
-from spendtray.budgets.evaluate import Evaluator
+from spendtray.budgets.evaluate import Evaluator, usd
 from spendtray.budgets.model import make_budget
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS
 from spendtray.store.running import RunningSpend
@@ -179,3 +180,16 @@ def test_feed_adds_only_rows_that_follow_what_the_sums_counted(app: App) -> None
     running.feed(mark + 1, [stored(mark + 2, 2 * 10**9), stored(mark + 3, None)])
     assert running._watermark == mark + 3
     assert running.windows([("acme", start, end)], through=mark + 3) == [35 * 10**8]
+    with running._lock:  # the budget worker reading: a feed does not wait, and adds nothing
+        running.feed(mark + 3, [stored(mark + 4, 10**9)])
+    assert running._watermark == mark + 3
+    assert running.windows([("acme", start, end)], through=mark + 3) == [35 * 10**8]
+
+
+def test_reply_dollars_are_the_nanos_rounded_to_nine_places() -> None:
+    """``usd`` divides without ``round(…, 9)``: the same float, from a cent to a billion
+    dollars and at the edges of what doubles hold exactly."""
+    rng = random.Random(19)
+    amounts = [rng.randrange(10 ** rng.randint(1, 19)) for _ in range(200_000)]
+    amounts += [2**53 + k for k in range(-3, 4)] + [10**18 - 1, 1, 0]
+    assert all(usd(n) == round(n / 1e9, 9) for n in amounts)

@@ -162,7 +162,11 @@ class RunningSpend:
         store reads them all, these included."""
         if not inserted:
             return
-        with self._lock:
+        # Never waits: the caller is usually the event loop, and the budget worker holds the
+        # lock while it reads. A feed left out only means the next look reads these rows.
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
             if self._watermark != top:
                 return
             newest = inserted[-1][_ID_AT]
@@ -178,6 +182,8 @@ class RunningSpend:
                         sums[key] = sums.get(key, 0) + cost
                 self._add((project, second, cost) for (project, second), cost in sums.items())
             self._watermark = newest
+        finally:
+            self._lock.release()
 
     # -- the look at the store (under the lock, inside one read snapshot) ------------------
 
