@@ -193,3 +193,28 @@ def test_reply_dollars_are_the_nanos_rounded_to_nine_places() -> None:
     amounts = [rng.randrange(10 ** rng.randint(1, 19)) for _ in range(200_000)]
     amounts += [2**53 + k for k in range(-3, 4)] + [10**18 - 1, 1, 0]
     assert all(usd(n) == round(n / 1e9, 9) for n in amounts)
+
+
+def test_statuses_with_forecasts_from_one_catch_up_equal_fresh_ones(make_app: Factory) -> None:
+    """The budget worker's evaluation (forecasts included) takes every budget's sum and every
+    look-back from one catch-up of the running sums; each figure equals a fresh one."""
+    app = make_app(timezone="America/New_York")
+    service = app.service
+    for budget in (
+        make_budget("*", "month", 100),
+        make_budget("acme", "day", 10),
+        make_budget("acme", "week", 30),
+        make_budget("beta", "day", 5, "hard"),
+    ):
+        service.put(budget)
+    fresh = Evaluator(
+        app.core.reader, service.zone, service.evaluator.week_start, app.clock, None, None
+    )
+    for hours in range(0, 60, 7):
+        app.spend(0.5 + hours / 100, "acme" if hours % 2 else "beta")
+        app.spend(0.25, "acme", at=app.clock.now - dt.timedelta(hours=2))
+        budgets = service.budgets()
+        now = app.clock()
+        assert service.evaluator.statuses(budgets, now) == fresh.statuses(budgets, now)
+        assert any(s.forecast_nanos for s in fresh.statuses(budgets, now))
+        app.clock.advance(hours=7)

@@ -267,20 +267,37 @@ class Evaluator:
         forecast: bool = True,
         through: int | None = None,
     ) -> list[BudgetStatus]:
-        """``through``: spend that counts every event up to this id will do (``forecast``
-        False only; see ``RunningSpend.windows``)."""
+        """``through``: spend that counts every event up to this id will do (see
+        ``RunningSpend.windows``)."""
         now = now or self.clock()
-        if forecast or self.cache is None:
+        if self.cache is None:
             return [self.status(b, now, forecast) for b in budgets]
-        # Spend only (every ingest reply): every budget's sum from one catch-up of the cache.
+        # Every budget's sum, and each forecast's look-back, from one catch-up of the cache:
+        # the ingest reply asks on every POST, the budget worker after every commit.
         budgets = list(budgets)
         periods = [self.period(b, now) for b in budgets]
-        spent = self.cache.windows(
-            [(b.project, start, end) for b, (start, end) in zip(budgets, periods, strict=True)],
-            through,
-        )
+        asked = [(b.project, start, end) for b, (start, end) in zip(budgets, periods, strict=True)]
+        looks: list[tuple[int, dt.datetime]] = []  # (index of its sum in asked, since)
+        if forecast:
+            for b, (_, end) in zip(budgets, periods, strict=True):
+                if end - now <= dt.timedelta(0):
+                    looks.append((-1, now))
+                    continue
+                since = lookback_start(now, b.period)
+                looks.append((len(asked), since))
+                asked.append((b.project, since, end))
+        sums = self.cache.windows(asked, through)
         held = self.reservations.reserved if self.reservations else None
-        return [
-            BudgetStatus(b, n, None, start, end, now, held(b.project) if held else 0)
-            for b, n, (start, end) in zip(budgets, spent, periods, strict=True)
-        ]
+        out: list[BudgetStatus] = []
+        for i, (b, (start, end)) in enumerate(zip(budgets, periods, strict=True)):
+            spent = sums[i]
+            projected: int | None = None
+            if forecast:
+                at, since = looks[i]
+                projected = (
+                    spent if at < 0 else burn_forecast(spent, sums[at], now - since, end - now)
+                )
+            out.append(
+                BudgetStatus(b, spent, projected, start, end, now, held(b.project) if held else 0)
+            )
+        return out
