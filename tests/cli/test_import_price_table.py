@@ -19,9 +19,14 @@ CORPORA = ROOT.parent / "shared" / "corpora"
 SOURCES = {"claude-code": CORPORA / "claude_code", "codex": CORPORA / "codex"}
 
 _RUN = """
+import os
 import sys
 from spendtray.cli.main import main
 from spendtray.importers import runner
+from spendtray.prices import seed_table
+
+if os.environ.get("TEST_NO_SEED"):  # as where the shipped table does not apply
+    seed_table.read_seed = lambda *args: None
 
 # Forked workers even for these small corpora (a first import of 16 MB or more has them).
 init = runner.Importer.__init__
@@ -32,7 +37,9 @@ sys.exit(code)
 """
 
 
-def _import(home: Path, kind: str, folder: Path, workers: str) -> str:
+def _import(home: Path, kind: str, folder: Path, workers: str, seed: bool = False) -> str:
+    """``spendtray import`` in a child process; ``seed``: with the table shipped with
+    Spendtray (``prices.seed_table``), else as without it."""
     paths = [str(p) for p in sorted(folder.iterdir()) if p.is_dir()]
     argv = ["import", kind, *(a for p in paths for a in ("--path", p))]
     env = {
@@ -41,6 +48,7 @@ def _import(home: Path, kind: str, folder: Path, workers: str) -> str:
         "SPENDTRAY_HOME": str(home),
         "SPENDTRAY_IMPORT_WORKERS": workers,
         "SPENDTRAY_PORT": "1",  # no running app to send to: this process stores
+        "TEST_NO_SEED": "" if seed else "1",
     }
     done = subprocess.run(
         [sys.executable, "-c", _RUN, *argv], env=env, capture_output=True, text=True, timeout=300
@@ -86,3 +94,26 @@ def test_a_later_import_prices_from_the_table_as_genai_prices_did(tmp_path: Path
     assert any(row[12] for row in stored)  # and some unpriced, with their reason
     assert _events(later / "spendtray.db") == stored
     assert (later / "cache" / table.name).read_bytes() == table.read_bytes()  # nothing new
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CORPORA.is_dir(), reason="needs ../shared/corpora beside the repo")
+def test_a_fresh_data_folder_prices_from_the_shipped_table_as_genai_prices_does(
+    tmp_path: Path,
+) -> None:
+    """A first import into a fresh data folder prices the models the shipped table holds
+    without genai-prices, and stores exactly what genai-prices priced (every source, with
+    workers and without); what it lacked goes into the data folder's table with it."""
+    seeded, loaded = tmp_path / "seeded", tmp_path / "loaded"
+    workers = {"claude-code": ("2", "0"), "codex": ("0", "2")}
+    for kind, folder in SOURCES.items():
+        _import(loaded, kind, folder, workers[kind][0])
+        _import(seeded, kind, folder, workers[kind][1], seed=True)
+    stored = _events(loaded / "spendtray.db")
+    assert sum(1 for row in stored if row[11]) > 500
+    assert _events(seeded / "spendtray.db") == stored
+    # Every Claude Code call of the bench's corpus was priced from the shipped table alone.
+    bench_like = tmp_path / "bench-like"
+    out = _import(bench_like, "claude-code", CORPORA / "claude_code" / "claude-code-log", "2", True)
+    assert "genai-prices loaded: False" in out, out
+    assert not (bench_like / "cache" / "price-table.json").exists()  # nothing it lacked

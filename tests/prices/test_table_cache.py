@@ -234,15 +234,15 @@ def _priced(book: PriceBook, keys: set[tuple[str, str | None, str | None, bool]]
 
 def test_load_uses_a_saved_table_without_loading_genai_prices(tmp_path: Path) -> None:
     table_file = tmp_path / "cache" / "price-table.json"
-    first = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file)
+    first = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file, seed=False)
     assert first.loaded and first.table is None
     assert not refresh_table(first)  # priced nothing: nothing to save
     assert refresh_table(_priced(first, _import_keys()))
-    again = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file)
+    again = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file, seed=False)
     assert not refresh_table(_priced(again, _import_keys()))  # all in the table
     assert not again.loaded
 
-    book = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file)
+    book = PriceBook.load(data_dir=tmp_path / "prices", table_file=table_file, seed=False)
     assert not book.loaded and book.table is not None
     when = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
     ms = int(when.timestamp() * 1000)
@@ -265,10 +265,12 @@ def test_load_uses_a_saved_table_without_loading_genai_prices(tmp_path: Path) ->
 def test_a_table_saved_for_other_files_is_not_used(tmp_path: Path) -> None:
     table_file = tmp_path / "price-table.json"
     user = tmp_path / "prices.toml"
-    refresh_table(_priced(PriceBook.load(user_file=user, table_file=table_file), _import_keys()))
-    assert not PriceBook.load(user_file=user, table_file=table_file).loaded
+    refresh_table(
+        _priced(PriceBook.load(user_file=user, table_file=table_file, seed=False), _import_keys())
+    )
+    assert not PriceBook.load(user_file=user, table_file=table_file, seed=False).loaded
     user.write_text(USER_TOML)  # the user's discount on claude-sonnet-4-5
-    book = PriceBook.load(user_file=user, table_file=table_file)
+    book = PriceBook.load(user_file=user, table_file=table_file, seed=False)
     assert book.loaded and book.table is None
     when = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
     found = book.price_at(
@@ -277,7 +279,7 @@ def test_a_table_saved_for_other_files_is_not_used(tmp_path: Path) -> None:
     assert not isinstance(found, str) and found.source == "prices.toml: our contract"
     # The next import saves the table of the new prices, and a later book uses it.
     assert refresh_table(_priced(book, _import_keys()))
-    again = PriceBook.load(user_file=user, table_file=table_file)
+    again = PriceBook.load(user_file=user, table_file=table_file, seed=False)
     assert not again.loaded
     cached = again.price_at(
         "claude-sonnet-4-5-20250929", "anthropic", when, int(when.timestamp() * 1000)
@@ -292,7 +294,7 @@ def test_a_damaged_table_is_ignored_logged_and_written_again(
     tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     table_file = tmp_path / "price-table.json"
-    refresh_table(_priced(PriceBook.load(table_file=table_file), _import_keys()))
+    refresh_table(_priced(PriceBook.load(table_file=table_file, seed=False), _import_keys()))
     raw = table_file.read_bytes()
     head, _, payload = raw.partition(b"\n")
     if damage == "truncated":
@@ -312,20 +314,20 @@ def test_a_damaged_table_is_ignored_logged_and_written_again(
     else:
         table_file.write_bytes(b"")
     with caplog.at_level(logging.INFO, logger="spendtray.prices"):
-        book = PriceBook.load(table_file=table_file)
+        book = PriceBook.load(table_file=table_file, seed=False)
     assert book.loaded and book.table is None
     assert any(str(table_file) in r.getMessage() for r in caplog.records)
     assert refresh_table(_priced(book, _import_keys()))
     assert table_file.read_bytes().partition(b"\n")[2] == payload
-    assert not PriceBook.load(table_file=table_file).loaded
+    assert not PriceBook.load(table_file=table_file, seed=False).loaded
 
 
 def test_what_forked_workers_priced_without_the_table_is_added(tmp_path: Path) -> None:
     """Import workers are forked children that end without a word about their book: the keys
     they priced without the table reach the importer's process through the misses file."""
     table_file = tmp_path / "cache" / "price-table.json"
-    refresh_table(_priced(PriceBook.load(table_file=table_file), _import_keys()))
-    book = PriceBook.load(table_file=table_file)
+    refresh_table(_priced(PriceBook.load(table_file=table_file, seed=False), _import_keys()))
+    book = PriceBook.load(table_file=table_file, seed=False)
     assert book.table is not None
     new = {
         ("claude-opus-4-1-20250805", "anthropic", None, False),

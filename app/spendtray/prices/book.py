@@ -13,8 +13,8 @@ answer after it.
 Resolutions are cached, so the hot path (batch ingest, through ``price_at``) pays for one
 dictionary look-up and the arithmetic in ``calc``, not for genai-prices' catalogue search.
 A book loaded with a price table (``prices.table_cache``: ``price_at``'s answers saved by an
-earlier import) answers from it and loads genai-prices and the TOML files only when asked for
-something the table does not hold.
+earlier import, or the one shipped with Spendtray: ``prices.seed_table``) answers from it and
+loads genai-prices and the TOML files only when asked for something the table does not hold.
 """
 
 from __future__ import annotations
@@ -251,6 +251,8 @@ class PriceBook:
         shipped_dir: Path | None = None,
         data_dir: Path | None = None,
         table_file: Path | None = None,
+        *,
+        seed: bool = True,
     ) -> PriceBook:
         """The overrides plus genai-prices: the data downloaded into ``data_dir`` when it is
         there and valid, else the bundled data (``Settings.prices_data_dir`` is the user's).
@@ -258,7 +260,9 @@ class PriceBook:
         With ``table_file`` (``Settings.price_table_path``): when that price table was saved
         from these same files, a ``deferred`` book that loads them only if asked for a price
         the table does not hold; else the loaded book, which ``table_file`` and ``table_key``
-        tell where to save a new table (``table_cache.save_table``)."""
+        tell where to save a new table (``table_cache.save_table``). Without a table saved
+        for these files, the one shipped with Spendtray (``seed_table``) where it applies;
+        ``seed=False`` ignores it."""
         if shipped_dir is None:
             from spendtray.paths import pricing_dir
 
@@ -277,6 +281,12 @@ class PriceBook:
 
         key = table_key(shipped_dir, user_file, data_dir)
         table = read_table(table_file, key) if key is not None else None
+        if table is None and key is not None and seed:
+            # A fresh data folder (or new code or prices): the table shipped with Spendtray,
+            # when it was made from the very files this book would load.
+            from spendtray.prices.seed_table import read_seed
+
+            table = read_seed(shipped_dir, user_file, data_dir)
         book = load_now() if table is None else cls.deferred(load_now, table)
         book.table_file, book.table_key = table_file, key
         return book

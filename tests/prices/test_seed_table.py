@@ -1,0 +1,165 @@
+"""The price table shipped with Spendtray (``prices.seed_table``): made from the installed
+genai-prices and the shipped TOML files, it answers exactly as the loaded catalogue does, and a
+book uses it only where it would price from those very files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from spendtray.paths import pricing_dir
+from spendtray.prices import seed_table
+from spendtray.prices.book import PriceBook
+from spendtray.prices.calc import PricingError, TokenCounts
+from spendtray.prices.files import DATA_FILE, META_FILE
+from spendtray.prices.table_cache import read_table
+
+_DAY_MS = 86_400_000
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "claude_code"
+COUNTS = (
+    TokenCounts(input_tokens=1000, output_tokens=200),
+    TokenCounts(
+        input_tokens=250_000,
+        output_tokens=4000,
+        cache_read_tokens=100_000,
+        cache_write_tokens=9000,
+        cache_write_5m_tokens=4000,
+        cache_write_1h_tokens=5000,
+        reasoning_tokens=700,
+    ),
+)
+STALE = "the shipped seed is stale: run `python -m spendtray.prices.seed_table` and commit it"
+
+
+def _seed() -> seed_table.PriceTable:
+    key = seed_table.seed_key(pricing_dir())
+    assert key is not None
+    found = read_table(pricing_dir() / seed_table.SEED_FILE, key)
+    assert found is not None, STALE
+    return found
+
+
+def _cost(price: object, counts: TokenCounts) -> object:
+    if isinstance(price, str):
+        return price
+    try:
+        return price.cost_nanos(counts)  # type: ignore[attr-defined]
+    except PricingError as exc:
+        return f"PricingError: {exc}"
+
+
+def test_the_seed_is_made_from_the_installed_genai_prices_and_shipped_files() -> None:
+    seed = _seed()
+    _, fresh = seed_table.build_seed(pricing_dir())
+    assert fresh.to_json() == seed.to_json(), STALE
+    assert len(seed.entries) > 100
+
+
+@pytest.mark.slow
+def test_the_seed_answers_as_the_loaded_catalogue_on_every_day_a_price_changes() -> None:
+    seed = _seed()
+    builder = PriceBook.load()
+    compared = 0
+    for key in sorted(seed.entries, key=repr):
+        live = PriceBook.load()  # nothing cached from other keys
+        days = {dt.date(2023, 1, 1), dt.date(2025, 6, 15), dt.date(2026, 12, 6)}
+        found = builder.timeline(*key)
+        if isinstance(found, list):
+            for first, _ in found:
+                if first is not None:
+                    days |= {first - dt.timedelta(days=1), first, first + dt.timedelta(days=1)}
+        for day in sorted(days):
+            when = dt.datetime.combine(day, dt.time(15, 30), dt.UTC)
+            when_ms = int(when.timestamp() * 1000)
+            model, provider, tier, batch = key
+            expected = live.price_at(model, provider, when, when_ms, tier, batch)
+            saved = seed.lookup(model, provider, tier, batch, when_ms // _DAY_MS)
+            if saved is None:  # kept out on purpose: a price by the time of day
+                assert found is None
+                continue
+            assert type(saved) is type(expected)
+            if isinstance(expected, str):
+                assert saved == expected
+            else:
+                assert saved.stored_fields == expected.stored_fields  # type: ignore[union-attr]
+                for counts in COUNTS:
+                    assert _cost(saved, counts) == _cost(expected, counts)
+            compared += 1
+    assert compared > 3 * len(seed.entries)
+
+
+def test_the_seed_holds_every_claude_model_of_the_real_corpus() -> None:
+    """Claude Code's models as its logs name them, each at the tiers Claude Code gives."""
+    models: set[str] = set()
+    for path in CORPUS.rglob("*.jsonl"):
+        models.update(re.findall(r'"model": ?"(claude-[^"]+)"', path.read_text(errors="replace")))
+    assert len(models) >= 6
+    keys = _seed().keys()
+    for model in models:
+        for tier in seed_table.TIERS["anthropic"]:
+            assert (model, "anthropic", tier, False) in keys, model
+
+
+def test_a_fresh_data_folder_prices_from_the_seed_without_genai_prices(tmp_path: Path) -> None:
+    book = PriceBook.load(data_dir=tmp_path / "prices", table_file=tmp_path / "t.json")
+    assert not book.loaded and book.table is not None
+    when = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
+    ms = int(when.timestamp() * 1000)
+    found = book.price_at("claude-opus-4-5-20251101", "anthropic", when, ms, "standard")
+    assert not book.loaded and not book.missed
+    expected = PriceBook.load().price_at("claude-opus-4-5-20251101", "anthropic", when, ms)
+    assert not isinstance(found, str) and not isinstance(expected, str)
+    assert found.stored_fields == expected.stored_fields
+    # One it lacks: the catalogue loads, and the import will save it.
+    book.price_at("acme-unknown-model", "acme", when, ms)
+    assert book.loaded and book.missed == {("acme-unknown-model", "acme", None, False)}
+
+
+def _seeded(tmp_path: Path) -> bool:
+    book = PriceBook.load(
+        user_file=tmp_path / "prices.toml",
+        data_dir=tmp_path / "prices",
+        table_file=tmp_path / "t.json",
+    )
+    assert book.loaded == (book.table is None)
+    return book.table is not None
+
+
+def test_the_seed_is_not_used_where_the_book_would_price_from_other_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _seeded(tmp_path)
+    (tmp_path / "prices.toml").write_text("")  # the user's prices, even none
+    assert not _seeded(tmp_path)
+    (tmp_path / "prices.toml").unlink()
+    for name in (META_FILE, DATA_FILE):  # downloaded price data, even half of it
+        (tmp_path / "prices").mkdir(exist_ok=True)
+        (tmp_path / "prices" / name).write_text("{}")
+        assert not _seeded(tmp_path)
+        (tmp_path / "prices" / name).unlink()
+    assert _seeded(tmp_path)
+    monkeypatch.setattr(seed_table, "genai_prices_version", lambda: "0.0.1")
+    assert not _seeded(tmp_path)  # another genai-prices
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not _seeded(tmp_path)  # a bundle: its genai-prices is inside the executable
+    monkeypatch.undo()
+    assert _seeded(tmp_path)
+    assert not PriceBook.load(table_file=tmp_path / "t.json", seed=False).table
+
+
+def test_other_shipped_prices_key_the_seed_otherwise(tmp_path: Path) -> None:
+    shipped = tmp_path / "pricing"
+    shipped.mkdir()
+    for path in pricing_dir().glob("*.toml"):
+        (shipped / path.name).write_bytes(path.read_bytes())
+    assert seed_table.seed_key(shipped) == seed_table.seed_key(pricing_dir())
+    (shipped / "extra.toml").write_text("# nothing yet\n")
+    assert seed_table.seed_key(shipped) != seed_table.seed_key(pricing_dir())
+    header = json.loads((pricing_dir() / seed_table.SEED_FILE).read_bytes().partition(b"\n")[0])
+    assert header["key"] == seed_table.seed_key(pricing_dir())
