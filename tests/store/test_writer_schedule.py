@@ -23,6 +23,7 @@ from spendtray.store.writer import (
     FOLD_CHUNK_MIN,
     FOLD_EVENTS,
     FOLD_SECONDS,
+    FOLD_STOP_CHUNK,
     FOLD_TXN_SECONDS,
     SMALL_JOB_ROWS,
     Writer,
@@ -353,3 +354,32 @@ def test_the_wal_is_checkpointed_while_a_burst_of_single_events_defers_the_fold(
             writer.stop()
     # A checkpointed WAL starts over: its file only grows to what a tenth of a second adds.
     assert wal_bytes[0.1] < wal_bytes[1000.0] / 3, wal_bytes
+
+
+def test_what_is_left_at_stop_is_folded_in_large_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import's events, stored in a burst, are folded when its writer stops: in
+    transactions of up to FOLD_STOP_CHUNK ids, not FOLD_CHUNK (each rollup page written once,
+    not once per chunk), and every one of them is in the rollups after."""
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 30.0)  # the burst lasts to the stop
+    monkeypatch.setattr(writer_module, "FOLD_STOP_CHUNK", 3 * FOLD_CHUNK)
+    spy = _FoldSpy(monkeypatch)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    writer.start()
+    stored = 0
+    try:
+        for _ in range(4):
+            writer.write(_spread_rows(stored + 2 * FOLD_CHUNK)[stored:])
+            stored += 2 * FOLD_CHUNK
+        assert spy.limits == []  # deferred while the burst lasts
+    finally:
+        writer.stop()
+    assert spy.limits == [3 * FOLD_CHUNK] * 3
+    assert _folded_through(db_path) == stored
+    reader = Reader(db_path, ZoneInfo("UTC"))
+    try:
+        assert reader.summary("project", Filters()).total.calls == stored
+    finally:
+        reader.close()
