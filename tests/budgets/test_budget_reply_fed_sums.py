@@ -132,6 +132,12 @@ def test_fed_replies_read_nothing_and_equal_fresh_ones_with_another_process_writ
     assert spent(reply, "acme", "acme") == 7.5 and spent(reply, "acme", "*") == 16.375
     assert reply["projects"]["acme"]["state"] == "warning"
     assert reads.count == before + 1
+    # A large batch of this process (an import's: committed on the writer thread) feeds the
+    # sums from there; the next reply still reads nothing.
+    app.core.ingest.ingest([event(0.001, "beta", now) for _ in range(500)])
+    reply = post(app, event(0.001, "beta", now))
+    assert reply == fresh_reply(app, {"beta"}) and spent(reply, "beta", "beta") == 9.126
+    assert reads.count == before + 1
     # A batch with a request id sent twice (the bigger copy kept), then that id again with
     # more tokens: the stored row is rewritten in place and the sums follow.
     reply = post(
