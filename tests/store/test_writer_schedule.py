@@ -23,7 +23,6 @@ from spendtray.store.writer import (
     FOLD_CHUNK_MIN,
     FOLD_EVENTS,
     FOLD_SECONDS,
-    FOLD_STOP_CHUNK,
     FOLD_TXN_SECONDS,
     SMALL_JOB_ROWS,
     Writer,
