@@ -24,11 +24,11 @@ For each: the writer thread's CPU time per event (SQLite runs on it), wall time 
 the WAL written per transaction (every page a transaction dirties is written there once at
 COMMIT, and copied into the database again by the next checkpoint). For the variants with
 ``events_time``, also what adding the round's events to it costs later, in the fold's chunks
-(``FOLD_CHUNK`` ids a transaction, as the writer folds a backlog): the part of the fold that
-0021 adds (bench/fold.py measures the whole fold).
+(``FOLD_CHUNK`` ids a transaction, as the writer folds a backlog; ``--time-chunk`` to try
+others): the part of the fold that 0021 adds (bench/fold.py measures the whole fold).
 
 Usage: python bench/insert.py [--base-db PATH | --base 1000000] [--random-base-db PATH]
-       [--batches 40] [--rounds 3]
+       [--batches 40] [--rounds 3] [--time-chunk 2000]
        [--variants as-is,events-ts,ts-by-day,random-ids,random-ids-events-ts]
 """
 
@@ -79,7 +79,7 @@ class Variant:
     wal_kb: list[float] = field(default_factory=list)  # per transaction
     fold_cpu_us: list[float] = field(default_factory=list)  # per event, events_time at fold
 
-    def commit(self, batches: list[list[EventRow]]) -> None:
+    def commit(self, batches: list[list[EventRow]], time_chunk: int) -> None:
         wal = Path(f"{self.db_path}-wal")
         conn = self.writer._conn
         assert conn is not None
@@ -99,12 +99,12 @@ class Variant:
             first = int(conn.execute("SELECT max(id) FROM events_time").fetchone()[0] or 0)
             last = int(conn.execute("SELECT max(id) FROM events").fetchone()[0])
             a = time.thread_time()
-            for low in range(first, last, FOLD_CHUNK):
+            for low in range(first, last, time_chunk):
                 conn.execute("BEGIN IMMEDIATE")
                 conn.execute(
                     "INSERT INTO events_time (ts, id) SELECT ts, id FROM events "
                     "WHERE id > ? AND id <= ? ORDER BY ts, id",
-                    (low, min(low + FOLD_CHUNK, last)),
+                    (low, min(low + time_chunk, last)),
                 )
                 conn.execute("COMMIT")
             self.fold_cpu_us.append((time.thread_time() - a) / events * 1e6)
@@ -143,6 +143,12 @@ def main() -> None:
     )
     parser.add_argument("--batches", type=int, default=40, help="1,000-event batches per round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--time-chunk",
+        type=int,
+        default=FOLD_CHUNK,
+        help="ids per transaction adding to events_time after a round (the fold's chunk)",
+    )
     parser.add_argument("--variants", default=",".join(SCHEMA))
     args = parser.parse_args()
     names = args.variants.split(",")
@@ -168,7 +174,7 @@ def main() -> None:
                 # Each variant stores events of its own (a request id is stored once).
                 events = random_ids if variant.name.startswith("random-ids") else traffic
                 batches = [service.prepare(events.batch(1000)) for _ in range(args.batches)]
-                variant.commit(batches)
+                variant.commit(batches, args.time_chunk)
         print(
             f"{args.batches} transactions of 1,000 events per round, {args.rounds} rounds, onto "
             f"{base_db} (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after); "

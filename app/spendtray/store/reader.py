@@ -5,6 +5,10 @@ Summaries add whole UTC days and quarter-hours of the rollup tables (``store.fol
 raw events only for the part quarter-hours at the ends of a range, so their cost grows with
 the number of periods and keys, not with the number of events. The few events stored since
 the last rollup fold are added from the events table, in the same read snapshot.
+
+Events are selected by time through ``store.timed`` (the folded ones through ``events_time``,
+which the fold keeps, the rest by their id range): no index on ``events.ts`` is written at
+insert, where its entry cost each event a random page (migration 0021).
 """
 
 from __future__ import annotations
