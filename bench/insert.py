@@ -28,7 +28,7 @@ COMMIT, and copied into the database again by the next checkpoint). For the vari
 others): the part of the fold that 0021 adds (bench/fold.py measures the whole fold).
 
 Usage: python bench/insert.py [--base-db PATH | --base 1000000] [--random-base-db PATH]
-       [--batches 40] [--rounds 3] [--time-chunk 2000]
+       [--batches 40] [--size 1000] [--rounds 3] [--time-chunk 2000]
        [--variants as-is,events-ts,ts-by-day,random-ids,random-ids-events-ts]
 """
 
@@ -141,7 +141,10 @@ def main() -> None:
         help="the base of the random-ids variant: a spendtray.db filled with random request ids "
         "(default: filled here with --base events)",
     )
-    parser.add_argument("--batches", type=int, default=40, help="1,000-event batches per round")
+    parser.add_argument("--batches", type=int, default=40, help="transactions per round")
+    parser.add_argument(
+        "--size", type=int, default=1000, help="events per transaction (a single POST: ~7)"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--time-chunk",
@@ -173,10 +176,11 @@ def main() -> None:
             for variant in variants if round_no % 2 == 0 else variants[::-1]:
                 # Each variant stores events of its own (a request id is stored once).
                 events = random_ids if variant.name.startswith("random-ids") else traffic
-                batches = [service.prepare(events.batch(1000)) for _ in range(args.batches)]
+                batches = [service.prepare(events.batch(args.size)) for _ in range(args.batches)]
                 variant.commit(batches, args.time_chunk)
         print(
-            f"{args.batches} transactions of 1,000 events per round, {args.rounds} rounds, onto "
+            f"{args.batches} transactions of {args.size:,} events per round, {args.rounds} "
+            "rounds, onto "
             f"{base_db} (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after); "
             "median (min–max over rounds):"
         )
