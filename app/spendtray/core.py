@@ -233,11 +233,12 @@ class Core:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start_store(self, *, folds: bool = True) -> None:
+    def start_store(self, *, folds: bool = True, checkpoint_bursts: bool = False) -> None:
         """Open (and migrate) the database and start the writer thread; ``folds=False`` for
-        a command beside the running app, whose writer folds the rollups (``Writer.start``)."""
+        a command beside the running app, whose writer folds the rollups; ``checkpoint_bursts``
+        for an import storing itself (``Writer.start``)."""
         if not self.writer.running:
-            self.writer.start(folds=folds)
+            self.writer.start(folds=folds, checkpoint_bursts=checkpoint_bursts)
 
     def start(self) -> None:
         """The store, then every worker (webhook, budget evaluation), then the tokenizer

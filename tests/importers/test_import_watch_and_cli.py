@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from importkit import day_rows, events, total_row
@@ -184,14 +185,14 @@ def test_cli_sends_to_the_running_app(
     checkpointed_by: list[Writer] = []
     start, fold, checkpoints = Writer.start, Writer._fold, Writer._run_checkpoints
 
-    def spy_start(self: Writer, *, folds: bool = True) -> None:
+    def spy_start(self: Writer, **kwargs: Any) -> None:
         cli_writers.append(self)
         self.add_listener(lambda info: cli_committed.append(info.stored))
-        start(self, folds=folds)
+        start(self, **kwargs)
 
-    def spy_fold(self: Writer) -> bool:
+    def spy_fold(self: Writer, *args: Any) -> bool:
         folded_by.append(self)
-        return fold(self)
+        return fold(self, *args)
 
     def spy_checkpoints(self: Writer, conn: sqlite3.Connection) -> None:
         checkpointed_by.append(self)

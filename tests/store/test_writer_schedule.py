@@ -355,6 +355,35 @@ def test_the_wal_is_checkpointed_while_a_burst_of_single_events_defers_the_fold(
     assert wal_bytes[0.1] < wal_bytes[1000.0] / 3, wal_bytes
 
 
+def test_an_imports_writer_checkpoints_the_wal_while_its_burst_defers_the_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``checkpoint_bursts`` (spendtray import's writer): the WAL is checkpointed while large
+    jobs keep coming, so it starts over instead of holding every page until the end; the
+    fold still waits for the burst to end. Without it (the app's), the WAL grows."""
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 30.0)
+    monkeypatch.setattr(writer_module, "BURST_CHECKPOINT_SECONDS", 0.1)
+    wal_bytes: dict[bool, int] = {}
+    for checkpoint in (False, True):
+        db_path = tmp_path / f"db-{checkpoint}.sqlite"
+        open_for_writing(db_path).conn.close()
+        writer = Writer(db_path)
+        writer.start(checkpoint_bursts=checkpoint)
+        stored = 0
+        try:
+            end = time.monotonic() + 1.5
+            while time.monotonic() < end:
+                writer.write(_spread_rows(stored + 2 * SMALL_JOB_ROWS)[stored:])
+                stored += 2 * SMALL_JOB_ROWS
+                time.sleep(0.01)
+            assert _folded_through(db_path) == 0  # the fold still waits
+            wal_bytes[checkpoint] = (tmp_path / f"db-{checkpoint}.sqlite-wal").stat().st_size
+        finally:
+            writer.stop()
+        assert _folded_through(db_path) == stored
+    assert wal_bytes[True] < wal_bytes[False] / 3, wal_bytes
+
+
 def test_what_is_left_at_stop_is_folded_in_large_transactions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace, paused: ExitStack) -> int:
         raise UserError(f"import: {exc}") from None
     # Sending to the running app, this process writes only its import offsets: the app's
     # writer folds the rollups and checkpoints the file, not a second writer beside it.
-    core.start_store(folds=url is None)
+    core.start_store(folds=url is None, checkpoint_bursts=url is None)
     sink = ServerSink(url, core.token) if url else None
     if url:
         print(f"spendtray: sending to the running Spendtray at {url}", file=sys.stderr)

@@ -400,6 +400,7 @@ class Writer:
         self._checkpoint_due = threading.Event()
         self._checkpoints_stop = False
         self._folds = True  # False: this writer never folds nor checkpoints (``start``)
+        self._checkpoint_bursts = False  # checkpoints during a burst of large jobs (``start``)
         self._prices = _PricesUsed()
         # Held by whichever thread is using the write connection: the writer thread for each
         # job, call and fold, or a caller committing a small job itself (``submit_batches``
@@ -417,12 +418,17 @@ class Writer:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    def start(self, *, folds: bool = True) -> None:
+    def start(self, *, folds: bool = True, checkpoint_bursts: bool = False) -> None:
         """Open the database (migrating it) and start the writer thread. ``folds=False``:
         this writer never folds events into the rollups nor checkpoints the WAL — for a
         process beside the running app (whose writer does both); readers add the events it
-        leaves unfolded."""
+        leaves unfolded. ``checkpoint_bursts``: while large jobs keep coming (and their fold
+        waits), the WAL is checkpointed every ``BURST_CHECKPOINT_SECONDS`` as during a burst
+        of single events — for ``spendtray import``, whose WAL otherwise held every page of
+        the import until it ended, and whose last checkpoint (with its fsyncs) then waited
+        for all of them."""
         self._folds = folds
+        self._checkpoint_bursts = checkpoint_bursts
         self._thread = threading.Thread(target=self._run, name="spendtray-writer", daemon=True)
         self._thread.start()
         self._ready.wait()
@@ -791,7 +797,10 @@ class Writer:
             self._unfolded_since = time.monotonic()
         self._unfolded += info.stored
         if info.stored + info.duplicates > SMALL_JOB_ROWS:
-            self._large_at = time.monotonic()
+            now = self._large_at = time.monotonic()
+            if self._checkpoint_bursts and now - self._checkpointed >= BURST_CHECKPOINT_SECONDS:
+                self._checkpointed = now
+                self._checkpoint_due.set()
         else:
             self._count_small(info.stored, time.monotonic())
         return outcomes, info
