@@ -17,7 +17,7 @@ from spendtray.prices import seed_table
 from spendtray.prices.book import PriceBook
 from spendtray.prices.calc import PricingError, TokenCounts
 from spendtray.prices.files import DATA_FILE, META_FILE
-from spendtray.prices.table_cache import read_table
+from spendtray.prices.table_cache import PriceTable, read_table, refresh_table
 
 _DAY_MS = 86_400_000
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "claude_code"
@@ -111,13 +111,33 @@ def test_a_fresh_data_folder_prices_from_the_seed_without_genai_prices(tmp_path:
     when = dt.datetime(2026, 5, 4, 10, tzinfo=dt.UTC)
     ms = int(when.timestamp() * 1000)
     found = book.price_at("claude-opus-4-5-20251101", "anthropic", when, ms, "standard")
-    assert not book.loaded and not book.missed
+    assert not book.loaded  # noted, for the data folder's table
+    assert book.missed == {("claude-opus-4-5-20251101", "anthropic", "standard", False)}
     expected = PriceBook.load().price_at("claude-opus-4-5-20251101", "anthropic", when, ms)
     assert not isinstance(found, str) and not isinstance(expected, str)
     assert found.stored_fields == expected.stored_fields
-    # One it lacks: the catalogue loads, and the import will save it.
-    book.price_at("acme-unknown-model", "acme", when, ms)
-    assert book.loaded and book.missed == {("acme-unknown-model", "acme", None, False)}
+    # The import saves what it priced in the data folder's table, copied from the seed: the
+    # next book reads that small table, not the seed, and loads no catalogue either.
+    assert refresh_table(book) and not book.loaded
+    saved = read_table(tmp_path / "t.json", book.table_key or "")
+    assert (
+        saved is not None
+        and saved.to_json()
+        == PriceTable.build(
+            PriceBook.load(), {("claude-opus-4-5-20251101", "anthropic", "standard", False)}
+        ).to_json()
+    )
+    later = PriceBook.load(data_dir=tmp_path / "prices", table_file=tmp_path / "t.json")
+    assert not later.table_is_seed and later.table is not None
+    again = later.price_at("claude-opus-4-5-20251101", "anthropic", when, ms, "standard")
+    assert not isinstance(again, str) and again.stored_fields == expected.stored_fields
+    assert not later.loaded and not later.missed
+    # One it lacks: the catalogue loads, and the import will save it with the rest.
+    later.price_at("acme-unknown-model", "acme", when, ms)
+    assert later.loaded and later.missed == {("acme-unknown-model", "acme", None, False)}
+    assert refresh_table(later)
+    saved = read_table(tmp_path / "t.json", book.table_key or "")
+    assert saved is not None and len(saved.keys()) == 2
 
 
 def _seeded(tmp_path: Path) -> bool:

@@ -224,8 +224,12 @@ class PriceBook:
         self._table = table
         self.table_file: Path | None = None  # where load() read the table or should write it
         self.table_key: str | None = None  # what the table must be keyed by to be used
-        # price_at's questions the table could not answer (``missed``); a forked import worker
-        # also appends each to ``table_cache.misses_file`` for the importer's process to read.
+        # The table is the one shipped with Spendtray (``seed_table``), not the data folder's.
+        self.table_is_seed = False
+        # price_at's questions the data folder's table could not answer (``missed``; with the
+        # seed, every question, for the data folder's table to hold them next time); a forked
+        # import worker also appends each to ``table_cache.misses_file`` for the importer's
+        # process to read.
         self._missed: set[tuple[str, str | None, str | None, bool]] = set()
         self._in_child = False
         self._lock = threading.Lock()
@@ -281,14 +285,17 @@ class PriceBook:
 
         key = table_key(shipped_dir, user_file, data_dir)
         table = read_table(table_file, key) if key is not None else None
+        from_seed = False
         if table is None and key is not None and seed:
             # A fresh data folder (or new code or prices): the table shipped with Spendtray,
             # when it was made from the very files this book would load.
             from spendtray.prices.seed_table import read_seed
 
             table = read_seed(shipped_dir, user_file, data_dir)
+            from_seed = table is not None
         book = load_now() if table is None else cls.deferred(load_now, table)
         book.table_file, book.table_key = table_file, key
+        book.table_is_seed = from_seed
         return book
 
     def _catalogue(self) -> _Catalogue:
@@ -338,6 +345,7 @@ class PriceBook:
             self._generation += 1
             self._cat = catalogue
             self._table = other._table
+            self.table_is_seed = other.table_is_seed
             self._matches = {}
             self._resolved = {}
             self._by_day = {}
@@ -484,7 +492,7 @@ class PriceBook:
             generation = self._generation
             table = self._table
             saved = table.lookup(model, provider, service_tier, batch, day) if table else None
-            if saved is None:
+            if saved is None or self.table_is_seed:
                 self._note_miss(model, provider, service_tier, batch)
             if saved is not None:
                 hit = saved
@@ -505,7 +513,8 @@ class PriceBook:
 
     @property
     def missed(self) -> set[tuple[str, str | None, str | None, bool]]:
-        """The (model, provider, service tier, batch) ``price_at`` priced without the table."""
+        """The (model, provider, service tier, batch) ``price_at`` priced without the data
+        folder's table (with the shipped one, every one it priced)."""
         with self._lock:
             return set(self._missed)
 
@@ -516,7 +525,7 @@ class PriceBook:
         table = self._table
         if self.table_file is None or key in self._missed:
             return
-        if table is not None and key in table.entries:
+        if table is not None and key in table.entries and not self.table_is_seed:
             return  # known, priced without the table on purpose (by the time of day)
         with self._lock:
             self._missed.add(key)

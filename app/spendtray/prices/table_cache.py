@@ -226,21 +226,30 @@ def _read_misses(path: Path) -> set[PriceKey]:
 def refresh_table(book: PriceBook) -> bool:
     """Save the book's table (``PriceBook.load``'s ``table_file``) with what it lacked added:
     the keys this process's book and its forked workers' priced without it (the catalogue
-    loaded here if need be); True when it was written. Called by an import once its pass is
-    stored, so the next import finds them; costs a ``stat`` when nothing was missed."""
+    loaded here if need be; from the table shipped with Spendtray, the keys priced with it,
+    copied from it, with the others); True when it was written. Called by an import once its
+    pass is stored, so the next import finds them; costs a ``stat`` when nothing was missed."""
     if book.table_file is None or book.table_key is None:
         return False
     noted = misses_file(book.table_file)
     missing = book.missed | _read_misses(noted)
     table = book.table
-    if table is not None:
+    # The shipped table's answers are copied (no catalogue loaded for them); the data
+    # folder's table keeps what it holds.
+    seed = table if book.table_is_seed else None
+    if table is not None and seed is None:
         missing -= table.keys()
     if not missing:
         noted.unlink(missing_ok=True)
         return False
-    fresh = PriceTable.build(book, missing)
+    copied = {key: seed.entries[key] for key in missing if key in seed.entries} if seed else {}
+    fresh = PriceTable(copied).merged(PriceTable.build(book, missing - copied.keys()))
     try:
-        save_table(book.table_file, book.table_key, table.merged(fresh) if table else fresh)
+        save_table(
+            book.table_file,
+            book.table_key,
+            table.merged(fresh) if table is not None and seed is None else fresh,
+        )
     except OSError as exc:
         log.warning("price table %s not saved: %s", book.table_file, exc)
         return False
