@@ -10,14 +10,15 @@ import logging
 import os
 import random
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from table_answers import PriceKey, compare, same
 
 from spendtray.paths import pricing_dir
 from spendtray.prices import table_cache
 from spendtray.prices.book import PriceBook
-from spendtray.prices.calc import PricingError, TokenCounts
 from spendtray.prices.table_cache import (
     PriceTable,
     read_table,
@@ -25,20 +26,6 @@ from spendtray.prices.table_cache import (
     table_key,
 )
 
-_DAY_MS = 86_400_000
-COUNTS = (
-    TokenCounts(input_tokens=1000, output_tokens=200),
-    TokenCounts(input_tokens=250_000, output_tokens=4000, cache_read_tokens=100_000),
-    TokenCounts(
-        input_tokens=90_000,
-        output_tokens=3000,
-        cache_read_tokens=20_000,
-        cache_write_tokens=9000,
-        cache_write_5m_tokens=4000,
-        cache_write_1h_tokens=5000,
-        reasoning_tokens=700,
-    ),
-)
 USER_TOML = """
 [[model]]
 provider = "acme"
@@ -66,58 +53,10 @@ source = "our contract"
 """
 
 
-def _cost(found: object, counts: TokenCounts) -> object:
-    if isinstance(found, str):
-        return found
-    try:
-        return found.cost_nanos(counts)  # type: ignore[attr-defined]
-    except PricingError as exc:
-        return f"PricingError: {exc}"
-
-
-def _same(live: object, cached: object) -> None:
-    assert type(live) is type(cached)
-    if isinstance(live, str):
-        assert live == cached
-        return
-    assert live.stored_fields == cached.stored_fields  # type: ignore[attr-defined]
-    assert live.provider_id == cached.provider_id  # type: ignore[attr-defined]
-    assert live.unit_prices_json() == cached.unit_prices_json()  # type: ignore[attr-defined]
-    assert live.tier_thresholds == cached.tier_thresholds  # type: ignore[attr-defined]
-    for counts in COUNTS:
-        assert _cost(live, counts) == _cost(cached, counts)
-
-
-def _days(book: PriceBook, key: tuple[str, str | None, str | None, bool]) -> list[dt.date]:
-    """Days around every date this key's price changes on, and a few others."""
-    days = {dt.date(2023, 1, 1), dt.date(2025, 6, 15), dt.date(2026, 12, 6)}
-    found = book.timeline(*key)
-    if isinstance(found, list):
-        for first, _ in found:
-            if first is not None:
-                days |= {first - dt.timedelta(days=1), first, first + dt.timedelta(days=1)}
-    return sorted(days)
-
-
-def _check(keys: list[tuple[str, str | None, str | None, bool]], user_file: Path | None) -> int:
+def _check(keys: Sequence[PriceKey], user_file: Path | None) -> int:
     builder = PriceBook.load(user_file=user_file)
     table = PriceTable.from_json(json.loads(json.dumps(PriceTable.build(builder, keys).to_json())))
-    compared = 0
-    for key in keys:
-        live_book = PriceBook.load(user_file=user_file)  # no answers cached from other keys
-        for day in _days(builder, key):
-            # A time in the day's afternoon: the table was resolved at midnight.
-            when = dt.datetime.combine(day, dt.time(15, 30), dt.UTC)
-            when_ms = int(when.timestamp() * 1000)
-            model, provider, tier, batch = key
-            live = live_book.price_at(model, provider, when, when_ms, tier, batch)
-            cached = table.lookup(model, provider, tier, batch, when_ms // _DAY_MS)
-            if cached is None:
-                assert builder.timeline(*key) is None  # kept out of the table on purpose
-                continue
-            _same(live, cached)
-            compared += 1
-    return compared
+    return compare(table, keys, user_file)
 
 
 @pytest.mark.slow
@@ -249,11 +188,11 @@ def test_load_uses_a_saved_table_without_loading_genai_prices(tmp_path: Path) ->
     found = book.price_at("claude-sonnet-4-5-20250929", "anthropic", when, ms)
     assert not book.loaded  # answered by the table
     live = PriceBook.load().price_at("claude-sonnet-4-5-20250929", "anthropic", when, ms)
-    _same(live, found)
+    same(live, found)
     # A model the table lacks: genai-prices is loaded then, and prices it.
     other = book.price_at("claude-opus-4-1-20250805", "anthropic", when, ms)
     assert book.loaded
-    _same(PriceBook.load().price_at("claude-opus-4-1-20250805", "anthropic", when, ms), other)
+    same(PriceBook.load().price_at("claude-opus-4-1-20250805", "anthropic", when, ms), other)
     # The import adds it, keeping the rest.
     keys = {*_import_keys(), ("claude-opus-4-1-20250805", "anthropic", None, False)}
     assert book.missed == {("claude-opus-4-1-20250805", "anthropic", None, False)}
@@ -284,7 +223,7 @@ def test_a_table_saved_for_other_files_is_not_used(tmp_path: Path) -> None:
     cached = again.price_at(
         "claude-sonnet-4-5-20250929", "anthropic", when, int(when.timestamp() * 1000)
     )
-    _same(found, cached)
+    same(found, cached)
 
 
 @pytest.mark.parametrize(
