@@ -256,13 +256,27 @@ class Core:
             # it behind the table instead; the import command, which never calls start, does
             # not.
             self._prices_loading = threading.Thread(
-                target=self.prices.load_catalogue, name="spendtray-prices", daemon=True
+                target=self._load_prices_behind, name="spendtray-prices", daemon=True
             )
             self._prices_loading.start()
         if self.warm_tokenizers:
             from spendtray.estimator import tokenizers
 
             self._warmup = tokenizers.warm_up()
+
+    def _load_prices_behind(self) -> None:
+        """The "spendtray-prices" thread: genai-prices loaded ahead of need. It imports while
+        the main thread and the tokenizer warm-up import too, and a failure here (seen once in
+        CI on a fresh data folder, its traceback the server's first line of stderr) must not
+        take the start-up's place: the book stays deferred and loads on first need, where a
+        failure that lasts reaches the caller as any pricing error does."""
+        try:
+            self.prices.load_catalogue()
+        except Exception:
+            log.info(
+                "price catalogue not loaded ahead of need; it loads when first needed",
+                exc_info=True,
+            )
 
     def build_server(self) -> ServerRunner:
         """Start every part and bind the HTTP server (run it with ``runner.run()``)."""
