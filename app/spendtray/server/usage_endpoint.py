@@ -1,4 +1,5 @@
-"""``POST /v1/usage`` as a plain ASGI endpoint placed in front of the Starlette app.
+"""``POST /v1/usage`` as a plain ASGI endpoint placed in front of the Starlette app, and as
+the route the server's connection protocol answers without ASGI (``http_protocol.DirectRoute``).
 
 Runs on the server's event loop thread. Ingest is the one route whose rate matters (an agent
 fleet posts every call), and Starlette's middleware, router and Request/Response objects cost
@@ -9,6 +10,7 @@ functions every other route uses (``guard``), so the two paths cannot drift apar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,7 @@ from spendtray.ingest.service import BatchError, IngestService
 from spendtray.receivers.common import inflate
 from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.guard import (
+    ApiError,
     Guard,
     answer_error,
     check_declared_length,
@@ -31,7 +34,10 @@ from spendtray.server.guard import (
     receive_body,
     scope_headers,
 )
+from spendtray.server.http_protocol import DirectRoute, Exchange
 from spendtray.server.payload import decode_events
+from spendtray.store.rows import EventRow
+from spendtray.store.writer import WriteOutcome
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +66,15 @@ INLINE_EVENTS = 200
 _JSON = (b"content-type", b"application/json")
 
 
-class UsageEndpoint:
-    """ASGI app: ``POST /v1/usage`` here, everything else to ``app``."""
+class UsageEndpoint(DirectRoute):
+    """ASGI app: ``POST /v1/usage`` here, everything else to ``app``. The server's protocol
+    answers the plain ``POST /v1/usage`` itself through the ``DirectRoute`` methods; other
+    spellings of it (a query string, an encoded path) come through ``__call__``. Both run
+    the same steps (``_check``, ``_events``, ``_accepted``, ``_refused``)."""
 
     PATH = "/v1/usage"  # spelled out in ``__call__``: an attribute lookup per request
+    method = b"POST"
+    path = b"/v1/usage"
 
     def __init__(
         self,
@@ -85,15 +96,13 @@ class UsageEndpoint:
         if scope["type"] != "http" or scope["path"] != "/v1/usage" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        headers = [_JSON]
         try:
             status, payload = await self._ingest(scope, receive)
+            headers = _HEADERS
         except ClientDisconnect:
             return
         except Exception as exc:
-            error = answer_error(exc, "POST /v1/usage")
-            status, payload = error.status, error_body(error.message, error.details)
-            headers.extend((k.lower().encode(), v.encode()) for k, v in error.headers.items())
+            status, payload, headers = self._refused(exc)
         # Encoded with orjson and sent straight to ``send``: the JSON encoding and the
         # Response object were a tenth of a single-event POST.
         body = orjson.dumps(payload)
@@ -108,15 +117,9 @@ class UsageEndpoint:
 
     async def _ingest(self, scope: Scope, receive: Receive) -> tuple[int, dict[str, Any]]:
         headers = scope_headers(scope["headers"])
-        self.guard.check_headers(headers)
-        media = json_media_type(headers)
-        limit = self.settings.max_body_bytes
-        check_declared_length(headers, limit)
-        body = await receive_body(receive, limit)
-        encoding = headers.get("content-encoding")
-        if encoding is not None:
-            body = inflate(body, encoding, limit)
-        events = decode_events(body, media)
+        media = self._check(headers)
+        body = await receive_body(receive, self.settings.max_body_bytes)
+        events = self._events(body, headers, media)
         service = self.service
         try:
             if len(events) > INLINE_EVENTS:
@@ -126,13 +129,98 @@ class UsageEndpoint:
         except BatchError as exc:
             return 400, error_body(f"nothing stored: {exc}", exc.details())
         outcomes = await self.batcher.commit(rows)
-        result = service.result(rows, outcomes)
+        return 202, self._accepted(rows, outcomes)
+
+    def _check(self, headers: dict[str, str]) -> str:
+        """The request's head checked (``ApiError`` when refused): its JSON media type."""
+        self.guard.check_headers(headers)
+        media = json_media_type(headers)
+        check_declared_length(headers, self.settings.max_body_bytes)
+        return media
+
+    def _events(self, body: bytes, headers: dict[str, str], media: str) -> list[Any]:
+        encoding = headers.get("content-encoding")
+        if encoding is not None:
+            body = inflate(body, encoding, self.settings.max_body_bytes)
+        return decode_events(body, media)
+
+    def _accepted(self, rows: list[EventRow], outcomes: list[WriteOutcome]) -> dict[str, Any]:
+        result = self.service.result(rows, outcomes)
         # Usually no read at all: the commit fed the running sums these events (and when it
         # could not, a few indexed reads on the loop's own read connection).
         budget = committed_budget(self.budget_status, result.projects, max(o.id for o in outcomes))
-        return 202, {
+        return {
             "accepted": result.accepted,
             "duplicates": result.duplicates,
             "events": result.events,
             "budget": budget,
         }
+
+    @staticmethod
+    def _refused(exc: Exception) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+        """The answer to a request that failed with ``exc``: status, body and headers."""
+        if isinstance(exc, BatchError):
+            return 400, error_body(f"nothing stored: {exc}", exc.details()), _HEADERS
+        error = answer_error(exc, "POST /v1/usage")
+        headers = [_JSON, *((k.lower().encode(), v.encode()) for k, v in error.headers.items())]
+        return error.status, error_body(error.message, error.details), headers
+
+    # The direct path (``http_protocol.DirectRoute``): the same steps, driven by the protocol's
+    # callbacks and the commit future's, without a Task per request.
+
+    def start(self, exchange: Exchange) -> int | None:
+        try:
+            headers = scope_headers(exchange.headers)
+            exchange.state = (headers, self._check(headers))
+        except Exception as exc:
+            _answer(exchange, *self._refused(exc))
+            return None
+        return self.settings.max_body_bytes
+
+    def too_large(self, exchange: Exchange, limit: int) -> None:
+        _answer(exchange, *self._refused(ApiError(413, f"body is over the limit of {limit} bytes")))
+
+    def body(self, exchange: Exchange, body: bytes) -> None:
+        headers, media = exchange.state
+        try:
+            events = self._events(body, headers, media)
+            if len(events) > INLINE_EVENTS:
+                exchange.run(self._prepare_apart(exchange, events))
+                return
+            rows = self.service.prepare(events)
+            self.batcher.commit(rows).add_done_callback(
+                lambda done: self._committed(exchange, rows, done)
+            )
+        except Exception as exc:
+            _answer(exchange, *self._refused(exc))
+
+    async def _prepare_apart(self, exchange: Exchange, events: list[Any]) -> None:
+        try:
+            rows = await run_in_threadpool(self.service.prepare, events)
+            outcomes = await self.batcher.commit(rows)
+            _answer(exchange, 202, self._accepted(rows, outcomes), _HEADERS)
+        except Exception as exc:
+            _answer(exchange, *self._refused(exc))
+
+    def _committed(
+        self,
+        exchange: Exchange,
+        rows: list[EventRow],
+        done: asyncio.Future[list[WriteOutcome]],
+    ) -> None:
+        try:
+            payload = self._accepted(rows, done.result())
+        except Exception as exc:
+            _answer(exchange, *self._refused(exc))
+            return
+        _answer(exchange, 202, payload, _HEADERS)
+
+
+_HEADERS = [_JSON]
+
+
+def _answer(
+    exchange: Exchange, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = orjson.dumps(payload)
+    exchange.reply(status, [(b"content-length", b"%d" % len(body)), *headers], body)
