@@ -127,7 +127,7 @@ def test_cli_reimport_of_unchanged_logs_loads_no_store_or_prices(
     write_claude(folder)
     first, out = _probe_import(folder)
     assert first["code"] == 0 and "7 new calls stored" in out
-    assert "sqlite_utils" in first["heavy"]  # type: ignore[operator]  # the probe sees them
+    assert "spendtray.core" in first["heavy"]  # type: ignore[operator]  # the probe sees them
     assert "numpy" not in first["heavy"]  # type: ignore[operator]  # sqlite-utils went without
     wal = home / "spendtray.db-wal"
     before = (home / "spendtray.db").stat().st_mtime_ns, wal.exists() and wal.stat().st_size

@@ -79,20 +79,6 @@ def _unchanged(db: Path, kinds: list[str], paths: list[Path] | None) -> list[Imp
     return reports
 
 
-def _load_sqlite_utils_without_numpy() -> None:
-    """sqlite-utils imports numpy when it is installed (the GUI's plots need it) only to map
-    numpy value types to column types, which nothing here stores; the import costs ~0.1 s of
-    an import's start. So while sqlite-utils loads in this command's process numpy reads as
-    absent; it stays importable afterwards."""
-    if "numpy" in sys.modules or "sqlite_utils" in sys.modules:
-        return
-    sys.modules["numpy"] = None  # type: ignore[assignment]  # an ImportError for sqlite-utils
-    try:
-        import sqlite_utils.db  # noqa: F401
-    finally:
-        del sys.modules["numpy"]
-
-
 def run(args: argparse.Namespace) -> int:
     if args.interval <= 0 or args.interval > 3600:
         raise UserError("--interval: must be between 0 and 3600 seconds")
@@ -125,7 +111,6 @@ def _run(args: argparse.Namespace, paused: ExitStack) -> int:
         if unchanged_reports is not None:
             _print_reports(unchanged_reports)
             return 0
-    _load_sqlite_utils_without_numpy()
     from spendtray.core import Core
     from spendtray.identity import NotSpendtray
     from spendtray.importers.remote import (

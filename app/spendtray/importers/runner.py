@@ -222,7 +222,7 @@ class Importer:
 
     def _read_conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            from spendtray.store.db import open_for_reading  # sqlite-utils: not for idle passes
+            from spendtray.store.db import open_for_reading
 
             self._conn = open_for_reading(self.db_path)
         return self._conn

@@ -17,8 +17,7 @@ from spendtray.store.imports import load_import_state, save_import_state
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-    from sqlite_utils import Database
-
+    from spendtray.store.db import Database
     from spendtray.store.writer import Writer
 
 

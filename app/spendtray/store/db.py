@@ -4,18 +4,30 @@ connection (the writer thread for the write connection, each reader for its own)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TypeVar
 
 from spendtray.private_files import private_dir, private_file
-
-if TYPE_CHECKING:  # sqlite-utils imports numpy (~0.15 s): only writers pay for it
-    from sqlite_utils import Database
 
 BUCKET_SECONDS = 15 * 60
 WRITER_CACHE_KIB = 64 * 1024
 T = TypeVar("T")
+
+
+class Database:
+    """The write connection as migrations and ``Writer.call`` functions take it: the
+    connection and ``execute``, all they use. (It was sqlite-utils' ``Database``: importing
+    that took 33-42 ms of every command that opens the store, before a first import's
+    workers could start.)"""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, parameters)
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -31,8 +43,6 @@ def open_for_writing(
 ) -> Database:
     """The one write connection: creates the file, applies migrations, sets WAL. ``machine``
     (this machine's name) is what events stored before migration 0007 are given."""
-    from sqlite_utils import Database
-
     from spendtray.store.migrations import migrations
 
     private_dir(path.parent)
@@ -50,11 +60,8 @@ def open_for_writing(
     # indexes and rollup tables; SQLite's default 2 MB cache re-read them from the OS for each
     # batch. 64 MB (allocated only as used) halved a 1,000-event insert + fold at 150k events.
     conn.execute(f"PRAGMA cache_size = {-WRITER_CACHE_KIB}")
-    # No sqlite-utils plugins: none may hook our connection, and looking for them scans every
-    # installed distribution's entry points (~15 ms of the writer's open, which start-up waits
-    # for).
-    db = Database(conn, execute_plugins=False)
-    if machine is not None and db["meta"].exists():
+    db = Database(conn)
+    if machine is not None and _has_table(conn, "meta"):
         db.execute(
             "INSERT INTO meta (key, value) VALUES ('machine', ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -62,6 +69,13 @@ def open_for_writing(
         )
     migrations.apply(db)
     return db
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
 
 
 def open_for_checkpoints(path: Path) -> sqlite3.Connection:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlite_utils import Database
+    from spendtray.store.db import Database
 
 # One import_state row: path, kind, inode, size, mtime_ns, offset, head_hash, context (JSON),
 # malformed (lines), problem (text or None).

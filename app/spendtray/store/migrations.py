@@ -1,4 +1,4 @@
-"""Numbered schema migrations (sqlite-utils ``Migrations``). Run once at open, by the opener.
+"""Numbered schema migrations (``store.migrate``). Run once at open, by the opener.
 
 Never edit a migration that has shipped; add the next number. Money columns are integer
 nano-dollars (1e-9 USD) so sums in SQLite are exact and per-event rounding is far below a cent
@@ -7,8 +7,8 @@ even over millions of events.
 
 from __future__ import annotations
 
-from sqlite_utils import Database
-from sqlite_utils.migrations import Migrations
+from spendtray.store.db import Database
+from spendtray.store.migrate import Migrations
 
 migrations = Migrations("spendtray")
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from sqlite_utils import Database
-
+from spendtray.store.db import Database
 from spendtray.store.rows import PRICE_FIELDS
 
 EXPORTED_KEY = "sync_exported_id"  # the sync folder's export

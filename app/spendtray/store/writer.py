@@ -52,10 +52,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlite_utils import Database
-
 from spendtray.ingest.bounds import SUM_LIMIT, TotalsFull
-from spendtray.store.db import open_for_checkpoints, open_for_writing
+from spendtray.store.db import Database, open_for_checkpoints, open_for_writing
 from spendtray.store.fold import fold, folded_through, put_back, take_out
 from spendtray.store.rows import COLUMN_INDEX, EVENT_COLUMNS, PRICE_FIELDS, EventRow, PriceFields
 

@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from sqlite_utils import Database
-
+from spendtray.store.db import Database
 from spendtray.store.reader import Reader
 from spendtray.store.rows import EventRow
 from spendtray.store.sync_state import file_states, machines, save_file_state, save_machine

@@ -1,0 +1,118 @@
+"""Migrations applied by ``store.migrate`` read the same as sqlite-utils' ``Migrations``,
+which applied them before: a file either one began, the other goes on with, and both make the
+same schema; a migration that fails leaves nothing of it and stays pending."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database as UtilsDatabase
+from sqlite_utils.migrations import Migrations as UtilsMigrations
+
+from spendtray.store import migrations as shipped
+from spendtray.store.db import Database, ensure_schema, open_for_writing
+from spendtray.store.migrate import Migrations
+
+
+def _schema(path: Path) -> list[tuple[str, str, str]]:
+    conn = sqlite3.connect(path)
+    try:
+        return sorted(
+            conn.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+        )
+    finally:
+        conn.close()
+
+
+def _utils_set(before: str | None = None) -> UtilsMigrations:
+    """The shipped migrations (those named below ``before``) as sqlite-utils registers them."""
+    theirs = UtilsMigrations("spendtray")
+    for migration in shipped.migrations._migrations:
+        if before is None or migration.name < before:
+            theirs(name=migration.name)(migration.fn)
+    return theirs
+
+
+def _applied(path: Path) -> list[str]:
+    conn = sqlite3.connect(path)
+    try:
+        return [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'spendtray' "
+                "ORDER BY rowid"
+            )
+        ]
+    finally:
+        conn.close()
+
+
+def test_a_file_made_here_is_what_sqlite_utils_makes_and_reads(tmp_path: Path) -> None:
+    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
+    ensure_schema(ours)
+    _utils_set().apply(UtilsDatabase(theirs))
+    names = [m.name for m in shipped.migrations._migrations]
+    assert len(names) >= 20
+    assert _applied(ours) == _applied(theirs) == names
+    assert _schema(ours) == _schema(theirs)
+    assert _utils_set().pending(UtilsDatabase(ours)) == []
+
+
+def test_a_file_sqlite_utils_began_goes_on_here(tmp_path: Path) -> None:
+    path = tmp_path / "spendtray.db"
+    _utils_set(before="0012").apply(UtilsDatabase(path))
+    done = _applied(path)
+    assert done and all(name < "0012" for name in done)
+    assert shipped.migrations.pending(Database(sqlite3.connect(path)))[0].name >= "0012"
+    open_for_writing(path).conn.close()
+    fresh = tmp_path / "fresh.db"
+    ensure_schema(fresh)
+    assert _applied(path) == _applied(fresh)
+    assert _schema(path) == _schema(fresh)
+    again = open_for_writing(path)  # nothing left to apply
+    assert shipped.migrations.pending(again) == []
+    again.conn.close()
+
+
+def test_a_failing_migration_leaves_nothing_and_stays_pending(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    db = Database(conn)
+    steps = Migrations("test")
+    fail = [True]
+
+    @steps(name="0001_a")
+    def first(db: Database) -> None:
+        db.execute("CREATE TABLE a (x)")
+
+    @steps(name="0002_b")
+    def second(db: Database) -> None:
+        db.execute("CREATE TABLE b (x)")
+        db.execute("INSERT INTO a VALUES (1)")
+        if fail[0]:
+            raise RuntimeError("half done")
+
+    with pytest.raises(RuntimeError, match="half done"):
+        steps.apply(db)
+    assert steps.applied(db) == ["0001_a"]
+    assert [m.name for m in steps.pending(db)] == ["0002_b"]
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "a" in tables and "b" not in tables
+    assert conn.execute("SELECT count(*) FROM a").fetchone() == (0,)
+    fail[0] = False
+    steps.apply(db)
+    assert steps.applied(db) == ["0001_a", "0002_b"]
+    assert conn.execute("SELECT count(*) FROM a").fetchone() == (1,)
+    with pytest.raises(ValueError, match="already registered"):
+        steps(name="0001_a")(first)
+    with pytest.raises(ValueError, match="already applied"):
+        steps.apply(db, stop_before="0001_a")
+
+
+def test_stop_before_leaves_the_rest_pending(tmp_path: Path) -> None:
+    db = Database(sqlite3.connect(tmp_path / "t.db", isolation_level=None))
+    shipped.migrations.apply(db, stop_before="0006_prices_used")
+    done = shipped.migrations.applied(db)
+    assert done[-1] < "0006_prices_used" and "0005_rollup_fold_mark" in done
+    db.conn.close()
