@@ -194,3 +194,25 @@ def test_json_block_parses_and_counts_the_lines_json_lines_does() -> None:
             got = list(json_block(block, 100, mark, "f", got_stats))
             assert got == want, chosen
             assert got_stats == want_stats, chosen
+
+
+def test_a_file_growing_while_read_is_read_to_its_new_end(tmp_path: Path) -> None:
+    """A read shorter than asked ends the file only at the size it had when opened: lines
+    appended while it is read are still read, up to the last whole one."""
+    from spendtray.importers.tail import read_blocks
+
+    path = tmp_path / "growing.jsonl"
+    first = b"".join(b'{"n":%d}\n' % n for n in range(20))
+    path.write_bytes(first)
+    more = b"".join(b'{"more":%d}\n' % n for n in range(30))
+    got: list[bytes] = []
+    ends: list[int] = []
+    for block, end in read_blocks(str(path), 0, chunk=64):
+        if not got:
+            with open(path, "ab") as handle:  # grows after the first read
+                handle.write(more + b'{"cut":')
+        got.extend(block.split(b"\n"))
+        ends.append(end)
+    assert b"".join(line + b"\n" for line in got) == first + more
+    assert ends[-1] == len(first + more)
+    assert ends == sorted(ends)

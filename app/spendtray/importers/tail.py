@@ -84,10 +84,20 @@ def read_lines(
 
 def read_blocks(path: str, start: int, chunk: int = CHUNK_BYTES) -> Iterator[tuple[bytes, int]]:
     """Yield (whole lines joined by their newlines, without the last one's; offset just after
-    them) from ``start``, about ``chunk`` bytes at a time."""
-    with open(path, "rb") as handle:
-        handle.seek(start)
+    them) from ``start``, about ``chunk`` bytes at a time.
+
+    A read that comes back shorter than asked, at or past the size the file had when opened,
+    is its end: a log smaller than ``chunk`` is one read, not a second one to see nothing
+    more. A file that grows while read is read on to its new end. Each read asks for
+    ``chunk`` bytes even for a small file: asking for the file's size makes glibc hand back and
+    fault in fresh pages for every file (70,000 page faults, +0.08 s of a worker's CPU over
+    3,000 files), while a 4 MB request is served from heap memory already in use."""
+    with open(path, "rb", buffering=0) as handle:
+        if start:
+            handle.seek(start)
         offset = start
+        position = start  # where the next read starts
+        size = os.fstat(handle.fileno()).st_size
         # Pieces of a line longer than a chunk, joined once its end is found: gluing each new
         # chunk to a growing carry would copy a 700 MB line hundreds of times.
         parts: list[bytes] = []
@@ -95,14 +105,17 @@ def read_blocks(path: str, start: int, chunk: int = CHUNK_BYTES) -> Iterator[tup
             data = handle.read(chunk)
             if not data:
                 break
+            position += len(data)
             cut = data.rfind(b"\n")
             if cut < 0:
                 parts.append(data)
-                continue
-            head = b"".join([*parts, data[:cut]]) if parts else data[:cut]
-            parts = [data[cut + 1 :]] if cut + 1 < len(data) else []
-            offset += len(head) + 1
-            yield head, offset
+            else:
+                head = b"".join([*parts, data[:cut]]) if parts else data[:cut]
+                parts = [data[cut + 1 :]] if cut + 1 < len(data) else []
+                offset += len(head) + 1
+                yield head, offset
+            if len(data) < chunk and position >= size:
+                break  # the file's end as it is now
         carry = b"".join(parts)
         if carry and _complete_json(carry):
             yield carry, offset + len(carry)
