@@ -51,3 +51,36 @@ def test_a_lone_request_is_committed_and_answered(core: Core) -> None:
 
     outcome = asyncio.run(one_request())
     assert len(outcome) == 1 and not outcome[0].duplicate
+
+
+def test_a_failing_answer_leaves_the_others_of_its_commit_answered(core: Core) -> None:
+    """``commit_then`` (the direct path's): each request's callback runs right after the
+    COMMIT, in order; one that raises is logged and the next ones still run."""
+    commits: list[CommitInfo] = []
+    core.writer.add_listener(commits.append)
+    batcher = CommitBatcher(core.writer)
+    batches = [core.ingest.prepare([_event()]) for _ in range(3)]
+    answered: list[tuple[int, list[WriteOutcome] | None]] = []
+
+    def done(index: int) -> object:
+        def call(outcomes: list[WriteOutcome] | None, error: BaseException | None) -> None:
+            assert error is None
+            answered.append((index, outcomes))
+            if index == 0:
+                raise RuntimeError("this request's answer failed")
+
+        return call
+
+    async def three_requests() -> None:
+        for index, rows in enumerate(batches):
+            batcher.commit_then(rows, done(index))  # type: ignore[arg-type]
+        for _ in range(20):
+            await asyncio.sleep(0)
+            if len(answered) == 3:
+                return
+
+    asyncio.run(three_requests())
+    assert [c.stored for c in commits] == [3]
+    assert [index for index, _ in answered] == [0, 1, 2]
+    ids = [outcomes[0].id for _, outcomes in answered if outcomes]
+    assert ids == sorted(ids) and len(set(ids)) == 3

@@ -20,9 +20,10 @@ EVENT = {"model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 1}
 
 @pytest.fixture
 def quick_core(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Core]:
-    """The app with the header and body clocks at half a second."""
+    """The app with the header, body and keep-alive clocks at half a second."""
     monkeypatch.setattr(http_protocol, "HEADER_SECONDS", 0.5)
     monkeypatch.setattr(http_protocol, "BODY_IDLE_SECONDS", 0.5)
+    monkeypatch.setattr(http_protocol, "KEEP_ALIVE_SECONDS", 0.5)
     core = Core(settings, warm_tokenizers=False)
     core.start_background()
     try:
@@ -119,3 +120,21 @@ def test_a_kept_alive_connection_still_serves_many_requests(quick_core: Core) ->
             assert client.post("/v1/usage", json=EVENT).status_code == 202
             time.sleep(0.3)  # under the keep-alive timeout, over nothing else
         assert client.get("/v1/summary").json()["total"]["calls"] == 3
+
+
+def test_a_kept_alive_connection_idle_after_its_answer_is_closed(quick_core: Core) -> None:
+    body = b'{"model":"gpt-4o-mini","input_tokens":5,"output_tokens":1}'
+    post = (
+        b"POST /v1/usage HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + quick_core.token.encode() + b"\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    health = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    for request, status in ((post, b"202"), (health, b"200"), (post + health, b"202")):
+        with socket.create_connection(("127.0.0.1", _port(quick_core))) as s:
+            s.sendall(request)
+            started = time.monotonic()
+            got = _closed_within(s, 3)  # its answers, then closed without a 408
+            assert got.startswith(b"HTTP/1.1 " + status) and b"408" not in got, got
+            assert got.count(b"HTTP/1.1 ") == request.count(b" HTTP/1.1")
+            assert time.monotonic() - started >= 0.4

@@ -23,6 +23,8 @@ with ``StoreBusy`` (nothing of it stored); the endpoints answer 503 with ``Retry
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from spendtray.store.rows import EventRow
@@ -31,7 +33,11 @@ from spendtray.store.writer import SMALL_JOB_ROWS, WriteOutcome, Writer
 # Seconds a request may wait for a write lock another process holds before it is answered 503.
 LOCK_WAIT = 1.0
 
-_Pending = list[tuple[list[EventRow], "asyncio.Future[list[WriteOutcome]]"]]
+log = logging.getLogger(__name__)
+
+# Called on the loop once the rows committed (their outcomes, None) or failed (None, error).
+Done = Callable[[list[WriteOutcome] | None, BaseException | None], None]
+_Pending = list[tuple[list[EventRow], Done]]
 
 
 class CommitBatcher:
@@ -50,20 +56,37 @@ class CommitBatcher:
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         future: asyncio.Future[list[WriteOutcome]] = loop.create_future()
+
+        def settle(outcomes: list[WriteOutcome] | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(outcomes)  # type: ignore[arg-type]
+
+        self.commit_then(rows, settle)
+        return future
+
+    def commit_then(self, rows: list[EventRow], done: Done) -> None:
+        """``commit`` with ``done`` called on the loop instead of a future resolved: the
+        answer to a request is written right after its COMMIT, with no Task to wake."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         if len(rows) > SMALL_JOB_ROWS:
             # A large batch is a job of its own on the writer thread, which commits the
             # small jobs waiting before it (``Writer``): single events never wait behind it.
-            done = self.writer.submit_batches([rows], self.lock_wait)
-            done.add_done_callback(
-                lambda result: loop.call_soon_threadsafe(self._done_alone, future, result)
+            result = self.writer.submit_batches([rows], self.lock_wait)
+            result.add_done_callback(
+                lambda result: loop.call_soon_threadsafe(self._done_alone, done, result)
             )
-            return future
-        self._pending.append((rows, future))
+            return
+        self._pending.append((rows, done))
         if not self._in_flight and not self._flush_soon:
             # After the other callbacks of this turn: requests parsed together commit together.
             self._flush_soon = True
             loop.call_soon(self._flush)
-        return future
 
     def _flush(self) -> None:
         if not self._turn_waited:
@@ -100,28 +123,27 @@ class CommitBatcher:
         )
 
     @staticmethod
-    def _done_alone(
-        future: asyncio.Future[list[WriteOutcome]], result: Future[list[list[WriteOutcome]]]
-    ) -> None:
-        if future.done():
-            return
+    def _done_alone(done: Done, result: Future[list[list[WriteOutcome]]]) -> None:
         error = result.exception()
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result.result()[0])
+        _call(done, None if error is not None else result.result()[0], error)
 
     def _done(self, pending: _Pending, result: Future[list[list[WriteOutcome]]]) -> None:
         self._in_flight = False
         error = result.exception()
         if error is not None:
-            for _, future in pending:
-                if not future.done():
-                    future.set_exception(error)
+            for _, done in pending:
+                _call(done, None, error)
         else:
-            for (_, future), outcomes in zip(pending, result.result(), strict=True):
-                if not future.done():
-                    future.set_result(outcomes)
+            for (_, done), outcomes in zip(pending, result.result(), strict=True):
+                _call(done, outcomes, None)
         if self._pending and not self._flush_soon:
             self._flush_soon = True
             self._loop.call_soon(self._flush)  # type: ignore[union-attr]
+
+
+def _call(done: Done, outcomes: list[WriteOutcome] | None, error: BaseException | None) -> None:
+    """``done``, whose failure must not keep the other requests of its commit unanswered."""
+    try:
+        done(outcomes, error)
+    except Exception:
+        log.exception("answering a committed request failed")

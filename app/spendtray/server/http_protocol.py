@@ -37,6 +37,8 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 MAX_HEADER_BYTES = 64 * 1024
 HEADER_SECONDS = 10.0
 BODY_IDLE_SECONDS = 30.0
+# How long a kept-alive connection may idle between requests (uvicorn's default).
+KEEP_ALIVE_SECONDS = 5.0
 
 
 def _reply(status: bytes, text: bytes) -> bytes:
@@ -238,9 +240,9 @@ class Exchange:
         task.add_done_callback(tasks.discard)
         tasks.add(task)
 
-    def reply(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        """The response, byte for byte what uvicorn writes for the same ASGI messages; not
-        written when the client has gone."""
+    def reply(self, status: int, headers: bytes, body: bytes) -> None:
+        """The response (``headers``: its header lines, each ending in CRLF), byte for byte
+        what uvicorn writes for the same ASGI messages; not written when the client has gone."""
         if self.response_complete:
             return
         self.response_complete = True
@@ -249,18 +251,16 @@ class Exchange:
         if transport.is_closing():
             self.disconnected = True
             return
-        parts = [STATUS_LINE[status]]
-        for name, value in headers:
-            parts += (name, b": ", value, b"\r\n")
-        if not self.keep_alive:
-            parts.append(_CLOSE)
-        parts += (b"\r\n", body)
+        if self.keep_alive:
+            response = STATUS_LINE[status] + headers + b"\r\n" + body
+        else:
+            response = STATUS_LINE[status] + headers + _CLOSE + b"\r\n" + body
         if protocol.flow.write_paused:
             # The client reads its answers slower than it sends requests: wait for its
             # buffer to drain as uvicorn's ``send`` does, so pipelining cannot grow it.
-            self.run(self._drained(b"".join(parts)))
+            self.run(self._drained(response))
             return
-        self._sent(b"".join(parts))
+        self._sent(response)
 
     async def _drained(self, response: bytes) -> None:
         await self._protocol.flow.drain()
@@ -279,15 +279,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     """``HttpToolsProtocol`` with header size, header time and body idle bounds.
 
     A connection keeps the loop time it must make progress by (``_deadline``: None while a
-    request is being answered or the connection idles between requests under uvicorn's own
-    keep-alive timeout); one sweep per server, every ``SWEEP_SECONDS``, closes those past it.
-    Setting a float per state change is what a request pays — a timer per request cost
-    ~10 us of the event loop.
+    request is being answered; ``KEEP_ALIVE_SECONDS`` after an answer while it idles, in place
+    of uvicorn's keep-alive timer); one sweep per server, every ``SWEEP_SECONDS``, closes
+    those past it. Setting a float per state change is what a request pays — a timer per
+    request cost ~10 us of the event loop.
     """
 
     _awaiting_headers = True
     _header_bytes = 0
     _deadline: float | None = None
+    _idle = False  # the deadline is the keep-alive one
     _direct: DirectRoute | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -304,7 +305,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._awaiting_headers:
             self._header_bytes += len(data)
-            if self._deadline is None:  # the first byte of a request on a kept-alive connection
+            if self._deadline is None or self._idle:  # a request's first byte
+                self._idle = False
                 self._deadline = self.loop.time() + HEADER_SECONDS
         elif self._deadline is not None:  # a body chunk: the idle clock starts again
             self._deadline = self.loop.time() + BODY_IDLE_SECONDS
@@ -317,6 +319,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._deadline = None
             self.transport.write(_TOO_LARGE)
             self.transport.close()
+
+    def on_message_begin(self) -> None:
+        # uvicorn builds the request's ASGI scope here; an exchange needs none, so it is
+        # built once the head turns out not to be one (``on_headers_complete``).
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
@@ -331,6 +340,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         ):
             self._exchange(direct)
         else:
+            url, headers, expect = self.url, self.headers, self.expect_100_continue
+            super().on_message_begin()
+            self.url, self.expect_100_continue = url, expect
+            self.headers = self.scope["headers"] = headers
             super().on_headers_complete()
 
     def _exchange(self, route: DirectRoute) -> None:
@@ -370,6 +383,20 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         else:
             super().on_message_complete()
 
+    def on_response_complete(self) -> None:
+        """uvicorn's, with the keep-alive deadline instead of its timer (a ``TimerHandle``
+        per answer, cancelled by the next request's first bytes)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        elif self._deadline is None:  # nothing of a next request yet
+            self._idle = True
+            self._deadline = self.loop.time() + KEEP_ALIVE_SECONDS
+
     def connection_lost(self, exc: Exception | None) -> None:
         cycle: Any = self.cycle
         if type(cycle) is Exchange:
@@ -381,7 +408,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def expire(self) -> None:
-        """Past the deadline: headers too slow (408 when some came) or a body stalled."""
+        """Past the deadline: headers too slow (408 when some came), a body stalled, or
+        idle too long between requests."""
         self._deadline = None
         if self.transport.is_closing():
             return

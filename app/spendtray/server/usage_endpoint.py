@@ -10,7 +10,6 @@ functions every other route uses (``guard``), so the two paths cannot drift apar
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -188,8 +187,8 @@ class UsageEndpoint(DirectRoute):
                 exchange.run(self._prepare_apart(exchange, events))
                 return
             rows = self.service.prepare(events)
-            self.batcher.commit(rows).add_done_callback(
-                lambda done: self._committed(exchange, rows, done)
+            self.batcher.commit_then(
+                rows, lambda outcomes, error: self._committed(exchange, rows, outcomes, error)
             )
         except Exception as exc:
             _answer(exchange, *self._refused(exc))
@@ -206,10 +205,13 @@ class UsageEndpoint(DirectRoute):
         self,
         exchange: Exchange,
         rows: list[EventRow],
-        done: asyncio.Future[list[WriteOutcome]],
+        outcomes: list[WriteOutcome] | None,
+        error: BaseException | None,
     ) -> None:
         try:
-            payload = self._accepted(rows, done.result())
+            if error is not None:
+                raise error
+            payload = self._accepted(rows, outcomes)  # type: ignore[arg-type]
         except Exception as exc:
             _answer(exchange, *self._refused(exc))
             return
@@ -222,5 +224,8 @@ _HEADERS = [_JSON]
 def _answer(
     exchange: Exchange, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]]
 ) -> None:
+    """``payload`` as the exchange's JSON answer, with the ASGI path's headers in its order."""
     body = orjson.dumps(payload)
-    exchange.reply(status, [(b"content-length", b"%d" % len(body)), *headers], body)
+    lines = [b"content-length: %d\r\n" % len(body)]
+    lines += [name + b": " + value + b"\r\n" for name, value in headers]
+    exchange.reply(status, b"".join(lines), body)
