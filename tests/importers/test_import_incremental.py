@@ -179,6 +179,7 @@ def test_json_block_parses_and_counts_the_lines_json_lines_does() -> None:
         b"plain text",  # bad: not an object
         b'["usage"]',  # parsed, not an object: the caller's to refuse
         b'{"usage": 1, "x": "usage"}',  # the mark twice in one line
+        b'"usage"',  # the mark from a line's first byte to its last
         b'{"usage":{"input_tokens":1}',  # cut short: not valid JSON
         b'{"message":{"usage":{}},"x":"\xff"}',  # not UTF-8
         b"{",

@@ -129,26 +129,28 @@ def json_lines(
 def json_block(
     block: bytes, offset: int, mark: bytes, path: str, stats: ParseStats
 ) -> Iterator[tuple[int, Any]]:
-    """``json_lines`` over ``block.split(b"\\n")`` with one mark, without making a bytes object
-    of every line: newlines and marks are found with ``bytes.find`` (memchr), only the lines
-    holding ``mark`` are cut out and parsed, the others only have their first and last byte
-    looked at. The same lines are parsed, counted and found bad as by ``json_lines``."""
+    """``json_lines`` over ``block.split(b"\n")`` with one mark, without making a bytes object
+    of every line: newlines are found with ``bytes.find`` (memchr), the mark with
+    ``bytes.rfind`` within each line, from its end (where Claude Code writes ``"usage"``: 0.10
+    instead of 0.15 s over 313 MB, as a line without it is searched whole either way); only
+    the lines holding ``mark`` are cut out and parsed, the others only have their first and
+    last byte looked at. The same lines are parsed, counted and found bad as by
+    ``json_lines``."""
     find = block.find
+    has = block.rfind
     size = len(block)
     lines = 0
-    pos = find(mark)
     start = 0
     while True:
         end = find(b"\n", start)
         if end < 0:
             end = size
         lines += 1
-        if 0 <= pos < end:
+        if has(mark, start, end) >= 0:
             try:
                 yield offset + start, _loads(block[start:end])
             except orjson.JSONDecodeError as exc:
                 stats.bad(path, offset + start, f"not valid JSON ({str(exc).split(':', 1)[0]})")
-            pos = find(mark, end)
         elif (
             end > start
             and (block[start] != 123 or block[end - 1] != 125)  # "{" … "}"
