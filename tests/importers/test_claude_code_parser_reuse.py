@@ -161,3 +161,47 @@ def test_token_counts_equal_anthropic_tokens_on_every_usage_and_odd_ones() -> No
     assert len(usages) > 100
     for usage in usages:
         assert _outcome(token_counts, usage) == _outcome(_reference, usage), usage
+
+
+def test_each_lines_time_is_what_parse_timestamp_gives_it_or_its_error() -> None:
+    """Times in Claude Code's own shape are read without ``parse_timestamp`` once it accepted an
+    earlier one in the file; every line still gets its time or its error as when read alone."""
+    from spendtray.ingest.event import parse_timestamp
+
+    times = [
+        "2026-03-02T10:00:00.000Z",
+        "2026-03-02T10:00:01.250Z",
+        "2026-03-04T10:00:00.000Z",  # more than a day after NOW: bad
+        "2014-12-31T23:59:59.999Z",  # before 2015: bad
+        "2026-03-01T09:00:00.000Z",  # earlier than the first, still good
+        "2026-02-30T10:00:00.000Z",  # no such day: bad
+        "2026-03-02T10:00:00.000+00:00",
+        "2026-03-02 10:00:02.000Z",
+        "2026-03-02T12:00:02.000+02:00",
+        " 2026-03-02T10:00:03.000Z",
+        1772445600,
+        "yesterday",
+    ]
+    lines = [
+        cc_assistant(stamp, "s1", f"m{n}", f"r{n}", cc_usage(n + 1, 1))  # type: ignore[arg-type]
+        for n, stamp in enumerate(times)
+    ]
+
+    def outcome(value: object) -> object:
+        try:
+            return parse_timestamp(value, NOW)
+        except EventError as exc:
+            return str(exc)
+
+    stats = ParseStats()
+    parser = ClaudeCodeParser("x.jsonl", "-w", False, ProjectNames(), stats, NOW)
+    got: list[object] = []
+    for line in lines:
+        parser.feed([line.encode()], 0)
+        if parser.records:
+            got.append(parser.records.pop().event.timestamp)
+        else:
+            got.append((stats.last_problem or "").removeprefix("byte 0: "))
+    assert got == [outcome(stamp) for stamp in times]
+    assert all(g.tzinfo is dt.UTC for g in got if isinstance(g, dt.datetime))
+    assert stats.malformed == 4

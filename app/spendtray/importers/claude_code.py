@@ -31,7 +31,13 @@ from spendtray.importers.dedup import merge_claude, merge_within_read
 from spendtray.importers.parsing import ParseStats, Record, json_block, json_lines, text
 from spendtray.importers.source import FileJob, LogSource, split_paths, suffix, xdg_config
 from spendtray.ingest.call_keys import claude_code_call_key
-from spendtray.ingest.event import EventError, UsageEvent, parse_timestamp, parse_usd
+from spendtray.ingest.event import (
+    FUTURE_SLACK,
+    EventError,
+    UsageEvent,
+    parse_timestamp,
+    parse_usd,
+)
 from spendtray.ingest.provider_usage import anthropic_tokens
 from spendtray.prices.calc import TokenCounts
 
@@ -39,6 +45,8 @@ from spendtray.prices.calc import TokenCounts
 USAGE_MARK = b'"usage"'
 CLAUDE_CODE = "claude-code"
 SYNTHETIC_MODEL = "<synthetic>"
+_fromisoformat = dt.datetime.fromisoformat
+_NEVER = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 def file_facts(root: Path, path: Path | str) -> tuple[str, bool]:
@@ -110,6 +118,10 @@ class ClaudeCodeParser:
         self._model: tuple[Any, str] = (None, "")
         self._session: tuple[Any, Any, str | None] = (None, None, None)
         self._cwd: tuple[Any, str] = (None, "")
+        # Times known to pass parse_timestamp's bounds: from the earliest it accepted here
+        # (none yet: the empty range) to the latest it would.
+        self._earliest = _NEVER
+        self._latest = now + FUTURE_SLACK
 
     def feed(self, lines: list[bytes], offset: int) -> None:
         """Parse ``lines``; ``offset`` is the byte position of the first one (for messages)."""
@@ -149,7 +161,7 @@ class ClaudeCodeParser:
             if "usage" not in message:
                 return None
         assert isinstance(message, dict)
-        usage = message.get("usage")
+        usage = message["usage"]
         if not isinstance(usage, dict):
             raise EventError("message.usage", "must be an object")
         self.stats.usage_lines += 1
@@ -157,24 +169,28 @@ class ClaudeCodeParser:
         if model == SYNTHETIC_MODEL:
             self.stats.skipped_synthetic += 1
             return None
-        if entry.get("isApiErrorMessage") or obj.get("isApiErrorMessage"):
+        # A line's own fields, else (a nested entry) the outer line's: read once when the
+        # entry is the line itself, as it nearly always is.
+        outer = obj if entry is not obj else None
+        if entry.get("isApiErrorMessage") or (outer is not None and outer.get("isApiErrorMessage")):
             self.stats.skipped_errors += 1
             return None
+        request = entry.get("requestId")
         # A streaming snapshot that repeats the record before it in every field the call is
         # keyed and measured by: the merge would keep the earlier copy and drop this one, so
         # it is counted as a duplicate without building it (its time is still checked: a bad
         # one stays a bad line). A third of a real history's usage lines are such copies.
         same = (
             message.get("id"),
-            entry.get("requestId"),
-            obj.get("requestId"),
+            request,
+            request if outer is None else outer.get("requestId"),
             model,
             entry.get("isSidechain"),
             entry.get("costUSD"),
             usage,
         )
         if same == self._last and self._last is not None:
-            parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
+            self._timestamp(entry.get("timestamp"))
             self.stats.repeated_copies += 1
             return None
         if model == self._model[0] and model is not None:
@@ -184,12 +200,10 @@ class ClaudeCodeParser:
             assert name is not None
             model_name = name
             self._model = (model, name)
-        stamp = parse_timestamp(_required(entry.get("timestamp"), "timestamp"), self.now)
+        stamp = self._timestamp(entry.get("timestamp"))
         counts = token_counts(usage)
-        input_tokens, cache_read = counts.input_tokens, counts.cache_read_tokens
-        cache_write = counts.cache_write_tokens
         message_id = _id(same[0])
-        request_id = _id(same[1]) or _id(same[2])
+        request_id = _id(request) or _id(same[2])
         sidechain = bool(same[4]) or self.subagent
         key = None
         if message_id is not None:
@@ -207,7 +221,11 @@ class ClaudeCodeParser:
             tags = {"sidechain": True}
             agent = (
                 self.file_agent
-                or _agent_name(entry.get("attributionAgent") or obj.get("attributionAgent"))
+                or _agent_name(
+                    entry.get("attributionAgent")
+                    if outer is None
+                    else entry.get("attributionAgent") or outer.get("attributionAgent")
+                )
                 or SUBAGENT
             )
         speed = usage.get("speed")
@@ -215,43 +233,70 @@ class ClaudeCodeParser:
             if tags is None:
                 tags = {}
             tags["speed"] = speed[:64]
-        raw_session = entry.get("sessionId"), obj.get("sessionId")
+        raw_session = entry.get("sessionId")
+        outer_session = raw_session if outer is None else outer.get("sessionId")
         known = self._session
-        if raw_session[0] == known[0] and raw_session[1] == known[1] and known[2] is not None:
+        if raw_session == known[0] and outer_session == known[1] and known[2] is not None:
             session: str | None = known[2]
         else:
-            session = _id(raw_session[0]) or _id(raw_session[1])
-            self._session = (*raw_session, session)
-        cwd = entry.get("cwd") or obj.get("cwd")
+            session = _id(raw_session) or _id(outer_session)
+            self._session = (raw_session, outer_session, session)
+        cwd = entry.get("cwd") if outer is None else entry.get("cwd") or outer.get("cwd")
         if cwd == self._cwd[0] and isinstance(cwd, str):
             project = self._cwd[1]  # a folder path names one project for good (ProjectNames)
         else:
             project = self.projects.name(self.folder, cwd)
             self._cwd = (cwd, project)
         event = UsageEvent(
-            model=model_name,
-            provider="anthropic",
-            counts=counts,
-            timestamp=stamp,
-            project=project,
-            agent=agent,
-            session=session,
-            request_id=key,
-            service_tier=tier.lower()[:64] if isinstance(tier, str) and tier else None,
-            source=CLAUDE_CODE,
-            reported_cost_nanos=(
+            model_name,
+            "anthropic",
+            counts,
+            stamp,
+            project,
+            agent,
+            None,  # user
+            session,
+            None,  # trace_id
+            key,  # request_id
+            tier.lower()[:64] if isinstance(tier, str) and tier else None,
+            False,  # batch
+            CLAUDE_CODE,
+            (
                 parse_usd(cost, "costUSD")
                 if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0
                 else None
             ),
-            tags=tags,
-            raw_usage=usage,
-            call_key=claude_code_call_key(
-                session, model_name, input_tokens, cache_read, cache_write
+            None,  # latency_ms
+            None,  # status
+            tags,
+            usage,  # raw_usage
+            claude_code_call_key(
+                session,
+                model_name,
+                counts.input_tokens,
+                counts.cache_read_tokens,
+                counts.cache_write_tokens,
             ),
         )
         self._last = same if message_id is not None else None
         return Record(event, message_id, request_id is not None, sidechain)
+
+    def _timestamp(self, value: Any) -> dt.datetime:
+        """``parse_timestamp`` of the line's time. Claude Code's own shape
+        (``2025-08-01T12:34:56.789Z``) is read by ``fromisoformat`` alone, which takes the Z
+        itself, when no earlier than a time ``parse_timestamp`` accepted in this file and no
+        later than it would: 0.2 us instead of 0.7 us a line, the same datetime."""
+        if type(value) is str and len(value) == 24 and value[23] == "Z":
+            try:
+                stamp = _fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                if self._earliest <= stamp <= self._latest:
+                    return stamp
+        stamp = parse_timestamp(_required(value, "timestamp"), self.now)
+        self._earliest = min(self._earliest, stamp)
+        return stamp
 
 
 def token_counts(usage: dict[str, Any]) -> TokenCounts:
