@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from spendtray.fields import TOKEN_FIELDS
 from spendtray.prices.calc import TokenCounts
 
 
 def test_token_fields_are_token_counts_in_order() -> None:
     # estimator.whatif_rowwise builds TokenCounts(*row) from columns selected in this order.
-    assert tuple(f.name for f in dataclasses.fields(TokenCounts)) == TOKEN_FIELDS
+    assert TokenCounts._fields == TOKEN_FIELDS

@@ -189,7 +189,7 @@ def _top_folder(root: str, path: str) -> str:
 _EVENT_FIELDS = tuple(f.name for f in dataclasses.fields(UsageEvent))
 _COUNTS_AT = _EVENT_FIELDS.index("counts")
 _event_values = operator.attrgetter(*_EVENT_FIELDS)
-_count_values = operator.attrgetter(*(f.name for f in dataclasses.fields(TokenCounts)))
+_count_values = operator.attrgetter(*TokenCounts._fields)
 
 
 def encode_records(records: list[Record]) -> list[tuple[Any, ...]]:

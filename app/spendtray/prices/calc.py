@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # genai-prices (pydantic) costs ~0.2 s to import: only CompiledPrice needs it
     from genai_prices.types import ModelPrice, TieredPrices
@@ -22,9 +22,12 @@ NANOS_PER_USD = 10**9
 _ONE = Decimal(1)
 
 
-@dataclass(frozen=True, slots=True)
-class TokenCounts:
-    """Usage of one call in our canonical shape (SPEC §5): inputs and outputs are totals."""
+class TokenCounts(NamedTuple):
+    """Usage of one call in our canonical shape (SPEC §5): inputs and outputs are totals.
+
+    Immutable, and a named tuple rather than a frozen dataclass: one is built per event on
+    ingest's hot path, and a frozen dataclass sets each field through ``object.__setattr__``
+    (about 1 µs a call here, a tenth of preparing a posted event; a tuple: 0.2 µs)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
