@@ -16,9 +16,9 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from spendtray.fields import EVENT_FIELDS, TEXT_FIELDS
 from spendtray.fields import MAX_TEXT as MAX_TEXT  # re-exported (receivers, importers)
@@ -79,6 +79,38 @@ class UsageEvent:
     @property
     def total_tokens(self) -> int:
         return self.counts.input_tokens + self.counts.output_tokens
+
+
+class PostedEvent(NamedTuple):
+    """A validated posted event: ``UsageEvent``'s fields in its order, as a tuple.
+
+    What ``IngestService.prepare`` prices: building the dataclass (twenty attributes set
+    one by one) cost about a tenth of preparing a posted event; a tuple is built at once.
+    ``normalize_event`` turns it into the ``UsageEvent`` other callers get."""
+
+    model: str
+    provider: str
+    counts: TokenCounts
+    timestamp: dt.datetime
+    project: str
+    agent: str | None
+    user: str | None
+    session: str | None
+    trace_id: str | None
+    request_id: str | None
+    service_tier: str | None
+    batch: bool
+    source: str
+    reported_cost_nanos: int | None
+    latency_ms: float | None
+    status: str | None
+    tags: dict[str, Any] | None
+    raw_usage: dict[str, Any] | None
+    call_key: str | None = None  # never posted
+    machine: str | None = None  # never posted
+
+
+assert PostedEvent._fields == tuple(f.name for f in fields(UsageEvent)), "same fields, same order"
 
 
 # Each rule takes the posted value (never None, except for "batch"), the field's name for the
@@ -267,7 +299,14 @@ def normalize_at(
     raw: Any, now: dt.datetime, latest: dt.datetime, source: str = "api"
 ) -> UsageEvent:
     """``normalize_event`` with ``latest`` = ``now`` + the future slack, computed once per
-    batch by the caller.
+    batch by the caller."""
+    return UsageEvent(*posted_event(raw, now, latest, source))
+
+
+def posted_event(
+    raw: Any, now: dt.datetime, latest: dt.datetime, source: str = "api"
+) -> PostedEvent:
+    """``normalize_at``'s validated event as a ``PostedEvent`` (ingest's hot path).
 
     One pass over the fields the event has, each through its rule in ``RULES``; when one is
     wrong, ``_first_error`` finds the error to report by the rules' order, so which field is
@@ -306,7 +345,7 @@ def _first_error(raw: dict[str, Any], latest: dt.datetime) -> EventError:
     raise AssertionError("no rule failed twice")  # pragma: no cover
 
 
-def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> UsageEvent:
+def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> PostedEvent:
     """The rules between fields, on fields that each passed their own rule."""
     get = clean.get
     provider = canonical_provider(get("provider"))
@@ -343,25 +382,25 @@ def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> UsageEvent:
         raise EventError("project", "'*' means all projects in budgets; name a real project")
     service_tier = get("service_tier")
     service_tier = service_tier.lower() if service_tier else None
-    return UsageEvent(
-        model=model,
-        provider=provider or infer_provider(model) or "unknown",
-        counts=_consistent_counts(tokens),
-        timestamp=get("timestamp", now),
-        project=project or DEFAULT_PROJECT,
-        agent=get("agent"),
-        user=get("user"),
-        session=get("session"),
-        trace_id=get("trace_id"),
-        request_id=request_id,
-        service_tier=service_tier,
-        batch=get("batch", False) or service_tier == "batch",
-        source=get("source") or source,
-        reported_cost_nanos=get("cost_usd"),
-        latency_ms=get("latency_ms"),
-        status=get("status"),
-        tags=get("tags"),
-        raw_usage=raw_usage,
+    return PostedEvent(
+        model,
+        provider or infer_provider(model) or "unknown",
+        _consistent_counts(tokens),
+        get("timestamp", now),
+        project or DEFAULT_PROJECT,
+        get("agent"),
+        get("user"),
+        get("session"),
+        get("trace_id"),
+        request_id,
+        service_tier,
+        get("batch", False) or service_tier == "batch",
+        get("source") or source,
+        get("cost_usd"),  # reported_cost_nanos
+        get("latency_ms"),
+        get("status"),
+        get("tags"),
+        raw_usage,
     )
 
 

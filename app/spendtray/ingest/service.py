@@ -19,7 +19,7 @@ import orjson
 
 from spendtray.clock import utc_now
 from spendtray.ingest.bounds import MAX_EVENT_COST_NANOS, check_cost, check_counts
-from spendtray.ingest.event import FUTURE_SLACK, EventError, UsageEvent, normalize_at
+from spendtray.ingest.event import FUTURE_SLACK, EventError, PostedEvent, UsageEvent, posted_event
 from spendtray.machine import default_machine_name
 from spendtray.money import usd_float
 from spendtray.prices.book import UNKNOWN_PROVIDER, PriceBook, ResolvedPrice
@@ -87,7 +87,7 @@ class IngestService:
     def price(self, event: UsageEvent) -> EventRow:
         return self._price(event, _ms(event.timestamp), _ms(self.clock()))
 
-    def _price(self, event: UsageEvent, ts_ms: int, received_ms: int) -> EventRow:
+    def _price(self, event: UsageEvent | PostedEvent, ts_ms: int, received_ms: int) -> EventRow:
         """``price`` with the event's time and the receive time already in epoch ms."""
         tags = event.tags
         if tags and tags.get("usage") == "missing":
@@ -163,7 +163,7 @@ class IngestService:
         add_row, price = rows.append, self._price
         for index, raw in enumerate(raw_events):
             try:
-                event = normalize_at(raw, now, latest, source)
+                event = posted_event(raw, now, latest, source)
             except EventError as exc:
                 raise BatchError(index, exc) from None
             stamp = event.timestamp
