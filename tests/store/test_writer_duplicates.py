@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from spendtray.store.rows import EVENT_COLUMNS, EventRow
-from spendtray.store.writer import Writer
+from spendtray.store.writer import CommitInfo, Writer
 
 _AT = {name: n for n, name in enumerate(EVENT_COLUMNS)}
 
@@ -98,6 +98,30 @@ def test_a_repeat_within_a_batch_keeps_the_bigger_copy(
     outcomes = writer.write([row("x", first), row("y"), row("x", second)])
     assert [(o.id, o.duplicate) for o in outcomes] == [(1, False), (2, False), (1, True)]
     assert stored(writer, tmp_path) == [(1, "x", 500), (2, "y", 10)]
+
+
+def test_the_commit_names_the_project_and_time_of_the_copy_it_stored(tmp_path: Path) -> None:
+    # A bigger copy later in the batch replaces the first one before it is inserted: the
+    # commit's listeners (budgets, the running sums) hear of the row as stored.
+    writer = Writer(tmp_path / "spendtray.db")
+    infos: list[CommitInfo] = []
+    writer.add_listener(infos.append)
+    writer.start()
+    try:
+        writer.write(
+            [
+                row("x", 10, project="first", ts=1_760_000_000_000),
+                row("y", project="other", ts=1_750_000_000_000),
+                row("x", 500, project="second", ts=1_760_000_500_000),
+            ]
+        )
+    finally:
+        writer.stop()
+    (info,) = infos
+    assert info.projects == {"second", "other"}
+    assert info.newest_ts == 1_760_000_500_000
+    assert (info.stored, info.duplicates) == (2, 1)
+    assert [values[_AT["project"]] for values in info.inserted] == ["second", "other"]
 
 
 def test_a_repeat_across_batches_of_one_transaction_keeps_the_bigger_copy(

@@ -293,69 +293,88 @@ class _Plan:
         by_key = _stored_with_source(conn, "call_key", keys)
         pending_new: dict[str, list[object]] = {}  # request_id -> values inserted this batch
         pending_keys: dict[str, list[object]] = {}  # call_key -> values inserted this batch
+        # The loop does only what a new row needs (most rows of a batch): duplicates are
+        # handled apart, and the commit's summary (projects, newest time) is taken from the
+        # inserted rows at the end, as they will be stored.
+        price_ids = self.price_ids
+        inserts = self.inserts
+        add = inserts.append
+        next_id = self.next_id
         for rows in batches:
             job_out: list[WriteOutcome] = []
             for row in rows:
                 rid = row.request_id
                 ckey = row.call_key
-                known_rid = rid is not None and (rid in pending_new or rid in existing)
-                source = row.source
-                if (
-                    not known_rid
-                    and ckey is not None
-                    and ckey in pending_keys
-                    and pending_keys[ckey][_SOURCE_AT] != source
-                ):
-                    values = pending_keys[ckey]
-                    if row.total_tokens > _tokens(values):
-                        values[1:] = self._stored(row)[1:]
-                    job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
-                    self.dups += 1
+                if rid is not None and (rid in pending_new or rid in existing):
+                    job_out.append(self._same_request(row, rid, pending_new, existing))
                     continue
-                if (
-                    not known_rid
-                    and ckey is not None
-                    and ckey in by_key
-                    and by_key[ckey][2] != source
-                ):
-                    event_id, total, stored_source = by_key[ckey]
-                    if row.total_tokens > total:
-                        self.replaced.append((event_id, self._stored(row)))
-                        by_key[ckey] = (event_id, row.total_tokens, stored_source)
-                    job_out.append(WriteOutcome(event_id, True))
-                    self.dups += 1
-                    continue
-                if rid is not None and rid in pending_new:
-                    values = pending_new[rid]
-                    if row.total_tokens > _tokens(values):
-                        # Not folded yet: the rollups will see the final row.
-                        values[1:] = self._stored(row)[1:]
-                    job_out.append(WriteOutcome(int(values[0]), True))  # type: ignore[call-overload]
-                    self.dups += 1
-                    continue
-                if rid is not None and rid in existing:
-                    event_id, total = existing[rid]
-                    if row.total_tokens > total:
-                        self.replaced.append((event_id, self._stored(row)))
-                        existing[rid] = (event_id, row.total_tokens)
-                    job_out.append(WriteOutcome(event_id, True))
-                    self.dups += 1
-                    continue
-                values = self._stored(row)
-                values[0] = self.next_id
-                self.inserts.append(values)
+                if ckey is not None:
+                    outcome = self._same_call(row, ckey, pending_keys, by_key)
+                    if outcome is not None:
+                        job_out.append(outcome)
+                        continue
+                values: list[object] = list(row)
+                values[0] = next_id
+                values[_PRICE_AT] = price_ids[values[_PRICE_AT]]  # type: ignore[index]
+                add(values)
                 if rid is not None:
                     pending_new[rid] = values
                 if ckey is not None:
                     pending_keys[ckey] = values
-                job_out.append(WriteOutcome(self.next_id, False))
-                self.next_id += 1
-                self.stored += 1
-                self.projects.add(str(values[_PROJECT_AT]))
-                ts = values[_TS_AT]
-                if isinstance(ts, int) and ts > self.newest:
-                    self.newest = ts
+                job_out.append(WriteOutcome(next_id, False))
+                next_id += 1
             self.outcomes.append(job_out)
+        self.next_id = next_id
+        self.stored = len(inserts)
+        if inserts:
+            self.projects.update(map(str, map(itemgetter(_PROJECT_AT), inserts)))
+            self.newest = max(self.newest, max(map(itemgetter(_TS_AT), inserts)))  # type: ignore[call-overload]
+
+    def _same_request(
+        self,
+        row: EventRow,
+        rid: str,
+        pending_new: dict[str, list[object]],
+        existing: dict[str, tuple[int, int]],
+    ) -> WriteOutcome:
+        """A row whose request id was inserted earlier in these batches or is stored."""
+        self.dups += 1
+        if rid in pending_new:
+            values = pending_new[rid]
+            if row.total_tokens > _tokens(values):
+                # Not folded yet: the rollups will see the final row.
+                values[1:] = self._stored(row)[1:]
+            return WriteOutcome(int(values[0]), True)  # type: ignore[call-overload]
+        event_id, total = existing[rid]
+        if row.total_tokens > total:
+            self.replaced.append((event_id, self._stored(row)))
+            existing[rid] = (event_id, row.total_tokens)
+        return WriteOutcome(event_id, True)
+
+    def _same_call(
+        self,
+        row: EventRow,
+        ckey: str,
+        pending_keys: dict[str, list[object]],
+        by_key: dict[str, tuple[int, int, str]],
+    ) -> WriteOutcome | None:
+        """A row with a new request id whose call key was inserted earlier in these batches
+        or is stored, from another source; None when it is not such a copy."""
+        source = row.source
+        if ckey in pending_keys and pending_keys[ckey][_SOURCE_AT] != source:
+            values = pending_keys[ckey]
+            if row.total_tokens > _tokens(values):
+                values[1:] = self._stored(row)[1:]
+            self.dups += 1
+            return WriteOutcome(int(values[0]), True)  # type: ignore[call-overload]
+        if ckey in by_key and by_key[ckey][2] != source:
+            event_id, total, stored_source = by_key[ckey]
+            if row.total_tokens > total:
+                self.replaced.append((event_id, self._stored(row)))
+                by_key[ckey] = (event_id, row.total_tokens, stored_source)
+            self.dups += 1
+            return WriteOutcome(event_id, True)
+        return None
 
     def _stored(self, row: EventRow) -> list[object]:
         """A copy of the row's values as stored: its price as the id in prices_used."""
