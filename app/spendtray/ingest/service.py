@@ -13,7 +13,8 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any
+from operator import attrgetter
+from typing import Any, cast
 
 import orjson
 
@@ -58,6 +59,15 @@ def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
 
+_fields_of = attrgetter(*PostedEvent._fields)
+
+
+def _values(event: UsageEvent) -> PostedEvent:
+    """A ``UsageEvent``'s fields as a tuple in ``PostedEvent``'s order (what ``_price``
+    takes): the same values, not a ``PostedEvent`` instance."""
+    return cast(PostedEvent, _fields_of(event))
+
+
 # json.dumps(value, separators=(",", ":")) builds this encoder on every call.
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
@@ -85,21 +95,41 @@ class IngestService:
         self.machine = machine or default_machine_name()
 
     def price(self, event: UsageEvent) -> EventRow:
-        return self._price(event, _ms(event.timestamp), _ms(self.clock()))
+        return self._price(_values(event), _ms(event.timestamp), _ms(self.clock()))
 
-    def _price(self, event: UsageEvent | PostedEvent, ts_ms: int, received_ms: int) -> EventRow:
-        """``price`` with the event's time and the receive time already in epoch ms."""
-        tags = event.tags
+    def _price(self, event: PostedEvent, ts_ms: int, received_ms: int) -> EventRow:
+        """``price`` of an event's values (a ``PostedEvent``, or a ``UsageEvent``'s through
+        ``_values``), with the event's time and the receive time already in epoch ms."""
+        # Unpacked once: reading twenty fields of a named tuple by name cost more than all of
+        # its costing.
+        (
+            model,
+            provider,
+            counts,
+            stamp,
+            project,
+            agent,
+            user,
+            session,
+            trace_id,
+            request_id,
+            service_tier,
+            batch,
+            source,
+            reported_cost_nanos,
+            latency_ms,
+            status,
+            tags,
+            raw_usage,
+            call_key,
+            machine,
+        ) = event
         if tags and tags.get("usage") == "missing":
             found: ResolvedPrice | str = USAGE_MISSING  # no counts: $0 would be a guess
         else:
-            found = self.prices.price_at(
-                event.model, event.provider, event.timestamp, ts_ms, event.service_tier, event.batch
-            )
-        c = event.counts
+            found = self.prices.price_at(model, provider, stamp, ts_ms, service_tier, batch)
         cost: int | None = None
         stored: PriceFields | None = None
-        provider = event.provider
         if isinstance(found, str):
             reason: str | None = found
         else:
@@ -108,48 +138,48 @@ class IngestService:
                 # names it (a fine-tune priced with provider = "openai").
                 provider = found.provider_id
             try:
-                cost = found.compiled.cost_nanos(c)
+                cost = found.compiled.cost_nanos(counts)
             except PricingError as exc:
                 reason = f"cannot price this usage: {exc}"
             else:
                 if cost > MAX_EVENT_COST_NANOS:
-                    check_cost(cost, event.model)
+                    check_cost(cost, model)
                 reason, stored = None, found.stored_fields
-        raw_usage = event.raw_usage
+        inputs, outputs, cache_read, cache_write, write_5m, write_1h, reasoning = counts
         # Positional: with 33 keywords, building the row took longer than costing the event.
         return EventRow(
             None,  # id: the writer numbers it
             ts_ms,
             received_ms,
-            event.project,
-            event.model,
+            project,
+            model,
             provider,
-            event.agent or "",
-            event.user,
-            event.session,
-            event.trace_id,
-            event.request_id,
-            event.source,
-            event.service_tier,
-            1 if event.batch else 0,
-            c.input_tokens,
-            c.output_tokens,
-            c.cache_read_tokens,
-            c.cache_write_tokens,
-            c.cache_write_5m_tokens,
-            c.cache_write_1h_tokens,
-            c.reasoning_tokens,
+            agent or "",
+            user,
+            session,
+            trace_id,
+            request_id,
+            source,
+            service_tier,
+            1 if batch else 0,
+            inputs,
+            outputs,
+            cache_read,
+            cache_write,
+            write_5m,
+            write_1h,
+            reasoning,
             cost,
             1 if cost is not None else 0,  # priced
             reason,  # unpriced_reason
             stored,  # price_id: the writer stores it in prices_used and puts its id here
-            event.reported_cost_nanos,
-            event.latency_ms,
-            event.status,
+            reported_cost_nanos,
+            latency_ms,
+            status,
             _compact_json(tags) if tags else None,
             _compact_json(raw_usage) if raw_usage else None,
-            event.call_key,
-            event.machine or self.machine,
+            call_key,
+            machine or self.machine,
             None,  # origin: stored here first (sync.follower builds other machines' rows)
         )
 
@@ -188,7 +218,7 @@ class IngestService:
         for index, event in enumerate(events):
             try:
                 check_counts(event.counts)
-                add_row(price(event, _ms(event.timestamp), now_ms))
+                add_row(price(_values(event), _ms(event.timestamp), now_ms))
             except EventError as exc:
                 if refused is None:
                     raise BatchError(index, exc) from None
