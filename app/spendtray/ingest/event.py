@@ -286,6 +286,8 @@ RULES: dict[str, Check] = {
     "tags": lambda value, name, latest: _tags(value),
 }
 assert set(RULES) == KNOWN_FIELDS, "every posted field has exactly one rule"
+# The token count fields, to see at once that an event posted none (it sent a usage object).
+_TOKEN_KEYS = frozenset(TOKEN_FIELDS)
 # A null is an absent field, except for "batch" (true or false only).
 _NULL_IS_ABSENT = frozenset(RULES) - {"batch"}
 
@@ -370,7 +372,9 @@ def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> PostedEvent:
         raw_usage = usage
     if not model:
         raise EventError("model", "is required")
-    explicit = {name: clean[name] for name in TOKEN_FIELDS if name in clean}
+    explicit = (
+        {} if _TOKEN_KEYS.isdisjoint(clean) else {n: clean[n] for n in TOKEN_FIELDS if n in clean}
+    )
     if raw_usage is None:
         tokens = explicit
         raw_usage = explicit or None
@@ -382,25 +386,31 @@ def _event(clean: dict[str, Any], now: dt.datetime, source: str) -> PostedEvent:
         raise EventError("project", "'*' means all projects in budgets; name a real project")
     service_tier = get("service_tier")
     service_tier = service_tier.lower() if service_tier else None
-    return PostedEvent(
-        model,
-        provider or infer_provider(model) or "unknown",
-        _consistent_counts(tokens),
-        get("timestamp", now),
-        project or DEFAULT_PROJECT,
-        get("agent"),
-        get("user"),
-        get("session"),
-        get("trace_id"),
-        request_id,
-        service_tier,
-        get("batch", False) or service_tier == "batch",
-        get("source") or source,
-        get("cost_usd"),  # reported_cost_nanos
-        get("latency_ms"),
-        get("status"),
-        get("tags"),
-        raw_usage,
+    # _make: a tuple of the values at once (the named tuple's own constructor is a Python
+    # function of twenty parameters).
+    return PostedEvent._make(
+        (
+            model,
+            provider or infer_provider(model) or "unknown",
+            _consistent_counts(tokens),
+            get("timestamp", now),
+            project or DEFAULT_PROJECT,
+            get("agent"),
+            get("user"),
+            get("session"),
+            get("trace_id"),
+            request_id,
+            service_tier,
+            get("batch", False) or service_tier == "batch",
+            get("source") or source,
+            get("cost_usd"),  # reported_cost_nanos
+            get("latency_ms"),
+            get("status"),
+            get("tags"),
+            raw_usage,
+            None,  # call_key
+            None,  # machine
+        )
     )
 
 

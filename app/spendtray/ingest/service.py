@@ -146,41 +146,45 @@ class IngestService:
                     check_cost(cost, model)
                 reason, stored = None, found.stored_fields
         inputs, outputs, cache_read, cache_write, write_5m, write_1h, reasoning = counts
-        # Positional: with 33 keywords, building the row took longer than costing the event.
-        return EventRow(
-            None,  # id: the writer numbers it
-            ts_ms,
-            received_ms,
-            project,
-            model,
-            provider,
-            agent or "",
-            user,
-            session,
-            trace_id,
-            request_id,
-            source,
-            service_tier,
-            1 if batch else 0,
-            inputs,
-            outputs,
-            cache_read,
-            cache_write,
-            write_5m,
-            write_1h,
-            reasoning,
-            cost,
-            1 if cost is not None else 0,  # priced
-            reason,  # unpriced_reason
-            stored,  # price_id: the writer stores it in prices_used and puts its id here
-            reported_cost_nanos,
-            latency_ms,
-            status,
-            _compact_json(tags) if tags else None,
-            _compact_json(raw_usage) if raw_usage else None,
-            call_key,
-            machine or self.machine,
-            None,  # origin: stored here first (sync.follower builds other machines' rows)
+        # A tuple of the values at once: with 33 keywords, building the row took longer than
+        # costing the event, and the named tuple's own constructor is a Python function of
+        # 33 parameters.
+        return EventRow._make(
+            (
+                None,  # id: the writer numbers it
+                ts_ms,
+                received_ms,
+                project,
+                model,
+                provider,
+                agent or "",
+                user,
+                session,
+                trace_id,
+                request_id,
+                source,
+                service_tier,
+                1 if batch else 0,
+                inputs,
+                outputs,
+                cache_read,
+                cache_write,
+                write_5m,
+                write_1h,
+                reasoning,
+                cost,
+                1 if cost is not None else 0,  # priced
+                reason,  # unpriced_reason
+                stored,  # price_id: the writer stores it in prices_used and puts its id here
+                reported_cost_nanos,
+                latency_ms,
+                status,
+                _compact_json(tags) if tags else None,
+                _compact_json(raw_usage) if raw_usage else None,
+                call_key,
+                machine or self.machine,
+                None,  # origin: stored here first (sync.follower builds other machines' rows)
+            )
         )
 
     def prepare(self, raw_events: Sequence[Any], source: str = "api") -> list[EventRow]:
