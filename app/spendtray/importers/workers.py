@@ -228,11 +228,17 @@ def price_records(ingest: IngestService, records: list[Record]) -> list[tuple[An
     return out
 
 
-_new_row = EventRow._make
-
-
 def decode_priced(items: list[tuple[Any, ...]]) -> list[Priced]:
-    return [Priced(None if row is None else _new_row(row), *rest) for row, *rest in items]
+    """The worker's tuples as ``Priced`` calls. Each row tuple is made an ``EventRow`` by
+    ``tuple.__new__`` (what ``EventRow._make`` does, less its length check: a worker of the
+    same code made it from an ``EventRow``), its other fields unpacked by name rather than
+    into a list: 1.2-1.4 vs 1.7-2.1 us a call of the importer thread's CPU (38k calls
+    captured from the 313 MB first import, 3 alternating runs, load ~3.5)."""
+    new, row_type, priced = tuple.__new__, EventRow, Priced
+    return [
+        priced(None if row is None else new(row_type, row), mid, has_rid, side, rid, total, why)
+        for row, mid, has_rid, side, rid, total, why in items
+    ]
 
 
 # -- the worker side --------------------------------------------------------------------------
