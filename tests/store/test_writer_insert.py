@@ -1,7 +1,8 @@
 """The writer's multi-row INSERT stores every column exactly as submitted.
 
 Rows go in groups of ``INSERT_ROWS`` per statement with the columns that are NULL in a whole
-group written into the SQL, and the rows left over one per statement; whichever way a row
+group written into the SQL (and some that hold one value in a whole group bound once), and the
+rows left over one per statement; whichever way a row
 went, reading it back must give the values it was submitted with.
 """
 
@@ -45,6 +46,15 @@ def _row(i: int) -> EventRow:
     if i == INSERT_ROWS + 3 or (i >= 2 * INSERT_ROWS and i % 2 == 0):
         values[at["latency_ms"]] = 12.5 + i
     values[at["cost_nanos"]] = None if i % 5 == 0 else 1_000 * i
+    # Columns bound once for a group when one value fills it: in the first group one request's
+    # receive time and a shared cache-write count; in the second, a machine and a batch flag
+    # that differ in one row only.
+    if i < INSERT_ROWS:
+        values[at["received_at"]] = 1_700_000_000_500
+        values[at["cache_write_5m_tokens"]] = 3
+    if i == INSERT_ROWS + 11:
+        values[at["machine"]] = "desktop"
+        values[at["batch"]] = 1
     values[at["tags"]] = '{"k":"v"}' if i % 11 == 0 else None
     return EventRow(*values)
 
