@@ -186,6 +186,32 @@ def test_huge_numbers_are_named_errors(field: str, value: Any, problem: str) -> 
     assert problem in info.value.problem
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (True, "milliseconds"),
+        (-1, "milliseconds"),
+        (-0.5, "milliseconds"),
+        (float("inf"), "milliseconds"),
+        ("1500", "milliseconds"),
+        (10**12 + 1, "implausibly large"),
+        (1e12 + 0.5, "implausibly large"),
+    ],
+)
+def test_a_latency_not_a_plausible_number_of_milliseconds_is_refused(
+    value: Any, problem: str
+) -> None:
+    with pytest.raises(EventError) as info:
+        norm({"model": "gpt-4o", "latency_ms": value})
+    assert info.value.field == "latency_ms"
+    assert problem in info.value.problem
+
+
+def test_latencies_are_kept_as_milliseconds() -> None:
+    for value in (0, 1500, 2.5, 10**12, 1e12):
+        assert norm({"model": "gpt-4o", "latency_ms": value}).latency_ms == float(value)
+
+
 def test_the_largest_plausible_count_is_kept() -> None:
     e = norm({"model": "gpt-4o", "input_tokens": MAX_TOKENS, "output_tokens": MAX_TOKENS})
     assert (e.counts.input_tokens, e.counts.output_tokens) == (MAX_TOKENS, MAX_TOKENS)

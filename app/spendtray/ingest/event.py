@@ -138,9 +138,12 @@ _NUMERIC_IDS = frozenset({"user", "session", "trace_id", "request_id"})
 
 
 def _text(value: Any, name: str, latest: dt.datetime) -> str | None:
-    if type(value) is not str and (type(value) is not int or name not in _NUMERIC_IDS):
+    if type(value) is str:
+        text = value.strip()
+    elif type(value) is int and name in _NUMERIC_IDS:
+        text = str(value)
+    else:
         raise EventError(name, f"must be a string, got {type(value).__name__}")
-    text = str(value).strip()
     if len(text) > MAX_TEXT:
         raise EventError(name, f"longer than {MAX_TEXT} characters")
     # isprintable() is false for every character _CONTROL matches, and is far cheaper than
@@ -156,6 +159,10 @@ def _finite(value: int | float) -> bool:
 
 
 def _latency(value: Any, name: str, latest: dt.datetime) -> float:
+    # What senders post (whole or fractional milliseconds, in range) first, in one test.
+    kind = type(value)
+    if (kind is int or (kind is float and math.isfinite(value))) and 0 <= value <= MAX_LATENCY_MS:
+        return float(value)
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
