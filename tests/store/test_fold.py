@@ -16,6 +16,7 @@ import pytest
 from spendtray.config import load_settings
 from spendtray.core import Core
 from spendtray.ingest.service import IngestService
+from spendtray.store import fold as fold_module
 from spendtray.store.fold import FOLDED_KEY, QUARTER_DIMS, RECENT_FROM_KEY, fold
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.writer import Writer
@@ -139,6 +140,42 @@ def test_summaries_are_exact_folded_or_not(store: Any) -> None:
             have, want = _rebuilt(db_path)
             assert have == want
     assert _folded(db_path) > 0
+
+
+def test_a_large_fold_sums_through_the_keyed_table_to_the_same_rollups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folds of at least KEYED_FOLD_IDS events (lowered here) go through ``fold_sums``; the
+    rollups equal those rebuilt from the events after keyed and GROUP BY folds alike, with
+    many events per quarter-hour and key, unpriced ones and ones without an agent."""
+    monkeypatch.setattr(fold_module, "KEYED_FOLD_IDS", 500)
+    keyed: list[str] = []
+    sum_keyed = fold_module._sum_keyed
+
+    def counted(where: str) -> str:
+        keyed.append(where)
+        return sum_keyed(where)
+
+    monkeypatch.setattr(fold_module, "_sum_keyed", counted)
+    core = Core(load_settings(home=tmp_path / "home", port=0), clock=lambda: NOW)
+    core.start_store(folds=False)  # folded here only, in the sizes below
+    try:
+        db_path, writer, service = core.settings.db_path, core.writer, core.ingest
+        rng = random.Random(23)
+        for size in (1_500, 300, 2_000):  # keyed, GROUP BY, keyed on top of folded rollups
+            events = _events(rng, size, [])
+            for event in events[::2]:  # half in one quarter-hour: many events per group
+                minute = BASE + dt.timedelta(minutes=rng.randint(0, 14))
+                event["timestamp"] = minute.isoformat()
+            stored = sum(1 for o in writer.write(service.prepare(events)) if not o.duplicate)
+            before = len(keyed)
+            assert writer.call(lambda db: fold(db.conn)) == stored
+            assert len(keyed) == before + (stored >= 500)
+            have, want = _rebuilt(db_path)
+            assert have == want
+        assert len(keyed) == 2
+    finally:
+        core.stop()
 
 
 def test_replacing_a_folded_row_moves_it_in_the_rollups(store: Any) -> None:
