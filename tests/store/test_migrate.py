@@ -5,6 +5,7 @@ same schema; a migration that fails leaves nothing of it and stays pending."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,50 @@ def test_stop_before_leaves_the_rest_pending(tmp_path: Path) -> None:
     done = shipped.migrations.applied(db)
     assert done[-1] < "0006_prices_used" and "0005_rollup_fold_mark" in done
     db.conn.close()
+
+
+def test_two_openers_of_a_new_file_apply_each_migration_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app and an import opening a new file at once: the second finds what the first
+    applied after it looked (here: its first look says nothing is applied), skips it and
+    fails on nothing; and threads opening fresh files together all succeed."""
+    path = tmp_path / "spendtray.db"
+    open_for_writing(path).conn.close()
+    stale = [True]
+    applied = Migrations.applied
+
+    def first_look_stale(self: Migrations, db: Database) -> list[str]:
+        if stale[0]:
+            stale[0] = False
+            return []
+        return applied(self, db)
+
+    monkeypatch.setattr(Migrations, "applied", first_look_stale)
+    open_for_writing(path).conn.close()
+    monkeypatch.undo()
+    names = [m.name for m in shipped.migrations._migrations]
+    assert _applied(path) == names
+    for n in range(3):
+        fresh = tmp_path / f"fresh-{n}.db"
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def opener(
+            fresh: Path = fresh,
+            start: threading.Barrier = start,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            start.wait()
+            try:
+                open_for_writing(fresh).conn.close()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=opener) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert _applied(fresh) == names

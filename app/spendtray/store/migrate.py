@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 TABLE = "_sqlite_migrations"
-# The table and index as sqlite-utils creates them (``Migrations.ensure_migrations_table``).
+# The table and index as sqlite-utils creates them (``Migrations.ensure_migrations_table``;
+# SQLite keeps the statements without IF NOT EXISTS).
 _CREATE_TABLE = (
-    f'CREATE TABLE "{TABLE}" (\n   "id" INTEGER PRIMARY KEY,\n   "migration_set" TEXT,\n'
-    '   "name" TEXT,\n   "applied_at" TEXT\n)'
+    f'CREATE TABLE IF NOT EXISTS "{TABLE}" (\n   "id" INTEGER PRIMARY KEY,\n'
+    '   "migration_set" TEXT,\n   "name" TEXT,\n   "applied_at" TEXT\n)'
 )
 _CREATE_INDEX = (
-    f'CREATE UNIQUE INDEX "idx_{TABLE}_migration_set_name"\n'
+    f'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{TABLE}_migration_set_name"\n'
     f'    ON "{TABLE}" ("migration_set", "name")'
 )
 
@@ -79,7 +80,8 @@ class Migrations:
     def apply(self, db: Connected, *, stop_before: str | Sequence[str] | None = None) -> None:
         """Run every pending migration in order (up to ``stop_before``, for tests that build
         an older file), each with its record in one transaction: one that fails leaves
-        nothing of it and stays pending."""
+        nothing of it and stays pending. Each is looked up again with the write lock held,
+        so two processes opening a new file at once (the app and an import) apply it once."""
         stops = {stop_before} if isinstance(stop_before, str) else set(stop_before or ())
         done = set(self.applied(db))
         if stops & done:
@@ -95,6 +97,8 @@ class Migrations:
             if migration.name in stops:
                 return
             with _transaction(conn):
+                if migration.name in self.applied(db):
+                    continue  # by another process since ``done`` was read
                 migration.fn(db)
                 conn.execute(
                     f'INSERT INTO "{TABLE}" (migration_set, name, applied_at) VALUES (?, ?, ?)',
@@ -111,10 +115,10 @@ def _has_table(conn: sqlite3.Connection) -> bool:
 
 @contextmanager
 def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    """BEGIN … COMMIT (ROLLBACK on an error); a savepoint inside a transaction already open
-    (a connection in sqlite3's legacy mode opens one before its first write)."""
+    """BEGIN IMMEDIATE … COMMIT (ROLLBACK on an error); a savepoint inside a transaction
+    already open (a connection in sqlite3's legacy mode opens one before its first write)."""
     nested = conn.in_transaction
-    conn.execute("SAVEPOINT migration" if nested else "BEGIN")
+    conn.execute("SAVEPOINT migration" if nested else "BEGIN IMMEDIATE")
     try:
         yield
     except BaseException:
