@@ -453,8 +453,13 @@ class Importer:
             else:
                 rows.append(call.final())
         report.calls += len(rows)
-        for start in range(0, len(rows), self.batch_events):
-            chunk = rows[start : start + self.batch_events]
+        # In chunks of about batch_events rows, none much smaller: a flush comes once a step
+        # takes the batch past batch_events (5,016 rows, say), and its remainder was a
+        # transaction of its own (16 rows) that the writer committed ahead of the rest.
+        chunks = max(1, round(len(rows) / self.batch_events))
+        size = -(-len(rows) // chunks)
+        for start in range(0, len(rows), size):
+            chunk = rows[start : start + size]
             self._rows_inflight.append((writer.submit(chunk), chunk))
 
     @staticmethod
