@@ -165,7 +165,7 @@ class UsageEndpoint(DirectRoute):
         return error.status, error_body(error.message, error.details), headers
 
     # The direct path (``http_protocol.DirectRoute``): the same steps, driven by the protocol's
-    # callbacks and the commit future's, without a Task per request.
+    # callbacks and the batcher's (``commit_then``), without a Task per request.
 
     def start(self, exchange: Exchange) -> int | None:
         try:
