@@ -1,10 +1,14 @@
-"""Migrations applied by ``store.migrate`` read the same as sqlite-utils' ``Migrations``,
-which applied them before: a file either one began, the other goes on with, and both make the
-same schema; a migration that fails leaves nothing of it and stays pending."""
+"""``store.migrate`` applies the migrations through sqlite-utils' ``Migrations`` only when one
+is pending: a file made here is what sqlite-utils makes, a file it began (older versions)
+goes on here, a migration that fails leaves nothing of it and stays pending, two openers of a
+new file apply each migration once, and opening an up-to-date file never imports
+sqlite-utils."""
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -164,3 +168,32 @@ def test_two_openers_of_a_new_file_apply_each_migration_once(
             thread.join()
         assert errors == []
         assert _applied(fresh) == names
+
+
+# Opens a file in a fresh interpreter; prints whether sqlite-utils got imported.
+OPEN_PROBE = """
+import sys
+from pathlib import Path
+from spendtray.store.db import open_for_writing
+open_for_writing(Path(sys.argv[1])).conn.close()
+print("sqlite_utils" if "sqlite_utils" in sys.modules else "-")
+"""
+
+
+def _probe_open(path: Path) -> str:
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_PROBE, str(path)],
+        env={"PYTHONPATH": str(root / "app"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_sqlite_utils_is_loaded_only_for_a_pending_migration(tmp_path: Path) -> None:
+    path = tmp_path / "spendtray.db"
+    assert _probe_open(path) == "sqlite_utils"  # a new file: every migration
+    assert _probe_open(path) == "-"  # up to date: one look at the records

@@ -95,6 +95,22 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, paused)
 
 
+def _load_sqlite_utils_without_numpy() -> None:
+    """sqlite-utils (which applies the migrations of a new database file) imports numpy when
+    it is installed (the GUI's plots need it) only to map numpy value types to column types,
+    which nothing here stores; that import costs ~0.1 s of an import's start. So while
+    sqlite-utils loads in this command's process, before any other thread runs, numpy reads
+    as absent; it stays importable afterwards."""
+    if "numpy" in sys.modules or "sqlite_utils" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # an ImportError for sqlite-utils
+    try:
+        import sqlite_utils.db
+        import sqlite_utils.migrations  # noqa: F401
+    finally:
+        del sys.modules["numpy"]
+
+
 def _run(args: argparse.Namespace, paused: ExitStack) -> int:
     settings = settings_from(args)
     if args.kind is not None:
@@ -111,6 +127,8 @@ def _run(args: argparse.Namespace, paused: ExitStack) -> int:
         if unchanged_reports is not None:
             _print_reports(unchanged_reports)
             return 0
+    if not settings.db_path.exists():
+        _load_sqlite_utils_without_numpy()  # a new file: store.migrate will need it
     from spendtray.core import Core
     from spendtray.identity import NotSpendtray
     from spendtray.importers.remote import (

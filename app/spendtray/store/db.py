@@ -16,10 +16,9 @@ T = TypeVar("T")
 
 
 class Database:
-    """The write connection as migrations and ``Writer.call`` functions take it: the
-    connection and ``execute``, all they use. (It was sqlite-utils' ``Database``: importing
-    that took 33-42 ms of every command that opens the store, before a first import's
-    workers could start.)"""
+    """The write connection as ``Writer.call`` functions take it: the connection and
+    ``execute``, all they use. (Migrations are given sqlite-utils' ``Database``, which is
+    imported only when one is pending: ``store.migrate``.)"""
 
     __slots__ = ("conn",)
 

@@ -1,16 +1,19 @@
-"""Applying the numbered schema migrations (``store.migrations``) in order, each in its own
-transaction together with the record that it ran. Runs on the thread that opens the write
-connection (``store.db.open_for_writing``).
+"""The numbered schema migrations (``store.migrations``): registered here, applied by
+sqlite-utils' ``Migrations``. Runs on the thread that opens the write connection
+(``store.db.open_for_writing``).
 
-The records live in the ``_sqlite_migrations`` table exactly as sqlite-utils' ``Migrations``
-kept them (it applied them until importing sqlite-utils, 33-42 ms, was found to be the
-largest part of a first import's start-up): files made by earlier versions go on from the
-migrations recorded there, and a file made here reads the same to sqlite-utils.
+Whether any migration is pending is read with one plain query of ``_sqlite_migrations`` (the
+table sqlite-utils keeps its records in), so a file that is up to date, which is every open
+but the first after an install or upgrade, is opened without importing sqlite-utils: that
+import took 33-42 ms of every command that opens the store, before a first import's workers
+could start. Only a file with pending migrations loads it. Each pending migration is applied
+in its own transaction, taken with the write lock (BEGIN IMMEDIATE) and its record looked up
+again inside it, so two processes opening a new file at once (the app and an import) apply
+it once.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,20 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 TABLE = "_sqlite_migrations"
-# The table and index as sqlite-utils creates them (``Migrations.ensure_migrations_table``;
-# SQLite keeps the statements without IF NOT EXISTS).
-_CREATE_TABLE = (
-    f'CREATE TABLE IF NOT EXISTS "{TABLE}" (\n   "id" INTEGER PRIMARY KEY,\n'
-    '   "migration_set" TEXT,\n   "name" TEXT,\n   "applied_at" TEXT\n)'
-)
-_CREATE_INDEX = (
-    f'CREATE UNIQUE INDEX IF NOT EXISTS "idx_{TABLE}_migration_set_name"\n'
-    f'    ON "{TABLE}" ("migration_set", "name")'
-)
 
 
 class Connected(Protocol):
-    """What a migration is given: ``store.db.Database`` (or sqlite-utils' in older tests)."""
+    """What a migration is given (sqlite-utils' ``Database``), and what ``apply`` is given
+    (``store.db.Database``): the connection and ``execute``."""
 
     @property
     def conn(self) -> sqlite3.Connection: ...
@@ -78,32 +72,48 @@ class Migrations:
         return [m for m in self._migrations if m.name not in done]
 
     def apply(self, db: Connected, *, stop_before: str | Sequence[str] | None = None) -> None:
-        """Run every pending migration in order (up to ``stop_before``, for tests that build
-        an older file), each with its record in one transaction: one that fails leaves
-        nothing of it and stays pending. Each is looked up again with the write lock held,
-        so two processes opening a new file at once (the app and an import) apply it once."""
+        """Apply every pending migration in order (up to ``stop_before``, for tests that
+        build an older file) through sqlite-utils, each with its record in one transaction:
+        one that fails leaves nothing of it and stays pending. Nothing pending: sqlite-utils
+        is not imported."""
         stops = {stop_before} if isinstance(stop_before, str) else set(stop_before or ())
         done = set(self.applied(db))
         if stops & done:
             raise ValueError(f"cannot stop before {sorted(stops & done)}: already applied")
+        todo = [m.name for m in self._migrations if m.name not in done]
+        if not todo or todo[0] in stops:
+            return
         conn = db.conn
-        if not _has_table(conn):
-            with _transaction(conn):
-                conn.execute(_CREATE_TABLE)
-                conn.execute(_CREATE_INDEX)
-        for migration in self._migrations:
-            if migration.name in done:
-                continue
-            if migration.name in stops:
+        theirs, their_db = self._sqlite_utils_set(conn)
+        names = [m.name for m in self._migrations]
+        for name in todo:
+            if name in stops:
                 return
+            following = names[names.index(name) + 1 :]
             with _transaction(conn):
-                if migration.name in self.applied(db):
+                if name in self.applied(db):
                     continue  # by another process since ``done`` was read
-                migration.fn(db)
-                conn.execute(
-                    f'INSERT INTO "{TABLE}" (migration_set, name, applied_at) VALUES (?, ?, ?)',
-                    (self.name, migration.name, str(dt.datetime.now(dt.UTC))),
-                )
+                # Applies this one: every one before it is applied, and none after it can be
+                # (they are applied in order, and this transaction holds the write lock).
+                theirs.apply(their_db, stop_before=following[:1] or None)
+
+    def _sqlite_utils_set(self, conn: sqlite3.Connection) -> tuple[Any, Any]:
+        """This set as sqlite-utils' ``Migrations``, and ``conn`` as its ``Database``."""
+        utils_db, utils_migrations = _sqlite_utils()
+        theirs = utils_migrations.Migrations(self.name)
+        for migration in self._migrations:
+            theirs(name=migration.name)(migration.fn)
+        # No plugins: none may hook our connection, and looking for them scans every
+        # installed distribution's entry points.
+        return theirs, utils_db.Database(conn, execute_plugins=False)
+
+
+def _sqlite_utils() -> tuple[Any, Any]:
+    """``sqlite_utils.db`` and ``sqlite_utils.migrations``, imported on first need."""
+    import sqlite_utils.db
+    import sqlite_utils.migrations
+
+    return sqlite_utils.db, sqlite_utils.migrations
 
 
 def _has_table(conn: sqlite3.Connection) -> bool:
