@@ -52,8 +52,9 @@ def ccusage(pytestconfig: pytest.Config) -> Callable[..., Any]:
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
         pytest.skip("node/npm are not installed; the ccusage comparison needs them")
-    if pytestconfig.cache is not None:
-        cache = Path(str(pytestconfig.cache.mkdir("ccusage-" + CCUSAGE_VERSION)))
+    pytest_cache = getattr(pytestconfig, "cache", None)  # no attribute without the plugin
+    if pytest_cache is not None:
+        cache = Path(str(pytest_cache.mkdir("ccusage-" + CCUSAGE_VERSION)))
     else:  # -p no:cacheprovider
         cache = Path.home() / ".cache" / "spendtray-tests" / ("ccusage-" + CCUSAGE_VERSION)
     binary = cache / "node_modules" / ".bin" / "ccusage"
