@@ -411,3 +411,39 @@ def test_what_is_left_at_stop_is_folded_in_large_transactions(
         assert reader.summary("project", Filters()).total.calls == stored
     finally:
         reader.close()
+
+
+def test_a_commit_on_the_callers_thread_never_waits_for_a_lock_held_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """The writer thread's transactions wait for the lock (busy_timeout > 0), the caller's
+    (``here=True``) never do: switching between them sets the wait each needs again."""
+    db_path = tmp_path / "spendtray.db"
+    writer = Writer(db_path, "normal", "laptop")
+    writer.start(folds=False)
+    holder = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    try:
+        # The writer thread's transaction leaves a wait of LOCK_SLICE on the connection...
+        writer.submit_batches([_rows(1, "a")], 5.0).result(10)
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        waiting = writer.submit_batches([_rows(1, "b")], 5.0, here=True)
+        # ...which the caller's attempt does not take over: it hands the job on at once.
+        assert time.monotonic() - started < 0.1
+        assert not waiting.done()
+        holder.execute("ROLLBACK")
+        assert len(waiting.result(10)[0]) == 1
+        # Once more after the writer thread's commit: committed here, at once.
+        here = writer.submit_batches([_rows(1, "c")], 5.0, here=True)
+        assert here.done()
+        # And the writer thread's job after the caller's commit waits for the lock again.
+        holder.execute("BEGIN IMMEDIATE")
+        threading.Timer(0.3, holder.execute, ["ROLLBACK"]).start()
+        started = time.monotonic()
+        writer.submit_batches([_rows(1, "d")], 5.0).result(10)
+        assert time.monotonic() - started >= 0.25
+    finally:
+        holder.close()
+        writer.stop()
+    projects = sqlite3.connect(db_path).execute("SELECT project FROM events ORDER BY id")
+    assert [p for (p,) in projects] == ["a", "b", "c", "d"]

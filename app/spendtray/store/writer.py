@@ -419,6 +419,10 @@ class Writer:
         self._folds = True  # False: this writer never folds nor checkpoints (``start``)
         self._checkpoint_bursts = False  # checkpoints during a burst of large jobs (``start``)
         self._prices = _PricesUsed()
+        # The write connection and the busy_timeout (ms) last set on it (``_begin``): set again
+        # only when a transaction waits otherwise. The loop's own commits always wait 0 ms, and
+        # the PRAGMA was a twentieth of such a commit's CPU.
+        self._busy_set: tuple[sqlite3.Connection, int] | None = None
         # Held by whichever thread is using the write connection: the writer thread for each
         # job, call and fold, or a caller committing a small job itself (``submit_batches``
         # with ``here=True``) while the writer thread has nothing to do.
@@ -660,7 +664,7 @@ class Writer:
         write lock is held elsewhere and its deadline has not passed)."""
         conn = db.conn
         try:
-            _begin(conn, _attempt_wait(call.deadline))
+            self._begin(conn, _attempt_wait(call.deadline))
             try:
                 value = call.fn(db)
                 conn.execute("COMMIT")
@@ -718,7 +722,7 @@ class Writer:
         quiet = started - self._small_at >= FOLD_QUIET
         limit = chunk or (FOLD_CHUNK if quiet else min(self._fold_chunk, FOLD_CHUNK))
         try:
-            _begin(conn, FOLD_LOCK_WAIT)
+            self._begin(conn, FOLD_LOCK_WAIT)
             covered = fold(conn, limit)
             conn.execute("COMMIT")
         except StoreBusy:
@@ -789,7 +793,7 @@ class Writer:
         if conn is None:
             raise RuntimeError("the store writer is not running")
         first_id = self._next_id
-        _begin(conn, lock_wait)
+        self._begin(conn, lock_wait)
         try:
             # Another process (a CLI import, a second tool) may have written since our last
             # transaction; the write lock is ours now, so the max id is stable.
@@ -821,6 +825,13 @@ class Writer:
         else:
             self._count_small(info.stored, time.monotonic())
         return outcomes, info
+
+    def _begin(self, conn: sqlite3.Connection, lock_wait: float) -> None:
+        """``_begin`` on the write connection, by whichever thread holds ``_busy``."""
+        known = self._busy_set
+        self._busy_set = None  # unknown until BEGIN has returned (it may raise)
+        busy_ms = known[1] if known is not None and known[0] is conn else None
+        self._busy_set = (conn, _begin(conn, lock_wait, busy_ms))
 
     def _count_small(self, stored: int, now: float) -> None:
         """A small job committed at ``now``: is the rate of single events a burst?"""
@@ -1009,16 +1020,20 @@ def _attempt_wait(deadline: float) -> float:
     return min(LOCK_SLICE, max(0.0, deadline - time.monotonic()))
 
 
-def _begin(conn: sqlite3.Connection, lock_wait: float) -> None:
+def _begin(conn: sqlite3.Connection, lock_wait: float, busy_ms: int | None = None) -> int:
     """BEGIN IMMEDIATE, waiting at most ``lock_wait`` seconds for a write lock another
-    connection holds; ``StoreBusy`` when it stays held."""
-    conn.execute(f"PRAGMA busy_timeout = {max(0, int(lock_wait * 1000))}")
+    connection holds; ``StoreBusy`` when it stays held. ``busy_ms``: the connection's
+    busy_timeout now, if known (not set again when it is the one needed); returns the one set."""
+    wait_ms = max(0, int(lock_wait * 1000))
+    if wait_ms != busy_ms:
+        conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             raise StoreBusy("the database is locked by another process") from None
         raise
+    return wait_ms
 
 
 # What a column of a group of INSERT_ROWS rows is in the statement (``_insert_many``): NULL
