@@ -2,8 +2,8 @@
 
 Rows go in groups of ``INSERT_ROWS`` per statement with the columns that are NULL in a whole
 group written into the SQL (and some that hold one value in a whole group bound once), and the
-rows left over one per statement; whichever way a row
-went, reading it back must give the values it was submitted with.
+rows left over one per statement, but a small commit's rows (the server's group commit) all in
+one statement; whichever way a row went, reading it back must give the values it was submitted with.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from spendtray.store.rows import EVENT_COLUMNS, EventRow
-from spendtray.store.writer import INSERT_ROWS, Writer
+from spendtray.store.writer import FEW_ROWS, FEW_ROWS_MIN, INSERT_ROWS, Writer
 
 
 def _row(i: int) -> EventRow:
@@ -79,3 +79,37 @@ def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path
     some = next(i for i in range(INSERT_ROWS, 2 * INSERT_ROWS) if i % 7 == 0)
     assert users[some] == f"user-{some}"
     assert users[some + 1] is None
+
+
+def test_a_small_commits_rows_go_in_one_statement_and_read_back_as_submitted(
+    tmp_path: Path,
+) -> None:
+    writer = Writer(tmp_path / "spendtray.db")
+    writer.start(folds=False)
+    inserts: list[str] = []
+    assert writer._conn is not None
+    writer._conn.set_trace_callback(
+        lambda sql: inserts.append(sql) if sql.startswith("INSERT INTO events") else None
+    )
+    sizes = list(range(1, FEW_ROWS + 2))
+    # Rows with columns NULL in every row (user), in some (cost, tags), one value in all (machine).
+    groups = []
+    first = 1  # the rows are numbered as the ids they get
+    try:
+        for size in sizes:
+            rows = [_row(i) for i in range(first, first + size)]
+            first += size
+            inserts.clear()
+            assert [o.id for o in writer.write(rows)] == list(range(first - size, first))
+            groups.append((rows, len(inserts)))
+    finally:
+        writer.stop()
+    statements = {size: count for size, (_, count) in zip(sizes, groups, strict=True)}
+    assert statements[7] == 1  # a group commit of 8 connections' single events
+    assert statements == {size: 1 if FEW_ROWS_MIN <= size <= FEW_ROWS else size for size in sizes}
+    conn = sqlite3.connect(tmp_path / "spendtray.db")
+    stored = conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id").fetchall()
+    submitted = [row for rows, _ in groups for row in rows]
+    assert len(stored) == len(submitted)
+    for i, (row, got) in enumerate(zip(submitted, stored, strict=True)):
+        assert list(got[1:]) == list(row)[1:], f"row {i} differs"

@@ -117,6 +117,13 @@ FOLD_LOCK_WAIT = 0.1
 # Rows per multi-row INSERT (see ``_insert``); 50 rows of parameters stay far below SQLite's
 # limit of 32,766.
 INSERT_ROWS = 50
+# A transaction of FEW_ROWS_MIN to FEW_ROWS rows (the server's group commit of single events)
+# inserts them in one statement (``_insert``): one per size and pattern of NULL columns, few
+# enough for the statement caches. Measured per commit against ``executemany``: 16 rows -12 us,
+# 7 rows -8 us, 5 rows -4 us, 4 rows even, 1 row +5 us (finding the NULL columns then costs
+# more than not binding them saves).
+FEW_ROWS_MIN = 5
+FEW_ROWS = 16
 _UPDATE = f"UPDATE events SET {', '.join(f'{c} = ?' for c in EVENT_COLUMNS[1:])} WHERE id = ?"
 
 
@@ -1056,15 +1063,15 @@ _SHARED_CANDIDATES = tuple(
 )
 
 
-@lru_cache(maxsize=64)
-def _insert_many(kinds: tuple[int, ...]) -> str:
-    """The ``INSERT_ROWS``-row INSERT for columns of these kinds: ``_NULL`` written in,
+@lru_cache(maxsize=128)
+def _insert_many(kinds: tuple[int, ...], width: int = INSERT_ROWS) -> str:
+    """The ``width``-row INSERT for columns of these kinds: ``_NULL`` written in,
     ``_SHARED`` one numbered parameter for every row (those come first), ``_EACH`` the next
     parameter in row order."""
     shared = kinds.count(_SHARED)
     each = kinds.count(_EACH)
     rows = []
-    for r in range(INSERT_ROWS):
+    for r in range(width):
         shared_at, each_at = 0, shared + r * each
         values = []
         for kind in kinds:
@@ -1091,9 +1098,12 @@ def _insert(conn: sqlite3.Connection, rows: list[list[object]]) -> None:
     ``_SHARED_CANDIDATES``) is bound once: binding was the largest part of the statement's
     own CPU time, and this is a third of the bound values of a typical batch (0.3 µs a row).
     The rows left over go one per statement, so the statement cache holds a few statements
-    rather than one per remainder size.
+    rather than one per remainder size — except a small commit's (``FEW_ROWS_MIN`` to
+    ``FEW_ROWS`` rows, the server's group commit of single events): its rows go in one
+    statement of their own width with NULL columns written in, a sixth less CPU than
+    ``executemany`` for seven rows.
     """
-    width = INSERT_ROWS
+    width = len(rows) if FEW_ROWS_MIN <= len(rows) <= FEW_ROWS else INSERT_ROWS
     whole = len(rows) - len(rows) % width
     for start in range(0, whole, width):
         columns = list(zip(*rows[start : start + width], strict=True))
@@ -1105,6 +1115,6 @@ def _insert(conn: sqlite3.Connection, rows: list[list[object]]) -> None:
         params = [column[0] for column, kind in zip(columns, kinds, strict=True) if kind == _SHARED]
         each = [column for column, kind in zip(columns, kinds, strict=True) if kind == _EACH]
         params.extend(chain.from_iterable(zip(*each, strict=True)))
-        conn.execute(_insert_many(tuple(kinds)), params)
+        conn.execute(_insert_many(tuple(kinds), width), params)
     if whole < len(rows):
         conn.executemany(_INSERT, rows[whole:])
