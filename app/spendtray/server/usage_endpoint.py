@@ -221,11 +221,18 @@ class UsageEndpoint(DirectRoute):
 _HEADERS = [_JSON]
 
 
+def _lines(headers: list[tuple[bytes, bytes]]) -> bytes:
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
+# The header lines of every 202 (and of a refused batch), built once.
+_HEADER_LINES = _lines(_HEADERS)
+
+
 def _answer(
     exchange: Exchange, status: int, payload: dict[str, Any], headers: list[tuple[bytes, bytes]]
 ) -> None:
     """``payload`` as the exchange's JSON answer, with the ASGI path's headers in its order."""
     body = orjson.dumps(payload)
-    lines = [b"content-length: %d\r\n" % len(body)]
-    lines += [name + b": " + value + b"\r\n" for name, value in headers]
-    exchange.reply(status, b"".join(lines), body)
+    lines = _HEADER_LINES if headers is _HEADERS else _lines(headers)
+    exchange.reply(status, b"content-length: %d\r\n%s" % (len(body), lines), body)
