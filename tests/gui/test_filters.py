@@ -74,7 +74,8 @@ def test_unpriced_usage_is_named(gui: Any, dashboard: Any, post: Any, qtbot: Any
     assert "my-homebrew-model-7b" in dashboard.unpriced_banner.text()
     qtbot.waitUntil(lambda: len(dashboard.calls_model.rows) == 1, timeout=5000)
     assert dashboard.calls_model.rows[0]["priced"] is False
-    assert gui.tray.state == "unpriced"
+    # The tray refreshes from its own snapshot, not the dashboard's: it may follow a moment later.
+    qtbot.waitUntil(lambda: gui.tray.state == "unpriced", timeout=5000)
     assert "no known price" in gui.tray.icon.toolTip()
 
 

@@ -4,6 +4,7 @@ connection (the writer thread for the write connection, each reader for its own)
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,7 +48,7 @@ def open_for_writing(
     private_dir(path.parent)
     private_file(path)  # SQLite gives the WAL and shared-memory files the database's mode
     conn = _connect(path, readonly=False)
-    conn.execute("PRAGMA journal_mode = WAL")
+    _use_wal(conn)
     # NORMAL: a committed transaction survives the process being killed (the WAL is in the OS);
     # FULL also survives power loss, at the price of an fsync per commit.
     conn.execute(f"PRAGMA synchronous = {'FULL' if durability == 'full' else 'NORMAL'}")
@@ -68,6 +69,31 @@ def open_for_writing(
         )
     migrations.apply(db)
     return db
+
+
+# How long openers of a new file wait for each other to set WAL (as busy_timeout, 30 s).
+WAL_SWITCH_SECONDS = 30.0
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another connection holds a lock. A new
+    file is switched to WAL by its first opener; the switch takes an exclusive lock and
+    SQLite answers "database is locked" at once instead of calling the busy handler, so two
+    processes (the app and an import) opening a new file at the same moment failed: 10 of 60
+    rounds of four threads did here. Once the file is in WAL, the pragma changes nothing and
+    takes no such lock."""
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            busy = exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _has_table(conn: sqlite3.Connection, name: str) -> bool:
