@@ -261,14 +261,22 @@ def test_cli_watch_follows_until_ctrl_c(no_server: None, home: Path, tmp_path: P
     log = tmp_path / "claude" / "projects" / "-p" / "s.jsonl"
     write_lines(log, [_line(1)])
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spendtray", "import", "claude-code", "--path",
-         str(tmp_path / "claude"), "--watch", "--interval", "0.1"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(root / "app")},
-    )  # fmt: skip
+    # Ctrl+C in a terminal: the child starts with SIGINT at its default. A suite started in
+    # the background of a script (`bash .ci/run &`) has SIGINT ignored, which children
+    # inherit, and Python then never raises KeyboardInterrupt. A handler here is reset to the
+    # default in the child.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "spendtray", "import", "claude-code", "--path",
+             str(tmp_path / "claude"), "--watch", "--interval", "0.1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(root / "app")},
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, ignored)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
 
