@@ -233,12 +233,16 @@ class Core:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def start_store(self, *, folds: bool = True, checkpoint_bursts: bool = False) -> None:
+    def start_store(
+        self, *, folds: bool = True, checkpoint_bursts: bool = False, remember_keys: bool = False
+    ) -> None:
         """Open (and migrate) the database and start the writer thread; ``folds=False`` for
         a command beside the running app, whose writer folds the rollups; ``checkpoint_bursts``
-        for an import storing itself (``Writer.start``)."""
+        and ``remember_keys`` for an import storing itself (``Writer.start``)."""
         if not self.writer.running:
-            self.writer.start(folds=folds, checkpoint_bursts=checkpoint_bursts)
+            self.writer.start(
+                folds=folds, checkpoint_bursts=checkpoint_bursts, remember_keys=remember_keys
+            )
 
     def start(self) -> None:
         """The store, then every worker (webhook, budget evaluation), then the tokenizer

@@ -3,7 +3,9 @@ stored, or repeated within what one transaction commits, is a duplicate, and the
 more tokens is the one kept — whether the repeat is in the same batch, in another batch of the
 same transaction, in a later transaction, or in a batch sent at the same time from another
 thread. A batch with none of these is inserted without the row-by-row checks; its rows must
-come out the same.
+come out the same. Each runs with a writer that looks every key up and with one that
+remembers the keys it stored (``remember_keys``, ``spendtray import``'s), which must find the
+same duplicates, and stop trusting its memory once another connection writes.
 """
 
 from __future__ import annotations
@@ -57,10 +59,10 @@ def row(
     return EventRow(*values)
 
 
-@pytest.fixture
-def writer(tmp_path: Path) -> Iterator[Writer]:
+@pytest.fixture(params=[False, True], ids=["look-ups", "remember-keys"])
+def writer(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Writer]:
     w = Writer(tmp_path / "spendtray.db")
-    w.start()
+    w.start(remember_keys=request.param)
     try:
         yield w
     finally:
@@ -194,3 +196,109 @@ def test_concurrent_batches_with_the_same_ids_store_each_id_once_bigger_copy_kep
     got = stored(writer, tmp_path)
     assert sorted(rid for _, rid, _ in got) == sorted(ids)
     assert {tokens for _, _, tokens in got} == {10 + senders - 1}
+
+
+def _lookups(writer: Writer) -> list[str]:
+    """The look-ups of stored request ids and call keys the writer's connection makes."""
+    seen: list[str] = []
+    conn = writer._conn
+    assert conn is not None
+    conn.set_trace_callback(
+        lambda sql: seen.append(sql) if " FROM events WHERE " in sql and " IN (" in sql else None
+    )
+    return seen
+
+
+def test_a_writer_remembering_its_keys_looks_up_only_keys_it_stored(tmp_path: Path) -> None:
+    writer = Writer(tmp_path / "spendtray.db")
+    writer.start(remember_keys=True)
+    try:
+        lookups = _lookups(writer)
+        writer.write([row(f"a-{i}", call_key=f"k-{i}") for i in range(50)])
+        writer.write([row(f"b-{i}", call_key=f"j-{i}") for i in range(50)])
+        assert lookups == []  # nothing stored had these keys
+        # Its own rows come back (from another source, by call key; and by request id).
+        again = writer.write(
+            [row("a-3", 5), row("c", 90, call_key="k-7", source="claude-code"), row("a-9", 99)]
+        )
+        assert [(o.id, o.duplicate) for o in again] == [(4, True), (8, True), (10, True)]
+        assert len(lookups) == 2
+    finally:
+        writer.stop()
+    got = stored(writer, tmp_path)
+    assert len(got) == 100
+    assert got[7] == (8, "c", 90) and got[9] == (10, "a-9", 99) and got[3] == (4, "a-3", 10)
+
+
+def test_a_writer_started_on_stored_events_looks_every_key_up(tmp_path: Path) -> None:
+    first = Writer(tmp_path / "spendtray.db")
+    first.start()
+    first.write([row("old")])
+    first.stop()
+    writer = Writer(tmp_path / "spendtray.db")
+    writer.start(remember_keys=True)
+    try:
+        lookups = _lookups(writer)
+        outcomes = writer.write([row("old", 70), row("new")])
+        assert [(o.id, o.duplicate) for o in outcomes] == [(1, True), (2, False)]
+        assert lookups
+    finally:
+        writer.stop()
+    assert stored(writer, tmp_path) == [(1, "old", 70), (2, "new", 10)]
+
+
+@pytest.mark.parametrize("how", ["insert", "update"])
+def test_a_writer_remembering_its_keys_sees_rows_another_connection_wrote(
+    tmp_path: Path, how: str
+) -> None:
+    # Another process (the tray app, a second import) stores a call meanwhile: a new row, or
+    # a bigger copy of this writer's row in place, under a request id and a call key this
+    # writer never stored. Its next copies are duplicates.
+    db = tmp_path / "spendtray.db"
+    writer = Writer(db)
+    writer.start(remember_keys=True)
+    try:
+        writer.write([row("mine", 10)])
+        with sqlite3.connect(db) as other:
+            if how == "insert":
+                values = row("theirs", 80, call_key="k-theirs", source="otlp")._replace(
+                    id=2, price_id=None
+                )
+                other.execute(
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(values))})",
+                    values,
+                )
+            else:
+                other.execute(
+                    "UPDATE events SET request_id = 'theirs', output_tokens = 80, "
+                    "call_key = 'k-theirs', source = 'otlp' WHERE request_id = 'mine'"
+                )
+        outcomes = writer.write(
+            [row("theirs", 40), row("log", 60, call_key="k-theirs", source="claude-code")]
+        )
+    finally:
+        writer.stop()
+    theirs = 2 if how == "insert" else 1
+    assert [(o.id, o.duplicate) for o in outcomes] == [(theirs, True), (theirs, True)]
+    assert stored(writer, tmp_path)[-1] == (theirs, "theirs", 80)
+
+
+def test_a_writer_forgets_its_keys_past_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("spendtray.store.writer.REMEMBER_KEYS", 20)
+    writer = Writer(tmp_path / "spendtray.db")
+    writer.start(remember_keys=True)
+    try:
+        writer.write([row(f"a-{i}", call_key=f"k-{i}") for i in range(5)])
+        assert writer._own_keys is not None
+        writer.write([row(f"b-{i}", call_key=f"j-{i}") for i in range(10)])
+        assert writer._own_keys is None  # memory bounded: every key is looked up from now on
+        lookups = _lookups(writer)
+        again = writer.write([row("a-1", 99), row("b-2", 1)])
+        assert lookups
+    finally:
+        writer.stop()
+    assert [(o.id, o.duplicate) for o in again] == [(2, True), (8, True)]
+    assert stored(writer, tmp_path)[1] == (2, "a-1", 99)

@@ -149,7 +149,10 @@ def _run(args: argparse.Namespace, paused: ExitStack) -> int:
         raise UserError(f"import: {exc}") from None
     # Sending to the running app, this process writes only its import offsets: the app's
     # writer folds the rollups and checkpoints the file, not a second writer beside it.
-    core.start_store(folds=url is None, checkpoint_bursts=url is None)
+    # Storing itself into a store without events (a first import), its writer looks up only
+    # the calls it stored itself, while no other process writes (``Writer.start``).
+    alone = url is None
+    core.start_store(folds=alone, checkpoint_bursts=alone, remember_keys=alone)
     sink = ServerSink(url, core.token) if url else None
     if url:
         print(f"spendtray: sending to the running Spendtray at {url}", file=sys.stderr)
