@@ -1152,7 +1152,12 @@ def _insert(conn: sqlite3.Connection, rows: list[list[object]]) -> None:
     whole = len(rows) - len(rows) % width
     for start in range(0, whole, width):
         columns = list(zip(*rows[start : start + width], strict=True))
-        kinds = [_NULL if column.count(None) == width else _EACH for column in columns]
+        # A column's first value decides most of them: counting the Nones of a column of
+        # text compares each value with None, which was a fifth of the statement's own CPU.
+        kinds = [
+            _NULL if column[0] is None and column.count(None) == width else _EACH
+            for column in columns
+        ]
         for at in _SHARED_CANDIDATES:
             column = columns[at]
             if kinds[at] == _EACH and column.count(column[0]) == width:
