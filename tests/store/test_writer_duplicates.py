@@ -145,6 +145,45 @@ def test_a_stored_id_sent_again_is_a_duplicate_and_only_a_bigger_copy_replaces_i
     assert stored(writer, tmp_path) == [(1, "x", 50), (2, "y", 90), (3, "new", 10)]
 
 
+@pytest.mark.parametrize("at", [(10, 55), (52, 57)])
+def test_stored_ids_among_a_large_batch_of_new_ones_are_duplicates_and_ids_stay_unbroken(
+    tmp_path: Path, at: tuple[int, int]
+) -> None:
+    # The rows of a batch go in before their request ids are looked up (nearly all are new);
+    # one already stored, in a whole 50-row statement or among the rows left over, must come
+    # out as though it had been looked up first: a duplicate, the bigger copy kept, the new
+    # rows numbered without a gap, and the commit's listeners told what was stored.
+    writer = Writer(tmp_path / "spendtray.db")
+    infos: list[CommitInfo] = []
+    writer.add_listener(infos.append)
+    writer.start()
+    try:
+        writer.write([row("x", 50), row("y", 50, project="old")])
+        rows = [row(f"n-{i}", project=f"p{i % 3}") for i in range(60)]
+        # In the first 50-row statement or among the 12 rows left over (after a whole
+        # statement went in); the smaller copy is not kept, the bigger one is.
+        rows.insert(at[0], row("x", 20))
+        rows.insert(at[1], row("y", 90, project="bigger"))
+        outcomes = writer.write(rows)
+        after = writer.write([row("later")])
+    finally:
+        writer.stop()
+    new_ids = [o.id for o in outcomes if not o.duplicate]
+    assert new_ids == list(range(3, 63))
+    assert [(o.id, o.duplicate) for o in (outcomes[at[0]], outcomes[at[1]])] == [
+        (1, True),
+        (2, True),
+    ]
+    assert [(o.id, o.duplicate) for o in after] == [(63, False)]
+    got = stored(writer, tmp_path)
+    assert got[:2] == [(1, "x", 50), (2, "y", 90)]
+    assert [rid for _, rid, _ in got[2:62]] == [f"n-{i}" for i in range(60)]
+    info = infos[1]
+    assert (info.stored, info.duplicates) == (60, 2)
+    assert [values[0] for values in info.inserted] == list(range(3, 63))
+    assert info.projects == {"p0", "p1", "p2", "bigger"}
+
+
 def test_call_keys_match_across_sources_only(writer: Writer, tmp_path: Path) -> None:
     writer.write([row(None, 10, call_key="k1", source="otlp")])
     # The same key from the same source is a second call.

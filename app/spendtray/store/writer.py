@@ -300,7 +300,8 @@ class _Plan:
     ) -> None:
         """Rows some of which carry request ids or call keys: a request id (or else a call key)
         already stored, or seen earlier in these batches, is a duplicate; the copy with more
-        tokens is the one kept."""
+        tokens is the one kept. ``wanted`` empty: none of the request ids is looked up (taken
+        for new; ``_apply`` sorts them out again if one was stored)."""
         existing = _stored_copies(conn, "request_id", wanted)  # -> stored id, its tokens
         # A call key only matches a copy from another source (telemetry vs. log file): within
         # one source the request id is the identity, and equal counts are two calls.
@@ -954,14 +955,33 @@ class Writer:
         if own is not None:  # the store holds only this writer's rows: look up those it stored
             wanted = {key for key in wanted if hash(key) in own}
             keys = {key for key in keys if hash(key) in own}
-        plan = _Plan(self._next_id, self._prices.ids(conn, batches))
-        plan.sort_out(conn, batches, wanted, keys)
+        price_ids = self._prices.ids(conn, batches)
+        plan = _Plan(self._next_id, price_ids)
+        if keys or len(wanted) < 2:
+            plan.sort_out(conn, batches, wanted, keys)
+            _insert(conn, plan.inserts)
+        else:
+            # Request ids are new nearly always: the rows go in without looking them up first,
+            # and the events table's unique index on request_id finds the rare one already
+            # stored; the rows are then sorted out again with the look-up, as though it had
+            # been made first: same outcomes. Instructions per transaction (callgrind): 1,000
+            # events -14 %, 7 single events -13 %, 2 -8 %; for one id the savepoint costs
+            # more than its look-up (+1 %), so it keeps the look-up.
+            plan.sort_out(conn, batches, set(), keys)
+            conn.execute("SAVEPOINT new_ids")
+            try:
+                _insert(conn, plan.inserts)
+            except sqlite3.IntegrityError:
+                conn.execute("ROLLBACK TO new_ids")
+                plan = _Plan(self._next_id, price_ids)
+                plan.sort_out(conn, batches, wanted, keys)
+                _insert(conn, plan.inserts)
+            finally:
+                conn.execute("RELEASE new_ids")
         if own is not None:
             self._remember(own, plan)
         totals = _within_limit(totals, plan)
         self._next_id = plan.next_id
-        if plan.inserts:
-            _insert(conn, plan.inserts)
         if plan.replaced:
             self._replace(conn, plan.replaced, plan.projects)
         info = CommitInfo(
