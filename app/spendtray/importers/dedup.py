@@ -117,18 +117,29 @@ def merge_within_read(records: list[C]) -> tuple[list[C], int]:
 
 def merge_claude(records: list[C], conn: sqlite3.Connection, /) -> tuple[list[C], int]:
     """One copy per call in this batch, keyed to join stored copies; and how many merged."""
+    # Copies by message id, and the messages with a copy that joins by message id alone
+    # (a side chain, or no request id): the others only look for a bare key stored earlier,
+    # and only a hit changes them. In one pass, with nothing per message beyond its list:
+    # a third of the importer thread's CPU in a first import went to this function.
     groups: dict[str, list[C]] = {}
-    loose: list[C] = []
+    fuzzy: dict[str, None] = {}
     for record in records:
-        if record.message_id is None:
-            loose.append(record)
+        mid = record.message_id
+        if mid is None:
+            continue
+        group = groups.get(mid)
+        if group is None:
+            groups[mid] = [record]
         else:
-            groups.setdefault(record.message_id, []).append(record)
-    fuzzy = [m for m, g in groups.items() if any(r.sidechain or not r.has_request_id for r in g)]
-    fuzzy_set = set(fuzzy)
+            group.append(record)
+        if record.sidechain or not record.has_request_id:
+            fuzzy[mid] = None
+    for mid, bare in _bare_hits(conn, [m for m in groups if m not in fuzzy]).items():
+        for record in groups[mid]:
+            record.request_id = bare
     stored = _prefix_hits(conn, fuzzy)
-    stored.update(_bare_hits(conn, [m for m in groups if m not in fuzzy_set]))
-    for mid, group in groups.items():
+    for mid in fuzzy:
+        group = groups[mid]
         known = stored.get(mid)
         bare = f"cc:{mid}:"
         if known == bare:
