@@ -25,6 +25,7 @@ import dataclasses
 import datetime as dt
 import gc
 import logging
+import marshal
 import operator
 import os
 import pickle
@@ -305,10 +306,15 @@ def _work(importer: Importer, share: list[tuple[int, Changed]], now: dt.datetime
                     before = dataclasses.replace(
                         stats, malformed_examples=[*stats.malformed_examples]
                     )
+                    records: Any
                     if ingest is None:
                         kind, records = "step", encode_records(step.records)
                     else:
-                        kind, records = "priced", price_records(ingest, step.records)
+                        # Plain tuples of numbers, strings and None: marshal writes them in
+                        # 0.6x pickle's time (the 313 MB first import's rows: 40 vs 65 ms of
+                        # the workers' CPU) and the importer reads them back as fast.
+                        kind = "priced"
+                        records = marshal.dumps(price_records(ingest, step.records))
                     outbox.add((kind, index, records, step.limits, step.size, step.state,
                                 counts), len(records))  # fmt: skip
                 outbox.add(("end", index))
@@ -446,7 +452,8 @@ class WorkerReads:
                 kind, at, records, limits, size, state, stats = frame
                 assert at == index, "a worker's steps come in its files' order"
                 if kind == "priced":
-                    yield Step([], limits, size, state, stats, decode_priced(records))
+                    calls = decode_priced(marshal.loads(records))
+                    yield Step([], limits, size, state, stats, calls)
                 else:
                     yield Step(decode_records(records), limits, size, state, stats)
         for worker in range(len(self._pids)):
