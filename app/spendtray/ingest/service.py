@@ -55,6 +55,10 @@ class IngestResult:
     refused: tuple[tuple[int, EventError], ...] = ()
 
 
+# The row, a named tuple, built from a tuple of its values without a Python-level call.
+_new_tuple = tuple.__new__
+
+
 def _ms(stamp: dt.datetime) -> int:
     return int(stamp.timestamp() * 1000)
 
@@ -149,7 +153,8 @@ class IngestService:
         # A tuple of the values at once: with 33 keywords, building the row took longer than
         # costing the event, and the named tuple's own constructor is a Python function of
         # 33 parameters.
-        return EventRow._make(
+        return _new_tuple(
+            EventRow,
             (
                 None,  # id: the writer numbers it
                 ts_ms,
@@ -184,7 +189,7 @@ class IngestService:
                 call_key,
                 machine or self.machine,
                 None,  # origin: stored here first (sync.follower builds other machines' rows)
-            )
+            ),
         )
 
     def prepare(self, raw_events: Sequence[Any], source: str = "api") -> list[EventRow]:
