@@ -260,6 +260,17 @@ class Evaluator:
         recent = self.spend(budget.project, since, end)
         return burn_forecast(spent, recent, now - since, left)
 
+    def spent(
+        self, budgets: list[Budget], now: dt.datetime, through: int | None = None
+    ) -> list[int]:
+        """Each budget's spend in its period containing ``now``: the figures of
+        ``statuses(budgets, now, False, through)`` without building the statuses (the ingest
+        reply's, which reuses what it built for the same spend; ``BudgetService``)."""
+        asked = [(b.project, *self.period(b, now)) for b in budgets]
+        if self.cache is None:
+            return [self.spend(*window) for window in asked]
+        return self.cache.windows(asked, through)
+
     def statuses(
         self,
         budgets: Iterable[Budget],

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from spendtray.budgets.evaluate import BudgetStatus, CheckResult, Evaluator, decide, worst
-from spendtray.budgets.model import GLOBAL, Budget
+from spendtray.budgets.model import GLOBAL, STATES, Budget
 from spendtray.budgets.notify import Alert, LogNotifier, Notifier
 from spendtray.budgets.reservations import Reservation, Reservations
 from spendtray.budgets.runaway import RunawayDetector, RunawayRule
@@ -47,6 +47,18 @@ def runaway_rule(settings: Settings) -> RunawayRule:
         window=dt.timedelta(minutes=settings.runaway_window_minutes),
         min_nanos=round(settings.runaway_min_usd * 1_000_000_000),
     )
+
+
+# A budget's part of the ingest reply: its project, its object, whether it refuses a call now,
+# and its state's rank in ``STATES`` (the worst state of a reply is the highest rank).
+_Shown = tuple[str, dict[str, Any], bool, int]
+# What a part depends on: the budget (by identity, within one budget list), spend and held.
+_ShownKey = tuple[int, int, int]
+
+
+def _shown(status: BudgetStatus) -> _Shown:
+    brief = status.brief_json()
+    return (status.budget.project, brief, status.refuses(0), STATES.index(brief["state"]))
 
 
 def _ms(stamp: dt.datetime) -> int:
@@ -99,8 +111,11 @@ class BudgetService:
         # alone, and it is what almost every POST answers.
         self._unbudgeted: dict[frozenset[str], dict[str, Any]] = {}
         # The budgets that apply to a set of projects, for the budget list they were picked
-        # from (a new list, after a change or the TTL, starts over).
-        self._applying: tuple[list[Budget], dict[frozenset[str], list[Budget]]] = ([], {})
+        # from (a new list, after a change or the TTL, starts over), and each one's part of the
+        # reply by its figures (``_shown_now``).
+        self._applying: tuple[
+            list[Budget], dict[frozenset[str], list[Budget]], dict[_ShownKey, _Shown]
+        ] = ([], {}, {})
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -424,10 +439,10 @@ class BudgetService:
         reply's events; spend counting every event up to it will do (the commit that stored
         them usually handed the running sums their rows, so nothing is read)."""
         every = self._all_budgets_cached()
-        source, applying = self._applying
+        source, applying, shown = self._applying
         if source is not every:
-            applying = {}
-            self._applying = (every, applying)
+            applying, shown = {}, {}
+            self._applying = (every, applying, shown)
         budgets = applying.get(projects)
         if budgets is None:
             if len(applying) >= 1024:
@@ -436,31 +451,61 @@ class BudgetService:
                 b for b in every if b.project in projects or b.is_global
             ]
         if budgets:
-            statuses = self.evaluator.statuses(budgets, self.clock(), False, through)
-            return self._ingest_reply(projects, statuses)
+            return self._reply(projects, self._shown_now(budgets, through, shown))
         # No budget applies on most POSTs: no clock to read, no spend to sum, and the same
         # reply as last time for these projects (callers only serialise it).
         reply = self._unbudgeted.get(projects)
         if reply is None:
             if len(self._unbudgeted) >= 1024:
                 self._unbudgeted.clear()
-            reply = self._unbudgeted[projects] = self._ingest_reply(projects, [])
+            reply = self._unbudgeted[projects] = self._reply(projects, [])
         return reply
 
+    def _shown_now(
+        self, budgets: list[Budget], through: int | None, known: dict[_ShownKey, _Shown]
+    ) -> list[_Shown]:
+        """Each budget's part of the reply now. A budget's part depends on its spend and on
+        what calls in flight hold for it alone, so the part built for the same figures is
+        reused (``known``, which lives with the budget list whose objects its keys name):
+        the replies to one group commit all show the same global spend, and building a status
+        and its object was half of the budget object's cost with 21 budgets."""
+        now = self.clock()
+        evaluator = self.evaluator
+        held = self.reservations.reserved
+        out: list[_Shown] = []
+        for budget, spent in zip(budgets, evaluator.spent(budgets, now, through), strict=True):
+            reserved = held(budget.project)
+            key = (id(budget), spent, reserved)
+            part = known.get(key)
+            if part is None:
+                if len(known) >= 4096:
+                    known.clear()
+                start, end = evaluator.period(budget, now)
+                status = BudgetStatus(budget, spent, None, start, end, now, reserved)
+                part = known[key] = _shown(status)
+            out.append(part)
+        return out
+
+    @classmethod
+    def _ingest_reply(
+        cls, projects: frozenset[str], statuses: list[BudgetStatus]
+    ) -> dict[str, Any]:
+        """The budget object of a reply from the statuses of the budgets that apply."""
+        return cls._reply(projects, [_shown(s) for s in statuses])
+
     @staticmethod
-    def _ingest_reply(projects: frozenset[str], statuses: list[BudgetStatus]) -> dict[str, Any]:
-        # Each status's object (and its state) built once, shared by the projects it covers.
-        shown = [(s.budget.project, s.brief_json(), s.refuses(0)) for s in statuses]
-        shared = [item for item in shown if item[0] == GLOBAL]
+    def _reply(projects: frozenset[str], shown: list[_Shown]) -> dict[str, Any]:
+        # Each budget's object (and its state) built once, shared by the projects it covers.
+        shared = [part for part in shown if part[0] == GLOBAL]
         out: dict[str, Any] = {}
         for project in sorted(projects):
-            mine = [item for item in shown if item[0] == project] + shared
+            mine = [part for part in shown if part[0] == project] + shared
             out[project] = {
-                "state": worst(brief["state"] for _, brief, _ in mine),
-                "allow": not any(refuses for _, _, refuses in mine),
-                "budgets": [brief for _, brief, _ in mine],
+                "state": STATES[max((part[3] for part in mine), default=0)],
+                "allow": not any(part[2] for part in mine),
+                "budgets": [part[1] for part in mine],
             }
-        return {"state": worst(brief["state"] for _, brief, _ in shown), "projects": out}
+        return {"state": STATES[max((part[3] for part in shown), default=0)], "projects": out}
 
     # -- changes (through the writer thread) ---------------------------------------------
 
