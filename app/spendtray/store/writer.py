@@ -141,6 +141,11 @@ class WriteOutcome(NamedTuple):
     duplicate: bool  # the request_id was already stored (the bigger copy is what is kept)
 
 
+# A named tuple built from a tuple of its values without a Python-level call (its
+# constructor is a Python function): one outcome is made per stored event.
+_new_tuple = tuple.__new__
+
+
 class StoreBusy(RuntimeError):
     """Another process held SQLite's write lock longer than the job could wait; nothing of the
     job was stored."""
@@ -336,7 +341,7 @@ class _Plan:
                     pending_new[rid] = values
                 if ckey is not None:
                     pending_keys[ckey] = values
-                job_out.append(WriteOutcome(next_id, False))
+                job_out.append(_new_tuple(WriteOutcome, (next_id, False)))
                 next_id += 1
             self.outcomes.append(job_out)
         self.next_id = next_id
