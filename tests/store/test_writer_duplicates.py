@@ -341,3 +341,48 @@ def test_a_writer_forgets_its_keys_past_the_bound(
         writer.stop()
     assert [(o.id, o.duplicate) for o in again] == [(2, True), (8, True)]
     assert stored(writer, tmp_path)[1] == (2, "a-1", 99)
+
+
+def _store_elsewhere(db: Path, request_id: str, tokens: int) -> None:
+    """A call stored by another connection (another process)."""
+    values = row(request_id, tokens, call_key=f"k-{request_id}", source="otlp")._replace(
+        price_id=None
+    )
+    with sqlite3.connect(db) as other:
+        other.execute(
+            f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(values))})",
+            values,
+        )
+
+
+def test_a_call_another_connection_stores_as_the_writer_starts_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Stored between the writer's look at the highest id and its look at the commit count:
+    # both are taken from one snapshot, so the count it keeps is from before that row.
+    import spendtray.store.writer as writer_module
+
+    db = tmp_path / "spendtray.db"
+    first = Writer(db)
+    first.start()
+    first.stop()
+    real = writer_module._data_version
+    raced: list[bool] = []
+
+    def racing(conn: sqlite3.Connection) -> int:
+        if not raced:
+            raced.append(True)
+            _store_elsewhere(db, "theirs", 80)
+        return real(conn)
+
+    monkeypatch.setattr(writer_module, "_data_version", racing)
+    writer = Writer(db)
+    writer.start(remember_keys=True)
+    try:
+        outcomes = writer.write([row("theirs", 40), row("mine")])
+    finally:
+        writer.stop()
+    assert raced
+    assert [(o.id, o.duplicate) for o in outcomes] == [(1, True), (2, False)]
+    assert stored(writer, tmp_path) == [(1, "theirs", 80), (2, "mine", 10)]

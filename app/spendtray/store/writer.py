@@ -576,11 +576,18 @@ class Writer:
     def _run(self) -> None:
         try:
             db = open_for_writing(self._db_path, self._durability, self._machine)
-            row = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+            # The highest id and the commits count from one snapshot: a row another process
+            # stores after it changes the count, which the next transaction sees.
+            db.conn.execute("BEGIN")
+            try:
+                row = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+                version = _data_version(db.conn)
+            finally:
+                db.conn.execute("COMMIT")
             self._next_id = int(row[0]) + 1
             if self._remember_keys and self._next_id == 1:
                 self._own_keys = set()
-                self._data_version = _data_version(db.conn)
+                self._data_version = version
             checkpoints = open_for_checkpoints(self._db_path)
             checkpointer = threading.Thread(
                 target=self._run_checkpoints,
