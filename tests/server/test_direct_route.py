@@ -231,3 +231,62 @@ def test_a_client_gone_before_its_body_ends_stores_nothing(core: Core) -> None:
     # The server goes on answering.
     got = _exchange(core, _request(DIRECT, body, {**auth, "Connection": "close"}))
     assert got.startswith(b"HTTP/1.1 202") and _stored(core) == 3
+
+
+def _head_spellings(token: str) -> dict[str, list[tuple[str, str]]]:
+    """Request heads (after the request line) that the direct route reads from the raw header
+    bytes first (``Guard.passes``): each must get the answer the full checks give."""
+    good = [("Host", "127.0.0.1"), ("Content-Type", "application/json")]
+    bearer = ("Authorization", f"Bearer {token}")
+    return {
+        "plain": [*good, bearer],
+        "token header": [*good, ("X-Spendtray-Token", token)],
+        "token header wins": [*good, ("X-Spendtray-Token", "nope"), bearer],
+        "scheme in capitals": [*good, ("Authorization", f"BEARER {token}")],
+        "spaces around the token": [*good, ("Authorization", f"Bearer   {token}  ")],
+        "empty token header": [*good, ("X-Spendtray-Token", ""), bearer],
+        "host in capitals, with a port": [
+            ("Host", "LOCALHOST:8080"),
+            ("Content-Type", "application/json"),
+            bearer,
+        ],
+        "foreign host": [("Host", "127.0.0.1.evil.example"), *good[1:], bearer],
+        "second host is foreign": [*good, bearer, ("Host", "evil.example")],
+        "first host is foreign": [("Host", "evil.example"), *good, bearer],
+        "second token is wrong": [*good, bearer, ("Authorization", "Bearer nope")],
+        "first token is wrong": [*good, ("Authorization", "Bearer nope"), bearer],
+        "charset": [
+            ("Host", "127.0.0.1"),
+            ("Content-Type", "application/json; charset=utf-8"),
+            bearer,
+        ],
+        "type in capitals": [("Host", "127.0.0.1"), ("Content-Type", "Application/JSON"), bearer],
+        "two types": [*good, bearer, ("Content-Type", "text/plain")],
+        "ndjson": [("Host", "127.0.0.1"), ("Content-Type", "application/x-ndjson"), bearer],
+        "no type": [("Host", "127.0.0.1"), bearer],
+        "browser origin": [*good, bearer, ("Origin", "https://evil.example")],
+    }
+
+
+def test_header_spellings_get_the_same_answer_on_both_paths(core: Core) -> None:
+    body = json.dumps(EVENT).encode()
+    for what, head in _head_spellings(core.token).items():
+        answers = []
+        for path in (DIRECT, ASGI):
+            lines = [f"POST {path} HTTP/1.1", *(f"{k}: {v}" for k, v in head)]
+            lines += [f"Content-Length: {len(body)}", "Connection: close"]
+            got = _exchange(core, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            answer_head, _, answer = got.partition(b"\r\n\r\n")
+            reply = json.loads(answer)
+            for event in reply.get("events", []):
+                event.pop("id")  # a new event each time
+            answers.append((re.sub(rb"content-length: \d+", b"", answer_head), reply))
+        assert answers[0] == answers[1], what
+    accepted = {"plain", "token header", "scheme in capitals", "spaces around the token"}
+    accepted |= {"host in capitals, with a port", "second host is foreign", "charset"}
+    accepted |= {"second token is wrong", "type in capitals", "two types", "ndjson"}
+    for what, head in _head_spellings(core.token).items():
+        lines = [f"POST {DIRECT} HTTP/1.1", *(f"{k}: {v}" for k, v in head)]
+        lines += [f"Content-Length: {len(body)}", "Connection: close"]
+        got = _exchange(core, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        assert got.startswith(b"HTTP/1.1 202") == (what in accepted), (what, got)
