@@ -290,3 +290,28 @@ def test_header_spellings_get_the_same_answer_on_both_paths(core: Core) -> None:
         lines += [f"Content-Length: {len(body)}", "Connection: close"]
         got = _exchange(core, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         assert got.startswith(b"HTTP/1.1 202") == (what in accepted), (what, got)
+
+
+def test_the_reply_to_one_event_is_the_batch_reply_of_that_event(core: Core) -> None:
+    """A single event's reply is built without the batch's ``IngestResult``: it must be what
+    ``IngestService.result`` and the budget status give, priced or not, new or a duplicate."""
+    from spendtray.budgets.model import make_budget
+    from spendtray.server.app import build_app
+    from spendtray.server.usage_endpoint import UsageEndpoint, committed_budget
+    from spendtray.store.writer import WriteOutcome
+
+    core.budgets.put(make_budget("direct", "day", 10))
+    endpoint = build_app(core)
+    assert isinstance(endpoint, UsageEndpoint)
+    priced, unpriced = core.ingest.prepare([EVENT, {**EVENT, "model": "nobody-prices-this"}])
+    for row in (priced, unpriced):
+        for outcome in (WriteOutcome(7, False), WriteOutcome(7, True)):
+            result = core.ingest.result([row], [outcome])
+            expected = {
+                "accepted": result.accepted,
+                "duplicates": result.duplicates,
+                "events": result.events,
+                "budget": committed_budget(core.budgets.ingest_status, result.projects, 7),
+            }
+            assert endpoint._accepted([row], [outcome]) == expected, (row.model, outcome)
+    assert unpriced.unpriced_reason and not priced.unpriced_reason
