@@ -308,6 +308,40 @@ def test_a_slow_store_holds_the_workers_back(
     assert _events(other_core) == _events(core)
 
 
+@pytest.mark.parametrize("priced", [True, False])
+def test_a_worker_sends_about_message_records_calls_a_message(
+    core: Core, other_core: Core, priced: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every message but a worker's last carries MESSAGE_RECORDS calls or more (or
+    MESSAGE_FRAMES frames), whether the worker priced them (its rows marshalled into bytes)
+    or not: not one message per file read."""
+    monkeypatch.setattr(workers_module, "MESSAGE_RECORDS", 100)
+    messages: dict[int, list[tuple[int, int]]] = {}
+    take = workers_module.WorkerReads._message
+
+    def counted(self: Any, worker: int, reading: str) -> list[tuple[Any, ...]]:
+        frames = take(self, worker, reading)
+        calls = 0
+        for frame in frames:
+            if frame[0] == "priced":
+                calls += len(workers_module.marshal.loads(frame[2]))
+            elif frame[0] == "step":
+                calls += len(frame[2])
+        messages.setdefault(worker, []).append((calls, len(frames)))
+        return frames
+
+    monkeypatch.setattr(workers_module.WorkerReads, "_message", counted)
+    pricing = {"ingest": other_core.ingest} if priced else {}
+    report = _run(other_core, "claude-code", 2, **pricing)
+    assert report.stored > 300 and set(messages) == {0, 1}
+    for sent in messages.values():
+        for calls, frames in sent[:-1]:
+            assert calls >= 100 or frames >= workers_module.MESSAGE_FRAMES, sent
+    assert sum(calls for sent in messages.values() for calls, _ in sent) == report.stored + (
+        report.duplicates - report.stats.repeated_copies - report.stats.folded_copies
+    )
+
+
 def test_small_passes_documents_and_one_cpu_are_read_in_process(
     core: Core, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
