@@ -1,9 +1,10 @@
 """The writer's multi-row INSERT stores every column exactly as submitted.
 
-Rows go in groups of ``INSERT_ROWS`` per statement with the columns that are NULL in a whole
-group written into the SQL (and some that hold one value in a whole group bound once), and the
-rows left over one per statement, but a small commit's rows (the server's group commit) all in
-one statement; whichever way a row went, reading it back must give the values it was submitted with.
+Rows go in groups of ``INSERT_ROWS`` per statement, then of ``INSERT_ROWS_LEFT``, with the
+columns that are NULL in a whole group written into the SQL (and some that hold one value in a
+whole group bound once), and the rows left over one per statement, but a small commit's rows
+(the server's group commit) all in one statement; whichever way a row went, reading it back
+must give the values it was submitted with.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from spendtray.store.rows import EVENT_COLUMNS, EventRow
-from spendtray.store.writer import FEW_ROWS, FEW_ROWS_MIN, INSERT_ROWS, Writer
+from spendtray.store.writer import FEW_ROWS, FEW_ROWS_MIN, INSERT_ROWS, INSERT_ROWS_LEFT, Writer
 
 
 def _row(i: int) -> EventRow:
@@ -40,7 +41,8 @@ def _row(i: int) -> EventRow:
     for name, value in required.items():
         values[at[name]] = value
     # First group: "user" NULL in every row. Second group: "user" in some rows only, and
-    # "latency_ms" in exactly one. Leftover rows: both set on alternate rows.
+    # "latency_ms" in exactly one. The group of rows left and the rows left over after it:
+    # both set on alternate rows.
     if (i >= INSERT_ROWS and i % 7 == 0) or (i >= 2 * INSERT_ROWS and i % 2):
         values[at["user"]] = f"user-{i}"
     if i == INSERT_ROWS + 3 or (i >= 2 * INSERT_ROWS and i % 2 == 0):
@@ -60,15 +62,22 @@ def _row(i: int) -> EventRow:
 
 
 def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path) -> None:
-    n = 2 * INSERT_ROWS + 7
+    n = 2 * INSERT_ROWS + INSERT_ROWS_LEFT + 7
     rows = [_row(i) for i in range(n)]
     writer = Writer(tmp_path / "spendtray.db")
-    writer.start()
+    writer.start(folds=False)
+    inserts: list[str] = []
+    assert writer._conn is not None
+    writer._conn.set_trace_callback(
+        lambda sql: inserts.append(sql) if sql.startswith("INSERT INTO events") else None
+    )
     try:
         outcomes = writer.write(rows)
     finally:
         writer.stop()
     assert [o.id for o in outcomes] == list(range(1, n + 1))
+    # Two whole groups, one group of the rows left, and the last 7 one by one.
+    assert len(inserts) == 2 + 1 + 7
     conn = sqlite3.connect(tmp_path / "spendtray.db")
     stored = conn.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY id").fetchall()
     assert len(stored) == n
