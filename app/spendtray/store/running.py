@@ -68,6 +68,7 @@ class RunningSpend:
         self._lock = threading.Lock()
         self._watermark: int | None = None  # highest event id counted in every sum
         self._windows: dict[WindowKey, _Window] = {}
+        self._bounds: dict[tuple[dt.datetime, dt.datetime], tuple[int, int]] = {}  # ``_ms``
         self._per_second: dict[str, dict[int, int]] = {}  # project -> epoch second -> nanos
         self._horizon: int | None = None  # epoch second: tallies hold every event from it on
         self._next_sweep = clock() + SWEEP_EVERY
@@ -103,7 +104,7 @@ class RunningSpend:
         with self._lock:
             caught_up = False
             for scope, since, until in asked:
-                lo, hi = int(since.timestamp() * 1000), int(until.timestamp() * 1000)
+                lo, hi = self._ms(since, until)
                 if lo % 1000 or hi % 1000:
                     # The feed is summed per second: only whole-second windows can follow it.
                     out.append(self.reader.spend_nanos(_filters(scope, since, until)))
@@ -128,6 +129,18 @@ class RunningSpend:
                 self._windows[key] = _Window(nanos, self._clock())
                 out.append(nanos)
         return out
+
+    def _ms(self, since: dt.datetime, until: dt.datetime) -> tuple[int, int]:
+        """A window's bounds in epoch ms. The same period is asked about on every ingest
+        reply (the evaluator keeps its bounds), and ``timestamp()`` of an aware datetime is
+        a timedelta's arithmetic: two per window were a tenth of the budget object's cost."""
+        bounds = self._bounds.get((since, until))
+        if bounds is None:
+            if len(self._bounds) >= MAX_ENTRIES:
+                self._bounds.clear()
+            bounds = (int(since.timestamp() * 1000), int(until.timestamp() * 1000))
+            self._bounds[(since, until)] = bounds
+        return bounds
 
     def recent(self, project: str, since: dt.datetime, until: dt.datetime) -> int:
         """Cost of ``project``'s events with ``since <= ts < until`` in whole seconds, for a
