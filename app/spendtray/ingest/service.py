@@ -84,6 +84,22 @@ def _compact_json(value: dict[str, Any]) -> str:
     return fast.decode() if fast.isascii() else _COMPACT.encode(value)
 
 
+def stored_event(row: EventRow, outcome: WriteOutcome) -> dict[str, Any]:
+    """One event's object in the reply to a POST: its id, cost, and whether it was a
+    duplicate."""
+    cost = row.cost_nanos
+    item: dict[str, Any] = {
+        "id": outcome.id,
+        "cost_usd": usd_float(cost),
+        "priced": cost is not None,
+    }
+    if row.unpriced_reason:
+        item["unpriced_reason"] = row.unpriced_reason
+    if outcome.duplicate:
+        item["duplicate"] = True
+    return item
+
+
 class IngestService:
     def __init__(
         self,
@@ -241,22 +257,8 @@ class IngestService:
         refused: Sequence[tuple[int, EventError]] = (),
     ) -> IngestResult:
         """The reply to stored ``rows``: each one's id, cost, and whether it was a duplicate."""
-        duplicates = 0
-        events: list[dict[str, Any]] = []
-        add = events.append
-        for row, o in zip(rows, outcomes, strict=True):
-            cost = row.cost_nanos
-            item: dict[str, Any] = {
-                "id": o.id,
-                "cost_usd": usd_float(cost),
-                "priced": cost is not None,
-            }
-            if row.unpriced_reason:
-                item["unpriced_reason"] = row.unpriced_reason
-            if o.duplicate:
-                item["duplicate"] = True
-                duplicates += 1
-            add(item)
+        events = list(map(stored_event, rows, outcomes))
+        duplicates = sum(o.duplicate for o in outcomes)
         return IngestResult(
             accepted=len(outcomes) - duplicates,
             duplicates=duplicates,

@@ -20,8 +20,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from spendtray.config import Settings
-from spendtray.ingest.service import BatchError, IngestService
-from spendtray.money import usd_float
+from spendtray.ingest.service import BatchError, IngestService, stored_event
 from spendtray.receivers.common import inflate
 from spendtray.server.commit_batcher import CommitBatcher
 from spendtray.server.guard import (
@@ -159,23 +158,13 @@ class UsageEndpoint(DirectRoute):
 
     def _accepted_one(self, row: EventRow, outcome: WriteOutcome) -> dict[str, Any]:
         """``_accepted`` of one event, as agents post them, without the batch's
-        ``IngestResult``: the event's object is the one ``IngestService.result`` makes (a test
-        compares the two), and this was a twentieth of a single-event POST's CPU."""
-        cost = row.cost_nanos
-        event: dict[str, Any] = {
-            "id": outcome.id,
-            "cost_usd": usd_float(cost),
-            "priced": cost is not None,
-        }
-        if row.unpriced_reason:
-            event["unpriced_reason"] = row.unpriced_reason
+        ``IngestResult`` (a test compares the two), which was a twentieth of a single-event
+        POST's CPU."""
         duplicate = outcome.duplicate
-        if duplicate:
-            event["duplicate"] = True
         return {
             "accepted": 0 if duplicate else 1,
             "duplicates": 1 if duplicate else 0,
-            "events": [event],
+            "events": [stored_event(row, outcome)],
             "budget": committed_budget(self.budget_status, frozenset((row.project,)), outcome.id),
         }
 
