@@ -61,9 +61,8 @@ def _row(i: int) -> EventRow:
     return EventRow(*values)
 
 
-def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path) -> None:
-    n = 2 * INSERT_ROWS + INSERT_ROWS_LEFT + 7
-    rows = [_row(i) for i in range(n)]
+def _traced_writer(tmp_path: Path) -> tuple[Writer, list[str]]:
+    """A started writer, and the list its INSERT statements into events are added to."""
     writer = Writer(tmp_path / "spendtray.db")
     writer.start(folds=False)
     inserts: list[str] = []
@@ -71,6 +70,13 @@ def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path
     writer._conn.set_trace_callback(
         lambda sql: inserts.append(sql) if sql.startswith("INSERT INTO events") else None
     )
+    return writer, inserts
+
+
+def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path) -> None:
+    n = 2 * INSERT_ROWS + INSERT_ROWS_LEFT + 7
+    rows = [_row(i) for i in range(n)]
+    writer, inserts = _traced_writer(tmp_path)
     try:
         outcomes = writer.write(rows)
     finally:
@@ -93,13 +99,7 @@ def test_rows_read_back_as_submitted_in_full_groups_and_leftovers(tmp_path: Path
 def test_a_small_commits_rows_go_in_one_statement_and_read_back_as_submitted(
     tmp_path: Path,
 ) -> None:
-    writer = Writer(tmp_path / "spendtray.db")
-    writer.start(folds=False)
-    inserts: list[str] = []
-    assert writer._conn is not None
-    writer._conn.set_trace_callback(
-        lambda sql: inserts.append(sql) if sql.startswith("INSERT INTO events") else None
-    )
+    writer, inserts = _traced_writer(tmp_path)
     sizes = list(range(1, FEW_ROWS + 2))
     # Rows with columns NULL in every row (user), in some (cost, tags), one value in all (machine).
     groups = []
