@@ -31,7 +31,7 @@ from spendtray.clock import utc_now
 from spendtray.config import Settings, ensure_home, ensure_token
 from spendtray.datadir import loopback_url
 from spendtray.ingest.service import IngestService
-from spendtray.prices.book import PriceBook
+from spendtray.prices.book import PriceBook, import_catalogue_code
 from spendtray.private_files import private_dir, private_file
 from spendtray.store.reader import Reader
 from spendtray.store.writer import Writer
@@ -258,7 +258,9 @@ class Core:
             # the estimator's model list) would load genai-prices on the thread that asks: the
             # server's event loop for a single POST (~0.2 s for every request). The app loads
             # it behind the table instead; the import command, which never calls start, does
-            # not.
+            # not. Its code is imported here first, so that the thread never imports while
+            # this one does (see import_catalogue_code).
+            import_catalogue_code()
             self._prices_loading = threading.Thread(
                 target=self._load_prices_behind, name="spendtray-prices", daemon=True
             )
@@ -269,11 +271,11 @@ class Core:
             self._warmup = tokenizers.warm_up()
 
     def _load_prices_behind(self) -> None:
-        """The "spendtray-prices" thread: genai-prices loaded ahead of need. It imports while
-        the main thread and the tokenizer warm-up import too, and a failure here (seen once in
-        CI on a fresh data folder, its traceback the server's first line of stderr) must not
-        take the start-up's place: the book stays deferred and loads on first need, where a
-        failure that lasts reaches the caller as any pricing error does."""
+        """The "spendtray-prices" thread: genai-prices loaded ahead of need. A failure here
+        (once in CI, when this thread still imported while the main thread did: its traceback
+        was the server's first line of stderr) must not take the start-up's place: the book
+        stays deferred and loads on first need, where a failure that lasts reaches the caller
+        as any pricing error does."""
         try:
             self.prices.load_catalogue()
         except Exception:

@@ -176,7 +176,10 @@ def serving(
     )
     line = first_line(proc)
     url = re.search(r"http://127\.0\.0\.1:\d+", line)
-    assert url, line
+    if url is None:  # the whole stderr, not just a traceback's first line
+        proc.kill()
+        assert proc.stderr is not None
+        raise AssertionError(line + proc.stderr.read())
     wait_healthy(url.group(0))
     return proc, url.group(0)
 

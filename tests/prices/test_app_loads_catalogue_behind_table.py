@@ -5,7 +5,11 @@ starts the store, never loads it for models the table holds)."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +82,25 @@ def test_a_failed_load_behind_the_table_is_logged_and_left_to_the_first_need(
         assert core.prices.loaded
     finally:
         core.stop()
+
+
+def test_the_load_behind_imports_nothing_the_starting_thread_could_be_importing() -> None:
+    """Two threads importing genai-prices at once can get a half-initialised module (CI:
+    ``cannot import name 'data_snapshot' from partially initialized module``). After
+    ``import_catalogue_code`` a load imports only the bundled data's two leaf modules."""
+    script = """
+import sys
+from spendtray.prices.book import PriceBook, import_catalogue_code
+import_catalogue_code()
+before = set(sys.modules)
+book = PriceBook.load()
+book.load_catalogue()
+assert book.loaded
+print(" ".join(sorted(set(sys.modules) - before)))
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "app")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) <= {"genai_prices.data", "genai_prices.data_units"}

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # genai-prices (pydantic, httpx) loads with the catalogue, no
     from spendtray.prices.overrides import OverrideEntry
     from spendtray.prices.table_cache import PriceTable, Timeline
 
-__all__ = ["PriceBook", "ResolvedPrice", "TokenCounts", "UnknownModel"]
+__all__ = ["PriceBook", "ResolvedPrice", "TokenCounts", "UnknownModel", "import_catalogue_code"]
 
 UNKNOWN_PROVIDER = "unknown"  # what an event stores when no provider is given or inferable
 
@@ -53,6 +53,19 @@ def __getattr__(name: str) -> Any:
 
         return f"genai-prices {GENAI_PRICES_VERSION}"
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def import_catalogue_code() -> None:
+    """Import, on the calling thread, every module a catalogue load runs: genai-prices (with
+    pydantic) and our loaders. The load itself then imports only genai-prices' two data
+    modules, whose own imports are all loaded. Two threads importing genai-prices at once can
+    each hold one of its modules' import locks; Python breaks such a cycle by handing one of
+    them a half-initialised module (in CI: ``cannot import name 'data_snapshot' from
+    partially initialized module 'genai_prices'`` as ``serve``'s first stderr line)."""
+    import importlib
+
+    for name in ("spendtray.paths", "spendtray.prices.engine_data", "spendtray.prices.overrides"):
+        importlib.import_module(name)
 
 
 class UnknownModel(LookupError):
