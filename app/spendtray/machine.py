@@ -8,8 +8,8 @@ the same host name apart.
 
 from __future__ import annotations
 
+import os
 import re
-import socket
 
 MAX_NAME = 64
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -17,7 +17,13 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def default_machine_name() -> str:
     """The host name's first label, cleaned to letters, digits, ``.``, ``_`` and ``-``."""
-    host = socket.gethostname().split(".", 1)[0]
+    if hasattr(os, "uname"):  # the host name, without importing socket (~3 ms of a quick command)
+        node = os.uname().nodename
+    else:
+        import socket
+
+        node = socket.gethostname()
+    host = node.split(".", 1)[0]
     return clean_machine_name(host) or "this-machine"
 
 

@@ -55,11 +55,19 @@ def test_quick_commands_import_nothing_heavy(home: Path, argv: list[str]) -> Non
     assert result["heavy"] == []
 
 
+def test_limits_over_an_existing_store_imports_nothing_heavy(home: Path) -> None:
+    # The probe above runs on a fresh data folder, where `limits` opens no store at all.
+    assert probe(home, "report", "--format", "json")["code"] == 0  # creates the store
+    result = probe(home, "limits", "--format", "json")
+    assert result["code"] == 0
+    assert result["heavy"] == []
+
+
 def test_a_full_command_does_import_what_it_uses(home: Path) -> None:
     # The probe can see heavy imports: `report` needs the store.
     result = probe(home, "report", "--format", "json")
     assert result["code"] == 0
-    assert "spendtray.store.db" in result["heavy"]  # type: ignore[operator]
+    assert "spendtray.store.reader" in result["heavy"]  # type: ignore[operator]
 
 
 def test_token_through_the_dispatcher_prints_the_token(home: Path) -> None:

@@ -23,7 +23,7 @@ from test_import_corpora import CORPORA, _claude_home
 from spendtray.core import Core
 from spendtray.importers import Importer
 from spendtray.limits.blocks import Block
-from spendtray.limits.service import estimated_blocks
+from spendtray.limits.report import estimated_blocks
 
 REPORTED_COST_BLOCKS = {"2026-01-09T10:00:00Z", "2026-01-10T09:00:00Z", "2026-02-03T08:00:00Z"}
 ONLY_OURS = {"2026-05-20T10:00:00Z"}

@@ -100,3 +100,16 @@ def test_estimated_block_row_and_blocks_table(home: Path) -> None:
     blocks = run(home, "--blocks", "--format", "json")
     [block] = json.loads(blocks.stdout)["blocks"]
     assert block["active"] and block["calls"] == 2 and block["source"] == "estimated"
+
+
+@pytest.mark.slow
+def test_a_data_folder_without_a_store_answers_empty_and_creates_none(home: Path) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    done = run(home, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"limits": []}
+    blocks = run(home, "--blocks", "--format", "json")
+    assert json.loads(blocks.stdout) == {"blocks": []}
+    table = run(home)
+    assert table.returncode == 0 and "no subscription windows seen yet" in table.stdout
+    assert not (home / "spendtray.db").exists()

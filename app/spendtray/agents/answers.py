@@ -248,7 +248,7 @@ class Answers:
 
     def subscription_limits(self) -> Answer:
         def offline(why: str) -> dict[str, Any]:
-            from spendtray.limits.service import limits_report
+            from spendtray.limits.report import limits_report
 
             reader = self._reader()
             try:

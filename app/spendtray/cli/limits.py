@@ -2,7 +2,9 @@
 5-hour blocks of the Claude Code logs (``--blocks``).
 
 Reads the database directly (its own read connection), so it works whether or not the server is
-running. Main thread.
+running; a data folder without one answers as an empty store, and creates none. A quick command
+(``cli.main.QUICK_COMMANDS``): it imports the limits' report and the store's queries only. Main
+thread.
 """
 
 from __future__ import annotations
@@ -41,8 +43,7 @@ def _when(value: str | None, name: str, settings: Any, now: dt.datetime) -> dt.d
 
 
 def run(args: argparse.Namespace) -> int:
-    from spendtray.limits.service import estimated_blocks, limits_report
-    from spendtray.store.db import ensure_schema, open_for_reading
+    from spendtray.limits.report import estimated_blocks, limits_report
 
     settings = settings_from(args)
     if (args.since or args.until) and not args.blocks:
@@ -50,22 +51,28 @@ def run(args: argparse.Namespace) -> int:
     now = utc_now()
     since = _when(args.since, "since", settings, now) or now - dt.timedelta(days=30)
     until = _when(args.until, "until", settings, now)
-    ensure_schema(settings.db_path, settings.machine_name)
-    conn = open_for_reading(settings.db_path)
-    try:
-        now_ms = int(now.timestamp() * 1000)
-        if args.blocks:
-            found = estimated_blocks(
-                conn,
-                int(since.timestamp() * 1000),
-                None if until is None else int(until.timestamp() * 1000),
-                now_ms,
-            )
-            data = {"blocks": [b.to_json(now_ms) for b in found]}
-        else:
-            data = limits_report(conn, now_ms)
-    finally:
-        conn.close()
+    if not settings.db_path.exists():
+        # Nothing recorded yet: the answer of an empty store, without creating one.
+        data: dict[str, Any] = {"blocks": []} if args.blocks else {"limits": []}
+    else:
+        from spendtray.store.db import ensure_schema, open_for_reading
+
+        ensure_schema(settings.db_path, settings.machine_name)
+        conn = open_for_reading(settings.db_path)
+        try:
+            now_ms = int(now.timestamp() * 1000)
+            if args.blocks:
+                found = estimated_blocks(
+                    conn,
+                    int(since.timestamp() * 1000),
+                    None if until is None else int(until.timestamp() * 1000),
+                    now_ms,
+                )
+                data = {"blocks": [b.to_json(now_ms) for b in found]}
+            else:
+                data = limits_report(conn, now_ms)
+        finally:
+            conn.close()
     if args.format == "json":
         json.dump(data, sys.stdout, indent=2)
         print()

@@ -68,7 +68,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("spendtray.cli.sync", "share spend between your machines through a synced folder"),
 }
 # Commands that must start fast (run by other tools on every prompt or refresh).
-QUICK_COMMANDS = ("token", "statusline", "check", "hooks")
+QUICK_COMMANDS = ("token", "statusline", "check", "hooks", "limits")
 # What a quick command must not import: each costs tens of milliseconds or more.
 HEAVY_MODULES = (
     "sqlite_utils",
@@ -79,7 +79,8 @@ HEAVY_MODULES = (
     "genai_prices",
     "tiktoken",
     "PySide6",
-    "spendtray.store.db",
+    "spendtray.store.writer",
+    "spendtray.store.reader",
     "spendtray.prices.book",
     "spendtray.server.app",
 )

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from spendtray.clock import utc_now
-from spendtray.config import Settings
-from spendtray.limits.blocks import BLOCK_MS, Block, blocks, current_block
+from spendtray.limits.blocks import Block
 from spendtray.limits.model import (
     Observation,
     duration,
@@ -29,16 +27,17 @@ from spendtray.limits.model import (
     urgency,
     window_label,
 )
+from spendtray.limits.report import active_estimate, estimated_blocks, limits_report
 from spendtray.store import limits as store
-from spendtray.store.reader import Reader
-from spendtray.store.writer import Writer
+
+if TYPE_CHECKING:  # annotations only: `spendtray limits` imports neither the writer nor the reader
+    from spendtray.config import Settings
+    from spendtray.store.reader import Reader
+    from spendtray.store.writer import Writer
 
 log = logging.getLogger("spendtray.limits")
 
-ESTIMATE_SOURCE = "claude-code"
 MIN_ALERT_WINDOW_MINUTES = 60
-# How far back the active-block estimate reads: enough to find the gap that opened its chain.
-ESTIMATE_LOOKBACK_MS = 48 * 60 * 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -280,43 +279,3 @@ class LimitsService:
         now_ms = self._now_ms()
         found = [o for o in self.observations() if urgency(o, now_ms) >= 0]
         return max(found, key=lambda o: urgency(o, now_ms)) if found else None
-
-
-def active_estimate(conn: sqlite3.Connection, now_ms: int) -> Block | None:
-    rows = store.block_usage_rows(conn, ESTIMATE_SOURCE, now_ms - ESTIMATE_LOOKBACK_MS)
-    return current_block(rows, now_ms)
-
-
-def estimated_blocks(
-    conn: sqlite3.Connection, since_ms: int, until_ms: int | None, now_ms: int
-) -> list[Block]:
-    return blocks(store.block_usage_rows(conn, ESTIMATE_SOURCE, since_ms, until_ms), now_ms)
-
-
-def limits_report(conn: sqlite3.Connection, now_ms: int) -> dict[str, Any]:
-    """Official readings first (newest per window), then the estimated block, labelled."""
-    rows = [obs.to_json(now_ms) for obs in store.latest_observations(conn)]
-    block = active_estimate(conn, now_ms)
-    if block is not None:
-        rows.append(estimate_json(block, now_ms))
-    return {"limits": rows}
-
-
-def estimate_json(block: Block, now_ms: int) -> dict[str, Any]:
-    """The active block as a ``/v1/limits`` row: ``source: estimated``, ``used_percent`` null
-    (the window's size is not published), and the block's own figures under ``block``."""
-    from spendtray.limits.model import iso
-
-    return {
-        "provider": "anthropic",
-        "account": "claude-code logs",
-        "window": "five_hour",
-        "window_minutes": BLOCK_MS // 60_000,
-        "used_percent": None,
-        "resets_at": iso(block.end_ms),
-        "observed_at": iso(block.last_ms),
-        "source": "estimated",
-        "stale": False,
-        "origin": "logs",
-        "block": block.to_json(now_ms),
-    }
