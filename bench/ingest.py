@@ -27,9 +27,13 @@ timestamps over the last 90 days with some arriving late for old days, 20 projec
 Targets: single ≥ 60 % of the baseline; batch ≥ 50,000 events/s; two senders ≥ one;
 p99 of single POSTs ≤ 20 ms during the import. Summaries: bench/summary.py.
 
+``--single-times live`` posts section 1's events as a client or the proxy does, as calls end
+(within the last minute, 5 % late for older days), instead of spread over 90 days: the fold
+that a long run of single events needs costs several times less when they share quarter-hours.
+
 Usage: python bench/ingest.py [--seconds 5] [--rounds 3] [--warmup 1] [--runs 5]
        [--import-size 300M] [--skip-import] [--only single|batch] [--against DIR]
-       [--budgets N]
+       [--budgets N] [--single-times spread|live]
 """
 
 from __future__ import annotations
@@ -59,7 +63,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from traffic import AGENTS, DAYS, MODELS, PROJECTS, Traffic, scale_claude_logs  # noqa: E402
+from traffic import (  # noqa: E402
+    AGENTS,
+    DAYS,
+    LATE_SHARE,
+    MODELS,
+    PROJECTS,
+    Traffic,
+    scale_claude_logs,
+)
 
 from spendtray.store.db import open_for_reading  # noqa: E402
 from spendtray.store.fold import folded_through  # noqa: E402
@@ -93,11 +105,21 @@ def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
     )
 
 
-def wrk_script(token: str | None) -> Path:
-    """A wrk script posting a new event per request, shaped like bench/traffic.py's. For one
-    wrk run only: its request ids (run id, thread, counter) and its random sequence start
-    over in every run, so a script run twice posts the first run's events again — duplicates,
-    which cost the server far less than new events (no insert, nothing to fold)."""
+# Single events' times: "spread" over the last DAYS days, as bench/traffic.py's (the issue's
+# shape, the default); "live" as a client or the proxy posts calls as they end: within the
+# last minute, but for LATE_SHARE of them arriving late for any of those days.
+LIVE_SECONDS = 60
+
+
+def wrk_script(token: str | None, times: str = "spread") -> Path:
+    """A wrk script posting a new event per request, shaped like bench/traffic.py's, its times
+    ``times`` (see LIVE_SECONDS). For one wrk run only: its request ids (run id, thread,
+    counter) and its random sequence start over in every run, so a script run twice posts the
+    first run's events again — duplicates, which cost the server far less than new events (no
+    insert, nothing to fold)."""
+    age = f"math.random(0, {DAYS * 86400})"
+    if times == "live":
+        age = f"(math.random() < {LATE_SHARE} and {age} or math.random(0, {LIVE_SECONDS}))"
     lua = [
         'wrk.method = "POST"',
         'wrk.headers["Content-Type"] = "application/json"',
@@ -112,7 +134,7 @@ def wrk_script(token: str | None) -> Path:
         f"init = function(args) math.randomseed({random.randrange(1 << 30)} + tid) end",
         "request = function()",
         "  counter = counter + 1",
-        "  local age = math.random(0, " + str(DAYS * 86400) + ")",
+        f"  local age = {age}",
         "  local inp = math.random(200, 60000)",
         "  local body = string.format("
         '\'{"request_id":"%s-%s-%d","timestamp":%d,"project":"%s","agent":"%s",'
@@ -336,6 +358,7 @@ class Single:
     token: str
     pid: int
     db: Path | None  # None: the no-op, which stores nothing
+    times: str = "spread"  # the events' times (wrk_script)
     rates: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)  # the server's CPU time per POST
     # The same once the fold has caught up with the run's events (the server's whole cost
@@ -349,7 +372,7 @@ class Single:
     summary_ms: list[float] = field(default_factory=list)
 
     def run(self, seconds: int) -> None:
-        script = wrk_script(self.token or None)  # new events in every run
+        script = wrk_script(self.token or None, self.times)  # new events in every run
         before = cpu_seconds(self.pid)
         try:
             rate = wrk(self.url, seconds, script)
@@ -400,7 +423,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def single_rounds(
-    env: dict[str, str], servers: list[Single], n_rounds: int, seconds: int, warmup: int
+    env: dict[str, str],
+    servers: list[Single],
+    n_rounds: int,
+    seconds: int,
+    warmup: int,
+    times: str = "spread",
 ) -> Single:
     """Section 1: the no-op server's runs; each server's in its own ``Single``. Within a round
     the no-op and the servers take turns, in reverse order every other round."""
@@ -410,10 +438,10 @@ def single_rounds(
     )
     try:
         wait_up(port)
-        noop = Single("no-op", f"http://127.0.0.1:{port}", "", process.pid, None)
+        noop = Single("no-op", f"http://127.0.0.1:{port}", "", process.pid, None, times)
         everyone = [noop, *servers]
         for s in everyone:
-            script = wrk_script(s.token or None)
+            script = wrk_script(s.token or None, times)
             wrk(s.url, warmup, script)
             script.unlink()
         for i in range(n_rounds):
@@ -441,6 +469,13 @@ def main() -> None:
     parser.add_argument("--import-size", default="300M")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--only", choices=["single", "batch"], help="only this section")
+    parser.add_argument(
+        "--single-times",
+        choices=["spread", "live"],
+        default="spread",
+        help=f"single events' times: spread over {DAYS} days (default, the issue's traffic) or "
+        f"live (within the last {LIVE_SECONDS} s, {LATE_SHARE:.0%} late for any of those days)",
+    )
     parser.add_argument(
         "--random-ids",
         action="store_true",
@@ -500,13 +535,15 @@ def main() -> None:
                 )
             )
         singles = [
-            Single(b.name, b.url, b.token, server.pid, b.db)
+            Single(b.name, b.url, b.token, server.pid, b.db, args.single_times)
             for b, server in zip(batched, servers, strict=True)
         ]
         if args.only in (None, "single"):
             for s in singles:
                 set_budgets(s.url, s.token, args.budgets)
-            noop = single_rounds(env, singles, args.rounds, args.seconds, args.warmup)
+            noop = single_rounds(
+                env, singles, args.rounds, args.seconds, args.warmup, args.single_times
+            )
             load_single = f"{os.getloadavg()[0]:.1f}"
         if args.only == "single":
             batched = []
@@ -552,7 +589,8 @@ def main() -> None:
     )
     if noop is not None:
         print(
-            f"1. single-event POSTs, new event per request, wrk 8 connections, {args.rounds} "
+            f"1. single-event POSTs, new event per request ({args.single_times} times), wrk 8 "
+            f"connections, {args.rounds} "
             f"rounds of {args.seconds}s, {budgets_text(args.budgets)}, load average before: "
             f"{load_before}, after: {load_single}:"
         )
