@@ -152,9 +152,10 @@ def wrk_script(token: str | None, times: str = "spread") -> Path:
     return path
 
 
-def wrk(url: str, seconds: int, script: Path) -> float:
+def wrk(url: str, seconds: int, script: Path) -> tuple[float, float]:
+    """(requests per second, the 99th percentile of their latency in ms) of one wrk run."""
     out = subprocess.run(
-        ["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", str(script), f"{url}/v1/usage"],
+        ["wrk", "-t2", "-c8", "--latency", f"-d{seconds}s", "-s", str(script), f"{url}/v1/usage"],
         capture_output=True,
         text=True,
         check=True,
@@ -162,10 +163,24 @@ def wrk(url: str, seconds: int, script: Path) -> float:
     non2xx = [line for line in out.splitlines() if "Non-2xx" in line]
     if non2xx:
         raise SystemExit(f"wrk saw errors: {non2xx}")
+    rate = p99 = None
     for line in out.splitlines():
+        words = line.split()
         if line.startswith("Requests/sec:"):
-            return float(line.split()[1])
-    raise SystemExit(out)
+            rate = float(words[1])
+        elif words[:1] == ["99%"]:
+            p99 = _ms(words[1])
+    if rate is None or p99 is None:
+        raise SystemExit(out)
+    return rate, p99
+
+
+def _ms(text: str) -> float:
+    """wrk's latency ("812.00us", "4.51ms", "1.02s") in milliseconds."""
+    for unit, scale in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * scale
+    raise ValueError(f"not a wrk latency: {text!r}")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -360,6 +375,7 @@ class Single:
     db: Path | None  # None: the no-op, which stores nothing
     times: str = "spread"  # the events' times (wrk_script)
     rates: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)  # wrk's 99th percentile latency
     cpu_us: list[float] = field(default_factory=list)  # the server's CPU time per POST
     # The same once the fold has caught up with the run's events (the server's whole cost
     # of them), and the seconds that took: the next run starts only then, so no run pays
@@ -375,11 +391,12 @@ class Single:
         script = wrk_script(self.token or None, self.times)  # new events in every run
         before = cpu_seconds(self.pid)
         try:
-            rate = wrk(self.url, seconds, script)
+            rate, p99 = wrk(self.url, seconds, script)
         finally:
             script.unlink()
         posts = rate * seconds
         self.rates.append(rate)
+        self.p99_ms.append(p99)
         self.cpu_us.append(1e6 * (cpu_seconds(self.pid) - before) / posts)
         if self.db is not None:
             start = time.perf_counter()
@@ -474,7 +491,7 @@ def main() -> None:
         choices=["spread", "live"],
         default="spread",
         help=f"single events' times: spread over {DAYS} days (default, the issue's traffic) or "
-        f"live (within the last {LIVE_SECONDS} s, {LATE_SHARE:.0%} late for any of those days)",
+        f"live (within the last {LIVE_SECONDS} s, {LATE_SHARE:.0%}% late for any of those days)",
     )
     parser.add_argument(
         "--random-ids",
@@ -600,14 +617,17 @@ def main() -> None:
                 for s in singles
             )
             print(f"  round {i + 1}: no-op uvicorn+starlette {noop_rate:8.0f} req/s, {shown}")
-        print(f"  no-op server's CPU per POST: {spread(noop.cpu_us, '{:.0f}')} µs")
+        print(
+            f"  no-op server's CPU per POST: {spread(noop.cpu_us, '{:.0f}')} µs; p99 latency "
+            f"{spread(noop.p99_ms, '{:.1f}')} ms"
+        )
         for s in singles:
             ratios = [100 * r / b for r, b in zip(s.rates, noop.rates, strict=True)]
             print(
                 f"  ratio, {s.name}: {spread(ratios, '{:.0f} %')} (target ≥ 60 %); server CPU "
                 f"per POST {spread(s.cpu_us, '{:.0f}')} µs, {spread(s.cpu_folded_us, '{:.0f}')}"
                 f" µs with the fold that followed (caught up in "
-                f"{spread(s.catch_up, '{:.1f}')} s)"
+                f"{spread(s.catch_up, '{:.1f}')} s); p99 latency {spread(s.p99_ms, '{:.1f}')} ms"
             )
             print(
                 f"    after each run: {spread(s.backlog)} events not folded yet; a summary (91 "

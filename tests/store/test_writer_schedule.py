@@ -19,6 +19,7 @@ from spendtray.store.fold import folded_through
 from spendtray.store.reader import Filters, Reader
 from spendtray.store.rows import EVENT_COLUMNS, EventRow
 from spendtray.store.writer import (
+    FOLD_BEHIND_TXN_SECONDS,
     FOLD_CHUNK,
     FOLD_CHUNK_MIN,
     FOLD_EVENTS,
@@ -262,6 +263,74 @@ def test_while_single_events_come_folds_stay_short(
     # In chunks fitted to a few milliseconds, never a whole FOLD_CHUNK while they came (the
     # last fold, at stop, takes whatever is left).
     assert all(limit is not None and limit < FOLD_CHUNK for limit in spy.limits[:-1]), spy.limits
+
+
+class _ChunkSpy:
+    """Records, for every fold that found events, its ``limit`` and the writer's fitted chunk
+    it was chosen from (the real fold still runs)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, writer: Writer) -> None:
+        self.folds: list[tuple[int | None, int]] = []
+        real = writer_module.fold
+
+        def spy(conn: sqlite3.Connection, limit: int | None = None) -> int:
+            fitted = writer._fold_chunk
+            covered = real(conn, limit)
+            if covered:
+                self.folds.append((limit, fitted))
+            return covered
+
+        monkeypatch.setattr(writer_module, "fold", spy)
+
+
+def _behind(fitted: int) -> int:
+    return min(FOLD_CHUNK, int(fitted * FOLD_BEHIND_TXN_SECONDS / FOLD_TXN_SECONDS))
+
+
+def test_a_burst_of_single_events_past_the_backlog_bound_is_folded_in_longer_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 1.0)
+    monkeypatch.setattr(writer_module, "SINGLE_BURST_RATE", 200)
+    monkeypatch.setattr(writer_module, "FOLD_BACKLOG", 300)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    spy = _ChunkSpy(monkeypatch, writer)
+    writer.start()
+    try:
+        # Far above SINGLE_BURST_RATE, past the bound several times over.
+        stored = _singles(writer, 1.5, 10, 0.001, least=1_500)
+        assert _folded_through(db_path) > 0  # folded while the burst went on
+    finally:
+        writer.stop()
+    during = spy.folds[:-1]  # the last one, at stop, takes whatever is left
+    assert during, (stored, spy.folds)
+    # Each fitted to FOLD_BEHIND_TXN_SECONDS from the rate the short folds measured.
+    assert all(limit == _behind(fitted) for limit, fitted in during), spy.folds
+    assert any(limit is not None and limit > fitted for limit, fitted in during), spy.folds
+
+
+def test_single_events_that_are_no_burst_keep_short_folds_past_the_backlog_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An import's batches filled the backlog; an agent's few calls a second come meanwhile.
+    monkeypatch.setattr(writer_module, "FOLD_QUIET", 1.0)
+    monkeypatch.setattr(writer_module, "FOLD_BACKLOG", 300)
+    db_path = tmp_path / "db.sqlite"
+    writer = Writer(db_path)
+    spy = _ChunkSpy(monkeypatch, writer)
+    writer.start()
+    try:
+        writer.write(_spread_rows(3 * FOLD_CHUNK))
+        _singles(writer, 1.5, 1, 0.02)
+    finally:
+        writer.stop()
+    # Whole chunks while nothing else came, else chunks fitted to FOLD_TXN_SECONDS.
+    during = spy.folds[:-1]
+    assert any(limit != FOLD_CHUNK for limit, _ in during), spy.folds
+    assert all(limit in (FOLD_CHUNK, min(fitted, FOLD_CHUNK)) for limit, fitted in during), (
+        spy.folds
+    )
 
 
 def _singles(writer: Writer, seconds: float, per_job: int, pause: float, least: int = 0) -> int:
