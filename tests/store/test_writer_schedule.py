@@ -169,16 +169,20 @@ def _spread_rows(n: int) -> list[EventRow]:
 
 class _FoldSpy:
     """Records the ``limit`` of every fold the writer runs that found events to fold (the
-    real fold still runs)."""
+    real fold still runs); given the ``writer``, also the fitted chunk each limit was chosen
+    from (``folds``: (limit, fitted))."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, writer: Writer | None = None) -> None:
         self.limits: list[int | None] = []
+        self.folds: list[tuple[int | None, int]] = []
         real = writer_module.fold
 
         def spy(conn: sqlite3.Connection, limit: int | None = None) -> int:
+            fitted = writer._fold_chunk if writer is not None else 0
             covered = real(conn, limit)
             if covered:
                 self.limits.append(limit)
+                self.folds.append((limit, fitted))
             return covered
 
         monkeypatch.setattr(writer_module, "fold", spy)
@@ -265,24 +269,6 @@ def test_while_single_events_come_folds_stay_short(
     assert all(limit is not None and limit < FOLD_CHUNK for limit in spy.limits[:-1]), spy.limits
 
 
-class _ChunkSpy:
-    """Records, for every fold that found events, its ``limit`` and the writer's fitted chunk
-    it was chosen from (the real fold still runs)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, writer: Writer) -> None:
-        self.folds: list[tuple[int | None, int]] = []
-        real = writer_module.fold
-
-        def spy(conn: sqlite3.Connection, limit: int | None = None) -> int:
-            fitted = writer._fold_chunk
-            covered = real(conn, limit)
-            if covered:
-                self.folds.append((limit, fitted))
-            return covered
-
-        monkeypatch.setattr(writer_module, "fold", spy)
-
-
 def _behind(fitted: int) -> int:
     return min(FOLD_CHUNK, int(fitted * FOLD_BEHIND_TXN_SECONDS / FOLD_TXN_SECONDS))
 
@@ -295,7 +281,7 @@ def test_a_burst_of_single_events_past_the_backlog_bound_is_folded_in_longer_chu
     monkeypatch.setattr(writer_module, "FOLD_BACKLOG", 300)
     db_path = tmp_path / "db.sqlite"
     writer = Writer(db_path)
-    spy = _ChunkSpy(monkeypatch, writer)
+    spy = _FoldSpy(monkeypatch, writer)
     writer.start()
     try:
         # Far above SINGLE_BURST_RATE, past the bound several times over.
@@ -318,7 +304,7 @@ def test_single_events_that_are_no_burst_keep_short_folds_past_the_backlog_bound
     monkeypatch.setattr(writer_module, "FOLD_BACKLOG", 300)
     db_path = tmp_path / "db.sqlite"
     writer = Writer(db_path)
-    spy = _ChunkSpy(monkeypatch, writer)
+    spy = _FoldSpy(monkeypatch, writer)
     writer.start()
     try:
         writer.write(_spread_rows(3 * FOLD_CHUNK))
