@@ -109,8 +109,8 @@ FOLD_TXN_SECONDS = 0.005
 # WAL pages and 37 us of CPU per event in folds of 2,000 ids, 4.3 and 55 us in folds of 200),
 # which leaves more of the connection to the burst's own commits; an event arriving during
 # one waits for it. bench/ingest.py, single POSTs spread over 90 days, against 5 ms: 15 ms
-# 1.05x the rate (p99 18 vs 12 ms), 25 ms 1.12x (p99 32 vs 11 ms), 50 ms 1.14x. Events that
-# are no burst (an agent's calls during an import's batches) keep the short folds.
+# 1.05x the rate (p99 18 vs 12 ms), 25 ms 1.09-1.12x (p99 32-45 vs 11-19 ms), 50 ms 1.14x.
+# Events that are no burst (an agent's calls during an import's batches) keep short folds.
 FOLD_BEHIND_TXN_SECONDS = 0.025
 # How long a writer starting up folds what it finds unfolded (see ``Writer._run``).
 FOLD_START_SECONDS = 0.5
