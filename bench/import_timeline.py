@@ -9,8 +9,14 @@ and prints a mark at each. The parent prints each mark's median over the rounds;
 ``--against APP_DIR`` it times that package too, in alternating rounds, beside it. The
 tracer's wrappers cost a few ms; compare versions run the same way, not with bench/importers.py.
 
+With ``--floor`` it also times the import with workers that parse nothing: a first run
+records what each worker sends down its pipe, and in the floor's rounds each worker is a
+forked child that writes its recording at once. What remains (start-up, the merge, storing,
+the final fold, exit) is the import's time if parsing took none; ccusage runs after each
+round on the same files.
+
 Usage: python bench/import_timeline.py [--logs /tmp/bench-logs] [--rounds 5] [--against DIR]
-       [--workers N]
+       [--workers N] [--floor]
 """
 
 from __future__ import annotations
@@ -57,6 +63,44 @@ def wrap(modname, path, label, first_only=False):
         finally:
             (once if first_only else mark)(f"{label} ends")
     setattr(owner, name, wrapped)
+def record(workers, folder):
+    # Each worker's pipe, as its bytes, into folder/<worker>.bin (fds are matched to workers
+    # in the order they were forked).
+    start, pump, order = workers._start_worker, workers._pump, {}
+    def recording_start(*args):
+        pid, fd = start(*args)
+        order[fd] = len(order)
+        return pid, fd
+    def recording_pump(fd, frames):
+        with open(os.path.join(folder, f"{order[fd]}.bin"), "wb") as out:
+            put = frames.put
+            def tee(body, *a, **k):
+                if body is not None:
+                    out.write(len(body).to_bytes(workers._HEADER, "little"))
+                    out.write(body)
+                put(body, *a, **k)
+            frames.put = tee
+            pump(fd, frames)
+    workers._start_worker = recording_start
+    workers._pump = recording_pump
+def replay(workers, folder):
+    # Workers that parse nothing: each child writes what a recorded worker sent, at once.
+    started = []
+    def replaying_start(importer, share, now):
+        name = os.path.join(folder, f"{len(started)}.bin")
+        started.append(name)
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            with open(name, "rb") as recorded:
+                view = memoryview(recorded.read())
+            while view:
+                view = view[os.write(write_end, view):]
+            os._exit(0)
+        os.close(write_end)
+        return pid, read_end
+    workers._start_worker = replaying_start
 import spendtray.cli.importer as command
 mark("command module loaded")
 run = command._run
@@ -79,6 +123,10 @@ def traced_run(args, paused):
             yield step
         mark("last worker message")
     workers.WorkerReads._steps = traced_steps
+    if os.environ.get("T_RECORD"):
+        record(workers, os.environ["T_RECORD"])
+    if os.environ.get("T_REPLAY"):
+        replay(workers, os.environ["T_REPLAY"])
     import spendtray.core as core
     wrap("spendtray.core", "Core.__init__", "core built", True)
     return run(args, paused)
@@ -91,9 +139,11 @@ raise SystemExit(code)
 """
 
 
-def one_round(app: Path, logs: Path, workers: str | None) -> dict[str, float]:
+def one_round(
+    app: Path, logs: Path, workers: str | None, extra: dict[str, str] | None = None
+) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="spendtray-timeline-"))
-    env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(app)}
+    env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(app), **(extra or {})}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     if workers is not None:
         env["SPENDTRAY_IMPORT_WORKERS"] = workers
@@ -126,6 +176,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--against", metavar="APP_DIR", help="also this package, alternating")
     parser.add_argument("--workers", help="SPENDTRAY_IMPORT_WORKERS for every run")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the import with workers that parse nothing (they send, at once, what a "
+        "recorded run's workers sent), and ccusage, alternating: what is left of the import "
+        "when parsing takes no time",
+    )
     args = parser.parse_args()
     logs = Path(args.logs) / "claude"
     if not logs.is_dir():
@@ -137,6 +194,20 @@ def main() -> None:
         versions["base"] = Path(args.against).resolve()
     for app in versions.values():
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(app)], check=True)
+    extra: dict[str, dict[str, str]] = {}
+    ccusage: list[float] = []
+    binary = None
+    if args.floor:
+        # The recording and its replays must deal the files to the same number of workers.
+        args.workers = args.workers or "2"
+        recorded = tempfile.mkdtemp(prefix="spendtray-timeline-workers-")
+        one_round(ROOT / "app", logs, args.workers, {"T_RECORD": recorded})
+        versions["floor"] = ROOT / "app"
+        extra["floor"] = {"T_REPLAY": recorded}
+        sys.path.insert(0, str(ROOT / "bench"))
+        from importers import CCUSAGE_VERSION, find_ccusage, run_child
+
+        binary = find_ccusage(Path.home() / ".cache" / "spendtray-bench")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
     for round_no in range(args.rounds):
@@ -144,7 +215,10 @@ def main() -> None:
         if round_no % 2:
             order.reverse()
         for name, app in order:
-            runs[name].append(one_round(app, logs, args.workers))
+            runs[name].append(one_round(app, logs, args.workers, extra.get(name)))
+        if binary is not None:
+            cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
+            ccusage.append(run_child(cc_args, {"CLAUDE_CONFIG_DIR": str(logs)})[0] * 1000)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     labels: list[str] = []
     for name in versions:
@@ -162,6 +236,14 @@ def main() -> None:
     for name in versions:
         gone = sorted(m["process gone"] for m in runs[name])
         print(f"{name}: process gone {gone[len(gone) // 2]:.0f} ms ({gone[0]:.0f}–{gone[-1]:.0f})")
+    if ccusage:
+        ccusage.sort()
+        print(
+            f"ccusage@{CCUSAGE_VERSION} daily --offline: {ccusage[len(ccusage) // 2]:.0f} ms "
+            f"({ccusage[0]:.0f}–{ccusage[-1]:.0f}), run after each round"
+        )
+    if args.floor:
+        shutil.rmtree(extra["floor"]["T_REPLAY"], ignore_errors=True)
 
 
 if __name__ == "__main__":
