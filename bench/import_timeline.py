@@ -141,7 +141,8 @@ raise SystemExit(code)
 
 def one_round(
     app: Path, logs: Path, workers: str | None, extra: dict[str, str] | None = None
-) -> dict[str, float]:
+) -> tuple[dict[str, float], str]:
+    """(each milestone's ms since launch, the command's report of what it stored)."""
     home = Path(tempfile.mkdtemp(prefix="spendtray-timeline-"))
     env = {**os.environ, "SPENDTRAY_HOME": str(home), "PYTHONPATH": str(app), **(extra or {})}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -167,7 +168,8 @@ def one_round(
         if found:
             marks.setdefault(found.group(2), float(found.group(1)))
     marks["process gone"] = gone
-    return marks
+    # The report without its timing ("in 0.88 s"): what was read and stored.
+    return marks, re.sub(r" in [0-9.]+ s", "", done.stdout.strip())
 
 
 def main() -> None:
@@ -201,7 +203,7 @@ def main() -> None:
         # The recording and its replays must deal the files to the same number of workers.
         args.workers = args.workers or "2"
         recorded = tempfile.mkdtemp(prefix="spendtray-timeline-workers-")
-        one_round(ROOT / "app", logs, args.workers, {"T_RECORD": recorded})
+        _, stored = one_round(ROOT / "app", logs, args.workers, {"T_RECORD": recorded})
         versions["floor"] = ROOT / "app"
         extra["floor"] = {"T_REPLAY": recorded}
         sys.path.insert(0, str(ROOT / "bench"))
@@ -215,7 +217,10 @@ def main() -> None:
         if round_no % 2:
             order.reverse()
         for name, app in order:
-            runs[name].append(one_round(app, logs, args.workers, extra.get(name)))
+            marks, report = one_round(app, logs, args.workers, extra.get(name))
+            if name == "floor" and report != stored:
+                raise SystemExit(f"the floor stored other calls: {report!r}, not {stored!r}")
+            runs[name].append(marks)
         if binary is not None:
             cc_args = [str(binary), "daily", "--json", "--offline", "--timezone", "UTC"]
             ccusage.append(run_child(cc_args, {"CLAUDE_CONFIG_DIR": str(logs)})[0] * 1000)
@@ -243,6 +248,7 @@ def main() -> None:
             f"({ccusage[0]:.0f}–{ccusage[-1]:.0f}), run after each round"
         )
     if args.floor:
+        print(f"every floor round stored what the recorded run did: {stored}")
         shutil.rmtree(extra["floor"]["T_REPLAY"], ignore_errors=True)
 
 
